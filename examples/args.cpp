@@ -1,0 +1,67 @@
+#include "args.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "darknet/error.hpp"
+
+namespace dn {
+
+namespace {
+bool is_number(const std::string& s) {
+    char* end = nullptr;
+    std::strtod(s.c_str(), &end);
+    return end && *end == '\0' && !s.empty();
+}
+}  // namespace
+
+Args::Args(int argc, char** argv, const std::vector<std::string>& with_value) {
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (i > 0 && a.size() > 1 && a[0] == '-' && !is_number(a)) {
+            bool takes = std::find(with_value.begin(), with_value.end(), a) != with_value.end();
+            if (takes) {
+                if (i + 1 >= argc) fail("flag %s needs a value", a.c_str());
+                flags_.push_back({a, argv[++i]});
+            } else {
+                flags_.push_back({a, ""});
+            }
+        } else {
+            positional_.push_back(a);
+        }
+    }
+}
+
+bool Args::flag(const std::string& name) const {
+    for (const auto& f : flags_)
+        if (f.first == name) return true;
+    return false;
+}
+
+std::string Args::str(const std::string& name, const std::string& def) const {
+    for (const auto& f : flags_)
+        if (f.first == name) return f.second;
+    return def;
+}
+
+float Args::num(const std::string& name, float def) const {
+    if (!flag(name)) return def;
+    std::string v = str(name, "");
+    if (!is_number(v)) fail("flag %s expects a number, got '%s'", name.c_str(), v.c_str());
+    return static_cast<float>(std::strtod(v.c_str(), nullptr));
+}
+
+int Args::integer(const std::string& name, int def) const {
+    float v = num(name, static_cast<float>(def));
+    if (v != static_cast<float>(static_cast<int>(v))) fail("flag %s expects an integer", name.c_str());
+    return static_cast<int>(v);
+}
+
+std::vector<std::string> Args::unknown(const std::vector<std::string>& known) const {
+    std::vector<std::string> out;
+    for (const auto& f : flags_)
+        if (std::find(known.begin(), known.end(), f.first) == known.end()) out.push_back(f.first);
+    return out;
+}
+
+}  // namespace dn

@@ -1,0 +1,68 @@
+// The darknet command line: `darknet <verb> ...` as in Darknet.
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "darknet/error.hpp"
+#include "darknet/network.hpp"
+#include "darknet/random.hpp"
+
+namespace dn {
+
+void apply_common_flags(int argc, char** argv) {
+    Args a(argc, argv, {"-threads", "-seed", "-i", "-gpus"});
+    if (a.flag("-threads")) set_num_threads(a.integer("-threads", 0));
+    if (a.flag("-seed")) set_seed(static_cast<uint64_t>(a.integer("-seed", 0)));
+#ifndef DN_GPU
+    if (a.flag("-i") || a.flag("-gpus"))
+        warn("this darknet was built without GPU support (make GPU=1); running on the CPU");
+#endif
+}
+
+}  // namespace dn
+
+namespace {
+
+struct Verb {
+    const char* name;
+    int (*fn)(int, char**);
+    const char* usage;
+};
+
+const Verb kVerbs[] = {
+    {"detector", dn::run_detector, "detector test <data> <cfg> <weights> [image] [-thresh 0.25] [-ext_output] "
+                                   "[-dont_show] [-out result.json] [-letter_box] [-nms 0.45]"},
+    {"detect", dn::run_detect, "detect <cfg> <weights> [image] (COCO names, cfg/coco.data)"},
+};
+
+void usage(const char* prog) {
+    std::fprintf(stderr, "usage: %s <function> [args]\n\nfunctions:\n", prog);
+    for (const auto& v : kVerbs) std::fprintf(stderr, "  %s %s\n", prog, v.usage);
+    std::fprintf(stderr, "\ncommon flags: -threads N (CPU threads), -seed N, -i N (GPU index)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+        usage(argv[0]);
+        return argc < 2 ? 1 : 0;
+    }
+    try {
+        dn::apply_common_flags(argc, argv);
+        for (const auto& v : kVerbs)
+            if (!std::strcmp(argv[1], v.name)) return v.fn(argc, argv);
+        std::fprintf(stderr, "darknet: error: unknown function '%s'\n\n", argv[1]);
+        usage(argv[0]);
+        return 1;
+    } catch (const dn::Error& e) {
+        std::fprintf(stderr, "darknet: error: %s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "darknet: error: out of memory\n");
+        return 1;
+    }
+}

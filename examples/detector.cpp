@@ -1,0 +1,114 @@
+// darknet detector test|train|valid|map, and darknet detect.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "darknet/cfg.hpp"
+#include "darknet/detector.hpp"
+#include "darknet/error.hpp"
+#include "darknet/image.hpp"
+#include "darknet/network.hpp"
+
+namespace dn {
+
+namespace {
+
+const std::vector<std::string> kValueFlags = {"-thresh", "-hier_thresh", "-hier", "-nms", "-out", "-threads",
+                                              "-seed",   "-i",           "-gpus", "-iou_thresh", "-points"};
+
+std::vector<std::string> load_names(const std::string& datacfg, int classes) {
+    DataConfig d = parse_data_file(datacfg);
+    std::string path = d.get_path("names", "data/names.list");
+    std::vector<std::string> names = read_names(path);
+    if (classes > 0 && static_cast<int>(names.size()) != classes)
+        warn("%s lists %zu names but the network has classes=%d", path.c_str(), names.size(), classes);
+    return names;
+}
+
+int detector_test(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile,
+                  const std::string& filename, const Args& a) {
+    auto net = Network<float>::from_cfg_file(cfgfile, 1);
+    net->print_summary();
+    if (!weightfile.empty()) load_weights(*net, weightfile);
+    net->set_inference_fusion(true);
+    std::vector<std::string> names = load_names(datacfg, detection_classes(*net));
+
+    DetectOptions opt;
+    opt.thresh = a.num("-thresh", 0.25f);
+    opt.hier_thresh = a.num("-hier_thresh", a.num("-hier", 0.5f));
+    opt.nms = a.num("-nms", 0.45f);
+    opt.letterbox = a.flag("-letter_box") || net->cfg.letter_box;
+    const bool ext_output = a.flag("-ext_output");
+    const std::string outfile = a.str("-out", "");
+
+    std::string json = "[\n";
+    int frame = 0;
+    const bool interactive = filename.empty();
+    std::string line;
+    while (true) {
+        std::string input = filename;
+        if (interactive) {
+            if (isatty(0)) {
+                std::printf("Enter Image Path: ");
+                std::fflush(stdout);
+            }
+            if (!std::getline(std::cin, line)) break;
+            input = trim(line);
+            if (input.empty()) continue;
+        }
+        Image im;
+        try {
+            im = load_image(input, net->c);
+        } catch (const Error& e) {
+            if (!interactive) throw;
+            std::fprintf(stderr, "darknet: error: %s\n", e.what());
+            continue;
+        }
+        double ms = 0;
+        std::vector<Detection> dets = detect_image(*net, im, opt, &ms);
+        std::printf("%s: Predicted in %f milli-seconds.\n", input.c_str(), ms);
+        print_detections(stdout, dets, opt.thresh, names, ext_output, im.w, im.h);
+        std::fflush(stdout);
+        draw_detections(im, dets, opt.thresh, names);
+        save_image(im, "predictions.jpg");
+        if (!outfile.empty()) {
+            if (frame > 0) json += ", \n";
+            json += detections_to_json(dets, names, ++frame, input);
+        }
+        if (!interactive) break;
+    }
+    if (!outfile.empty()) {
+        json += "\n]";
+        write_file_atomic(outfile, json.data(), json.size());
+    }
+    return 0;
+}
+
+}  // namespace
+
+int run_detector(int argc, char** argv) {
+    Args a(argc, argv, kValueFlags);
+    std::string verb = a.pos(2);
+    if (a.npos() < 5) {
+        std::fprintf(stderr, "usage: %s detector [test] <data> <cfg> <weights> [image] [-thresh 0.25] [-ext_output] "
+                             "[-dont_show] [-out result.json] [-letter_box]\n", argv[0]);
+        return 1;
+    }
+    if (verb == "test") return detector_test(a.pos(3), a.pos(4), a.pos(5), a.pos(6), a);
+    fail("unknown detector command '%s' (test)", verb.c_str());
+}
+
+int run_detect(int argc, char** argv) {
+    Args a(argc, argv, kValueFlags);
+    if (a.npos() < 4) {
+        std::fprintf(stderr, "usage: %s detect <cfg> <weights> [image] [-thresh 0.25]\n", argv[0]);
+        return 1;
+    }
+    return detector_test("cfg/coco.data", a.pos(2), a.pos(3), a.pos(4), a);
+}
+
+}  // namespace dn

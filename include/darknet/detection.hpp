@@ -1,0 +1,42 @@
+// Boxes, detections and non-maximum suppression, with Darknet's definitions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace dn {
+
+/// A box by its center and size, relative to the image (0..1) unless stated otherwise.
+struct Box {
+    float x = 0, y = 0, w = 0, h = 0;
+};
+
+/// One candidate detection: a box, its objectness, and per-class probability
+/// (objectness * class probability, zeroed where not above the threshold, as in Darknet).
+struct Detection {
+    Box bbox;
+    float objectness = 0;
+    std::vector<float> prob;
+};
+
+/// How [yolo] `nms_kind` suppresses overlapping boxes.
+enum class NmsKind {
+    Default,  ///< plain IoU > thresh ("default")
+    Greedy,   ///< DIoU: IoU - (d^2/c^2)^beta_nms > thresh ("greedynms"; AlexeyAB fixes beta at 0.6)
+    Diou,     ///< same DIoU criterion ("diounms")
+};
+
+/// Parses "default", "greedynms", "diounms"; throws dn::Error otherwise.
+NmsKind parse_nms_kind(const std::string& s);
+
+float box_iou(const Box& a, const Box& b);
+/// IoU - (d^2 / c^2)^beta, d = center distance, c = diagonal of the enclosing box
+/// (Zheng et al. 2020, "Distance-IoU Loss", eq. 6, with Darknet's exponent beta).
+float box_diou(const Box& a, const Box& b, float beta);
+
+/// Darknet's per-class NMS (do_nms_sort / diounms_sort): drops detections with zero objectness,
+/// then for each class sorts by that class's probability and zeroes the probability of every
+/// later box that overlaps an earlier kept one by more than `thresh`.
+void nms_sort(std::vector<Detection>& dets, int classes, float thresh, NmsKind kind, float beta);
+
+}  // namespace dn

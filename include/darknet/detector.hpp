@@ -1,0 +1,44 @@
+// Running a detector on images: preprocessing, forward, decoding, NMS, and Darknet's outputs.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "darknet/detection.hpp"
+#include "darknet/image.hpp"
+#include "darknet/network.hpp"
+
+namespace dn {
+
+struct DetectOptions {
+    float thresh = 0.25f;       ///< -thresh: minimum class probability (objectness * class)
+    float hier_thresh = 0.5f;   ///< -hier_thresh: used by [region] trees only; kept for Darknet's CLI
+    float nms = 0.45f;          ///< -nms: overlap above which a lower-scored box is dropped (0: no NMS)
+    bool letterbox = false;     ///< -letter_box or [net] letter_box=1
+};
+
+/// The network input for an image: Darknet's stretch resize (or letterbox) to the network size.
+/// Throws dn::Error when the image's channel count differs from the network's.
+Image preprocess(const Image& im, int net_w, int net_h, bool letterbox);
+
+/// Detects objects in `im`: preprocess, forward (batch 1), boxes above thresh relative to the
+/// image, then per-class NMS with the last detection layer's nms_kind/beta_nms.
+/// `forward_ms` receives the forward time in milliseconds when not null.
+std::vector<Detection> detect_image(Network<float>& net, const Image& im, const DetectOptions& opt,
+                                    double* forward_ms = nullptr);
+
+/// Class count of the last detection layer (0 when the network has none).
+int detection_classes(const Network<float>& net);
+
+/// Darknet's console output: detections sorted by left edge, "name: NN%" per class above thresh,
+/// with -ext_output "(left_x: top_y: width: height:)" in pixels of the im_w x im_h image.
+void print_detections(FILE* out, const std::vector<Detection>& dets, float thresh,
+                      const std::vector<std::string>& names, bool ext_output, int im_w, int im_h);
+
+/// One frame of AlexeyAB's -out JSON: {"frame_id", "filename", "objects": [{class_id, name,
+/// relative_coordinates{center_x, center_y, width, height}, confidence}]}.
+std::string detections_to_json(const std::vector<Detection>& dets, const std::vector<std::string>& names,
+                               int frame_id, const std::string& filename);
+
+}  // namespace dn

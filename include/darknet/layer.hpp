@@ -1,0 +1,147 @@
+// Layer base class, parameter views, and the cfg-section -> layer registry.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "darknet/cfg.hpp"
+#include "darknet/detection.hpp"
+
+namespace dn {
+
+template <class T> class Network;
+template <class T> class Layer;
+class WeightsReader;
+class WeightsWriter;
+struct NetConfig;
+
+/// A named parameter or state buffer of a layer. `grad` is dL/d(value) accumulated over the
+/// mini-batches since the last update (it doubles as Darknet's momentum buffer, `*_updates`);
+/// null for buffers that are not trained (rolling statistics).
+template <class T>
+struct Param {
+    std::string name;  ///< Darknet's name: "weights", "biases", "scales", "rolling_mean", ...
+    T* value = nullptr;
+    T* grad = nullptr;
+    size_t size = 0;
+    bool decay = false;  ///< weight decay applies (convolution/connected weights, as in Darknet)
+};
+
+/// Hyper-parameters of one SGD step (Darknet's update_args).
+struct UpdateArgs {
+    float learning_rate = 0.001f;
+    float momentum = 0.9f;
+    float decay = 0.0005f;
+    int batch = 1;  ///< images whose gradients were summed into the grads (batch * subdivisions)
+};
+
+/// What a layer is built from: its cfg section, the shape of its input (the previous layer's
+/// output, or the network input), and the layers built before it (for route/shortcut).
+template <class T>
+struct BuildContext {
+    const CfgSection& section;
+    const NetConfig& net;
+    int index;  ///< index this layer will have
+    int batch;  ///< images per forward pass
+    int w, h, c;  ///< input shape per image (NCHW without N)
+    const std::vector<std::unique_ptr<Layer<T>>>& built;
+};
+
+/// Base of every layer. Tensors are NCHW float/double arrays of `batch * outputs()` elements.
+///
+/// Contract (see docs/design.md):
+///  - forward(net) reads net.input (batch * inputs()) and writes `output`.
+///  - backward(net) reads `delta` = dL/d(output) and ADDS dL/d(input) into net.delta when it is
+///    not null, and dL/d(parameter) into each Param::grad. It never overwrites.
+///  - Loss layers (cost, softmax with labels, yolo) set their own `delta` in a training forward.
+template <class T>
+class Layer {
+public:
+    virtual ~Layer() = default;
+
+    /// cfg section name ("convolutional", "maxpool", ...).
+    virtual const char* type() const = 0;
+    virtual void forward(Network<T>& net) = 0;
+    virtual void backward(Network<T>& net) = 0;
+    /// SGD with momentum and decay over params() (Darknet's rule); layers rarely override it.
+    virtual void update(const UpdateArgs& a);
+    /// Trainable parameters and persistent state, in a stable order.
+    virtual std::vector<Param<T>> params() { return {}; }
+    virtual void load_weights(WeightsReader&) {}
+    virtual void save_weights(WeightsWriter&) const {}
+    /// Data Darknet's layout has no room for (standalone [batchnorm] beta), stored in a tagged
+    /// trailer after the last layer that older Darknets ignore (docs/cfg.md, "Weights layouts").
+    virtual bool has_trailer() const { return false; }
+    virtual void save_trailer(WeightsWriter&) const {}
+    virtual void load_trailer(WeightsReader&) {}
+    /// Scratch elements needed from the network's shared workspace.
+    virtual size_t workspace_size() const { return 0; }
+    /// Called after parameters change outside update() (weights loaded, set through the API).
+    virtual void params_changed() {}
+    /// Appends detections (YOLO-type layers); image size im_w x im_h, network size net_w x net_h.
+    virtual void get_detections(int im_w, int im_h, int net_w, int net_h, float thresh,
+                                bool letterbox, std::vector<Detection>& out) const {
+        (void)im_w, (void)im_h, (void)net_w, (void)net_h, (void)thresh, (void)letterbox, (void)out;
+    }
+    /// Detection heads: class count and the NMS rule their cfg section asks for.
+    virtual bool detection_head(int* classes, NmsKind* kind, float* beta) const {
+        (void)classes, (void)kind, (void)beta;
+        return false;
+    }
+    /// Multiply-adds of one forward pass for one image, in FLOPs (2 per multiply-add).
+    virtual double flops() const { return 0.0; }
+    /// Extra text for the summary table (filters, size/stride, ...).
+    virtual std::string describe() const { return ""; }
+    /// Changes the input size to new_w x new_h (multi-scale training) and recomputes the output
+    /// size; layers reading other layers (route, shortcut) look them up in `net`. The network
+    /// reallocates `output`/`delta` afterwards.
+    virtual void resize(Network<T>& net, int new_w, int new_h);
+
+    int inputs() const { return w * h * c; }
+    int outputs() const { return out_w * out_h * out_c; }
+    /// Allocates `delta` (training) when it is not yet allocated.
+    void ensure_delta() { if (delta.size() != output.size()) delta.assign(output.size(), T(0)); }
+
+    int index = 0;
+    int batch = 1;
+    int w = 0, h = 0, c = 0;              ///< input shape per image
+    int out_w = 0, out_h = 0, out_c = 0;  ///< output shape per image
+    std::vector<T> output;                ///< batch * outputs()
+    std::vector<T> delta;                 ///< dL/d(output), same size, training only
+    double cost = 0;                      ///< loss of the last training forward (loss layers)
+    bool has_loss = false;                ///< the layer computes a loss from net.truth
+    std::string where;                    ///< "file:line" of its cfg section
+};
+
+template <class T>
+using LayerFactory = std::unique_ptr<Layer<T>> (*)(const BuildContext<T>&);
+
+/// Registers a layer under one or more comma-separated cfg section names. Returns true so that it
+/// can initialize a static. Used through DN_REGISTER_LAYER.
+bool register_layer(const char* names, LayerFactory<float> f, LayerFactory<double> d);
+/// Factory for a section name, or null.
+template <class T>
+LayerFactory<T> find_layer_factory(const std::string& name);
+/// All registered section names, sorted (for the "unknown section" error).
+std::vector<std::string> known_layer_names();
+
+}  // namespace dn
+
+/// Put at the bottom of a layer's .cpp: instantiates CLASS<float> and CLASS<double> and registers
+/// them under the cfg section NAMES ("normalization,lrn").
+#define DN_REGISTER_LAYER(CLASS, NAMES)                                                          \
+    template class CLASS<float>;                                                                 \
+    template class CLASS<double>;                                                                \
+    namespace {                                                                                  \
+    const bool dn_registered_##CLASS = ::dn::register_layer(                                     \
+        NAMES,                                                                                   \
+        [](const ::dn::BuildContext<float>& b) -> std::unique_ptr<::dn::Layer<float>> {          \
+            return std::make_unique<CLASS<float>>(b);                                            \
+        },                                                                                       \
+        [](const ::dn::BuildContext<double>& b) -> std::unique_ptr<::dn::Layer<double>> {        \
+            return std::make_unique<CLASS<double>>(b);                                           \
+        });                                                                                      \
+    }

@@ -1,0 +1,137 @@
+// The network: the [net] section, the layer list, and the forward/backward/update runner.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "darknet/cfg.hpp"
+#include "darknet/detection.hpp"
+#include "darknet/layer.hpp"
+
+namespace dn {
+
+/// Learning-rate policies of Darknet's [net] `policy=`.
+enum class LrPolicy { Constant, Step, Steps, Exp, Poly, Sig, Random, Sgdr, Cosine };
+
+/// Everything the [net] section says. Augmentation keys are parsed and kept for the trainers.
+struct NetConfig {
+    int batch = 1;          ///< images per optimizer step (cfg `batch`)
+    int subdivisions = 1;   ///< forward passes per step; a pass holds batch/subdivisions images
+    int width = 0, height = 0, channels = 0;
+    int inputs = 0;         ///< width*height*channels, or cfg `inputs` for 1-D networks
+    float momentum = 0.9f, decay = 0.0001f, learning_rate = 0.001f;
+    float learning_rate_min = 0.00001f;
+    int burn_in = 0;
+    float power = 4;
+    int max_batches = 0;
+    LrPolicy policy = LrPolicy::Constant;
+    std::vector<int> steps;
+    std::vector<float> scales;
+    int step = 1;
+    float gamma = 1;
+    int sgdr_cycle = 1000;
+    float sgdr_mult = 2;
+    // augmentation (kept for the data loaders)
+    float angle = 0, saturation = 1, exposure = 1, hue = 0, aspect = 1, jitter = 0;
+    int flip = 1, mosaic = 0, letter_box = 0, max_crop = 0, min_crop = 0, blur = 0;
+    int mixup = 0, track = 0, time_steps = 1;
+    std::string where;  ///< file:line of the [net] section
+};
+
+/// The 4-int32 / uint64 header of a Darknet .weights file.
+struct WeightsHeader {
+    int32_t major = 0, minor = 2, revision = 5;
+    uint64_t seen = 0;  ///< images trained on
+};
+
+/// A Darknet network in scalar type T (float for use, double for gradient checks).
+template <class T>
+class Network {
+public:
+    /// Builds the network described by `cfg`. When `batch_override` > 0 the pass batch is set to it
+    /// (Darknet's parse_network_cfg_custom(cfg, batch, 1), used by `detector test` with 1).
+    /// Throws dn::Error naming file:line for bad sections, keys and shapes.
+    static std::unique_ptr<Network> from_cfg(const Cfg& cfg, int batch_override = 0);
+    static std::unique_ptr<Network> from_cfg_file(const std::string& path, int batch_override = 0);
+
+    /// Runs every layer. x: batch * inputs() values (NCHW). Returns output() of the last layer.
+    /// `train`: batch statistics, dropout, and loss layers read `truth` and set their deltas;
+    /// every layer's delta is zeroed first.
+    const T* forward(const T* x, bool train = false, const T* truth = nullptr);
+    /// Back-propagates the deltas set by forward(train) (or by the caller into the last layer's
+    /// delta). `input_delta`, if not null, receives (+=) dL/d(network input).
+    void backward(T* input_delta = nullptr);
+    /// One SGD step with the current learning rate over every layer; grads become momentum.
+    void update(float learning_rate);
+    /// Zeroes every Param::grad (and momentum).
+    void zero_grad();
+    /// Learning rate at the current `seen`-derived iteration (Darknet's get_current_rate).
+    float current_rate() const;
+    /// Iterations done: seen / (batch * subdivisions).
+    int64_t current_batch() const;
+    /// Sum of the `cost` of loss layers from the last training forward.
+    double total_cost() const;
+
+    /// Output of the last layer that is not a [cost] layer.
+    const T* output() const;
+    Layer<T>& output_layer() const;
+    int outputs() const;  ///< per image, of output_layer()
+    int inputs() const { return w * h * c; }
+    int num_layers() const { return static_cast<int>(layers.size()); }
+    Layer<T>& layer(int i) const;
+
+    /// Boxes above `thresh` from all YOLO layers, for an image of im_w x im_h pixels
+    /// (Darknet's get_network_boxes).
+    std::vector<Detection> get_detections(int im_w, int im_h, float thresh, bool letterbox) const;
+
+    /// Changes the input size (multi-scale training) and reallocates layer buffers.
+    void resize(int new_w, int new_h);
+    /// Prints Darknet's layer table to stderr.
+    void print_summary() const;
+    /// Total forward FLOPs per image.
+    double flops() const;
+    /// Fold batchnorm into convolution weights at inference (set by the detector/predict paths).
+    void set_inference_fusion(bool on);
+
+    NetConfig cfg;
+    WeightsHeader header;
+    int batch = 1;  ///< images per forward pass
+    int w = 0, h = 0, c = 0;
+    std::vector<std::unique_ptr<Layer<T>>> layers;
+
+    // State of the pass in progress, read by layers.
+    const T* input = nullptr;  ///< input of the layer being run
+    T* delta = nullptr;        ///< dL/d(that input), or null
+    const T* truth = nullptr;  ///< labels, batch * truth_size
+    bool train = false;
+    bool fuse_inference = false;  ///< layers may fold batchnorm (eval forward only)
+    int current = 0;              ///< index of the layer being run
+
+    /// Shared scratch of at least `n` elements.
+    T* workspace(size_t n);
+
+private:
+    std::vector<T> workspace_;
+    const T* input0_ = nullptr;  // network input of the last forward, for backward()
+};
+
+/// Loads Darknet weights into `net`. The header's version decides the width of `seen`. When
+/// `allow_partial` is true a file that ends exactly at a layer boundary loads the layers it holds
+/// (pretrained backbones); otherwise a short file is an error. Throws dn::Error giving the layer
+/// index and type, the byte offset, and the expected and available bytes.
+template <class T>
+void load_weights(Network<T>& net, const std::string& path, bool allow_partial = false);
+/// Saves in Darknet's format (header as loaded, or 0.2.5), atomically (temporary file + rename).
+template <class T>
+void save_weights(const Network<T>& net, const std::string& path, int upto = -1);
+/// Serializes to bytes (what save_weights writes).
+template <class T>
+std::vector<char> weights_bytes(const Network<T>& net, int upto = -1);
+
+/// Sets OpenBLAS and OpenMP thread counts (n <= 0: leave the defaults).
+void set_num_threads(int n);
+int get_num_threads();
+
+}  // namespace dn

@@ -1,0 +1,23 @@
+// The library's random numbers: one seeded generator for weight initialization and the trainers,
+// so a run is reproducible from its seed (default 0; `-seed N` or set_seed()).
+#pragma once
+
+#include <cstdint>
+#include <random>
+
+namespace dn {
+
+/// Reseeds the global generator.
+void set_seed(uint64_t seed);
+/// The global generator (not thread-safe; loaders derive their own from next_seed()).
+std::mt19937_64& global_rng();
+/// A fresh seed drawn from the global generator (for per-thread generators).
+uint64_t next_seed();
+/// Uniform in [a, b).
+float rand_uniform(float a, float b);
+/// Standard normal.
+float rand_normal();
+/// Uniform integer in [a, b].
+int rand_int(int a, int b);
+
+}  // namespace dn

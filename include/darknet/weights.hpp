@@ -1,0 +1,58 @@
+// Reader and writer for the body of Darknet .weights files (little-endian float32 arrays).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dn {
+
+/// Magic of the trailer that follows the last layer in files we write when some layer has data
+/// Darknet's layout cannot hold (docs/cfg.md): "DNXT", u32 version 1, u32 records, then per record
+/// i32 layer index, u32 float count, floats.
+constexpr char kTrailerMagic[5] = "DNXT";
+
+/// Sequential reader over a weights file held in memory. Every read names what it reads so that a
+/// short file gives "layer 12 (convolutional): weights need 18432 bytes at offset 40000, 120
+/// available".
+class WeightsReader {
+public:
+    WeightsReader(std::string path, std::vector<char> bytes, size_t offset);
+    /// Reads n float32 values into dst (converted to T). Throws dn::Error when fewer remain.
+    template <class T>
+    void read(T* dst, size_t n, const char* what);
+    /// Reads a little-endian uint32 (trailer fields).
+    uint32_t read_u32(const char* what);
+    /// True when the next 4 bytes are `magic` (does not consume them).
+    bool at_magic(const char* magic) const;
+    void skip(size_t n) { offset_ += n; }
+    size_t remaining() const { return bytes_.size() - offset_; }
+    size_t offset() const { return offset_; }
+    const std::string& path() const { return path_; }
+    /// Set by the loader before each layer, for messages.
+    void set_layer(int index, const char* type) { layer_ = index; type_ = type; }
+    int major = 0, minor = 0, revision = 0;
+
+private:
+    std::string path_;
+    std::vector<char> bytes_;
+    size_t offset_;
+    int layer_ = -1;
+    const char* type_ = "";
+};
+
+/// Appends float32 arrays to a byte buffer.
+class WeightsWriter {
+public:
+    template <class T>
+    void write(const T* src, size_t n);
+    void write_u32(uint32_t v);
+    void write_raw(const void* p, size_t n);
+    std::vector<char>& bytes() { return bytes_; }
+
+private:
+    std::vector<char> bytes_;
+};
+
+}  // namespace dn

@@ -1,0 +1,120 @@
+#include "darknet/detector.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "darknet/error.hpp"
+
+namespace dn {
+
+Image preprocess(const Image& im, int net_w, int net_h, bool letterbox) {
+    return letterbox ? letterbox_image(im, net_w, net_h) : resize_image(im, net_w, net_h);
+}
+
+int detection_classes(const Network<float>& net) {
+    int classes = 0;
+    NmsKind k;
+    float b;
+    for (const auto& l : net.layers) l->detection_head(&classes, &k, &b);
+    return classes;
+}
+
+std::vector<Detection> detect_image(Network<float>& net, const Image& im, const DetectOptions& opt, double* forward_ms) {
+    if (im.c != net.c)
+        fail("the image has %d channels but the network expects %d (channels= in [net])", im.c, net.c);
+    if (net.batch != 1) fail("detect_image needs a network built with batch 1");
+    Image sized = preprocess(im, net.w, net.h, opt.letterbox);
+    double t0 = now_seconds();
+    net.forward(sized.data.data(), false);
+    if (forward_ms) *forward_ms = (now_seconds() - t0) * 1000.0;
+    std::vector<Detection> dets = net.get_detections(im.w, im.h, opt.thresh, opt.letterbox);
+    int classes = 0;
+    NmsKind kind = NmsKind::Default;
+    float beta = 0.6f;
+    for (const auto& l : net.layers) l->detection_head(&classes, &kind, &beta);
+    if (opt.nms > 0) nms_sort(dets, classes, opt.nms, kind, beta);
+    return dets;
+}
+
+namespace {
+std::string name_of(const std::vector<std::string>& names, int j) {
+    return j < static_cast<int>(names.size()) ? names[j] : std::to_string(j);
+}
+}  // namespace
+
+void print_detections(FILE* out, const std::vector<Detection>& dets, float thresh,
+                      const std::vector<std::string>& names, bool ext_output, int im_w, int im_h) {
+    struct Sel {
+        const Detection* d;
+        int best;
+    };
+    std::vector<Sel> sel;
+    for (const auto& d : dets) {
+        int best = -1;
+        float bp = thresh;
+        for (size_t j = 0; j < d.prob.size(); ++j) {
+            bool show = name_of(names, static_cast<int>(j)).compare(0, 9, "dont_show") != 0;
+            if (d.prob[j] > bp && show) {
+                best = static_cast<int>(j);
+                bp = d.prob[j];
+            }
+        }
+        if (best >= 0) sel.push_back({&d, best});
+    }
+    std::stable_sort(sel.begin(), sel.end(), [](const Sel& a, const Sel& b) {
+        return a.d->bbox.x - a.d->bbox.w / 2 < b.d->bbox.x - b.d->bbox.w / 2;
+    });
+    for (const auto& s : sel) {
+        const Box& b = s.d->bbox;
+        std::fprintf(out, "%s: %.0f%%", name_of(names, s.best).c_str(), s.d->prob[s.best] * 100);
+        if (ext_output)
+            std::fprintf(out, "\t(left_x: %4.0f   top_y: %4.0f   width: %4.0f   height: %4.0f)\n",
+                         std::round((b.x - b.w / 2) * im_w), std::round((b.y - b.h / 2) * im_h), std::round(b.w * im_w),
+                         std::round(b.h * im_h));
+        else
+            std::fprintf(out, "\n");
+        for (size_t j = 0; j < s.d->prob.size(); ++j)
+            if (s.d->prob[j] > thresh && static_cast<int>(j) != s.best)
+                std::fprintf(out, "%s: %.0f%%\n", name_of(names, static_cast<int>(j)).c_str(), s.d->prob[j] * 100);
+    }
+}
+
+namespace {
+std::string json_escape(const std::string& s) {
+    std::string o;
+    for (char ch : s) {
+        if (ch == '"' || ch == '\\') {
+            o += '\\';
+            o += ch;
+        } else if (static_cast<unsigned char>(ch) < 0x20) {
+            o += strfmt("\\u%04x", ch);
+        } else {
+            o += ch;
+        }
+    }
+    return o;
+}
+}  // namespace
+
+std::string detections_to_json(const std::vector<Detection>& dets, const std::vector<std::string>& names,
+                               int frame_id, const std::string& filename) {
+    // AlexeyAB lists every class above 0.005 (get_network_boxes already zeroed those under -thresh).
+    std::string s = strfmt("{\n \"frame_id\":%d, \n \"filename\":\"%s\", \n \"objects\": [ \n", frame_id,
+                           json_escape(filename).c_str());
+    bool first = true;
+    for (const auto& d : dets) {
+        for (size_t j = 0; j < d.prob.size(); ++j) {
+            std::string name = name_of(names, static_cast<int>(j));
+            if (!(d.prob[j] > 0.005f) || name.compare(0, 9, "dont_show") == 0) continue;
+            if (!first) s += ", \n";
+            first = false;
+            s += strfmt("  {\"class_id\":%zu, \"name\":\"%s\", \"relative_coordinates\":{\"center_x\":%f, "
+                        "\"center_y\":%f, \"width\":%f, \"height\":%f}, \"confidence\":%f}",
+                        j, json_escape(name).c_str(), d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h, d.prob[j]);
+        }
+    }
+    s += "\n ] \n}";
+    return s;
+}
+
+}  // namespace dn

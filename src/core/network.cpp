@@ -1,0 +1,338 @@
+#include "darknet/network.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "darknet/error.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+extern "C" void openblas_set_num_threads(int num_threads);
+extern "C" int openblas_get_num_threads(void);
+
+namespace dn {
+
+namespace {
+
+LrPolicy parse_policy(const CfgSection& s) {
+    std::string p = s.get_str("policy", "constant");
+    if (p == "constant") return LrPolicy::Constant;
+    if (p == "step") return LrPolicy::Step;
+    if (p == "steps") return LrPolicy::Steps;
+    if (p == "exp") return LrPolicy::Exp;
+    if (p == "poly") return LrPolicy::Poly;
+    if (p == "sig") return LrPolicy::Sig;
+    if (p == "random") return LrPolicy::Random;
+    if (p == "sgdr") return LrPolicy::Sgdr;
+    if (p == "cosine") return LrPolicy::Cosine;
+    s.error("policy", "unknown policy '" + p + "' (constant, step, steps, exp, poly, sig, random, sgdr, cosine)");
+}
+
+NetConfig parse_net_section(const CfgSection& s) {
+    NetConfig n;
+    n.where = strfmt("%s:%d", s.file.c_str(), s.line);
+    n.batch = s.get_int_min("batch", 1, 1);
+    n.subdivisions = s.get_int_min("subdivisions", 1, 1);
+    if (n.batch % n.subdivisions != 0 && n.batch >= n.subdivisions)
+        warn("%s: batch=%d is not a multiple of subdivisions=%d; each pass holds %d images",
+             s.where("subdivisions").c_str(), n.batch, n.subdivisions, n.batch / n.subdivisions);
+    if (n.subdivisions > n.batch) s.error("subdivisions", strfmt("must not exceed batch=%d", n.batch));
+    n.time_steps = s.get_int_min("time_steps", 1, 1);
+    n.width = s.get_int_min("width", 0, 0);
+    n.height = s.get_int_min("height", 0, 0);
+    n.channels = s.get_int_min("channels", 0, 0);
+    n.inputs = s.get_int_min("inputs", n.width * n.height * n.channels, 0);
+    if (n.inputs <= 0)
+        s.error_section("needs width, height and channels (or inputs) greater than 0");
+    if (n.width == 0 && n.height == 0 && n.channels == 0) {  // 1-D network: inputs x 1 x 1
+        n.channels = n.inputs;
+        n.width = n.height = 1;
+    } else if (n.width <= 0 || n.height <= 0 || n.channels <= 0) {
+        s.error_section("width, height and channels must all be greater than 0");
+    }
+    n.momentum = s.get_float("momentum", 0.9f);
+    n.decay = s.get_float("decay", 0.0001f);
+    n.learning_rate = s.get_float("learning_rate", 0.001f);
+    n.learning_rate_min = s.get_float("learning_rate_min", 0.00001f);
+    n.burn_in = s.get_int_min("burn_in", 0, 0);
+    n.power = s.get_float("power", 4);
+    n.max_batches = s.get_int_min("max_batches", 0, 0);
+    n.policy = parse_policy(s);
+    n.steps = s.get_ints("steps");
+    n.scales = s.get_floats("scales");
+    n.step = s.get_int_min("step", 1, 1);
+    n.gamma = s.get_float("gamma", 1);
+    if (n.policy == LrPolicy::Step) n.gamma = s.get_float("scale", n.gamma);
+    n.sgdr_cycle = s.get_int_min("sgdr_cycle", n.max_batches > 0 ? n.max_batches : 1000, 1);
+    n.sgdr_mult = s.get_float("sgdr_mult", 2);
+    if (n.policy == LrPolicy::Steps) {
+        if (n.steps.empty() || n.scales.empty())
+            s.error_section("policy=steps needs both steps= and scales=");
+        if (n.steps.size() != n.scales.size())
+            s.error("scales", strfmt("has %zu values but steps= has %zu", n.scales.size(), n.steps.size()));
+    }
+    n.angle = s.get_float("angle", 0);
+    n.saturation = s.get_float("saturation", 1);
+    n.exposure = s.get_float("exposure", 1);
+    n.hue = s.get_float("hue", 0);
+    n.aspect = s.get_float("aspect", 1);
+    n.jitter = s.get_float("jitter", 0);
+    n.flip = s.get_int("flip", 1);
+    n.mosaic = s.get_int("mosaic", 0);
+    n.letter_box = s.get_int("letter_box", 0);
+    n.max_crop = s.get_int("max_crop", 0);
+    n.min_crop = s.get_int("min_crop", 0);
+    n.blur = s.get_int("blur", 0);
+    n.mixup = s.get_int("mixup", 0);
+    n.track = s.get_int("track", 0);
+    if (s.get_int("adam", 0)) s.error("adam", "the Adam optimizer is not supported; use SGD (adam=0)");
+    return n;
+}
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_override) {
+    if (cfg.sections.empty()) fail("%s: the cfg has no sections", cfg.path.c_str());
+    const CfgSection& first = cfg.sections[0];
+    if (first.name != "net" && first.name != "network")
+        fail("%s:%d: the first section must be [net], found [%s]", first.file.c_str(), first.line,
+             first.name.c_str());
+    auto net = std::make_unique<Network<T>>();
+    net->cfg = parse_net_section(first);
+    net->batch = batch_override > 0 ? batch_override : std::max(1, net->cfg.batch / net->cfg.subdivisions);
+    net->w = net->cfg.width;
+    net->h = net->cfg.height;
+    net->c = net->cfg.channels;
+    int w = net->w, h = net->h, c = net->c;
+    for (size_t i = 1; i < cfg.sections.size(); ++i) {
+        const CfgSection& s = cfg.sections[i];
+        if (s.name == "net" || s.name == "network")
+            s.error_section("[net] may appear only once, as the first section");
+        LayerFactory<T> make = find_layer_factory<T>(s.name);
+        if (!make) {
+            std::string known;
+            for (const auto& n : known_layer_names()) known += (known.empty() ? "" : ", ") + n;
+            fail("%s:%d: unknown section [%s]; known sections: %s", s.file.c_str(), s.line,
+                 s.name.c_str(), known.c_str());
+        }
+        BuildContext<T> ctx{s, net->cfg, static_cast<int>(net->layers.size()), net->batch, w, h, c, net->layers};
+        std::unique_ptr<Layer<T>> l = make(ctx);
+        l->index = static_cast<int>(net->layers.size());
+        l->batch = net->batch;
+        l->where = strfmt("%s:%d", s.file.c_str(), s.line);
+        if (l->output.size() != static_cast<size_t>(l->batch) * l->outputs())
+            l->output.assign(static_cast<size_t>(l->batch) * l->outputs(), T(0));
+        if (l->outputs() <= 0) s.error_section("this layer produces an empty output");
+        w = l->out_w;
+        h = l->out_h;
+        c = l->out_c;
+        net->layers.push_back(std::move(l));
+    }
+    if (net->layers.empty()) fail("%s: the cfg has a [net] section but no layers", cfg.path.c_str());
+    warn_unused(cfg);
+    return net;
+}
+
+template <class T>
+std::unique_ptr<Network<T>> Network<T>::from_cfg_file(const std::string& path, int batch_override) {
+    return from_cfg(parse_cfg_file(path), batch_override);
+}
+
+template <class T>
+T* Network<T>::workspace(size_t n) {
+    if (workspace_.size() < n) workspace_.resize(n);
+    return workspace_.data();
+}
+
+template <class T>
+const T* Network<T>::forward(const T* x, bool train_, const T* truth_) {
+    train = train_;
+    truth = truth_;
+    input = x;
+    delta = nullptr;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        current = static_cast<int>(i);
+        Layer<T>& l = *layers[i];
+        if (train) {
+            l.ensure_delta();
+            std::fill(l.delta.begin(), l.delta.end(), T(0));
+        }
+        l.forward(*this);
+        input = l.output.data();
+    }
+    input0_ = x;
+    return output();
+}
+
+template <class T>
+void Network<T>::backward(T* input_delta) {
+    for (int i = num_layers() - 1; i >= 0; --i) {
+        current = i;
+        Layer<T>& l = *layers[i];
+        if (i == 0) {
+            input = input0_;
+            delta = input_delta;
+        } else {
+            Layer<T>& prev = *layers[i - 1];
+            prev.ensure_delta();
+            input = prev.output.data();
+            delta = prev.delta.data();
+        }
+        l.ensure_delta();
+        l.backward(*this);
+    }
+}
+
+template <class T>
+void Network<T>::update(float learning_rate) {
+    UpdateArgs a;
+    a.learning_rate = learning_rate;
+    a.momentum = cfg.momentum;
+    a.decay = cfg.decay;
+    a.batch = batch * cfg.subdivisions;
+    for (auto& l : layers) l->update(a);
+}
+
+template <class T>
+void Network<T>::zero_grad() {
+    for (auto& l : layers)
+        for (auto& p : l->params())
+            if (p.grad) std::fill(p.grad, p.grad + p.size, T(0));
+}
+
+template <class T>
+int64_t Network<T>::current_batch() const {
+    return static_cast<int64_t>(header.seen / static_cast<uint64_t>(batch * cfg.subdivisions));
+}
+
+template <class T>
+float Network<T>::current_rate() const {
+    const NetConfig& n = cfg;
+    double b = static_cast<double>(current_batch());
+    if (b < n.burn_in) return static_cast<float>(n.learning_rate * std::pow(b / n.burn_in, n.power));
+    switch (n.policy) {
+        case LrPolicy::Constant: return n.learning_rate;
+        case LrPolicy::Step: return static_cast<float>(n.learning_rate * std::pow(n.gamma, std::floor(b / n.step)));
+        case LrPolicy::Steps: {
+            double rate = n.learning_rate;
+            for (size_t i = 0; i < n.steps.size(); ++i) {
+                if (n.steps[i] > b) break;
+                rate *= n.scales[i];
+            }
+            return static_cast<float>(rate);
+        }
+        case LrPolicy::Exp: return static_cast<float>(n.learning_rate * std::pow(n.gamma, b));
+        case LrPolicy::Poly:
+            if (n.max_batches <= 0) return n.learning_rate;
+            return static_cast<float>(n.learning_rate * std::pow(std::max(0.0, 1 - b / n.max_batches), n.power));
+        case LrPolicy::Sig: return static_cast<float>(n.learning_rate / (1 + std::exp(n.gamma * (b - n.step))));
+        case LrPolicy::Random: return n.learning_rate;
+        case LrPolicy::Cosine:
+        case LrPolicy::Sgdr: {
+            double start = 0, cycle = n.policy == LrPolicy::Cosine && n.max_batches > 0 ? n.max_batches : n.sgdr_cycle;
+            while (start + cycle < b) {
+                start += cycle;
+                cycle *= n.sgdr_mult;
+            }
+            return static_cast<float>(n.learning_rate_min + 0.5 * (n.learning_rate - n.learning_rate_min) *
+                                                                (1 + std::cos((b - start) * M_PI / cycle)));
+        }
+    }
+    return n.learning_rate;
+}
+
+template <class T>
+double Network<T>::total_cost() const {
+    double s = 0;
+    for (const auto& l : layers)
+        if (l->has_loss) s += l->cost;
+    return s;
+}
+
+template <class T>
+Layer<T>& Network<T>::output_layer() const {
+    int i = num_layers() - 1;
+    while (i > 0 && std::string(layers[i]->type()) == "cost") --i;
+    return *layers[i];
+}
+
+template <class T>
+const T* Network<T>::output() const { return output_layer().output.data(); }
+
+template <class T>
+int Network<T>::outputs() const { return output_layer().outputs(); }
+
+template <class T>
+Layer<T>& Network<T>::layer(int i) const {
+    if (i < 0 || i >= num_layers()) fail("layer index %d out of range (the network has %d layers)", i, num_layers());
+    return *layers[i];
+}
+
+template <class T>
+std::vector<Detection> Network<T>::get_detections(int im_w, int im_h, float thresh, bool letterbox) const {
+    std::vector<Detection> dets;
+    for (const auto& l : layers) l->get_detections(im_w, im_h, w, h, thresh, letterbox, dets);
+    return dets;
+}
+
+template <class T>
+void Network<T>::resize(int new_w, int new_h) {
+    w = new_w;
+    h = new_h;
+    int cw = new_w, ch = new_h;
+    for (auto& l : layers) {
+        l->resize(*this, cw, ch);
+        l->output.assign(static_cast<size_t>(l->batch) * l->outputs(), T(0));
+        if (!l->delta.empty()) l->delta.assign(l->output.size(), T(0));
+        cw = l->out_w;
+        ch = l->out_h;
+    }
+}
+
+template <class T>
+double Network<T>::flops() const {
+    double f = 0;
+    for (const auto& l : layers) f += l->flops();
+    return f;
+}
+
+template <class T>
+void Network<T>::print_summary() const {
+    if (is_quiet()) return;
+    std::fprintf(stderr, "   layer   filters  size/strd(dil)      input                output\n");
+    for (const auto& l : layers) {
+        std::fprintf(stderr, "%4d %s\n", l->index, l->describe().c_str());
+    }
+    std::fprintf(stderr, "Total BFLOPS %.3f\n", flops() / 1e9);
+}
+
+template <class T>
+void Network<T>::set_inference_fusion(bool on) {
+    fuse_inference = on;
+    for (auto& l : layers) l->params_changed();
+}
+
+template class Network<float>;
+template class Network<double>;
+
+void set_num_threads(int n) {
+    if (n <= 0) return;
+    openblas_set_num_threads(n);
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+}
+
+int get_num_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return openblas_get_num_threads();
+#endif
+}
+
+}  // namespace dn

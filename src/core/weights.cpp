@@ -1,0 +1,216 @@
+// Darknet .weights I/O: header (major, minor, revision int32; seen uint64 when major*10+minor >= 2,
+// else uint32), then each layer's float32 arrays in the layer's own order.
+#include "darknet/weights.hpp"
+
+#include <cstring>
+#include <fstream>
+#include <algorithm>
+#include <iterator>
+
+#include "darknet/error.hpp"
+#include "darknet/network.hpp"
+
+namespace dn {
+
+WeightsReader::WeightsReader(std::string path, std::vector<char> bytes, size_t offset)
+    : path_(std::move(path)), bytes_(std::move(bytes)), offset_(offset) {}
+
+template <class T>
+void WeightsReader::read(T* dst, size_t n, const char* what) {
+    const size_t need = n * sizeof(float);
+    if (remaining() < need)
+        fail("weights file '%s' is truncated: layer %d (%s) needs %zu bytes for '%s' at byte offset %zu, "
+             "only %zu available (file size %zu)",
+             path_.c_str(), layer_, type_, need, what, offset_, remaining(), bytes_.size());
+    const char* src = bytes_.data() + offset_;
+    for (size_t i = 0; i < n; ++i) {
+        float v;
+        std::memcpy(&v, src + i * sizeof(float), sizeof(float));
+        dst[i] = static_cast<T>(v);
+    }
+    offset_ += need;
+}
+
+uint32_t WeightsReader::read_u32(const char* what) {
+    if (remaining() < 4)
+        fail("weights file '%s' is truncated: '%s' needs 4 bytes at byte offset %zu, only %zu available", path_.c_str(),
+             what, offset_, remaining());
+    uint32_t v;
+    std::memcpy(&v, bytes_.data() + offset_, 4);
+    offset_ += 4;
+    return v;
+}
+
+bool WeightsReader::at_magic(const char* magic) const {
+    return remaining() >= 4 && std::memcmp(bytes_.data() + offset_, magic, 4) == 0;
+}
+
+template void WeightsReader::read<float>(float*, size_t, const char*);
+template void WeightsReader::read<double>(double*, size_t, const char*);
+
+template <class T>
+void WeightsWriter::write(const T* src, size_t n) {
+    size_t at = bytes_.size();
+    bytes_.resize(at + n * sizeof(float));
+    for (size_t i = 0; i < n; ++i) {
+        float v = static_cast<float>(src[i]);
+        std::memcpy(bytes_.data() + at + i * sizeof(float), &v, sizeof(float));
+    }
+}
+
+void WeightsWriter::write_u32(uint32_t v) { write_raw(&v, 4); }
+
+void WeightsWriter::write_raw(const void* p, size_t n) {
+    size_t at = bytes_.size();
+    bytes_.resize(at + n);
+    std::memcpy(bytes_.data() + at, p, n);
+}
+
+template void WeightsWriter::write<float>(const float*, size_t);
+template void WeightsWriter::write<double>(const double*, size_t);
+
+namespace {
+
+std::vector<char> read_binary(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) fail("cannot open weights file '%s': %s", path.c_str(), std::strerror(errno));
+    return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+bool seen_is_64bit(int32_t major, int32_t minor) { return major * 10 + minor >= 2; }
+
+}  // namespace
+
+template <class T>
+void load_weights(Network<T>& net, const std::string& path, bool allow_partial) {
+    std::vector<char> bytes = read_binary(path);
+    if (bytes.size() < 12)
+        fail("weights file '%s' is %zu bytes long; a Darknet weights header needs at least 16", path.c_str(),
+             bytes.size());
+    int32_t v[3];
+    std::memcpy(v, bytes.data(), sizeof(v));
+    if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[0] > 100000 || v[1] > 100000)
+        fail("weights file '%s' does not look like a Darknet weights file (header version %d.%d.%d)",
+             path.c_str(), v[0], v[1], v[2]);
+    size_t off = 12;
+    uint64_t seen = 0;
+    if (seen_is_64bit(v[0], v[1])) {
+        if (bytes.size() < off + 8)
+            fail("weights file '%s' is truncated in its header: 'seen' needs 8 bytes at byte offset 12, only %zu available",
+                 path.c_str(), bytes.size() - off);
+        std::memcpy(&seen, bytes.data() + off, 8);
+        off += 8;
+    } else {
+        uint32_t s32;
+        if (bytes.size() < off + 4)
+            fail("weights file '%s' is truncated in its header: 'seen' needs 4 bytes at byte offset 12, only %zu available",
+                 path.c_str(), bytes.size() - off);
+        std::memcpy(&s32, bytes.data() + off, 4);
+        seen = s32;
+        off += 4;
+    }
+    net.header.major = v[0];
+    net.header.minor = v[1];
+    net.header.revision = v[2];
+    net.header.seen = seen;
+    WeightsReader r(path, std::move(bytes), off);
+    r.major = v[0];
+    r.minor = v[1];
+    r.revision = v[2];
+    int loaded = 0;
+    for (auto& l : net.layers) {
+        if (allow_partial && (r.remaining() == 0 || r.at_magic(kTrailerMagic))) break;
+        if (r.at_magic(kTrailerMagic))
+            fail("weights file '%s' is truncated: its layers end at byte offset %zu, before layer %d (%s)",
+                 path.c_str(), r.offset(), l->index, l->type());
+        r.set_layer(l->index, l->type());
+        l->load_weights(r);
+        l->params_changed();
+        ++loaded;
+    }
+    if (loaded < net.num_layers() && !is_quiet())
+        std::fprintf(stderr, "Loaded %d of %d layers from %s (the rest keep their initial values)\n", loaded,
+                     net.num_layers(), path.c_str());
+    if (r.at_magic(kTrailerMagic)) {
+        r.skip(4);
+        uint32_t version = r.read_u32("trailer version");
+        if (version != 1)
+            fail("weights file '%s': unknown trailer version %u at byte offset %zu", path.c_str(), version, r.offset() - 4);
+        uint32_t records = r.read_u32("trailer record count");
+        for (uint32_t i = 0; i < records; ++i) {
+            int32_t idx = static_cast<int32_t>(r.read_u32("trailer layer index"));
+            uint32_t count = r.read_u32("trailer float count");
+            if (idx < 0 || idx >= net.num_layers() || !net.layers[idx]->has_trailer())
+                fail("weights file '%s': trailer record for layer %d, which has no trailer data in this cfg",
+                     path.c_str(), idx);
+            size_t before = r.offset();
+            r.set_layer(idx, net.layers[idx]->type());
+            if (idx < loaded) {
+                net.layers[idx]->load_trailer(r);
+                net.layers[idx]->params_changed();
+            } else {
+                r.skip(static_cast<size_t>(count) * 4);
+            }
+            if (r.offset() - before != static_cast<size_t>(count) * 4)
+                fail("weights file '%s': trailer record for layer %d holds %u floats, the layer expects %zu",
+                     path.c_str(), idx, count, (r.offset() - before) / 4);
+        }
+    }
+    if (r.remaining() != 0)
+        fail("weights file '%s' has %zu bytes left after the last layer (byte offset %zu of %zu): it holds more "
+             "parameters than the cfg describes; check that the cfg and the weights belong together",
+             path.c_str(), r.remaining(), r.offset(), r.offset() + r.remaining());
+}
+
+template <class T>
+std::vector<char> weights_bytes(const Network<T>& net, int upto) {
+    WeightsWriter w;
+    std::vector<char>& b = w.bytes();
+    int32_t v[3] = {net.header.major, net.header.minor, net.header.revision};
+    b.resize(12);
+    std::memcpy(b.data(), v, 12);
+    if (seen_is_64bit(v[0], v[1])) {
+        uint64_t s = net.header.seen;
+        b.resize(20);
+        std::memcpy(b.data() + 12, &s, 8);
+    } else {
+        uint32_t s = static_cast<uint32_t>(net.header.seen);
+        b.resize(16);
+        std::memcpy(b.data() + 12, &s, 4);
+    }
+    int n = upto < 0 ? net.num_layers() : std::min(upto, net.num_layers());
+    for (int i = 0; i < n; ++i) net.layers[i]->save_weights(w);
+    std::vector<int> extra;
+    for (int i = 0; i < n; ++i)
+        if (net.layers[i]->has_trailer()) extra.push_back(i);
+    if (!extra.empty()) {
+        w.write_raw(kTrailerMagic, 4);
+        w.write_u32(1);
+        w.write_u32(static_cast<uint32_t>(extra.size()));
+        for (int i : extra) {
+            w.write_u32(static_cast<uint32_t>(i));
+            size_t count_at = w.bytes().size();
+            w.write_u32(0);
+            size_t start = w.bytes().size();
+            net.layers[i]->save_trailer(w);
+            uint32_t count = static_cast<uint32_t>((w.bytes().size() - start) / 4);
+            std::memcpy(w.bytes().data() + count_at, &count, 4);
+        }
+    }
+    return std::move(w.bytes());
+}
+
+template <class T>
+void save_weights(const Network<T>& net, const std::string& path, int upto) {
+    std::vector<char> b = weights_bytes(net, upto);
+    write_file_atomic(path, b.data(), b.size());
+}
+
+template void load_weights<float>(Network<float>&, const std::string&, bool);
+template void load_weights<double>(Network<double>&, const std::string&, bool);
+template std::vector<char> weights_bytes<float>(const Network<float>&, int);
+template std::vector<char> weights_bytes<double>(const Network<double>&, int);
+template void save_weights<float>(const Network<float>&, const std::string&, int);
+template void save_weights<double>(const Network<double>&, const std::string&, int);
+
+}  // namespace dn

@@ -1,0 +1,59 @@
+// [batchnorm] layer, and the BatchNorm component that [convolutional] and [connected] use for
+// batch_normalize=1. Math in src/kernels/batchnorm.hpp (Ioffe & Szegedy 2015).
+#pragma once
+
+#include <vector>
+
+#include "darknet/layer.hpp"
+
+namespace dn {
+
+/// Per-channel batch-normalization state: gamma (Darknet `scales`), rolling statistics, the batch
+/// statistics saved by a training forward, and gradients. beta lives with the owner (Darknet's
+/// `biases`), so that conv/connected keep their Darknet weights layout.
+template <class T>
+struct BatchNorm {
+    int channels = 0;
+    std::vector<T> scales, scale_grads;         ///< gamma [C] and dL/dgamma
+    std::vector<T> rolling_mean, rolling_variance;
+    std::vector<T> mean, inv_std;               ///< saved by the last training forward
+    bool last_train = false;                    ///< mode of the last forward (backward follows it)
+
+    void init(int c);
+    /// y[N,C,S] = BN(x) with beta[C]; train: batch statistics (and rolling update), else rolling.
+    /// y may alias x in eval mode only (training keeps x for backward).
+    void forward(const T* x, T* y, int N, int S, const T* beta, bool train);
+    /// dy[N,C,S] (dL/dy) -> dx: written (accumulate=false, dx may alias dy) or added. Adds into
+    /// scale_grads and beta_grads. x is the forward input.
+    void backward(const T* x, const T* dy, T* dx, bool accumulate, int N, int S, T* beta_grads);
+    /// Darknet order: scales, rolling_mean, rolling_variance.
+    void load(WeightsReader& r);
+    void save(WeightsWriter& w) const;
+    void append_params(std::vector<Param<T>>& p);
+};
+
+/// [batchnorm]: y = gamma * normalize(x) + beta over the previous layer's output (NCHW), keys
+/// none required. Weights layout: see docs/cfg.md (Darknet's three arrays, plus biases in ours).
+template <class T>
+class BatchnormLayer : public Layer<T> {
+public:
+    explicit BatchnormLayer(const BuildContext<T>& b);
+    const char* type() const override { return "batchnorm"; }
+    void forward(Network<T>& net) override;
+    void backward(Network<T>& net) override;
+    std::vector<Param<T>> params() override;
+    void load_weights(WeightsReader& r) override;
+    void save_weights(WeightsWriter& w) const override;
+    bool has_trailer() const override { return true; }
+    void save_trailer(WeightsWriter& w) const override;
+    void load_trailer(WeightsReader& r) override;
+    std::string describe() const override;
+    double flops() const override { return 2.0 * this->outputs(); }
+    void resize(Network<T>& net, int new_w, int new_h) override;
+
+    BatchNorm<T> bn;
+    std::vector<T> biases, bias_grads;  ///< beta
+    std::vector<T> x;                   ///< input kept for backward
+};
+
+}  // namespace dn

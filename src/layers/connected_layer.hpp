@@ -1,0 +1,39 @@
+// [connected]: fully connected layer, optional batch_normalize=1 (statistics over the batch).
+#pragma once
+
+#include <vector>
+
+#include "batchnorm_layer.hpp"
+#include "darknet/layer.hpp"
+#include "kernels/activations.hpp"
+
+namespace dn {
+
+/// Keys: output, activation (default logistic), batch_normalize. Input [N, I] (any shape,
+/// flattened) -> [N, output]. y = f(W x + b), W [output][I]. Darknet file order: biases, weights,
+/// then (scales, rolling_mean, rolling_variance); weights are stored transposed when the file's
+/// major or minor version exceeds 1000 (Darknet's rule).
+template <class T>
+class ConnectedLayer : public Layer<T> {
+public:
+    explicit ConnectedLayer(const BuildContext<T>& b);
+    const char* type() const override { return "connected"; }
+    void forward(Network<T>& net) override;
+    void backward(Network<T>& net) override;
+    std::vector<Param<T>> params() override;
+    void load_weights(WeightsReader& r) override;
+    void save_weights(WeightsWriter& w) const override;
+    double flops() const override { return 2.0 * this->inputs() * this->outputs(); }
+    std::string describe() const override;
+
+    bool batch_normalize = false;
+    Activation activation = Activation::Logistic;
+    std::vector<T> weights, weight_grads, biases, bias_grads;
+    BatchNorm<T> bn;
+
+private:
+    std::vector<T> x_pre_, x_act_;
+    bool transposed_file_ = false;
+};
+
+}  // namespace dn

@@ -1,0 +1,265 @@
+#include "convolutional_layer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "darknet/network.hpp"
+#include "darknet/random.hpp"
+#include "darknet/weights.hpp"
+#include "kernels/batchnorm.hpp"
+#include "kernels/depthwise.hpp"
+#include "kernels/reduce.hpp"
+#include "layers/layer_util.hpp"
+
+namespace dn {
+
+template <class T>
+ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
+    const CfgSection& s = b.section;
+    reject_unsupported(s, {"binary", "xnor", "antialiasing", "deform", "share_index", "assisted_excitation", "sway",
+                           "rotate", "stretch", "stretch_sway", "flipped"});
+    filters = s.get_int_min("filters", 1, 1);
+    size = s.get_int_min("size", 1, 1);
+    int stride = s.get_int_min("stride", 1, 1);
+    stride_x = s.get_int_min("stride_x", stride, 1);
+    stride_y = s.get_int_min("stride_y", stride, 1);
+    dilation = s.get_int_min("dilation", 1, 1);
+    int pad = s.get_int_min("pad", 0, 0);
+    padding = s.get_int_min("padding", 0, 0);
+    if (pad) padding = size / 2;
+    groups = s.get_int_min("groups", 1, 1);
+    if (b.c % groups != 0)
+        s.error("groups", strfmt("groups=%d does not divide the %d input channels", groups, b.c));
+    if (filters % groups != 0)
+        s.error("groups", strfmt("groups=%d does not divide filters=%d", groups, filters));
+    batch_normalize = s.get_int("batch_normalize", 0) != 0;
+    try {
+        activation = parse_activation(s.get_str("activation", "logistic"));
+    } catch (const Error& e) {
+        s.error("activation", e.what());
+    }
+    ConvGeom g;
+    g.height = b.h;
+    g.width = b.w;
+    g.ksize_h = g.ksize_w = size;
+    g.stride_h = stride_y;
+    g.stride_w = stride_x;
+    g.pad_h = g.pad_w = padding;
+    g.dilation = dilation;
+    if (g.out_h() <= 0 || g.out_w() <= 0)
+        s.error_section(strfmt("a %dx%d kernel with stride %d and padding %d leaves no output on a %dx%d input", size,
+                               size, stride, padding, b.w, b.h));
+    set_shape(*this, b, g.out_w(), g.out_h(), filters);
+    const size_t nw = static_cast<size_t>(filters) * (b.c / groups) * size * size;
+    weights.resize(nw);
+    weight_grads.assign(nw, T(0));
+    const float scale = std::sqrt(2.f / (size * size * b.c / groups));
+    for (auto& v : weights) v = static_cast<T>(scale * rand_uniform(-1, 1));
+    biases.assign(filters, T(0));
+    bias_grads.assign(filters, T(0));
+    if (batch_normalize) bn.init(filters);
+}
+
+template <class T>
+ConvGeom ConvolutionalLayer<T>::geom() const {
+    ConvGeom g;
+    g.channels = depthwise() ? this->c : this->c / groups;
+    g.height = this->h;
+    g.width = this->w;
+    g.ksize_h = g.ksize_w = size;
+    g.stride_h = stride_y;
+    g.stride_w = stride_x;
+    g.pad_h = g.pad_w = padding;
+    g.dilation = dilation;
+    return g;
+}
+
+template <class T>
+bool ConvolutionalLayer<T>::direct_1x1() const {
+    return size == 1 && stride_x == 1 && stride_y == 1 && padding == 0 && dilation == 1;
+}
+
+template <class T>
+size_t ConvolutionalLayer<T>::workspace_size() const {
+    if (depthwise() || direct_1x1()) return 0;
+    return static_cast<size_t>(this->c / groups) * size * size * this->out_h * this->out_w;
+}
+
+template <class T>
+void ConvolutionalLayer<T>::resize(Network<T>&, int new_w, int new_h) {
+    this->w = new_w;
+    this->h = new_h;
+    ConvGeom g = geom();
+    if (g.out_h() <= 0 || g.out_w() <= 0) fail("%s: convolution leaves no output at %dx%d", this->where.c_str(), new_w, new_h);
+    this->out_w = g.out_w();
+    this->out_h = g.out_h();
+}
+
+template <class T>
+void ConvolutionalLayer<T>::convolve(const T* in, const T* w, T* out, T* ws) const {
+    const ConvGeom g = geom();
+    if (depthwise()) {
+        depthwise_forward(in, w, g, out);
+        return;
+    }
+    const int M = filters / groups, K = g.channels * size * size, S = this->out_h * this->out_w;
+    const size_t in_group = static_cast<size_t>(g.channels) * this->h * this->w;
+    for (int gi = 0; gi < groups; ++gi) {
+        const T* B = in + gi * in_group;
+        if (!direct_1x1()) {
+            im2col(B, g, ws);
+            B = ws;
+        }
+        gemm<T>(false, false, M, S, K, T(1), w + static_cast<size_t>(gi) * M * K, K, B, S, T(0),
+                out + static_cast<size_t>(gi) * M * S, S);
+    }
+}
+
+// Inference folding (what Darknet's fuse_conv_batchnorm does before `detector test`):
+//   gamma*(W*x - mu)/sqrt(var+eps) + beta = (s*W)*x + (beta - s*mu),  s = gamma/sqrt(var+eps).
+template <class T>
+void ConvolutionalLayer<T>::update_fusion() {
+    if (fused_valid_) return;
+    const size_t per = weights.size() / filters;
+    fused_w_.resize(weights.size());
+    fused_b_.resize(filters);
+    for (int f = 0; f < filters; ++f) {
+        const double s = bn.scales[f] / std::sqrt(static_cast<double>(bn.rolling_variance[f]) + kBatchnormEps);
+        for (size_t i = 0; i < per; ++i) fused_w_[f * per + i] = static_cast<T>(weights[f * per + i] * s);
+        fused_b_[f] = static_cast<T>(biases[f] - s * bn.rolling_mean[f]);
+    }
+    fused_valid_ = true;
+}
+
+template <class T>
+void ConvolutionalLayer<T>::forward(Network<T>& net) {
+    const int N = this->batch, F = filters, S = this->out_h * this->out_w;
+    const size_t per_out = static_cast<size_t>(this->outputs()), per_in = static_cast<size_t>(this->inputs());
+    T* ws = net.workspace(workspace_size());
+    const bool fused = batch_normalize && net.fuse_inference && !net.train;
+    if (fused) update_fusion();
+    T* out = this->output.data();
+    T* raw = out;
+    if (batch_normalize && !fused) {
+        x_pre_.resize(this->output.size());
+        raw = x_pre_.data();
+    }
+    const T* W = fused ? fused_w_.data() : weights.data();
+    for (int b = 0; b < N; ++b) convolve(net.input + b * per_in, W, raw + b * per_out, ws);
+
+    const bool keep_act_input = net.train && activation_needs_input(activation);
+    if (batch_normalize && !fused) {
+        bn.forward(raw, out, N, S, biases.data(), net.train);
+        if (keep_act_input) x_act_.assign(out, out + this->output.size());
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < N * F; ++i) activate_array(out + static_cast<size_t>(i) * S, S, activation);
+    } else {
+        const T* bias = fused ? fused_b_.data() : biases.data();
+        if (keep_act_input) {
+            for (int i = 0; i < N * F; ++i) scale_bias_activate(out + static_cast<size_t>(i) * S, S, T(1), bias[i % F], Activation::Linear);
+            x_act_.assign(out, out + this->output.size());
+            for (int i = 0; i < N * F; ++i) activate_array(out + static_cast<size_t>(i) * S, S, activation);
+        } else {
+#pragma omp parallel for schedule(static)
+            for (int i = 0; i < N * F; ++i) scale_bias_activate(out + static_cast<size_t>(i) * S, S, T(1), bias[i % F], activation);
+        }
+    }
+    last_fused_ = fused;
+}
+
+// Backward. With z = W (*) x the convolution, u = BN(z) (or z + b), y = f(u), and dy = dL/dy:
+//   dL/du = dy * f'(u)                                         (activation, in place on delta)
+//   dL/dz, dL/dgamma, dL/dbeta from the batchnorm backward (kernels/batchnorm.cpp), or
+//   dL/db_f = sum_{n,s} dL/du_{n,f,s} and dL/dz = dL/du without batchnorm
+// and, per image and group, with B = im2col(x) [K x S] and G = dL/dz [M x S]:
+//   dL/dW += G B^T,    dL/dx += col2im(W^T G)
+// (depthwise: the same sums written as direct loops, kernels/depthwise.cpp).
+template <class T>
+void ConvolutionalLayer<T>::backward(Network<T>& net) {
+    if (last_fused_) fail("%s: backward after an inference (batchnorm-folded) forward", this->where.c_str());
+    const int N = this->batch, F = filters, S = this->out_h * this->out_w;
+    const size_t per_out = static_cast<size_t>(this->outputs()), per_in = static_cast<size_t>(this->inputs());
+    T* d = this->delta.data();
+    gradient_array(this->output.data(), x_act_.empty() ? nullptr : x_act_.data(), this->output.size(), activation, d);
+    if (batch_normalize) {
+        bn.backward(x_pre_.data(), d, d, false, N, S, bias_grads.data());
+    } else {
+        for (int f = 0; f < F; ++f) {
+            double s = 0;
+            for (int b = 0; b < N; ++b) s += sum_d(d + (static_cast<size_t>(b) * F + f) * S, S);
+            bias_grads[f] += static_cast<T>(s);
+        }
+    }
+    T* ws = net.workspace(workspace_size());
+    const ConvGeom g = geom();
+    const int M = F / groups, K = g.channels * size * size;
+    const size_t in_group = static_cast<size_t>(g.channels) * this->h * this->w;
+    for (int b = 0; b < N; ++b) {
+        const T* in = net.input + b * per_in;
+        const T* db = d + b * per_out;
+        T* din = net.delta ? net.delta + b * per_in : nullptr;
+        if (depthwise()) {
+            depthwise_backward(in, weights.data(), db, g, weight_grads.data(), din);
+            continue;
+        }
+        for (int gi = 0; gi < groups; ++gi) {
+            const T* G = db + static_cast<size_t>(gi) * M * S;
+            const T* A = weights.data() + static_cast<size_t>(gi) * M * K;
+            T* dA = weight_grads.data() + static_cast<size_t>(gi) * M * K;
+            const T* B = in + gi * in_group;
+            if (!direct_1x1()) {
+                im2col(B, g, ws);
+                B = ws;
+            }
+            gemm<T>(false, true, M, K, S, T(1), G, S, B, S, T(1), dA, K);
+            if (!din) continue;
+            if (direct_1x1()) {
+                gemm<T>(true, false, K, S, M, T(1), A, K, G, S, T(1), din + gi * in_group, S);
+            } else {
+                gemm<T>(true, false, K, S, M, T(1), A, K, G, S, T(0), ws, S);
+                col2im_add(ws, g, din + gi * in_group);
+            }
+        }
+    }
+}
+
+template <class T>
+std::vector<Param<T>> ConvolutionalLayer<T>::params() {
+    std::vector<Param<T>> p;
+    p.push_back({"biases", biases.data(), bias_grads.data(), biases.size(), false});
+    if (batch_normalize) bn.append_params(p);
+    p.push_back({"weights", weights.data(), weight_grads.data(), weights.size(), true});
+    return p;
+}
+
+template <class T>
+void ConvolutionalLayer<T>::load_weights(WeightsReader& r) {
+    r.read(biases.data(), biases.size(), "biases");
+    if (batch_normalize) bn.load(r);
+    r.read(weights.data(), weights.size(), "weights");
+}
+
+template <class T>
+void ConvolutionalLayer<T>::save_weights(WeightsWriter& w) const {
+    w.write(biases.data(), biases.size());
+    if (batch_normalize) bn.save(w);
+    w.write(weights.data(), weights.size());
+}
+
+template <class T>
+double ConvolutionalLayer<T>::flops() const {
+    return 2.0 * filters * (this->c / groups) * size * size * this->out_h * this->out_w;
+}
+
+template <class T>
+std::string ConvolutionalLayer<T>::describe() const {
+    std::string f = groups > 1 ? strfmt("conv  %5d/%4d ", filters, groups) : strfmt("conv  %5d      ", filters);
+    std::string k = dilation > 1 ? strfmt("%2d x%2d/%2d(%1d)", size, size, stride_x, dilation)
+                                 : strfmt("%2d x%2d/%2d   ", size, size, stride_x);
+    return f + k + " " + shape_str(*this) + strfmt(" %5.3f BF", flops() / 1e9);
+}
+
+DN_REGISTER_LAYER(ConvolutionalLayer, "convolutional,conv")
+
+}  // namespace dn

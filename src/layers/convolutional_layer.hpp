@@ -1,0 +1,57 @@
+// [convolutional]: 2-D convolution with groups (depthwise when groups == channels == filters),
+// optional batch_normalize=1, bias and activation.
+#pragma once
+
+#include <vector>
+
+#include "batchnorm_layer.hpp"
+#include "darknet/layer.hpp"
+#include "kernels/activations.hpp"
+#include "kernels/blas.hpp"
+
+namespace dn {
+
+/// Keys: filters, size, stride (stride_x, stride_y), pad (padding = size/2) or padding, groups,
+/// dilation, batch_normalize, activation. Input [N, C, H, W] -> output [N, filters, out_h, out_w],
+/// out = (H + 2*padding - dilation*(size-1) - 1)/stride + 1.
+/// Weights [filters][C/groups][size][size]; Darknet file order: biases, (scales, rolling_mean,
+/// rolling_variance), weights.
+template <class T>
+class ConvolutionalLayer : public Layer<T> {
+public:
+    explicit ConvolutionalLayer(const BuildContext<T>& b);
+    const char* type() const override { return "convolutional"; }
+    void forward(Network<T>& net) override;
+    void backward(Network<T>& net) override;
+    std::vector<Param<T>> params() override;
+    void load_weights(WeightsReader& r) override;
+    void save_weights(WeightsWriter& w) const override;
+    size_t workspace_size() const override;
+    void params_changed() override { fused_valid_ = false; }
+    double flops() const override;
+    std::string describe() const override;
+    void resize(Network<T>& net, int new_w, int new_h) override;
+
+    int filters = 0, size = 1, stride_x = 1, stride_y = 1, padding = 0, groups = 1, dilation = 1;
+    bool batch_normalize = false;
+    Activation activation = Activation::Logistic;
+    std::vector<T> weights, weight_grads;  ///< [filters][c/groups][size][size]
+    std::vector<T> biases, bias_grads;     ///< [filters]; beta when batch_normalize
+    BatchNorm<T> bn;
+
+private:
+    ConvGeom geom() const;  ///< geometry of one group
+    bool depthwise() const { return groups == this->c && filters == this->c && groups > 1; }
+    bool direct_1x1() const;
+    /// out[filters, oh*ow] = W (*) in for one image (no bias).
+    void convolve(const T* in, const T* w, T* out, T* ws) const;
+    void update_fusion();
+
+    std::vector<T> x_pre_;   ///< conv output before batchnorm (training)
+    std::vector<T> x_act_;   ///< activation input (training, activations that need it)
+    std::vector<T> fused_w_, fused_b_;  ///< batchnorm folded into weights (inference)
+    bool fused_valid_ = false;
+    bool last_fused_ = false;
+};
+
+}  // namespace dn

@@ -1,0 +1,30 @@
+// [dropout]: identity at inference; in training zeroes each value with `probability` and scales
+// the rest by 1/(1-probability) (inverted dropout, as Darknet).
+#pragma once
+
+#include <random>
+#include <vector>
+
+#include "darknet/layer.hpp"
+
+namespace dn {
+
+template <class T>
+class DropoutLayer : public Layer<T> {
+public:
+    explicit DropoutLayer(const BuildContext<T>& b);
+    const char* type() const override { return "dropout"; }
+    void forward(Network<T>& net) override;
+    void backward(Network<T>& net) override;
+    std::string describe() const override;
+    void resize(Network<T>& net, int new_w, int new_h) override;
+
+    float probability = 0.5f;
+
+private:
+    std::vector<unsigned char> keep_;  ///< mask of the last training forward
+    bool last_train_ = false;
+    std::mt19937_64 rng_;
+};
+
+}  // namespace dn

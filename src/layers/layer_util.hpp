@@ -1,0 +1,47 @@
+// Small helpers shared by the layer implementations (shapes, summary text, cfg checks).
+#pragma once
+
+#include <string>
+
+#include "darknet/error.hpp"
+#include "darknet/layer.hpp"
+
+namespace dn {
+
+/// Sets input shape from the build context and the output shape, and sizes `output`.
+template <class T>
+void set_shape(Layer<T>& l, const BuildContext<T>& b, int out_w, int out_h, int out_c) {
+    l.batch = b.batch;
+    l.w = b.w;
+    l.h = b.h;
+    l.c = b.c;
+    l.out_w = out_w;
+    l.out_h = out_h;
+    l.out_c = out_c;
+    l.output.assign(static_cast<size_t>(l.batch) * out_w * out_h * out_c, T(0));
+}
+
+/// "  320 x 320 x   3 ->  160 x 160 x  16" (Darknet's summary columns).
+template <class T>
+std::string shape_str(const Layer<T>& l) {
+    return strfmt("%4d x%4d x%4d -> %4d x%4d x%4d", l.w, l.h, l.c, l.out_w, l.out_h, l.out_c);
+}
+
+/// Errors out when an AlexeyAB key whose behaviour we do not implement is set to a non-zero value,
+/// instead of silently computing something else.
+inline void reject_unsupported(const CfgSection& s, std::initializer_list<const char*> keys) {
+    for (const char* k : keys)
+        if (s.has(k) && s.get_str(k, "0") != "0")
+            s.error(k, "is not supported by this darknet (remove it or set it to 0)");
+}
+
+/// Index of a route/shortcut reference: negative values are relative to `self`. Errors name the key.
+inline int resolve_layer_ref(const CfgSection& s, const char* key, int ref, int self) {
+    int idx = ref < 0 ? self + ref : ref;
+    if (idx < 0) s.error(key, strfmt("refers to layer %d (%d relative to layer %d), before the first layer", idx, ref, self));
+    if (idx >= self)
+        s.error(key, strfmt("refers to layer %d, which does not exist yet (this is layer %d)", idx, self));
+    return idx;
+}
+
+}  // namespace dn

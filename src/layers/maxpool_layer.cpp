@@ -1,0 +1,90 @@
+#include "maxpool_layer.hpp"
+
+#include <limits>
+
+#include "darknet/network.hpp"
+#include "layers/layer_util.hpp"
+
+namespace dn {
+
+template <class T>
+MaxpoolLayer<T>::MaxpoolLayer(const BuildContext<T>& b) {
+    const CfgSection& s = b.section;
+    reject_unsupported(s, {"maxpool_depth", "antialiasing", "out_channels"});
+    int stride = s.get_int_min("stride", 1, 1);
+    stride_x = s.get_int_min("stride_x", stride, 1);
+    stride_y = s.get_int_min("stride_y", stride, 1);
+    size = s.get_int_min("size", stride, 1);
+    padding = s.get_int_min("padding", size - 1, 0);
+    int ow = (b.w + padding - size) / stride_x + 1, oh = (b.h + padding - size) / stride_y + 1;
+    if (ow <= 0 || oh <= 0)
+        s.error_section(strfmt("a %dx%d window with padding %d leaves no output on a %dx%d input", size, size, padding,
+                               b.w, b.h));
+    set_shape(*this, b, ow, oh, b.c);
+}
+
+template <class T>
+void MaxpoolLayer<T>::resize(Network<T>&, int new_w, int new_h) {
+    this->w = new_w;
+    this->h = new_h;
+    this->out_w = (new_w + padding - size) / stride_x + 1;
+    this->out_h = (new_h + padding - size) / stride_y + 1;
+}
+
+template <class T>
+void MaxpoolLayer<T>::forward(Network<T>& net) {
+    const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h;
+    const int off = -padding / 2;
+    const int planes = this->batch * this->c;
+    // argmax indexes for backward; inference-only runs skip them
+    const bool keep = net.train || !net.fuse_inference;
+    if (keep) indexes_.resize(this->output.size());
+    int* idx = keep ? indexes_.data() : nullptr;
+#pragma omp parallel for schedule(static) if (planes * ow * oh > 16384)
+    for (int p = 0; p < planes; ++p) {
+        const T* in = net.input + static_cast<size_t>(p) * w * h;
+        T* out = this->output.data() + static_cast<size_t>(p) * ow * oh;
+        for (int i = 0; i < oh; ++i) {
+            for (int j = 0; j < ow; ++j) {
+                T best = -std::numeric_limits<T>::max();
+                int best_i = -1;
+                for (int n = 0; n < size; ++n) {
+                    const int y = off + i * stride_y + n;
+                    if (y < 0 || y >= h) continue;
+                    for (int m = 0; m < size; ++m) {
+                        const int x = off + j * stride_x + m;
+                        if (x < 0 || x >= w) continue;
+                        const T v = in[y * w + x];
+                        if (v > best) {
+                            best = v;
+                            best_i = y * w + x;
+                        }
+                    }
+                }
+                out[i * ow + j] = best;
+                if (idx) idx[static_cast<size_t>(p) * ow * oh + i * ow + j] = p * w * h + best_i;
+            }
+        }
+    }
+}
+
+// Backward: y_o = x_{argmax(o)}, so dL/dx_i += sum over outputs o whose argmax is i of dL/dy_o.
+// Serial: windows overlap when stride < size, so two outputs may add into the same input.
+template <class T>
+void MaxpoolLayer<T>::backward(Network<T>& net) {
+    if (!net.delta) return;
+    const size_t n = this->output.size();
+    if (indexes_.size() != n) fail("%s: maxpool backward without a matching forward", this->where.c_str());
+    for (size_t o = 0; o < n; ++o)
+        if (indexes_[o] >= 0) net.delta[indexes_[o]] += this->delta[o];
+}
+
+template <class T>
+std::string MaxpoolLayer<T>::describe() const {
+    return strfmt("max         %2dx%2d/%2d   ", size, size, stride_x) + shape_str(*this) +
+           strfmt(" %5.3f BF", flops() / 1e9);
+}
+
+DN_REGISTER_LAYER(MaxpoolLayer, "maxpool,max")
+
+}  // namespace dn

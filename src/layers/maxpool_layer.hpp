@@ -1,0 +1,30 @@
+// [maxpool]: max over size x size windows (Darknet's padding convention) and [avgpool] (global).
+#pragma once
+
+#include <vector>
+
+#include "darknet/layer.hpp"
+
+namespace dn {
+
+/// Keys: size (default stride), stride (default 1), stride_x, stride_y, padding (default size-1).
+/// out = (in + padding - size)/stride + 1; windows start at -padding/2 and skip positions outside
+/// the input (Darknet's forward_maxpool_layer).
+template <class T>
+class MaxpoolLayer : public Layer<T> {
+public:
+    explicit MaxpoolLayer(const BuildContext<T>& b);
+    const char* type() const override { return "maxpool"; }
+    void forward(Network<T>& net) override;
+    void backward(Network<T>& net) override;
+    std::string describe() const override;
+    double flops() const override { return static_cast<double>(size) * size * this->outputs(); }
+    void resize(Network<T>& net, int new_w, int new_h) override;
+
+    int size = 1, stride_x = 1, stride_y = 1, padding = 0;
+
+private:
+    std::vector<int> indexes_;  ///< argmax input index per output (training)
+};
+
+}  // namespace dn

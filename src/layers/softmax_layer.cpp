@@ -1,0 +1,108 @@
+#include "softmax_layer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "darknet/network.hpp"
+#include "layers/layer_util.hpp"
+
+namespace dn {
+
+template <class T>
+SoftmaxLayer<T>::SoftmaxLayer(const BuildContext<T>& b) {
+    const CfgSection& s = b.section;
+    groups = s.get_int_min("groups", 1, 1);
+    temperature = s.get_float("temperature", 1);
+    if (temperature <= 0) s.error("temperature", "must be > 0");
+    spatial = s.get_int("spatial", 0) != 0;
+    reject_unsupported(s, {"tree"});
+    const int inputs = b.w * b.h * b.c;
+    if (!spatial && inputs % groups != 0)
+        s.error("groups", strfmt("groups=%d does not divide the %d inputs", groups, inputs));
+    set_shape(*this, b, b.w, b.h, b.c);
+    this->has_loss = true;
+}
+
+template <class T>
+void SoftmaxLayer<T>::resize(Network<T>&, int new_w, int new_h) {
+    this->w = this->out_w = new_w;
+    this->h = this->out_h = new_h;
+}
+
+template <class T>
+template <class F>
+void SoftmaxLayer<T>::for_each_group(F&& f) const {
+    const int per = this->outputs();
+    if (spatial) {
+        const int S = this->w * this->h;
+        for (int b = 0; b < this->batch; ++b)
+            for (int s = 0; s < S; ++s) f(static_cast<size_t>(b) * per + s, this->c, S);
+    } else {
+        const int n = per / groups;
+        for (int b = 0; b < this->batch; ++b)
+            for (int g = 0; g < groups; ++g) f(static_cast<size_t>(b) * per + static_cast<size_t>(g) * n, n, 1);
+    }
+}
+
+template <class T>
+void SoftmaxLayer<T>::forward(Network<T>& net) {
+    const T inv_t = static_cast<T>(1.0 / temperature);
+    for_each_group([&](size_t off, int n, int stride) {
+        const T* x = net.input + off;
+        T* y = this->output.data() + off;
+        T m = x[0];
+        for (int i = 1; i < n; ++i) m = std::max(m, x[static_cast<size_t>(i) * stride]);
+        double sum = 0;
+        for (int i = 0; i < n; ++i) {
+            T e = std::exp((x[static_cast<size_t>(i) * stride] - m) * inv_t);
+            y[static_cast<size_t>(i) * stride] = e;
+            sum += e;
+        }
+        for (int i = 0; i < n; ++i) y[static_cast<size_t>(i) * stride] = static_cast<T>(y[static_cast<size_t>(i) * stride] / sum);
+    });
+    loss_mode_ = net.train && net.truth && net.current == net.num_layers() - 1;
+    this->cost = 0;
+    if (!loss_mode_) return;
+    double cost = 0;
+    const size_t n = this->output.size();
+    for (size_t i = 0; i < n; ++i) {
+        const T t = net.truth[i], y = this->output[i];
+        if (t != T(0)) cost -= t * std::log(std::max(y, std::numeric_limits<T>::min()));
+        this->delta[i] = (y - t) * inv_t;
+    }
+    this->cost = cost;
+}
+
+// Backward. Loss mode: delta already holds dL/dx = (y - t)/temperature (softmax + cross-entropy).
+// Otherwise, per group, y_i = exp(x_i/tau) / sum_j exp(x_j/tau) has Jacobian
+// dy_i/dx_k = y_i (delta_ik - y_k)/tau, so  dL/dx_k = y_k (dL/dy_k - sum_i dL/dy_i y_i) / tau.
+template <class T>
+void SoftmaxLayer<T>::backward(Network<T>& net) {
+    if (!net.delta) return;
+    if (loss_mode_) {
+        for (size_t i = 0; i < this->delta.size(); ++i) net.delta[i] += this->delta[i];
+        return;
+    }
+    const T inv_t = static_cast<T>(1.0 / temperature);
+    for_each_group([&](size_t off, int n, int stride) {
+        const T* y = this->output.data() + off;
+        const T* d = this->delta.data() + off;
+        T* dx = net.delta + off;
+        double dot = 0;
+        for (int i = 0; i < n; ++i) dot += d[static_cast<size_t>(i) * stride] * y[static_cast<size_t>(i) * stride];
+        for (int i = 0; i < n; ++i) {
+            const size_t k = static_cast<size_t>(i) * stride;
+            dx[k] += static_cast<T>(y[k] * (d[k] - dot) * inv_t);
+        }
+    });
+}
+
+template <class T>
+std::string SoftmaxLayer<T>::describe() const {
+    return strfmt("softmax                                        %4d", this->outputs());
+}
+
+DN_REGISTER_LAYER(SoftmaxLayer, "softmax,soft")
+
+}  // namespace dn

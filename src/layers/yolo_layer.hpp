@@ -1,0 +1,57 @@
+// [yolo]: YOLOv3/v4 detection head (AlexeyAB's semantics).
+#pragma once
+
+#include <vector>
+
+#include "darknet/detection.hpp"
+#include "darknet/layer.hpp"
+
+namespace dn {
+
+enum class IouLoss { Mse, Iou, Giou, Diou, Ciou };
+
+/// Input [N, masks*(5+classes), H, W] from the previous convolution. Per anchor slot: x, y
+/// (logistic, then scale_x_y: x*s - (s-1)/2), w, h (raw; box size = exp(t) * anchor / net size),
+/// objectness and class scores (logistic). With new_coords=1 the layer applies no logistic
+/// (the convolution did) and w = 4 t^2 anchor.
+/// Keys: mask, anchors, classes, num, scale_x_y, new_coords, nms_kind, beta_nms, and the training
+/// keys (jitter, ignore_thresh, truth_thresh, random, iou_thresh, cls_normalizer, iou_normalizer,
+/// obj_normalizer, iou_loss, max, label_smooth_eps, max_delta, resize, focal_loss).
+template <class T>
+class YoloLayer : public Layer<T> {
+public:
+    explicit YoloLayer(const BuildContext<T>& b);
+    const char* type() const override { return "yolo"; }
+    void forward(Network<T>& net) override;
+    void backward(Network<T>& net) override;
+    void get_detections(int im_w, int im_h, int net_w, int net_h, float thresh, bool letterbox,
+                        std::vector<Detection>& out) const override;
+    std::string describe() const override;
+    void resize(Network<T>& net, int new_w, int new_h) override;
+    bool detection_head(int* n_classes, NmsKind* kind, float* beta) const override {
+        *n_classes = classes;
+        *kind = nms_kind;
+        *beta = beta_nms;
+        return true;
+    }
+
+    /// Offset of entry `entry` (0..4+classes) of anchor slot n at cell loc, image b.
+    size_t entry_index(int b, int n, int loc, int entry) const {
+        return static_cast<size_t>(b) * this->outputs() + static_cast<size_t>(n) * this->w * this->h * (4 + 1 + classes) +
+               static_cast<size_t>(entry) * this->w * this->h + loc;
+    }
+
+    int classes = 80, total = 0;
+    std::vector<int> mask;
+    std::vector<float> anchors;  ///< 2*total values (w, h) in network pixels
+    float scale_x_y = 1, beta_nms = 0.6f;
+    int new_coords = 0;
+    NmsKind nms_kind = NmsKind::Default;
+    // training keys (honoured by the detector trainer)
+    float jitter = 0.2f, ignore_thresh = 0.5f, truth_thresh = 1, iou_thresh = 1, cls_normalizer = 1;
+    float iou_normalizer = 0.75f, obj_normalizer = 1, label_smooth_eps = 0, max_delta = 0, resize_scale = 1;
+    int random = 0, max_boxes = 200, focal_loss = 0;
+    IouLoss iou_loss = IouLoss::Mse;
+};
+
+}  // namespace dn
