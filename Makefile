@@ -74,7 +74,7 @@ BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(OBJDIR)/%.o)
 TEST_BIN := $(OBJDIR)/test_darknet
 BENCH_BIN := $(OBJDIR)/bench_darknet
 
-.PHONY: all test bench demo clean
+.PHONY: all test test-sanitize bench demo clean
 all: darknet libdarknet.a libdarknet.so
 
 # Darknet's resampler is reproduced bit-for-bit: no FMA contraction in that file.
@@ -108,6 +108,13 @@ $(BENCH_BIN): $(BENCH_OBJS) $(LIB_OBJS)
 # Ends with the line "N passed, N failed[, N skipped]".
 test: darknet libdarknet.so $(TEST_BIN)
 	@DARKNET_BIN=$(CURDIR)/darknet DARKNET_LIB=$(CURDIR)/libdarknet.so $(TEST_BIN)
+
+# The error-handling tests (malformed cfgs and weights, bad images) under ASan + UBSan, in their
+# own object directory so ./darknet is untouched.
+SAN_DIR := build/gpu0-cudnn0-cv0-omp$(OPENMP)-dbg0-sanaddress_undefined
+test-sanitize:
+	$(MAKE) --no-print-directory SANITIZE=address,undefined GPU=0 CUDNN=0 $(SAN_DIR)/test_darknet
+	@ASAN_OPTIONS=detect_leaks=1 $(SAN_DIR)/test_darknet --gtest_filter='Cfg*:*Malformed*:Weights*:Nms*:*Forward*'
 
 bench: darknet $(BENCH_BIN)
 	@BENCH_BIN=$(BENCH_BIN) bash scripts/bench.sh

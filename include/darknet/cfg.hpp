@@ -71,7 +71,7 @@ int warn_unused(const Cfg& cfg);
 
 /// A Darknet `.data` file: `classes=80`, `names=coco.names`, `train=`, `valid=`, `backup=`.
 /// Relative paths that do not exist from the working directory are tried relative to the .data
-/// file's own directory.
+/// file's directory and then its parent (Darknet's cfg/ and data/ side by side).
 struct DataConfig {
     std::string path;
     std::map<std::string, std::string> values;

@@ -198,8 +198,14 @@ std::string DataConfig::get_str(const std::string& key, const std::string& def) 
 std::string DataConfig::get_path(const std::string& key, const std::string& def) const {
     std::string v = get_str(key, def);
     if (v.empty() || v[0] == '/' || file_exists(v)) return v;
-    std::string alt = dirname_of(path) + "/" + v;
-    return file_exists(alt) ? alt : v;
+    // Darknet resolves from the working directory (its repository root); also accept paths relative
+    // to the .data file and to its parent (cfg/x.data naming data/x.names).
+    std::string dir = dirname_of(path);
+    for (const std::string& base : {dir, dirname_of(dir)}) {
+        std::string alt = base + "/" + v;
+        if (file_exists(alt)) return alt;
+    }
+    return v;
 }
 
 int DataConfig::get_int(const std::string& key, int def) const {

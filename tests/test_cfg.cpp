@@ -1,0 +1,147 @@
+// cfg parser: syntax, used-key warnings, and the error for each kind of malformed cfg.
+#include <gtest/gtest.h>
+
+#include "darknet/cfg.hpp"
+#include "test_util.hpp"
+
+using namespace dn;
+using dn::test::error_of;
+using dn::test::net_from;
+
+namespace {
+const char* kNet = "[net]\nwidth=16\nheight=16\nchannels=3\n";
+}
+
+TEST(Cfg, ParsesSectionsCommentsListsAndSpaces) {
+    Cfg c = parse_cfg_string(
+        "# comment\n[net]\n batch = 64 ; trailing\nsteps=400,450\n\n[Convolutional]\nfilters= 16 # x\n"
+        "anchors = 12, 18,  37, 49\n",
+        "a.cfg");
+    ASSERT_EQ(c.sections.size(), 2u);
+    EXPECT_EQ(c.sections[0].name, "net");
+    EXPECT_EQ(c.sections[1].name, "convolutional");
+    EXPECT_EQ(c.sections[1].line, 6);
+    EXPECT_EQ(c.sections[0].get_int("batch", 1), 64);
+    EXPECT_EQ(c.sections[0].get_ints("steps"), (std::vector<int>{400, 450}));
+    EXPECT_EQ(c.sections[1].get_int("filters", 0), 16);
+    EXPECT_EQ(c.sections[1].get_floats("anchors"), (std::vector<float>{12, 18, 37, 49}));
+    EXPECT_EQ(c.sections[1].where("filters"), "a.cfg:7");
+}
+
+TEST(Cfg, DefaultsWhenAbsentAndFirstRepeatWins) {
+    Cfg c = parse_cfg_string("[net]\nbatch=2\nbatch=3\n", "r.cfg");
+    EXPECT_EQ(c.sections[0].get_int("batch", 1), 2);
+    EXPECT_EQ(c.sections[0].get_float("momentum", 0.9f), 0.9f);
+    EXPECT_EQ(c.sections[0].get_str("policy", "constant"), "constant");
+}
+
+TEST(Cfg, UnusedKeyWarnsWithFileAndLine) {
+    Cfg c = parse_cfg_string("[net]\nwidth=8\nheight=8\nchannels=1\nbogus_key=3\n[maxpool]\nsize=2\nstride=2\nfoo=1\n",
+                             "u.cfg");
+    bool q = is_quiet();
+    set_quiet(false);
+    testing::internal::CaptureStderr();
+    auto net = Network<float>::from_cfg(c);
+    std::string err = testing::internal::GetCapturedStderr();
+    set_quiet(q);
+    EXPECT_NE(err.find("u.cfg:5: [net] key 'bogus_key' is not used"), std::string::npos) << err;
+    EXPECT_NE(err.find("u.cfg:9: [maxpool] key 'foo' is not used"), std::string::npos) << err;
+    EXPECT_EQ(err.find("'size'"), std::string::npos) << "used keys must not warn: " << err;
+}
+
+TEST(Cfg, DataFileAndNames) {
+    std::string dir = dn::test::make_temp_dir();
+    dn::test::write_bytes(dir + "/n.names", {'a', '\r', '\n', 'b', ' ', '\n'});
+    std::string data = "classes = 2\nnames = n.names\nbackup=backup/\n";
+    dn::test::write_bytes(dir + "/x.data", std::vector<char>(data.begin(), data.end()));
+    DataConfig d = parse_data_file(dir + "/x.data");
+    EXPECT_EQ(d.get_int("classes", 0), 2);
+    EXPECT_EQ(d.get_path("names", ""), dir + "/n.names");  // resolved next to the .data file
+    EXPECT_EQ(read_names(d.get_path("names", "")), (std::vector<std::string>{"a", "b"}));
+}
+
+struct BadCfg {
+    const char* name;
+    std::string text;
+    std::string expected;  // substring of the error message, including file:line
+};
+
+class MalformedCfg : public testing::TestWithParam<BadCfg> {};
+
+TEST_P(MalformedCfg, GivesItsSpecificError) {
+    const BadCfg& b = GetParam();
+    std::string msg = error_of([&] { net_from<float>(b.text); });
+    ASSERT_FALSE(msg.empty()) << b.name << ": no error raised";
+    EXPECT_NE(msg.find(b.expected), std::string::npos) << b.name << ": got \"" << msg << "\"";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, MalformedCfg,
+    testing::Values(
+        BadCfg{"word_for_number", std::string(kNet) + "[convolutional]\nfilters=abc\n",
+               "t.cfg:6: [convolutional] key 'filters': expected an integer, got 'abc'"},
+        BadCfg{"negative_size", std::string(kNet) + "[convolutional]\nfilters=4\nsize=-3\n",
+               "t.cfg:7: [convolutional] key 'size': must be >= 1, got -3"},
+        BadCfg{"fraction_for_integer", std::string(kNet) + "[convolutional]\nfilters=4\nstride=1.5\n",
+               "t.cfg:7: [convolutional] key 'stride': expected an integer, got '1.5'"},
+        BadCfg{"route_forward_reference", std::string(kNet) + "[convolutional]\nfilters=4\n[route]\nlayers=5\n",
+               "t.cfg:8: [route] key 'layers': refers to layer 5, which does not exist yet (this is layer 1)"},
+        BadCfg{"route_before_first", std::string(kNet) + "[convolutional]\nfilters=4\n[route]\nlayers=-4\n",
+               "t.cfg:8: [route] key 'layers': refers to layer -3"},
+        BadCfg{"shortcut_forward_reference", std::string(kNet) + "[convolutional]\nfilters=3\n[shortcut]\nfrom=1\n",
+               "t.cfg:8: [shortcut] key 'from': refers to layer 1, which does not exist yet"},
+        BadCfg{"groups_not_dividing", std::string(kNet) + "[convolutional]\nfilters=16\n[convolutional]\nfilters=16\ngroups=3\n",
+               "t.cfg:9: [convolutional] key 'groups': groups=3 does not divide the 16 input channels"},
+        BadCfg{"route_group_not_dividing", std::string(kNet) + "[convolutional]\nfilters=5\n[route]\nlayers=-1\ngroups=2\n",
+               "t.cfg:9: [route] key 'groups': groups=2 does not divide the 5 channels of layer 0"},
+        BadCfg{"route_size_mismatch",
+               std::string(kNet) + "[convolutional]\nfilters=4\n[maxpool]\nsize=2\nstride=2\n[route]\nlayers=-1,-2\n",
+               "t.cfg:11: [route] key 'layers': layer 0 is 16x16 but layer 1 is 8x8"},
+        BadCfg{"unknown_section", std::string(kNet) + "[convolutinal]\nfilters=4\n",
+               "t.cfg:5: unknown section [convolutinal]; known sections:"},
+        BadCfg{"first_not_net", "[convolutional]\nfilters=4\n", "t.cfg:1: the first section must be [net]"},
+        BadCfg{"no_equals", std::string(kNet) + "[convolutional]\nfilters 4\n", "t.cfg:6: expected 'key=value', got 'filters 4'"},
+        BadCfg{"key_before_section", "batch=1\n[net]\n", "t.cfg:1: key 'batch' appears before the first [section]"},
+        BadCfg{"bad_header", "[net\nwidth=1\n", "t.cfg:1: malformed section header '[net'"},
+        BadCfg{"unknown_activation", std::string(kNet) + "[convolutional]\nfilters=4\nactivation=leeky\n",
+               "t.cfg:7: [convolutional] key 'activation': unknown activation 'leeky'"},
+        BadCfg{"net_without_size", "[net]\nbatch=1\n[maxpool]\n", "t.cfg:1: [net]: needs width, height and channels"},
+        BadCfg{"steps_scales_mismatch", "[net]\nwidth=8\nheight=8\nchannels=1\npolicy=steps\nsteps=10,20\nscales=.1\n[maxpool]\n",
+               "t.cfg:7: [net] key 'scales': has 1 values but steps= has 2"},
+        BadCfg{"unknown_policy", "[net]\nwidth=8\nheight=8\nchannels=1\npolicy=stepz\n[maxpool]\n",
+               "t.cfg:5: [net] key 'policy': unknown policy 'stepz'"},
+        BadCfg{"yolo_channels", std::string(kNet) + "[convolutional]\nfilters=30\n[yolo]\nmask=0,1,2\nclasses=80\nnum=3\n",
+               "t.cfg:7: [yolo]: expects the previous layer to have 255 channels (3 masks x (80 classes + 5)), it has 30"},
+        BadCfg{"yolo_mask_range", std::string(kNet) + "[convolutional]\nfilters=18\n[yolo]\nmask=0,7\nclasses=4\nnum=3\n",
+               "t.cfg:8: [yolo] key 'mask': value 7 is not an anchor index in [0, num=3)"},
+        BadCfg{"yolo_anchor_count", std::string(kNet) + "[convolutional]\nfilters=27\n[yolo]\nmask=0,1,2\nclasses=4\nnum=3\nanchors=1,2,3\n",
+               "t.cfg:11: [yolo] key 'anchors': has 3 values; num=3 anchors need 6"},
+        BadCfg{"unsupported_key", std::string(kNet) + "[convolutional]\nfilters=4\nantialiasing=1\n",
+               "t.cfg:7: [convolutional] key 'antialiasing': is not supported"},
+        BadCfg{"empty_output", std::string(kNet) + "[convolutional]\nfilters=4\nsize=40\n",
+               "t.cfg:5: [convolutional]: a 40x40 kernel with stride 1 and padding 0 leaves no output on a 16x16 input"},
+        BadCfg{"no_layers", "[net]\nwidth=8\nheight=8\nchannels=1\n", "has a [net] section but no layers"}),
+    [](const testing::TestParamInfo<BadCfg>& i) { return std::string(i.param.name); });
+
+TEST(Cfg, MissingFileNamesThePath) {
+    std::string msg = error_of([] { parse_cfg_file("/nonexistent/x.cfg"); });
+    EXPECT_NE(msg.find("cannot open '/nonexistent/x.cfg'"), std::string::npos) << msg;
+}
+
+TEST(Cfg, EveryShippedCfgParses) {
+    std::string root = dn::test::repo_root();
+    int rc = 0;
+    std::string list = dn::test::run("ls " + root + "/cfg/*.cfg", &rc);
+    ASSERT_EQ(rc, 0) << list;
+    std::istringstream in(list);
+    std::string path;
+    int n = 0;
+    while (std::getline(in, path)) {
+        if (path.empty()) continue;
+        SCOPED_TRACE(path);
+        set_quiet(true);
+        EXPECT_NO_THROW(Network<float>::from_cfg_file(path, 1));
+        ++n;
+    }
+    EXPECT_GT(n, 0);
+}

@@ -1,0 +1,213 @@
+// End to end on the real COCO-pretrained yolo-fastest models and photos in ../shared:
+// `darknet detector test`, its flags and outputs, and the cross-check against OpenCV's DNN module.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <regex>
+
+#include "darknet/detection.hpp"
+#include "darknet/detector.hpp"
+#include "darknet/image.hpp"
+#include "test_util.hpp"
+
+using namespace dn;
+using dn::test::run;
+
+namespace {
+
+std::string xl_args() {
+    std::string m = dn::test::model_dir();
+    return dn::test::repo_root() + "/cfg/coco.data " + m + "/yolo-fastest-1.1-xl.cfg " + m + "/yolo-fastest-1.1-xl.weights";
+}
+
+std::string image(const char* name) { return dn::test::shared_dir() + "/images/" + name; }
+
+// Runs the CLI in a fresh directory (it writes predictions.jpg there); returns stdout+stderr.
+std::string cli(const std::string& args, int* rc, std::string* dir_out = nullptr) {
+    std::string dir = dn::test::make_temp_dir();
+    if (dir_out) *dir_out = dir;
+    return run("cd " + dir + " && " + dn::test::darknet_bin() + " " + args, rc);
+}
+
+}  // namespace
+
+// The confidences AlexeyAB's Darknet prints for yolo-fastest-1.1-xl on dog.jpg.
+TEST(Detector, XlOnDogMatchesReferenceDarknet) {
+    DN_REQUIRE_SHARED();
+    int rc = 0;
+    std::string out = cli("detector test " + xl_args() + " " + image("dog.jpg") + " -dont_show", &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex("dog.jpg: Predicted in [0-9.]+ milli-seconds\\."))) << out;
+    for (const char* line : {"\ndog: 93%\n", "\nbicycle: 90%\n", "\ncar: 80%\n", "\ntruck: 46%\n", "\ncat: 35%\n"})
+        EXPECT_NE(out.find(line), std::string::npos) << "missing " << line << " in\n" << out;
+}
+
+TEST(Detector, ProbabilitiesAndBoxesThroughTheLibrary) {
+    DN_REQUIRE_SHARED();
+    std::string m = dn::test::model_dir();
+    auto net = Network<float>::from_cfg_file(m + "/yolo-fastest-1.1-xl.cfg", 1);
+    load_weights(*net, m + "/yolo-fastest-1.1-xl.weights");
+    net->set_inference_fusion(true);
+    Image im = load_image(image("dog.jpg"), 3);
+    std::vector<Detection> dets = detect_image(*net, im, DetectOptions{});
+    struct Want { int cls; float p; };
+    // COCO ids: bicycle 1, car 2, truck 7, cat 15, dog 16; Darknet's printed percentages +- 0.5
+    for (Want w : {Want{16, .93f}, Want{1, .90f}, Want{2, .80f}, Want{7, .46f}, Want{15, .35f}}) {
+        int hits = 0;
+        for (const auto& d : dets)
+            if (d.prob[w.cls] > 0.25f) {
+                ++hits;
+                EXPECT_NEAR(d.prob[w.cls], w.p, 0.005f) << "class " << w.cls;
+            }
+        EXPECT_EQ(hits, 1) << "class " << w.cls;
+    }
+    // the folded-batchnorm fast path and the exact eval path give the same detections
+    net->set_inference_fusion(false);
+    std::vector<Detection> exact = detect_image(*net, im, DetectOptions{});
+    ASSERT_EQ(exact.size(), dets.size());
+    for (size_t i = 0; i < dets.size(); ++i) {
+        EXPECT_NEAR(exact[i].bbox.x, dets[i].bbox.x, 1e-4);
+        EXPECT_NEAR(exact[i].bbox.w, dets[i].bbox.w, 1e-4);
+        for (size_t k = 0; k < dets[i].prob.size(); ++k) EXPECT_NEAR(exact[i].prob[k], dets[i].prob[k], 1e-4);
+    }
+}
+
+TEST(Detector, ExtOutputJsonAndPredictionsImage) {
+    DN_REQUIRE_SHARED();
+    int rc = 0;
+    std::string dir;
+    std::string out = cli("detector test " + xl_args() + " " + image("dog.jpg") +
+                              " -dont_show -ext_output -out result.json -thresh 0.4",
+                          &rc, &dir);
+    ASSERT_EQ(rc, 0) << out;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m, std::regex("dog: 93%\t\\(left_x: +(\\d+) +top_y: +(\\d+) +width: +(\\d+) +height: +(\\d+)\\)")))
+        << out;
+    // the dog sits in the lower-left part of the 768x576 photo
+    EXPECT_LT(std::stoi(m[1]), 200);
+    EXPECT_GT(std::stoi(m[2]), 150);
+    EXPECT_EQ(out.find("cat:"), std::string::npos) << "cat (35%) is under -thresh 0.4";
+    std::string json = read_text_file(dir + "/result.json");
+    EXPECT_EQ(json.substr(0, 2), "[\n");
+    EXPECT_NE(json.find("\"frame_id\":1"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"filename\":\"" + image("dog.jpg") + "\""), std::string::npos) << json;
+    EXPECT_TRUE(std::regex_search(json, std::regex("\\{\"class_id\":16, \"name\":\"dog\", \"relative_coordinates\":\\{\"center_x\":0\\.3[0-9]+, "
+                                                   "\"center_y\":0\\.6[0-9]+, \"width\":[0-9.]+, \"height\":[0-9.]+\\}, \"confidence\":0\\.93[0-9]+\\}")))
+        << json;
+    // valid JSON, checked by Python's parser when available
+    int prc = 0;
+    run("/usr/bin/python3 -c \"import json,sys; d=json.load(open('" + dir + "/result.json')); "
+        "assert d[0]['objects'] and all('confidence' in o for o in d[0]['objects'])\"", &prc);
+    EXPECT_EQ(prc, 0);
+    Image pred = load_image(dir + "/predictions.jpg");
+    EXPECT_EQ(pred.w, 768);
+    EXPECT_EQ(pred.h, 576);
+}
+
+TEST(Detector, ReadsImagePathsFromStdinUntilEof) {
+    DN_REQUIRE_SHARED();
+    int rc = 0;
+    std::string dir = dn::test::make_temp_dir();
+    std::string out = run("cd " + dir + " && printf '%s\\n%s\\n/nonexistent.jpg\\n%s\\n' " + image("eagle.jpg") + " " +
+                              image("horses.jpg") + " " + image("person.jpg") + " | " + dn::test::darknet_bin() +
+                              " detector test " + xl_args() + " -dont_show -out all.json",
+                          &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("eagle.jpg: Predicted in"), std::string::npos) << out;
+    EXPECT_NE(out.find("horses.jpg: Predicted in"), std::string::npos) << out;
+    EXPECT_NE(out.find("person.jpg: Predicted in"), std::string::npos) << out;
+    EXPECT_NE(out.find("cannot load image '/nonexistent.jpg'"), std::string::npos) << out;
+    EXPECT_NE(out.find("bird: "), std::string::npos) << out;
+    EXPECT_NE(out.find("horse: "), std::string::npos) << out;
+    EXPECT_NE(out.find("person: "), std::string::npos) << out;
+    std::string json = read_text_file(dir + "/all.json");
+    EXPECT_NE(json.find("\"frame_id\":3"), std::string::npos) << json;
+}
+
+TEST(Detector, NonXlModelAndDetectShorthand) {
+    DN_REQUIRE_SHARED();
+    std::string m = dn::test::model_dir();
+    int rc = 0;
+    std::string out = run("cd " + dn::test::repo_root() + " && " + dn::test::darknet_bin() + " detect " + m +
+                              "/yolo-fastest-1.1.cfg " + m + "/yolo-fastest-1.1.weights " + image("person.jpg") +
+                              " -dont_show && rm -f predictions.jpg",
+                          &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("\nperson: 99%\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\ndog: "), std::string::npos) << out;
+}
+
+TEST(Detector, LetterboxFlag) {
+    DN_REQUIRE_SHARED();
+    int rc = 0;
+    std::string out = cli("detector test " + xl_args() + " " + image("dog.jpg") + " -dont_show -letter_box", &rc);
+    ASSERT_EQ(rc, 0) << out;
+    // letterboxing changes the input, so the scores move, but the dog is still found
+    EXPECT_TRUE(std::regex_search(out, std::regex("\ndog: [0-9]+%\n"))) << out;
+}
+
+TEST(Detector, BadArgumentsGiveClearErrors) {
+    DN_REQUIRE_SHARED();
+    int rc = 0;
+    std::string out = cli("detector test " + xl_args() + " /nonexistent.jpg -dont_show", &rc);
+    EXPECT_EQ(rc, 1);
+    EXPECT_NE(out.find("darknet: error: cannot load image '/nonexistent.jpg'"), std::string::npos) << out;
+    out = cli("detector test " + xl_args() + " " + image("dog.jpg") + " -thresh abc", &rc);
+    EXPECT_EQ(rc, 1);
+    EXPECT_NE(out.find("flag -thresh expects a number, got 'abc'"), std::string::npos) << out;
+    out = cli("detector bogus a b c", &rc);
+    EXPECT_EQ(rc, 1);
+    EXPECT_NE(out.find("unknown detector command 'bogus'"), std::string::npos) << out;
+}
+
+// Independent implementation: OpenCV's DNN module on the same cfg, weights and input blob.
+TEST(Detector, AgreesWithOpenCvDnn) {
+    DN_REQUIRE_SHARED();
+    int rc = 0;
+    std::string root = dn::test::repo_root();
+    std::string out = run("DARKNET_LIB=" + root + "/libdarknet.so /usr/bin/python3 " + root + "/tests/opencv_compare.py " +
+                              dn::test::shared_dir(),
+                          &rc);
+    if (rc == 77) GTEST_SKIP() << out;
+    EXPECT_EQ(rc, 0) << out;
+    std::printf("%s", out.c_str());
+}
+
+TEST(Nms, IouDiouAndPerClassSuppression) {
+    Box a{0.5f, 0.5f, 0.2f, 0.2f}, b{0.55f, 0.5f, 0.2f, 0.2f}, far{0.9f, 0.9f, 0.1f, 0.1f};
+    // overlap 0.15 x 0.2 = 0.03; union 0.04 + 0.04 - 0.03 = 0.05
+    EXPECT_NEAR(box_iou(a, b), 0.6f, 1e-6);
+    EXPECT_EQ(box_iou(a, far), 0.f);
+    // enclosing box 0.25 x 0.2: c = 0.0625 + 0.04; d = 0.05^2
+    EXPECT_NEAR(box_diou(a, b, 0.6f), 0.6 - std::pow(0.0025 / 0.1025, 0.6), 1e-6);
+    std::vector<Detection> dets(3);
+    dets[0].bbox = a;
+    dets[0].objectness = 0.9f;
+    dets[0].prob = {0.8f, 0.f};
+    dets[1].bbox = b;
+    dets[1].objectness = 0.9f;
+    dets[1].prob = {0.9f, 0.7f};
+    dets[2].bbox = far;
+    dets[2].objectness = 0.f;  // dropped by Darknet's rule
+    dets[2].prob = {0.5f, 0.f};
+    nms_sort(dets, 2, 0.45f, NmsKind::Default, 0.6f);
+    // class 0: b (0.9) suppresses a (0.8); class 1: only b
+    float a0 = 0, b0 = 0, b1 = 0;
+    for (const auto& d : dets) {
+        if (d.bbox.x == a.x) a0 = d.prob[0];
+        if (d.bbox.x == b.x) {
+            b0 = d.prob[0];
+            b1 = d.prob[1];
+        }
+    }
+    EXPECT_EQ(a0, 0.f);
+    EXPECT_EQ(b0, 0.9f);
+    EXPECT_EQ(b1, 0.7f);
+    // with a threshold above the IoU nothing is suppressed
+    for (auto& d : dets)
+        if (d.bbox.x == a.x) d.prob = {0.8f, 0.f};
+    nms_sort(dets, 2, 0.65f, NmsKind::Default, 0.6f);
+    for (const auto& d : dets) {
+        if (d.bbox.x == a.x) EXPECT_EQ(d.prob[0], 0.8f);
+    }
+}

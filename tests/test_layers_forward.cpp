@@ -1,0 +1,198 @@
+// Forward passes of the layers against naive loop references written here from the definitions,
+// and hand-computed small cases.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "darknet/network.hpp"
+#include "test_util.hpp"
+
+using namespace dn;
+using dn::test::net_from;
+
+namespace {
+
+std::string net_header(int w, int h, int c, int batch = 1) {
+    return "[net]\nbatch=" + std::to_string(batch) + "\nwidth=" + std::to_string(w) + "\nheight=" + std::to_string(h) +
+           "\nchannels=" + std::to_string(c) + "\n";
+}
+
+std::vector<double> randn(size_t n, uint64_t seed, double scale = 1.0) {
+    std::mt19937_64 g(seed);
+    std::normal_distribution<double> d(0, scale);
+    std::vector<double> v(n);
+    for (auto& x : v) x = d(g);
+    return v;
+}
+
+void randomize(Network<double>& net, uint64_t seed) {
+    std::mt19937_64 g(seed);
+    std::uniform_real_distribution<double> u(-1, 1), pos(0.5, 2.0);
+    for (auto& l : net.layers)
+        for (auto& p : l->params())
+            for (size_t i = 0; i < p.size; ++i) p.value[i] = p.name == "rolling_variance" || p.name == "scales" ? pos(g) : u(g);
+    for (auto& l : net.layers) l->params_changed();
+}
+
+double leaky(double x) { return x > 0 ? x : 0.1 * x; }
+
+struct ConvCase {
+    int w, h, c, filters, size, stride, pad, groups, dilation, batch;
+    bool bn;
+};
+
+// out[b][f][oy][ox] = act(bn(sum_{k,ky,kx} W[f][k][ky][kx] * in[b][g*C/G + k][oy*s - p + ky*d][ox*s - p + kx*d]))
+void check_conv(const ConvCase& t) {
+    std::string cfg = net_header(t.w, t.h, t.c, t.batch) + "[convolutional]\nfilters=" + std::to_string(t.filters) +
+                      "\nsize=" + std::to_string(t.size) + "\nstride=" + std::to_string(t.stride) +
+                      "\npadding=" + std::to_string(t.pad) + "\ngroups=" + std::to_string(t.groups) +
+                      "\ndilation=" + std::to_string(t.dilation) + "\nbatch_normalize=" + (t.bn ? "1" : "0") +
+                      "\nactivation=leaky\n";
+    auto net = net_from<double>(cfg);
+    randomize(*net, 7);
+    auto& l = *net->layers[0];
+    std::vector<double> x = randn(static_cast<size_t>(t.batch) * t.w * t.h * t.c, 11);
+    net->forward(x.data(), false);
+    auto P = l.params();
+    auto get = [&](const char* n) -> const double* {
+        for (auto& p : P)
+            if (p.name == n) return p.value;
+        return nullptr;
+    };
+    const double *W = get("weights"), *B = get("biases"), *S = get("scales"), *M = get("rolling_mean"), *V = get("rolling_variance");
+    const int cg = t.c / t.groups, fg = t.filters / t.groups;
+    const int oh = (t.h + 2 * t.pad - t.dilation * (t.size - 1) - 1) / t.stride + 1;
+    const int ow = (t.w + 2 * t.pad - t.dilation * (t.size - 1) - 1) / t.stride + 1;
+    ASSERT_EQ(l.out_h, oh);
+    ASSERT_EQ(l.out_w, ow);
+    double max_err = 0;
+    for (int b = 0; b < t.batch; ++b)
+        for (int f = 0; f < t.filters; ++f)
+            for (int oy = 0; oy < oh; ++oy)
+                for (int ox = 0; ox < ow; ++ox) {
+                    double s = 0;
+                    int g = f / fg;
+                    for (int k = 0; k < cg; ++k)
+                        for (int ky = 0; ky < t.size; ++ky)
+                            for (int kx = 0; kx < t.size; ++kx) {
+                                int iy = oy * t.stride - t.pad + ky * t.dilation, ix = ox * t.stride - t.pad + kx * t.dilation;
+                                if (iy < 0 || ix < 0 || iy >= t.h || ix >= t.w) continue;
+                                s += W[((f * cg + k) * t.size + ky) * t.size + kx] *
+                                     x[((static_cast<size_t>(b) * t.c + g * cg + k) * t.h + iy) * t.w + ix];
+                            }
+                    if (t.bn) s = S[f] * (s - M[f]) / std::sqrt(V[f] + 1e-5);
+                    s = leaky(s + B[f]);
+                    double got = l.output[((static_cast<size_t>(b) * t.filters + f) * oh + oy) * ow + ox];
+                    max_err = std::max(max_err, std::fabs(got - s));
+                }
+    EXPECT_LT(max_err, 1e-10);
+}
+
+}  // namespace
+
+TEST(ConvForward, MatchesNaiveLoops) {
+    // w h c filters size stride pad groups dilation batch bn
+    check_conv({7, 6, 3, 4, 3, 1, 1, 1, 1, 1, false});
+    check_conv({8, 8, 3, 5, 3, 2, 1, 1, 1, 2, true});
+    check_conv({5, 5, 6, 4, 1, 1, 0, 1, 1, 2, true});   // 1x1 direct GEMM
+    check_conv({6, 7, 4, 6, 3, 1, 1, 2, 1, 1, false});  // groups
+    check_conv({9, 9, 5, 5, 3, 2, 1, 5, 1, 2, true});   // depthwise, stride 2
+    check_conv({8, 8, 4, 4, 5, 1, 2, 4, 1, 1, true});   // depthwise 5x5
+    check_conv({9, 9, 2, 3, 3, 1, 2, 1, 2, 1, false});  // dilation 2
+    check_conv({1, 1, 3, 2, 1, 1, 0, 1, 1, 3, true});   // H=W=1
+    check_conv({6, 5, 3, 2, 3, 3, 0, 1, 1, 1, false});  // stride 3, no padding
+}
+
+TEST(ConvForward, FoldedBatchnormEqualsExactEval) {
+    auto net = net_from<float>(net_header(10, 10, 3) + "[convolutional]\nfilters=8\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                                                       "[convolutional]\nfilters=8\nsize=3\npad=1\ngroups=8\nbatch_normalize=1\nactivation=relu6\n");
+    std::mt19937 g(3);
+    std::uniform_real_distribution<float> u(0.2f, 1.5f);
+    for (auto& l : net->layers)
+        for (auto& p : l->params())
+            for (size_t i = 0; i < p.size; ++i) p.value[i] = u(g);
+    std::vector<float> x(300);
+    for (auto& v : x) v = u(g);
+    std::vector<float> exact(net->forward(x.data()), net->forward(x.data()) + 800);
+    net->set_inference_fusion(true);
+    const float* fused = net->forward(x.data());
+    for (int i = 0; i < 800; ++i) EXPECT_NEAR(fused[i], exact[i], 1e-4f * (1 + std::fabs(exact[i])));
+}
+
+TEST(MaxpoolForward, HandComputed) {
+    // 4x4 input 0..15, size 2 stride 2 (padding 1, windows start at 0): max of each 2x2 block
+    auto net = net_from<float>(net_header(4, 4, 1) + "[maxpool]\nsize=2\nstride=2\n");
+    std::vector<float> x(16);
+    for (int i = 0; i < 16; ++i) x[i] = static_cast<float>(i);
+    const float* y = net->forward(x.data());
+    EXPECT_EQ(net->layers[0]->out_w, 2);
+    EXPECT_EQ(std::vector<float>(y, y + 4), (std::vector<float>{5, 7, 13, 15}));
+    // size 3 stride 1 keeps the size (padding 2, windows start at -1): 3x3 neighbourhood max
+    auto n2 = net_from<float>(net_header(3, 3, 1) + "[maxpool]\nsize=3\nstride=1\n");
+    std::vector<float> z = {1, 9, 2, 3, 4, 5, 8, 6, 7};
+    const float* y2 = n2->forward(z.data());
+    EXPECT_EQ(std::vector<float>(y2, y2 + 9), (std::vector<float>{9, 9, 9, 9, 9, 9, 8, 8, 7}));
+    // odd size with stride 2 (Darknet: out = (5 + 1 - 2)/2 + 1 = 3, last window clipped)
+    auto n3 = net_from<float>(net_header(5, 1, 1) + "[maxpool]\nsize=2\nstride=2\n");
+    std::vector<float> r = {3, 1, 4, 1, 5};
+    const float* y3 = n3->forward(r.data());
+    EXPECT_EQ(std::vector<float>(y3, y3 + 3), (std::vector<float>{3, 4, 5}));
+}
+
+TEST(OtherForward, UpsampleRouteShortcutAvgpoolSoftmaxConnected) {
+    auto net = net_from<double>(net_header(2, 2, 2) +
+                                "[upsample]\nstride=2\n"        // 0: 4x4x2
+                                "[maxpool]\nsize=2\nstride=2\n"  // 1: 2x2x2
+                                "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"  // 2: channel 1 of layer 1
+                                "[route]\nlayers=1,2\n"          // 3: 2x2x3
+                                "[shortcut]\nfrom=-4\n"          // 4: layer 3 + layer 0? shapes differ -> sampled
+                                "[avgpool]\n"                    // 5: 1x1x3
+                                "[softmax]\n"                    // 6
+                                "[connected]\noutput=2\nactivation=linear\n");  // 7
+    std::vector<double> x = {1, 2, 3, 4, 5, 6, 7, 8};
+    net->forward(x.data());
+    const auto& up = net->layers[0]->output;
+    EXPECT_EQ(up[0], 1);
+    EXPECT_EQ(up[1], 1);
+    EXPECT_EQ(up[2], 2);
+    EXPECT_EQ(up[4], 1);
+    EXPECT_EQ(up[16 + 15], 8);
+    const auto& mp = net->layers[1]->output;  // equals x (each 2x2 block is constant)
+    EXPECT_EQ(std::vector<double>(mp.begin(), mp.end()), x);
+    const auto& r = net->layers[2]->output;
+    EXPECT_EQ(std::vector<double>(r.begin(), r.end()), (std::vector<double>{5, 6, 7, 8}));
+    const auto& r3 = net->layers[3]->output;
+    EXPECT_EQ(std::vector<double>(r3.begin(), r3.end()), (std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 5, 6, 7, 8}));
+    // shortcut: layer 0 is 4x4x2 (stride 2 into 2x2), adds over the 2 common channels
+    const auto& sc = net->layers[4]->output;
+    EXPECT_EQ(sc[0], 1 + up[0]);
+    EXPECT_EQ(sc[1], 2 + up[2]);
+    EXPECT_EQ(sc[2], 3 + up[8]);
+    EXPECT_EQ(sc[4], 5 + up[16]);
+    EXPECT_EQ(sc[8], 5);  // third channel has no partner
+    const auto& av = net->layers[5]->output;
+    EXPECT_DOUBLE_EQ(av[2], 6.5);
+    const auto& sm = net->layers[6]->output;
+    double z = std::exp(av[0]) + std::exp(av[1]) + std::exp(av[2]);
+    for (int i = 0; i < 3; ++i) EXPECT_NEAR(sm[i], std::exp(av[i]) / z, 1e-15);
+    auto P = net->layers[7]->params();
+    const double* W = P[1].value;
+    const double* B = P[0].value;
+    for (int o = 0; o < 2; ++o)
+        EXPECT_NEAR(net->layers[7]->output[o], W[o * 3] * sm[0] + W[o * 3 + 1] * sm[1] + W[o * 3 + 2] * sm[2] + B[o], 1e-15);
+}
+
+TEST(YoloForward, LogisticOnCoordinatesObjectnessAndClassesOnly) {
+    auto net = net_from<double>(net_header(2, 2, 14) + "[yolo]\nmask=0,1\nanchors=10,14,23,27\nclasses=2\nnum=2\nscale_x_y=1.2\n");
+    std::vector<double> x = randn(56, 5);
+    const double* y = net->forward(x.data());
+    auto sig = [](double v) { return 1 / (1 + std::exp(-v)); };
+    for (int n = 0; n < 2; ++n)
+        for (int e = 0; e < 7; ++e)
+            for (int s = 0; s < 4; ++s) {
+                int i = (n * 7 + e) * 4 + s;
+                double want = e < 2 ? sig(x[i]) * 1.2 - 0.1 : (e < 4 ? x[i] : sig(x[i]));  // scale_x_y: float cfg value
+                EXPECT_NEAR(y[i], want, 1e-7) << "slot " << n << " entry " << e;
+            }
+}

@@ -1,0 +1,61 @@
+// Helpers shared by the tests: paths to ../shared and the built binaries, cfg-from-text networks,
+// command capture.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "darknet/cfg.hpp"
+#include "darknet/error.hpp"
+#include "darknet/network.hpp"
+
+namespace dn::test {
+
+/// Repository root ($DARKNET_ROOT, else the working directory `make test` runs in).
+std::string repo_root();
+/// ../shared beside the checkout ($DARKNET_SHARED overrides).
+std::string shared_dir();
+bool have_shared();
+std::string darknet_bin();  ///< $DARKNET_BIN or <root>/darknet
+std::string model_dir();    ///< <shared>/models/yolo-fastest-1.1
+/// A fresh temporary directory.
+std::string make_temp_dir();
+/// Runs a shell command, returns stdout+stderr; *rc gets the exit status.
+std::string run(const std::string& cmd, int* rc = nullptr);
+std::vector<char> read_bytes(const std::string& path);
+void write_bytes(const std::string& path, const std::vector<char>& b);
+
+/// Builds a network from cfg text ("t.cfg" in messages), quietly.
+template <class T>
+std::unique_ptr<Network<T>> net_from(const std::string& cfg, int batch = 0) {
+    bool q = is_quiet();
+    set_quiet(true);
+    auto n = Network<T>::from_cfg(parse_cfg_string(cfg, "t.cfg"), batch);
+    set_quiet(q);
+    return n;
+}
+
+/// Message of the dn::Error thrown by f, or "" when none is thrown.
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace dn::test
+
+#define DN_REQUIRE_SHARED()                                                                                \
+    do {                                                                                                   \
+        if (!::dn::test::have_shared())                                                                    \
+            GTEST_SKIP() << "skipped: " << ::dn::test::shared_dir()                                        \
+                         << " not found (real models and images live in ../shared beside the checkout)"; \
+    } while (0)

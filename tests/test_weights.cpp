@@ -1,0 +1,203 @@
+// Darknet .weights I/O: byte-identical round trips, the trailer, and errors for malformed files.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "darknet/network.hpp"
+#include "test_util.hpp"
+
+using namespace dn;
+using dn::test::error_of;
+using dn::test::net_from;
+
+namespace {
+
+std::string model(const std::string& name) { return dn::test::model_dir() + "/" + name; }
+
+// A small net covering every layer with weights, in Darknet order.
+const char* kSmall =
+    "[net]\nwidth=8\nheight=8\nchannels=3\n"
+    "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+    "[convolutional]\nfilters=4\nsize=3\ngroups=4\npad=1\nactivation=linear\n"
+    "[batchnorm]\n"
+    "[connected]\noutput=5\nbatch_normalize=1\nactivation=linear\n"
+    "[connected]\noutput=3\nactivation=linear\n";
+
+void fill_params(Network<float>& n, float base) {
+    for (auto& l : n.layers)
+        for (auto& p : l->params())
+            for (size_t i = 0; i < p.size; ++i) p.value[i] = base + 0.001f * static_cast<float>(i % 97) + 0.5f;
+}
+
+}  // namespace
+
+TEST(Weights, RealModelsRoundTripByteIdentical) {
+    DN_REQUIRE_SHARED();
+    for (const char* name : {"yolo-fastest-1.1-xl", "yolo-fastest-1.1"}) {
+        SCOPED_TRACE(name);
+        auto net = Network<float>::from_cfg_file(model(std::string(name) + ".cfg"), 1);
+        std::string wpath = model(std::string(name) + ".weights");
+        load_weights(*net, wpath);
+        std::vector<char> original = dn::test::read_bytes(wpath);
+        EXPECT_EQ(net->header.major, 0);
+        EXPECT_EQ(net->header.minor, 2);
+        EXPECT_EQ(net->header.revision, 5);
+        std::vector<char> saved = weights_bytes(*net);
+        ASSERT_EQ(saved.size(), original.size());
+        EXPECT_TRUE(saved == original);
+        // load -> save -> load -> save through a file
+        std::string tmp = dn::test::make_temp_dir() + "/rt.weights";
+        save_weights(*net, tmp);
+        auto net2 = Network<float>::from_cfg_file(model(std::string(name) + ".cfg"), 1);
+        load_weights(*net2, tmp);
+        EXPECT_TRUE(weights_bytes(*net2) == original);
+    }
+}
+
+TEST(Weights, SmallNetRoundTripAndDarknetLayout) {
+    auto a = net_from<float>(kSmall, 1);
+    fill_params(*a, 0.25f);
+    std::vector<char> bytes = weights_bytes(*a);
+    // Darknet's layout: header (20 bytes) then per layer; conv: biases, scales, mean, var, weights;
+    // depthwise conv: biases, weights; batchnorm: scales, mean, var; connected: biases, weights, (bn).
+    size_t floats = 4 + 3 * 4 + 4 * 3 * 9 + 4 + 4 * 9 + 3 * 4 + 5 + 5 * 4 * 8 * 8 + 3 * 5 + 3 + 3 * 5;
+    size_t trailer = 4 + 4 + 4 + (4 + 4 + 4 * 4);  // DNXT, version, count, one record of 4 biases
+    EXPECT_EQ(bytes.size(), 20 + floats * 4 + trailer);
+    EXPECT_EQ(std::memcmp(bytes.data() + 20 + floats * 4, "DNXT", 4), 0);
+    std::string path = dn::test::make_temp_dir() + "/s.weights";
+    save_weights(*a, path);
+    auto b = net_from<float>(kSmall, 1);
+    load_weights(*b, path);
+    for (int i = 0; i < a->num_layers(); ++i) {
+        auto pa = a->layers[i]->params(), pb = b->layers[i]->params();
+        ASSERT_EQ(pa.size(), pb.size());
+        for (size_t k = 0; k < pa.size(); ++k)
+            for (size_t j = 0; j < pa[k].size; ++j)
+                ASSERT_EQ(pa[k].value[j], pb[k].value[j]) << "layer " << i << " " << pa[k].name << "[" << j << "]";
+    }
+    EXPECT_TRUE(weights_bytes(*b) == bytes);
+}
+
+TEST(Weights, BatchnormBetaSurvivesWhereDarknetLosesIt) {
+    auto a = net_from<float>(kSmall, 1);
+    fill_params(*a, 0.f);
+    auto* bn = a->layers[2].get();
+    std::vector<float> beta;
+    for (auto& p : bn->params())
+        if (p.name == "biases") beta.assign(p.value, p.value + p.size);
+    ASSERT_EQ(beta.size(), 4u);
+    std::vector<char> bytes = weights_bytes(*a);
+    // A Darknet reader stops before the trailer: cut it off and the file still loads, beta = 0.
+    std::vector<char> darknet_part(bytes.begin(), bytes.end() - (12 + 8 + 16));
+    std::string dir = dn::test::make_temp_dir();
+    dn::test::write_bytes(dir + "/old.weights", darknet_part);
+    auto old = net_from<float>(kSmall, 1);
+    load_weights(*old, dir + "/old.weights");
+    for (auto& p : old->layers[2]->params()) {
+        if (p.name == "biases") EXPECT_EQ(p.value[0], 0.f);
+    }
+    dn::test::write_bytes(dir + "/new.weights", bytes);
+    auto now = net_from<float>(kSmall, 1);
+    load_weights(*now, dir + "/new.weights");
+    for (auto& p : now->layers[2]->params()) {
+        if (p.name != "biases") continue;
+        for (size_t j = 0; j < p.size; ++j) EXPECT_EQ(p.value[j], beta[j]);
+    }
+}
+
+TEST(Weights, OldHeaderWith32BitSeenRoundTrips) {
+    auto a = net_from<float>(kSmall, 1);
+    fill_params(*a, 1.f);
+    a->header.major = 0;
+    a->header.minor = 1;
+    a->header.revision = 0;
+    a->header.seen = 12345;
+    std::vector<char> bytes = weights_bytes(*a);
+    std::string p = dn::test::make_temp_dir() + "/v01.weights";
+    dn::test::write_bytes(p, bytes);
+    auto b = net_from<float>(kSmall, 1);
+    load_weights(*b, p);
+    EXPECT_EQ(b->header.seen, 12345u);
+    EXPECT_EQ(b->header.minor, 1);
+    EXPECT_TRUE(weights_bytes(*b) == bytes);
+}
+
+TEST(Weights, PartialFileLoadsLeadingLayersOnlyWhenAllowed) {
+    auto a = net_from<float>(kSmall, 1);
+    fill_params(*a, 2.f);
+    std::string p = dn::test::make_temp_dir() + "/part.weights";
+    save_weights(*a, p, 2);  // first two layers, like `darknet partial`
+    auto b = net_from<float>(kSmall, 1);
+    std::string msg = error_of([&] { load_weights(*b, p); });
+    EXPECT_NE(msg.find("is truncated: layer 2 (batchnorm) needs 16 bytes for 'scales'"), std::string::npos) << msg;
+    auto c = net_from<float>(kSmall, 1);
+    load_weights(*c, p, true);
+    EXPECT_EQ(c->layers[1]->params()[0].value[0], a->layers[1]->params()[0].value[0]);
+}
+
+struct BadWeights {
+    const char* name;
+    int cut;      // bytes removed from the end (>0) or appended (<0)
+    int keep;     // if > 0, keep only the first `keep` bytes
+    std::string expected;
+};
+
+class MalformedWeights : public testing::TestWithParam<BadWeights> {};
+
+TEST_P(MalformedWeights, GivesItsSpecificError) {
+    const BadWeights& w = GetParam();
+    auto a = net_from<float>(kSmall, 1);
+    fill_params(*a, 3.f);
+    std::vector<char> bytes = weights_bytes(*a);
+    if (w.keep > 0) bytes.resize(w.keep);
+    else if (w.cut > 0) bytes.resize(bytes.size() - w.cut);
+    else bytes.insert(bytes.end(), -w.cut, '\x01');
+    std::string p = dn::test::make_temp_dir() + "/bad.weights";
+    dn::test::write_bytes(p, bytes);
+    auto b = net_from<float>(kSmall, 1);
+    std::string msg = error_of([&] { load_weights(*b, p); });
+    ASSERT_FALSE(msg.empty()) << w.name << ": no error";
+    EXPECT_NE(msg.find(w.expected), std::string::npos) << w.name << ": got \"" << msg << "\"";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, MalformedWeights,
+    testing::Values(
+        // conv0 = biases(16 B) scales mean var (48 B) weights (432 B): cut inside its weights
+        BadWeights{"truncated_in_layer", 0, 20 + 16 + 48 + 100,
+                   "is truncated: layer 0 (convolutional) needs 432 bytes for 'weights' at byte offset 84, only 100 available"},
+        BadWeights{"oversized", -10, 0, "has 10 bytes left after the last layer"},
+        BadWeights{"header_too_short", 0, 8, "is 8 bytes long; a Darknet weights header needs at least 16"},
+        BadWeights{"seen_truncated", 0, 15, "is truncated in its header: 'seen' needs 8 bytes at byte offset 12, only 3 available"},
+        BadWeights{"cut_at_layer_boundary", 0, 20 + 16 + 48 + 432,
+                   "is truncated: layer 1 (convolutional) needs 16 bytes for 'biases' at byte offset 516, only 0 available"},
+        BadWeights{"trailer_cut", 12, 0, "is truncated: layer 2 (batchnorm) needs 16 bytes for 'biases'"},
+        BadWeights{"trailer_header_cut", 28, 0, "is truncated: 'trailer record count' needs 4 bytes"}),
+    [](const testing::TestParamInfo<BadWeights>& i) { return std::string(i.param.name); });
+
+TEST(Weights, GarbageHeaderIsRejected) {
+    std::string p = dn::test::make_temp_dir() + "/jpeg.weights";
+    std::vector<char> jpeg = {'\xff', '\xd8', '\xff', '\xe0', 0, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0};
+    dn::test::write_bytes(p, jpeg);
+    auto b = net_from<float>(kSmall, 1);
+    std::string msg = error_of([&] { load_weights(*b, p); });
+    EXPECT_NE(msg.find("does not look like a Darknet weights file"), std::string::npos) << msg;
+}
+
+TEST(Weights, MissingFile) {
+    auto b = net_from<float>(kSmall, 1);
+    std::string msg = error_of([&] { load_weights(*b, "/nonexistent/w.weights"); });
+    EXPECT_NE(msg.find("cannot open weights file '/nonexistent/w.weights'"), std::string::npos) << msg;
+}
+
+TEST(Weights, SaveIsAtomicAndKeepsOldFileOnFailure) {
+    auto a = net_from<float>(kSmall, 1);
+    std::string dir = dn::test::make_temp_dir();
+    // writing into a directory that does not exist fails without touching anything
+    std::string msg = error_of([&] { save_weights(*a, dir + "/missing/x.weights"); });
+    EXPECT_NE(msg.find("cannot write"), std::string::npos) << msg;
+    save_weights(*a, dir + "/x.weights");
+    int rc = 0;
+    std::string ls = dn::test::run("ls " + dir, &rc);
+    EXPECT_EQ(ls, "x.weights\n");  // no temporary left behind
+}
