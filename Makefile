@@ -80,30 +80,40 @@ all: darknet libdarknet.a libdarknet.so
 # Darknet's resampler is reproduced bit-for-bit: no FMA contraction in that file.
 $(OBJDIR)/src/data/image.o: CXXFLAGS += -ffp-contract=off
 
+# `make V=1` prints the full commands.
+Q := $(if $(filter 1,$(V)),,@)
+
 $(OBJDIR)/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(OBJDIR)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  NVCC    $<")
+	$(Q)$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 # Layers register themselves from static initializers, so executables link the objects (or the
 # shared library); static users link libdarknet.a with -Wl,--whole-archive.
 darknet: $(CLI_OBJS) $(LIB_OBJS)
-	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 libdarknet.a: $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 libdarknet.so: $(LIB_OBJS)
-	$(CXX) -shared $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) -shared $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB_OBJS)
-	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lgtest
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lgtest
 
 $(BENCH_BIN): $(BENCH_OBJS) $(LIB_OBJS)
-	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lbenchmark
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lbenchmark
 
 # Ends with the line "N passed, N failed[, N skipped]".
 test: darknet libdarknet.so $(TEST_BIN)

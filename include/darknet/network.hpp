@@ -107,6 +107,8 @@ public:
     const T* truth = nullptr;  ///< labels, batch * truth_size
     bool train = false;
     bool fuse_inference = false;  ///< layers may fold batchnorm (eval forward only)
+    bool profile = false;         ///< accumulate per-layer forward milliseconds in layer_ms
+    std::vector<double> layer_ms;
     int current = 0;              ///< index of the layer being run
 
     /// Shared scratch of at least `n` elements.

@@ -154,6 +154,7 @@ const T* Network<T>::forward(const T* x, bool train_, const T* truth_) {
     truth = truth_;
     input = x;
     delta = nullptr;
+    if (profile) layer_ms.resize(layers.size(), 0.0);
     for (size_t i = 0; i < layers.size(); ++i) {
         current = static_cast<int>(i);
         Layer<T>& l = *layers[i];
@@ -161,7 +162,9 @@ const T* Network<T>::forward(const T* x, bool train_, const T* truth_) {
             l.ensure_delta();
             std::fill(l.delta.begin(), l.delta.end(), T(0));
         }
+        const double t0 = profile ? now_seconds() : 0;
         l.forward(*this);
+        if (profile) layer_ms[i] += (now_seconds() - t0) * 1e3;
         input = l.output.data();
     }
     input0_ = x;

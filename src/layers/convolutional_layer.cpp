@@ -96,23 +96,34 @@ void ConvolutionalLayer<T>::resize(Network<T>&, int new_w, int new_h) {
     this->out_h = g.out_h();
 }
 
+// The epilogue (bias + activation) runs right after each block is computed, while it is still in
+// cache: per row in the depthwise kernel, per column tile of the GEMM (tiles of ~1 MB of output, few enough that call overhead stays small).
 template <class T>
-void ConvolutionalLayer<T>::convolve(const T* in, const T* w, T* out, T* ws) const {
+void ConvolutionalLayer<T>::convolve(const T* in, const T* w, T* out, T* ws, const T* bias, Activation act) const {
     const ConvGeom g = geom();
     if (depthwise()) {
-        depthwise_forward(in, w, g, out);
+        depthwise_forward(in, w, g, out, bias, bias ? act : Activation::Linear);
         return;
     }
     const int M = filters / groups, K = g.channels * size * size, S = this->out_h * this->out_w;
     const size_t in_group = static_cast<size_t>(g.channels) * this->h * this->w;
+    const int tile = bias ? std::max(1024, std::min(S, static_cast<int>((1 << 20) / sizeof(T)) / std::max(1, M))) : S;
     for (int gi = 0; gi < groups; ++gi) {
         const T* B = in + gi * in_group;
         if (!direct_1x1()) {
             im2col(B, g, ws);
             B = ws;
         }
-        gemm<T>(false, false, M, S, K, T(1), w + static_cast<size_t>(gi) * M * K, K, B, S, T(0),
-                out + static_cast<size_t>(gi) * M * S, S);
+        const T* A = w + static_cast<size_t>(gi) * M * K;
+        T* C = out + static_cast<size_t>(gi) * M * S;
+        for (int j0 = 0; j0 < S; j0 += tile) {
+            const int n = std::min(tile, S - j0);
+            gemm<T>(false, false, M, n, K, T(1), A, K, B + j0, S, T(0), C + j0, S);
+            if (!bias) continue;
+#pragma omp parallel for schedule(static) if (M * n > 16384)
+            for (int f = 0; f < M; ++f)
+                scale_bias_activate(C + static_cast<size_t>(f) * S + j0, static_cast<size_t>(n), T(1), bias[gi * M + f], act);
+        }
     }
 }
 
@@ -146,24 +157,27 @@ void ConvolutionalLayer<T>::forward(Network<T>& net) {
         raw = x_pre_.data();
     }
     const T* W = fused ? fused_w_.data() : weights.data();
-    for (int b = 0; b < N; ++b) convolve(net.input + b * per_in, W, raw + b * per_out, ws);
-
     const bool keep_act_input = net.train && activation_needs_input(activation);
+    // bias and activation fused into the convolution when nothing needs the values in between
+    const bool fuse_epilogue = !(batch_normalize && !fused) && !keep_act_input;
+    const T* epi_bias = fuse_epilogue ? (fused ? fused_b_.data() : biases.data()) : nullptr;
+    for (int b = 0; b < N; ++b) convolve(net.input + b * per_in, W, raw + b * per_out, ws, epi_bias, activation);
+    if (fuse_epilogue) {
+        last_fused_ = fused;
+        return;
+    }
+
     if (batch_normalize && !fused) {
         bn.forward(raw, out, N, S, biases.data(), net.train);
         if (keep_act_input) x_act_.assign(out, out + this->output.size());
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < N * F; ++i) activate_array(out + static_cast<size_t>(i) * S, S, activation);
     } else {
+        // keep_act_input: the activation's input is kept for backward
         const T* bias = fused ? fused_b_.data() : biases.data();
-        if (keep_act_input) {
-            for (int i = 0; i < N * F; ++i) scale_bias_activate(out + static_cast<size_t>(i) * S, S, T(1), bias[i % F], Activation::Linear);
-            x_act_.assign(out, out + this->output.size());
-            for (int i = 0; i < N * F; ++i) activate_array(out + static_cast<size_t>(i) * S, S, activation);
-        } else {
-#pragma omp parallel for schedule(static)
-            for (int i = 0; i < N * F; ++i) scale_bias_activate(out + static_cast<size_t>(i) * S, S, T(1), bias[i % F], activation);
-        }
+        for (int i = 0; i < N * F; ++i) scale_bias_activate(out + static_cast<size_t>(i) * S, S, T(1), bias[i % F], Activation::Linear);
+        x_act_.assign(out, out + this->output.size());
+        for (int i = 0; i < N * F; ++i) activate_array(out + static_cast<size_t>(i) * S, S, activation);
     }
     last_fused_ = fused;
 }

@@ -43,8 +43,8 @@ private:
     ConvGeom geom() const;  ///< geometry of one group
     bool depthwise() const { return groups == this->c && filters == this->c && groups > 1; }
     bool direct_1x1() const;
-    /// out[filters, oh*ow] = W (*) in for one image (no bias).
-    void convolve(const T* in, const T* w, T* out, T* ws) const;
+    /// out[filters, oh*ow] = act(W (*) in + bias) for one image; bias null: no bias, no activation.
+    void convolve(const T* in, const T* w, T* out, T* ws, const T* bias, Activation act) const;
     void update_fusion();
 
     std::vector<T> x_pre_;   ///< conv output before batchnorm (training)

@@ -1,6 +1,8 @@
 #include "maxpool_layer.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "darknet/network.hpp"
 #include "layers/layer_util.hpp"
@@ -31,6 +33,33 @@ void MaxpoolLayer<T>::resize(Network<T>&, int new_w, int new_h) {
     this->out_h = (new_h + padding - size) / stride_y + 1;
 }
 
+// Inference: max over a k x k window = max over k rows of (max over k columns), so each plane
+// takes a horizontal pass into a [h][ow] scratch and a vertical pass (2k compares per output
+// instead of k^2). Windows are clipped to the image exactly as in the direct loop.
+template <class T>
+static void maxpool_separable(const T* in, int w, int h, int size, int sx, int sy, int off, int ow, int oh, T* tmp,
+                              T* out) {
+    for (int y = 0; y < h; ++y) {
+        const T* row = in + static_cast<size_t>(y) * w;
+        T* t = tmp + static_cast<size_t>(y) * ow;
+        for (int j = 0; j < ow; ++j) {
+            const int x0 = std::max(0, off + j * sx), x1 = std::min(w, off + j * sx + size);
+            T m = -std::numeric_limits<T>::max();
+            for (int x = x0; x < x1; ++x) m = row[x] > m ? row[x] : m;
+            t[j] = m;
+        }
+    }
+    for (int i = 0; i < oh; ++i) {
+        const int y0 = std::max(0, off + i * sy), y1 = std::min(h, off + i * sy + size);
+        T* o = out + static_cast<size_t>(i) * ow;
+        for (int j = 0; j < ow; ++j) o[j] = -std::numeric_limits<T>::max();
+        for (int y = y0; y < y1; ++y) {
+            const T* t = tmp + static_cast<size_t>(y) * ow;
+            for (int j = 0; j < ow; ++j) o[j] = t[j] > o[j] ? t[j] : o[j];
+        }
+    }
+}
+
 template <class T>
 void MaxpoolLayer<T>::forward(Network<T>& net) {
     const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h;
@@ -38,6 +67,17 @@ void MaxpoolLayer<T>::forward(Network<T>& net) {
     const int planes = this->batch * this->c;
     // argmax indexes for backward; inference-only runs skip them
     const bool keep = net.train || !net.fuse_inference;
+    if (!keep && size > 2) {
+#pragma omp parallel if (planes * ow * oh > 4096)
+        {
+            std::vector<T> tmp(static_cast<size_t>(h) * ow);
+#pragma omp for schedule(static)
+            for (int p = 0; p < planes; ++p)
+                maxpool_separable(net.input + static_cast<size_t>(p) * w * h, w, h, size, stride_x, stride_y, off, ow, oh,
+                                  tmp.data(), this->output.data() + static_cast<size_t>(p) * ow * oh);
+        }
+        return;
+    }
     if (keep) indexes_.resize(this->output.size());
     int* idx = keep ? indexes_.data() : nullptr;
 #pragma omp parallel for schedule(static) if (planes * ow * oh > 16384)
