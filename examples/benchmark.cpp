@@ -28,11 +28,12 @@ int run_benchmark(int argc, char** argv) {
     auto net = Network<float>::from_cfg_file(a.pos(2), 1);
     if (!a.pos(3).empty()) load_weights(*net, a.pos(3));
     set_quiet(q);
-    net->set_inference_fusion(true);
+    net->optimize_for_inference();
     std::vector<float> x(static_cast<size_t>(net->inputs()));
     if (a.flag("-image")) {
         Image im = load_image(a.str("-image", ""), net->c);
-        x = preprocess(im, net->w, net->h, false).data;
+        Image sized = preprocess(im, net->w, net->h, false);
+        x.assign(sized.data.begin(), sized.data.end());
     } else {
         for (auto& v : x) v = rand_uniform(0, 1);
     }

@@ -34,7 +34,7 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
     auto net = Network<float>::from_cfg_file(cfgfile, 1);
     net->print_summary();
     if (!weightfile.empty()) load_weights(*net, weightfile);
-    net->set_inference_fusion(true);
+    net->optimize_for_inference();
     std::vector<std::string> names = load_names(datacfg, detection_classes(*net));
 
     DetectOptions opt;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "darknet/buffer.hpp"
 #include "darknet/detection.hpp"
 
 namespace dn {
@@ -11,7 +12,7 @@ namespace dn {
 /// A planar image: data[k*h*w + y*w + x], values 0..1.
 struct Image {
     int w = 0, h = 0, c = 0;
-    std::vector<float> data;
+    Buffer<float> data;
     Image() = default;
     Image(int w_, int h_, int c_, float fill = 0.f) : w(w_), h(h_), c(c_), data(static_cast<size_t>(w_) * h_ * c_, fill) {}
     float& at(int x, int y, int k) { return data[(static_cast<size_t>(k) * h + y) * w + x]; }

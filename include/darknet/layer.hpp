@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "darknet/buffer.hpp"
 #include "darknet/cfg.hpp"
 #include "darknet/detection.hpp"
 
@@ -68,6 +69,9 @@ public:
     virtual void backward(Network<T>& net) = 0;
     /// SGD with momentum and decay over params() (Darknet's rule); layers rarely override it.
     virtual void update(const UpdateArgs& a);
+    /// Allocates (zeroed) gradient buffers that inference does not need; idempotent. Called by the
+    /// network before the first backward pass.
+    virtual void alloc_grads() {}
     /// Trainable parameters and persistent state, in a stable order.
     virtual std::vector<Param<T>> params() { return {}; }
     virtual void load_weights(WeightsReader&) {}
@@ -95,6 +99,12 @@ public:
     virtual double flops() const { return 0.0; }
     /// Extra text for the summary table (filters, size/stride, ...).
     virtual std::string describe() const { return ""; }
+    /// Layers whose outputs forward() reads: index - 1 (the previous layer, -1 = network input) by
+    /// default; route and shortcut add theirs. Used by the inference memory planner.
+    virtual std::vector<int> reads() const { return {index - 1}; }
+    /// True when the output equals the input at inference (dropout, cost): the planner lets the
+    /// output alias the input buffer.
+    virtual bool identity_at_inference() const { return false; }
     /// Changes the input size to new_w x new_h (multi-scale training) and recomputes the output
     /// size; layers reading other layers (route, shortcut) look them up in `net`. The network
     /// reallocates `output`/`delta` afterwards.
@@ -103,14 +113,17 @@ public:
     int inputs() const { return w * h * c; }
     int outputs() const { return out_w * out_h * out_c; }
     /// Allocates `delta` (training) when it is not yet allocated.
-    void ensure_delta() { if (delta.size() != output.size()) delta.assign(output.size(), T(0)); }
+    void ensure_delta() {
+        const size_t n = static_cast<size_t>(batch) * outputs();
+        if (delta.size() != n) delta.assign(n, T(0));
+    }
 
     int index = 0;
     int batch = 1;
     int w = 0, h = 0, c = 0;              ///< input shape per image
     int out_w = 0, out_h = 0, out_c = 0;  ///< output shape per image
-    std::vector<T> output;                ///< batch * outputs()
-    std::vector<T> delta;                 ///< dL/d(output), same size, training only
+    Buffer<T> output;                     ///< batch * outputs() (a view into the arena after Network::optimize_for_inference)
+    Buffer<T> delta;                      ///< dL/d(output), same size, training only
     double cost = 0;                      ///< loss of the last training forward (loss layers)
     bool has_loss = false;                ///< the layer computes a loss from net.truth
     std::string where;                    ///< "file:line" of its cfg section

@@ -67,6 +67,8 @@ public:
     void update(float learning_rate);
     /// Zeroes every Param::grad (and momentum).
     void zero_grad();
+    /// Allocates every layer's gradient buffers (done by backward/zero_grad/update).
+    void ensure_grads();
     /// Learning rate at the current `seen`-derived iteration (Darknet's get_current_rate).
     float current_rate() const;
     /// Iterations done: seen / (batch * subdivisions).
@@ -94,6 +96,12 @@ public:
     double flops() const;
     /// Fold batchnorm into convolution weights at inference (set by the detector/predict paths).
     void set_inference_fusion(bool on);
+    /// For inference-only use (detector test, benchmark): folds batchnorm and places layer outputs
+    /// in one shared arena, each buffer reused once the last layer reading it has run. Afterwards
+    /// only the outputs of the last layer and of detection layers stay valid after forward(), and
+    /// training forward passes are refused. Returns the arena size in bytes.
+    size_t optimize_for_inference();
+    bool inference_only() const { return planned_; }
 
     NetConfig cfg;
     WeightsHeader header;
@@ -116,6 +124,8 @@ public:
 
 private:
     std::vector<T> workspace_;
+    Buffer<T> arena_;
+    bool planned_ = false;
     const T* input0_ = nullptr;  // network input of the last forward, for backward()
 };
 

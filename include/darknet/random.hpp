@@ -2,6 +2,7 @@
 // so a run is reproducible from its seed (default 0; `-seed N` or set_seed()).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <random>
 
@@ -17,6 +18,9 @@ uint64_t next_seed();
 float rand_uniform(float a, float b);
 /// Standard normal.
 float rand_normal();
+/// Fills p[0..n) with uniform values in [a, b) (weight initialization; two values per draw).
+template <class T>
+void fill_uniform(T* p, size_t n, float a, float b);
 /// Uniform integer in [a, b].
 int rand_int(int a, int b);
 

@@ -212,6 +212,8 @@ int dn_param_set(dn_network* net, int i, const char* name, const float* values, 
 
 int dn_grad_get(const dn_network* net, int i, const char* name, float* out, size_t size) {
     return guard([&]() -> int {
+        check_net(net);
+        net->net->ensure_grads();
         dn::Param<float> p = find_param(net, i, name);
         if (!p.grad) throw dn::Error(dn::strfmt("parameter '%s' of layer %d is not trained (no gradient)", name, i));
         check_size(size, p.size, name);

@@ -1,6 +1,7 @@
 #include "darknet/network.hpp"
 
 #include <algorithm>
+#include <vector>
 #include <cmath>
 #include <cstdio>
 
@@ -124,8 +125,6 @@ std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_overr
         l->index = static_cast<int>(net->layers.size());
         l->batch = net->batch;
         l->where = strfmt("%s:%d", s.file.c_str(), s.line);
-        if (l->output.size() != static_cast<size_t>(l->batch) * l->outputs())
-            l->output.assign(static_cast<size_t>(l->batch) * l->outputs(), T(0));
         if (l->outputs() <= 0) s.error_section("this layer produces an empty output");
         w = l->out_w;
         h = l->out_h;
@@ -150,6 +149,7 @@ T* Network<T>::workspace(size_t n) {
 
 template <class T>
 const T* Network<T>::forward(const T* x, bool train_, const T* truth_) {
+    if (train_ && planned_) fail("this network was optimized for inference; it cannot run a training pass");
     train = train_;
     truth = truth_;
     input = x;
@@ -158,6 +158,8 @@ const T* Network<T>::forward(const T* x, bool train_, const T* truth_) {
     for (size_t i = 0; i < layers.size(); ++i) {
         current = static_cast<int>(i);
         Layer<T>& l = *layers[i];
+        const size_t n_out = static_cast<size_t>(l.batch) * l.outputs();
+        if (l.output.size() != n_out) l.output.assign(n_out, T(0));
         if (train) {
             l.ensure_delta();
             std::fill(l.delta.begin(), l.delta.end(), T(0));
@@ -172,7 +174,13 @@ const T* Network<T>::forward(const T* x, bool train_, const T* truth_) {
 }
 
 template <class T>
+void Network<T>::ensure_grads() {
+    for (auto& l : layers) l->alloc_grads();
+}
+
+template <class T>
 void Network<T>::backward(T* input_delta) {
+    ensure_grads();
     for (int i = num_layers() - 1; i >= 0; --i) {
         current = i;
         Layer<T>& l = *layers[i];
@@ -197,11 +205,13 @@ void Network<T>::update(float learning_rate) {
     a.momentum = cfg.momentum;
     a.decay = cfg.decay;
     a.batch = batch * cfg.subdivisions;
+    ensure_grads();
     for (auto& l : layers) l->update(a);
 }
 
 template <class T>
 void Network<T>::zero_grad() {
+    ensure_grads();
     for (auto& l : layers)
         for (auto& p : l->params())
             if (p.grad) std::fill(p.grad, p.grad + p.size, T(0));
@@ -287,10 +297,11 @@ void Network<T>::resize(int new_w, int new_h) {
     w = new_w;
     h = new_h;
     int cw = new_w, ch = new_h;
+    if (planned_) fail("this network was optimized for inference; it cannot be resized");
     for (auto& l : layers) {
         l->resize(*this, cw, ch);
-        l->output.assign(static_cast<size_t>(l->batch) * l->outputs(), T(0));
-        if (!l->delta.empty()) l->delta.assign(l->output.size(), T(0));
+        l->output.clear();
+        if (!l->delta.empty()) l->delta.assign(static_cast<size_t>(l->batch) * l->outputs(), T(0));
         cw = l->out_w;
         ch = l->out_h;
     }
@@ -311,6 +322,72 @@ void Network<T>::print_summary() const {
         std::fprintf(stderr, "%4d %s\n", l->index, l->describe().c_str());
     }
     std::fprintf(stderr, "Total BFLOPS %.3f\n", flops() / 1e9);
+}
+
+// Inference memory plan. last[i] = index of the last layer reading output i (the end of the pass
+// for the output layer and detection heads, read after forward()). Walking the layers in order,
+// each output takes the best-fitting slot whose previous owner is no longer read (or grows the
+// largest free one, or opens a new one); identity layers (dropout) share their input's slot.
+// Slots are then laid out in one arena.
+template <class T>
+size_t Network<T>::optimize_for_inference() {
+    set_inference_fusion(true);
+    const int n = num_layers();
+    std::vector<int> last(n, -1);
+    for (int i = 0; i < n; ++i)
+        for (int r : layers[i]->reads())
+            if (r >= 0) last[r] = std::max(last[r], i);
+    int cls;
+    NmsKind kind;
+    float beta;
+    for (int i = 0; i < n; ++i)
+        if (layers[i]->detection_head(&cls, &kind, &beta)) last[i] = n;
+    last[n - 1] = n;
+    for (int i = n - 1; i >= 0; --i)
+        if (&output_layer() == layers[i].get()) last[i] = n;
+    struct Slot {
+        size_t size;
+        int busy_until;
+    };
+    std::vector<Slot> slots;
+    std::vector<int> slot_of(n, -1);
+    for (int i = 0; i < n; ++i) {
+        if (i > 0 && layers[i]->identity_at_inference() && layers[i]->outputs() == layers[i - 1]->outputs()) {
+            slot_of[i] = slot_of[i - 1];
+            slots[slot_of[i]].busy_until = std::max(slots[slot_of[i]].busy_until, last[i]);
+            continue;
+        }
+        const size_t need = static_cast<size_t>(batch) * layers[i]->outputs();
+        int best = -1, largest = -1;
+        for (int k = 0; k < static_cast<int>(slots.size()); ++k) {
+            if (slots[k].busy_until >= i) continue;  // still read by layer i or later
+            if (slots[k].size >= need && (best < 0 || slots[k].size < slots[best].size)) best = k;
+            if (largest < 0 || slots[k].size > slots[largest].size) largest = k;
+        }
+        if (best < 0 && largest >= 0) {
+            best = largest;
+            slots[best].size = need;
+        }
+        if (best < 0) {
+            slots.push_back({need, -1});
+            best = static_cast<int>(slots.size()) - 1;
+        }
+        slots[best].busy_until = std::max(last[i], i);
+        slot_of[i] = best;
+    }
+    std::vector<size_t> offset(slots.size());
+    size_t total = 0;
+    for (size_t k = 0; k < slots.size(); ++k) {
+        offset[k] = total;
+        total += (slots[k].size + 15) / 16 * 16;  // 64-byte aligned slots
+    }
+    arena_.assign(total, T(0));
+    for (int i = 0; i < n; ++i) {
+        layers[i]->output.view(arena_.data() + offset[slot_of[i]], static_cast<size_t>(batch) * layers[i]->outputs());
+        layers[i]->delta.clear();
+    }
+    planned_ = true;
+    return total * sizeof(T);
 }
 
 template <class T>

@@ -20,6 +20,18 @@ float rand_normal() {
     return d(g_rng);
 }
 
+template <class T>
+void fill_uniform(T* p, size_t n, float a, float b) {
+    const double scale = (static_cast<double>(b) - a) / 4294967296.0;
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t r = g_rng();
+        p[i] = static_cast<T>(a + scale * static_cast<uint32_t>(r));
+        if (i + 1 < n) p[i + 1] = static_cast<T>(a + scale * static_cast<uint32_t>(r >> 32));
+    }
+}
+template void fill_uniform<float>(float*, size_t, float, float);
+template void fill_uniform<double>(double*, size_t, float, float);
+
 int rand_int(int a, int b) {
     if (b < a) return a;
     std::uniform_int_distribution<int> d(a, b);

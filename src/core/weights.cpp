@@ -3,7 +3,8 @@
 #include "darknet/weights.hpp"
 
 #include <cstring>
-#include <fstream>
+#include <cstdio>
+#include <sys/stat.h>
 #include <algorithm>
 #include <iterator>
 
@@ -72,9 +73,20 @@ template void WeightsWriter::write<double>(const double*, size_t);
 namespace {
 
 std::vector<char> read_binary(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
+    FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) fail("cannot open weights file '%s': %s", path.c_str(), std::strerror(errno));
-    return std::vector<char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    struct stat st;
+    const size_t size = ::fstat(::fileno(f), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+    std::vector<char> out(size);
+    size_t got = size ? std::fread(out.data(), 1, size, f) : 0;
+    out.resize(got);
+    char buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.insert(out.end(), buf, buf + n);  // pipes, growing files
+    const bool err = std::ferror(f);
+    std::fclose(f);
+    if (err) fail("error reading weights file '%s'", path.c_str());
+    return out;
 }
 
 bool seen_is_64bit(int32_t major, int32_t minor) { return major * 10 + minor >= 2; }

@@ -3,6 +3,7 @@
 #include "darknet/image.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -20,12 +21,16 @@ namespace dn {
 
 namespace {
 Image from_interleaved(const unsigned char* data, int w, int h, int c) {
+    // Darknet's (float)(v / 255.) for each byte value, tabulated
+    static const auto lut = [] {
+        std::array<float, 256> t{};
+        for (int v = 0; v < 256; ++v) t[v] = static_cast<float>(v / 255.);
+        return t;
+    }();
     Image im(w, h, c);
-    for (int k = 0; k < c; ++k)
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x)
-                im.data[(static_cast<size_t>(k) * h + y) * w + x] =
-                    static_cast<float>(data[(static_cast<size_t>(y) * w + x) * c + k] / 255.);
+    const size_t plane = static_cast<size_t>(w) * h;
+    for (size_t i = 0; i < plane; ++i)
+        for (int k = 0; k < c; ++k) im.data[k * plane + i] = lut[data[i * c + k]];
     return im;
 }
 }  // namespace

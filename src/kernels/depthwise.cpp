@@ -108,7 +108,8 @@ bool try_fast(const T* in, const T* w, const ConvGeom& g, T* out, const T* bias,
     const size_t need = static_cast<size_t>(rows) * (cols + 1);
 #pragma omp parallel if (g.channels * oh * ow > 16384)
     {
-        std::vector<T> buf(need);
+        static thread_local std::vector<T> buf;  // padded plane, reused across calls
+        if (buf.size() < need) buf.resize(need);
 #pragma omp for schedule(static)
         for (int c = 0; c < g.channels; ++c)
             plane_fast<T, K, S>(in + static_cast<size_t>(c) * g.height * g.width, g.height, g.width, g.pad_h,

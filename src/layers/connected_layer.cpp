@@ -23,9 +23,8 @@ ConnectedLayer<T>::ConnectedLayer(const BuildContext<T>& b) {
     set_shape(*this, b, 1, 1, out);
     const int in = b.w * b.h * b.c;
     weights.resize(static_cast<size_t>(out) * in);
-    weight_grads.assign(weights.size(), T(0));
     const float scale = std::sqrt(2.f / in);
-    for (auto& v : weights) v = static_cast<T>(scale * rand_uniform(-1, 1));
+    fill_uniform(weights.data(), weights.size(), -scale, scale);
     biases.assign(out, T(0));
     bias_grads.assign(out, T(0));
     if (batch_normalize) bn.init(out);

@@ -21,6 +21,9 @@ public:
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
     std::vector<Param<T>> params() override;
+    void alloc_grads() override {
+        if (weight_grads.size() != weights.size()) weight_grads.assign(weights.size(), T(0));
+    }
     void load_weights(WeightsReader& r) override;
     void save_weights(WeightsWriter& w) const override;
     double flops() const override { return 2.0 * this->inputs() * this->outputs(); }

@@ -53,9 +53,8 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     set_shape(*this, b, g.out_w(), g.out_h(), filters);
     const size_t nw = static_cast<size_t>(filters) * (b.c / groups) * size * size;
     weights.resize(nw);
-    weight_grads.assign(nw, T(0));
     const float scale = std::sqrt(2.f / (size * size * b.c / groups));
-    for (auto& v : weights) v = static_cast<T>(scale * rand_uniform(-1, 1));
+    fill_uniform(weights.data(), weights.size(), -scale, scale);
     biases.assign(filters, T(0));
     bias_grads.assign(filters, T(0));
     if (batch_normalize) bn.init(filters);

@@ -31,7 +31,7 @@ void CostLayer<T>::resize(Network<T>&, int new_w, int new_h) {
 template <class T>
 void CostLayer<T>::forward(Network<T>& net) {
     const size_t n = this->output.size();
-    std::memcpy(this->output.data(), net.input, n * sizeof(T));
+    if (this->output.data() != net.input) std::memcpy(this->output.data(), net.input, n * sizeof(T));
     this->cost = 0;
     if (!net.train || !net.truth) return;
     const T sc = static_cast<T>(scale);

@@ -22,6 +22,7 @@ public:
     void backward(Network<T>& net) override;
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
+    bool identity_at_inference() const override { return true; }
 
     CostType cost_type = CostType::Sse;
     float scale = 1;

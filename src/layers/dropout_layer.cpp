@@ -28,7 +28,7 @@ void DropoutLayer<T>::forward(Network<T>& net) {
     const size_t n = this->output.size();
     last_train_ = net.train;
     if (!net.train || probability == 0) {
-        std::memcpy(this->output.data(), net.input, n * sizeof(T));
+        if (this->output.data() != net.input) std::memcpy(this->output.data(), net.input, n * sizeof(T));
         last_train_ = false;
         return;
     }

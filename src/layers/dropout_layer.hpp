@@ -18,6 +18,7 @@ public:
     void backward(Network<T>& net) override;
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
+    bool identity_at_inference() const override { return true; }
 
     float probability = 0.5f;
 

@@ -8,7 +8,8 @@
 
 namespace dn {
 
-/// Sets input shape from the build context and the output shape, and sizes `output`.
+/// Sets input shape from the build context and the output shape. `output` is allocated by the
+/// network before the first forward pass (or placed in the inference arena).
 template <class T>
 void set_shape(Layer<T>& l, const BuildContext<T>& b, int out_w, int out_h, int out_c) {
     l.batch = b.batch;
@@ -18,7 +19,6 @@ void set_shape(Layer<T>& l, const BuildContext<T>& b, int out_w, int out_h, int 
     l.out_w = out_w;
     l.out_h = out_h;
     l.out_c = out_c;
-    l.output.assign(static_cast<size_t>(l.batch) * out_w * out_h * out_c, T(0));
 }
 
 /// "  320 x 320 x   3 ->  160 x 160 x  16" (Darknet's summary columns).

@@ -19,6 +19,7 @@ public:
     void backward(Network<T>& net) override;
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
+    std::vector<int> reads() const override { return inputs_idx; }
 
     std::vector<int> inputs_idx;  ///< absolute indices of the routed layers
     int groups = 1, group_id = 0;

@@ -63,7 +63,7 @@ template <class T>
 void ShortcutLayer<T>::forward(Network<T>& net) {
     const size_t per = static_cast<size_t>(this->outputs());
     T* out = this->output.data();
-    std::memcpy(out, net.input, this->output.size() * sizeof(T));
+    if (out != net.input) std::memcpy(out, net.input, this->output.size() * sizeof(T));
     for (int idx : from) {
         const Layer<T>& src = *net.layers[idx];
         const T* add = src.output.data();

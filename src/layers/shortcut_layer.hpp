@@ -21,6 +21,11 @@ public:
     std::string describe() const override;
     double flops() const override { return static_cast<double>(this->outputs()) * from.size(); }
     void resize(Network<T>& net, int new_w, int new_h) override;
+    std::vector<int> reads() const override {
+        std::vector<int> r = from;
+        r.push_back(this->index - 1);
+        return r;
+    }
 
     std::vector<int> from;  ///< absolute indices
     Activation activation = Activation::Linear;

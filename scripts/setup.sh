@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages darknet needs, skipping those already installed.
+#   scripts/setup.sh            build + test dependencies
+#   scripts/setup.sh --train    also the Fashion-MNIST dataset package
+#   scripts/setup.sh --torch    also PyTorch (only for scripts/bench_*_vs_torch.sh)
+set -euo pipefail
+
+pkgs=(g++ make libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev
+      python3 python3-numpy python3-opencv)
+for arg in "$@"; do
+    case "$arg" in
+        --train) pkgs+=(dataset-fashion-mnist) ;;
+        --torch) pkgs+=(python3-torch) ;;
+        --quiet) ;;
+        *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing Debian packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || echo "setup: apt-get update failed; trying the install with the cached lists" >&2
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
