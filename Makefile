@@ -115,8 +115,11 @@ $(BENCH_BIN): $(BENCH_OBJS) $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lbenchmark
 
-# Ends with the line "N passed, N failed[, N skipped]".
-test: darknet libdarknet.so $(TEST_BIN)
+# Installs missing Debian packages (scripts/setup.sh), builds, runs every test; ends with the line
+# "N passed, N failed[, N skipped]".
+test:
+	@bash scripts/setup.sh
+	@$(MAKE) --no-print-directory darknet libdarknet.so $(TEST_BIN)
 	@DARKNET_BIN=$(CURDIR)/darknet DARKNET_LIB=$(CURDIR)/libdarknet.so $(TEST_BIN)
 
 # The error-handling tests (malformed cfgs and weights, bad images) under ASan + UBSan, in their
