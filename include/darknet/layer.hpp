@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,13 @@ public:
     virtual double flops() const { return 0.0; }
     /// Extra text for the summary table (filters, size/stride, ...).
     virtual std::string describe() const { return ""; }
+    /// Labels per image this layer's loss reads from net.truth (loss layers).
+    virtual size_t truth_size() const { return static_cast<size_t>(outputs()); }
+    /// Plausible random labels for one image (gradient checks): default standard normal values.
+    virtual void random_truth(std::mt19937_64& rng, T* truth) const;
+    /// While on, forward passes reuse their random draws (dropout masks), so that repeated forward
+    /// passes of a gradient check see the same function.
+    virtual void freeze_randomness(bool on) { (void)on; }
     /// Layers whose outputs forward() reads: index - 1 (the previous layer, -1 = network input) by
     /// default; route and shortcut add theirs. Used by the inference memory planner.
     virtual std::vector<int> reads() const { return {index - 1}; }

@@ -63,6 +63,11 @@ public:
     /// Back-propagates the deltas set by forward(train) (or by the caller into the last layer's
     /// delta). `input_delta`, if not null, receives (+=) dL/d(network input).
     void backward(T* input_delta = nullptr);
+    /// Runs layer i alone on the current state: its inputs are the outputs of the earlier layers (and
+    /// the network input) of the last forward(); zeroes its delta in training mode. For checkers.
+    void forward_layer(int i);
+    /// Runs layer i's backward alone: net.delta is the previous layer's delta (or input_delta).
+    void backward_layer(int i, T* input_delta = nullptr);
     /// One SGD step with the current learning rate over every layer; grads become momentum.
     void update(float learning_rate);
     /// Zeroes every Param::grad (and momentum).
@@ -119,6 +124,8 @@ public:
     std::vector<double> layer_ms;
     int current = 0;              ///< index of the layer being run
 
+    /// The network input of the last forward().
+    const T* last_input() const { return input0_; }
     /// Shared scratch of at least `n` elements.
     T* workspace(size_t n);
 

@@ -40,6 +40,12 @@ void Layer<T>::resize(Network<T>&, int new_w, int new_h) {
     fail("%s: layer %d [%s] cannot change its input size", where.c_str(), index, type());
 }
 
+template <class T>
+void Layer<T>::random_truth(std::mt19937_64& rng, T* truth) const {
+    std::normal_distribution<double> d(0, 1);
+    for (size_t i = 0; i < truth_size(); ++i) truth[i] = static_cast<T>(d(rng));
+}
+
 template class Layer<float>;
 template class Layer<double>;
 

@@ -152,25 +152,29 @@ const T* Network<T>::forward(const T* x, bool train_, const T* truth_) {
     if (train_ && planned_) fail("this network was optimized for inference; it cannot run a training pass");
     train = train_;
     truth = truth_;
-    input = x;
-    delta = nullptr;
-    if (profile) layer_ms.resize(layers.size(), 0.0);
-    for (size_t i = 0; i < layers.size(); ++i) {
-        current = static_cast<int>(i);
-        Layer<T>& l = *layers[i];
-        const size_t n_out = static_cast<size_t>(l.batch) * l.outputs();
-        if (l.output.size() != n_out) l.output.assign(n_out, T(0));
-        if (train) {
-            l.ensure_delta();
-            std::fill(l.delta.begin(), l.delta.end(), T(0));
-        }
-        const double t0 = profile ? now_seconds() : 0;
-        l.forward(*this);
-        if (profile) layer_ms[i] += (now_seconds() - t0) * 1e3;
-        input = l.output.data();
-    }
     input0_ = x;
+    if (profile) layer_ms.resize(layers.size(), 0.0);
+    for (int i = 0; i < num_layers(); ++i) {
+        const double t0 = profile ? now_seconds() : 0;
+        forward_layer(i);
+        if (profile) layer_ms[i] += (now_seconds() - t0) * 1e3;
+    }
     return output();
+}
+
+template <class T>
+void Network<T>::forward_layer(int i) {
+    current = i;
+    input = i == 0 ? input0_ : layers[i - 1]->output.data();
+    delta = nullptr;
+    Layer<T>& l = *layers[i];
+    const size_t n_out = static_cast<size_t>(l.batch) * l.outputs();
+    if (l.output.size() != n_out) l.output.assign(n_out, T(0));
+    if (train) {
+        l.ensure_delta();
+        std::fill(l.delta.begin(), l.delta.end(), T(0));
+    }
+    l.forward(*this);
 }
 
 template <class T>
@@ -181,21 +185,24 @@ void Network<T>::ensure_grads() {
 template <class T>
 void Network<T>::backward(T* input_delta) {
     ensure_grads();
-    for (int i = num_layers() - 1; i >= 0; --i) {
-        current = i;
-        Layer<T>& l = *layers[i];
-        if (i == 0) {
-            input = input0_;
-            delta = input_delta;
-        } else {
-            Layer<T>& prev = *layers[i - 1];
-            prev.ensure_delta();
-            input = prev.output.data();
-            delta = prev.delta.data();
-        }
-        l.ensure_delta();
-        l.backward(*this);
+    for (int i = num_layers() - 1; i >= 0; --i) backward_layer(i, input_delta);
+}
+
+template <class T>
+void Network<T>::backward_layer(int i, T* input_delta) {
+    current = i;
+    Layer<T>& l = *layers[i];
+    if (i == 0) {
+        input = input0_;
+        delta = input_delta;
+    } else {
+        Layer<T>& prev = *layers[i - 1];
+        prev.ensure_delta();
+        input = prev.output.data();
+        delta = prev.delta.data();
     }
+    l.ensure_delta();
+    l.backward(*this);
 }
 
 template <class T>

@@ -14,7 +14,7 @@ namespace dn {
 // stays in L2 between the passes, so DRAM sees one read of x and one write of y.
 template <class T>
 void batchnorm_forward_train(const T* x, int N, int C, int S, const T* gamma, const T* beta, T* y, T* mean,
-                             T* inv_std, T* rolling_mean, T* rolling_var) {
+                             T* inv_std, T* rolling_mean, T* rolling_var, double eps) {
     const double M = static_cast<double>(N) * S;
     const double m = kBatchnormMomentum;
 #pragma omp parallel for schedule(static)
@@ -25,7 +25,7 @@ void batchnorm_forward_train(const T* x, int N, int C, int S, const T* gamma, co
         double sq = 0;
         for (int n = 0; n < N; ++n) sq += sum_sq_dev_d(x + (static_cast<size_t>(n) * C + c) * S, S, mu);
         const double var = sq / M;
-        const double inv = 1.0 / std::sqrt(var + kBatchnormEps);
+        const double inv = 1.0 / std::sqrt(var + eps);
         mean[c] = mu;
         inv_std[c] = static_cast<T>(inv);
         const T k = static_cast<T>(gamma[c] * inv);
@@ -47,11 +47,11 @@ void batchnorm_forward_train(const T* x, int N, int C, int S, const T* gamma, co
 
 template <class T>
 void batchnorm_forward_eval(const T* x, int N, int C, int S, const T* gamma, const T* beta, const T* rolling_mean,
-                            const T* rolling_var, T* y) {
+                            const T* rolling_var, T* y, double eps) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < N; ++n) {
         for (int c = 0; c < C; ++c) {
-            const T k = static_cast<T>(gamma[c] / std::sqrt(static_cast<double>(rolling_var[c]) + kBatchnormEps));
+            const T k = static_cast<T>(gamma[c] / std::sqrt(static_cast<double>(rolling_var[c]) + eps));
             const T mu = rolling_mean[c], b = beta[c];
             const size_t off = (static_cast<size_t>(n) * C + c) * S;
             const T* xs = x + off;
@@ -115,11 +115,11 @@ void batchnorm_backward_train(const T* x, const T* dy, int N, int C, int S, cons
 //   dL/dx_i = gamma * inv_r * dy_i,  dL/dgamma = sum_i dy_i (x_i - mu_r) inv_r,  dL/dbeta = sum_i dy_i.
 template <class T>
 void batchnorm_backward_eval(const T* x, const T* dy, int N, int C, int S, const T* gamma, const T* rolling_mean,
-                             const T* rolling_var, T* dx, bool accumulate, T* dgamma, T* dbeta) {
+                             const T* rolling_var, T* dx, bool accumulate, T* dgamma, T* dbeta, double eps) {
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; ++c) {
         const T mu = rolling_mean[c];
-        const double inv = 1.0 / std::sqrt(static_cast<double>(rolling_var[c]) + kBatchnormEps);
+        const double inv = 1.0 / std::sqrt(static_cast<double>(rolling_var[c]) + eps);
         double sdy = 0, sdyx = 0;
         for (int n = 0; n < N; ++n) {
             const size_t off = (static_cast<size_t>(n) * C + c) * S;
@@ -145,12 +145,14 @@ void batchnorm_backward_eval(const T* x, const T* dy, int N, int C, int S, const
 }
 
 #define DN_INSTANTIATE_BN(T)                                                                              \
-    template void batchnorm_forward_train<T>(const T*, int, int, int, const T*, const T*, T*, T*, T*, T*, T*); \
-    template void batchnorm_forward_eval<T>(const T*, int, int, int, const T*, const T*, const T*, const T*, T*); \
+    template void batchnorm_forward_train<T>(const T*, int, int, int, const T*, const T*, T*, T*, T*, T*, T*,     \
+                                             double);                                                     \
+    template void batchnorm_forward_eval<T>(const T*, int, int, int, const T*, const T*, const T*, const T*, T*,  \
+                                            double);                                                      \
     template void batchnorm_backward_train<T>(const T*, const T*, int, int, int, const T*, const T*, const T*, T*, \
                                               bool, T*, T*);                                              \
     template void batchnorm_backward_eval<T>(const T*, const T*, int, int, int, const T*, const T*, const T*, T*, \
-                                             bool, T*, T*);
+                                             bool, T*, T*, double);
 DN_INSTANTIATE_BN(float)
 DN_INSTANTIATE_BN(double)
 

@@ -24,12 +24,12 @@ constexpr double kBatchnormMomentum = 0.01;
 /// they are not null.
 template <class T>
 void batchnorm_forward_train(const T* x, int N, int C, int S, const T* gamma, const T* beta, T* y, T* mean,
-                             T* inv_std, T* rolling_mean, T* rolling_var);
+                             T* inv_std, T* rolling_mean, T* rolling_var, double eps = kBatchnormEps);
 
 /// Eval forward with rolling statistics. y may alias x.
 template <class T>
 void batchnorm_forward_eval(const T* x, int N, int C, int S, const T* gamma, const T* beta, const T* rolling_mean,
-                            const T* rolling_var, T* y);
+                            const T* rolling_var, T* y, double eps = kBatchnormEps);
 
 /// Training backward. Given x (the forward input), dy = dL/dy, and the saved mean/inv_std:
 /// ADDS dL/dgamma into dgamma[C] and dL/dbeta into dbeta[C]; writes (accumulate=false, dx may
@@ -42,6 +42,7 @@ void batchnorm_backward_train(const T* x, const T* dy, int N, int C, int S, cons
 /// dL/dgamma = sum dy * x_hat, dL/dbeta = sum dy. Same accumulate rules as the training backward.
 template <class T>
 void batchnorm_backward_eval(const T* x, const T* dy, int N, int C, int S, const T* gamma, const T* rolling_mean,
-                             const T* rolling_var, T* dx, bool accumulate, T* dgamma, T* dbeta);
+                             const T* rolling_var, T* dx, bool accumulate, T* dgamma, T* dbeta,
+                             double eps = kBatchnormEps);
 
 }  // namespace dn

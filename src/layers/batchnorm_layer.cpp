@@ -13,6 +13,7 @@ namespace dn {
 template <class T>
 void BatchNorm<T>::init(int c) {
     channels = c;
+    eps = kBatchnormEps;
     scales.assign(c, T(1));
     scale_grads.assign(c, T(0));
     rolling_mean.assign(c, T(0));
@@ -26,9 +27,10 @@ void BatchNorm<T>::forward(const T* x, T* y, int N, int S, const T* beta, bool t
     last_train = train;
     if (train)
         batchnorm_forward_train(x, N, channels, S, scales.data(), beta, y, mean.data(), inv_std.data(),
-                                rolling_mean.data(), rolling_variance.data());
+                                rolling_mean.data(), rolling_variance.data(), eps);
     else
-        batchnorm_forward_eval(x, N, channels, S, scales.data(), beta, rolling_mean.data(), rolling_variance.data(), y);
+        batchnorm_forward_eval(x, N, channels, S, scales.data(), beta, rolling_mean.data(), rolling_variance.data(), y,
+                               eps);
 }
 
 template <class T>
@@ -38,7 +40,7 @@ void BatchNorm<T>::backward(const T* x, const T* dy, T* dx, bool accumulate, int
                                  scale_grads.data(), beta_grads);
     else
         batchnorm_backward_eval(x, dy, N, channels, S, scales.data(), rolling_mean.data(), rolling_variance.data(),
-                                dx, accumulate, scale_grads.data(), beta_grads);
+                                dx, accumulate, scale_grads.data(), beta_grads, eps);
 }
 
 template <class T>
@@ -69,6 +71,8 @@ template <class T>
 BatchnormLayer<T>::BatchnormLayer(const BuildContext<T>& b) {
     set_shape(*this, b, b.w, b.h, b.c);
     bn.init(b.c);
+    if (b.section.has("eps")) bn.eps = b.section.get_float("eps", 0);
+    if (!(bn.eps > 0)) b.section.error("eps", "must be > 0");
     biases.assign(b.c, T(0));
     bias_grads.assign(b.c, T(0));
 }

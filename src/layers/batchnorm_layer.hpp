@@ -18,6 +18,7 @@ struct BatchNorm {
     std::vector<T> rolling_mean, rolling_variance;
     std::vector<T> mean, inv_std;               ///< saved by the last training forward
     bool last_train = false;                    ///< mode of the last forward (backward follows it)
+    double eps = 1e-5;                          ///< kBatchnormEps unless the cfg sets eps=
 
     void init(int c);
     /// y[N,C,S] = BN(x) with beta[C]; train: batch statistics (and rolling update), else rolling.
@@ -32,8 +33,8 @@ struct BatchNorm {
     void append_params(std::vector<Param<T>>& p);
 };
 
-/// [batchnorm]: y = gamma * normalize(x) + beta over the previous layer's output (NCHW), keys
-/// none required. Weights layout: see docs/cfg.md (Darknet's three arrays, plus biases in ours).
+/// [batchnorm]: y = gamma * normalize(x) + beta over the previous layer's output (NCHW); key
+/// eps (default 1e-5). Weights layout: see docs/cfg.md (Darknet's three arrays; beta in a trailer).
 template <class T>
 class BatchnormLayer : public Layer<T> {
 public:

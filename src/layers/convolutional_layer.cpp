@@ -135,7 +135,7 @@ void ConvolutionalLayer<T>::update_fusion() {
     fused_w_.resize(weights.size());
     fused_b_.resize(filters);
     for (int f = 0; f < filters; ++f) {
-        const double s = bn.scales[f] / std::sqrt(static_cast<double>(bn.rolling_variance[f]) + kBatchnormEps);
+        const double s = bn.scales[f] / std::sqrt(static_cast<double>(bn.rolling_variance[f]) + bn.eps);
         for (size_t i = 0; i < per; ++i) fused_w_[f * per + i] = static_cast<T>(weights[f * per + i] * s);
         fused_b_[f] = static_cast<T>(biases[f] - s * bn.rolling_mean[f]);
     }

@@ -32,11 +32,12 @@ void DropoutLayer<T>::forward(Network<T>& net) {
         last_train_ = false;
         return;
     }
+    const bool draw = !(frozen_ && keep_.size() == n);
     keep_.resize(n);
     std::uniform_real_distribution<float> u(0.f, 1.f);
     const T scale = static_cast<T>(1.0 / (1.0 - probability));
     for (size_t i = 0; i < n; ++i) {
-        keep_[i] = u(rng_) >= probability;
+        if (draw) keep_[i] = u(rng_) >= probability;
         this->output[i] = keep_[i] ? net.input[i] * scale : T(0);
     }
 }

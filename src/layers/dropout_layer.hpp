@@ -19,12 +19,14 @@ public:
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
     bool identity_at_inference() const override { return true; }
+    void freeze_randomness(bool on) override { frozen_ = on; }
 
     float probability = 0.5f;
 
 private:
     std::vector<unsigned char> keep_;  ///< mask of the last training forward
     bool last_train_ = false;
+    bool frozen_ = false;
     std::mt19937_64 rng_;
 };
 

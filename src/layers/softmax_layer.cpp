@@ -98,6 +98,23 @@ void SoftmaxLayer<T>::backward(Network<T>& net) {
     });
 }
 
+// A random probability distribution over each softmax group of one image.
+template <class T>
+void SoftmaxLayer<T>::random_truth(std::mt19937_64& rng, T* truth) const {
+    std::uniform_real_distribution<double> u(0.05, 1);
+    const int per = this->outputs();
+    auto fill = [&](size_t off, int n, int stride) {
+        double sum = 0;
+        for (int i = 0; i < n; ++i) sum += (truth[off + static_cast<size_t>(i) * stride] = static_cast<T>(u(rng)));
+        for (int i = 0; i < n; ++i) truth[off + static_cast<size_t>(i) * stride] /= static_cast<T>(sum);
+    };
+    if (spatial) {
+        for (int s = 0; s < this->w * this->h; ++s) fill(s, this->c, this->w * this->h);
+    } else {
+        for (int g = 0; g < groups; ++g) fill(static_cast<size_t>(g) * (per / groups), per / groups, 1);
+    }
+}
+
 template <class T>
 std::string SoftmaxLayer<T>::describe() const {
     return strfmt("softmax                                        %4d", this->outputs());

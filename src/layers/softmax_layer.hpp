@@ -21,6 +21,7 @@ public:
     void backward(Network<T>& net) override;
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
+    void random_truth(std::mt19937_64& rng, T* truth) const override;
 
     int groups = 1;
     float temperature = 1;

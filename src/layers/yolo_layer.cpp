@@ -87,10 +87,36 @@ void YoloLayer<T>::forward(Network<T>& net) {
         fail("%s: training a [yolo] layer needs the detector trainer (darknet detector train)", this->where.c_str());
 }
 
+// Backward of the forward transform (the loss, when training, sets delta = dL/dy on the outputs):
+//   x, y:         y = s*sigmoid(t) - (s-1)/2   ->  dy/dt = s * sig (1 - sig),  sig = (y + (s-1)/2)/s
+//   w, h:         y = t                        ->  1
+//   obj, classes: y = sigmoid(t)               ->  y (1 - y)
+// With new_coords=1 the layer applies no logistic: dy/dt = s for x, y and 1 elsewhere.
 template <class T>
 void YoloLayer<T>::backward(Network<T>& net) {
     if (!net.delta) return;
-    for (size_t i = 0; i < this->delta.size(); ++i) net.delta[i] += this->delta[i];
+    const int S = this->w * this->h;
+    const T s = static_cast<T>(scale_x_y), half = static_cast<T>(0.5 * (scale_x_y - 1));
+    for (int b = 0; b < this->batch; ++b) {
+        for (int n = 0; n < static_cast<int>(mask.size()); ++n) {
+            for (int e = 0; e < 5 + classes; ++e) {
+                const size_t off = entry_index(b, n, 0, e);
+                const T* y = this->output.data() + off;
+                const T* d = this->delta.data() + off;
+                T* dx = net.delta + off;
+                if (e < 2) {
+                    for (int i = 0; i < S; ++i) {
+                        const T sig = (y[i] + half) / s;
+                        dx[i] += d[i] * (new_coords ? s : s * sig * (T(1) - sig));
+                    }
+                } else if (e < 4 || new_coords) {
+                    for (int i = 0; i < S; ++i) dx[i] += d[i];
+                } else {
+                    for (int i = 0; i < S; ++i) dx[i] += d[i] * y[i] * (T(1) - y[i]);
+                }
+            }
+        }
+    }
 }
 
 // Darknet's get_yolo_detections + correct_yolo_boxes (image 0 of the batch).
