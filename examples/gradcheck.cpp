@@ -9,6 +9,7 @@
 #include "darknet/error.hpp"
 #include "darknet/gradcheck.hpp"
 #include "darknet/network.hpp"
+#include "darknet/random.hpp"
 
 namespace dn {
 
@@ -31,8 +32,10 @@ int run_gradcheck(int argc, char** argv) {
     opt.kink = a.num("-kink", static_cast<float>(opt.kink));
     const bool q = is_quiet();
     set_quiet(true);
+    set_seed(opt.seed);  // both networks get the same initialization and dropout streams
     auto dnet = Network<double>::from_cfg_file(cfg, batch);
     std::unique_ptr<Network<float>> fnet;
+    set_seed(opt.seed);
     if (f32) fnet = Network<float>::from_cfg_file(cfg, batch);
     set_quiet(q);
     auto data = prepare_gradcheck(*dnet, opt);
@@ -43,6 +46,8 @@ int run_gradcheck(int argc, char** argv) {
         tf.assign(data.second.begin(), data.second.end());
         for (size_t k = 0; k < xf.size(); ++k) data.first[k] = xf[k];
         for (size_t k = 0; k < tf.size(); ++k) data.second[k] = tf[k];
+        // dnet keeps the dropout masks it drew in prepare_gradcheck; fnet, seeded alike, draws the same
+        for (auto& l : dnet->layers) l->freeze_randomness(true);
         dnet->forward(data.first.data(), opt.train, data.second.empty() ? nullptr : data.second.data());
         fnet->forward(xf.data(), opt.train, tf.empty() ? nullptr : tf.data());
     }

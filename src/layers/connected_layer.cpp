@@ -46,7 +46,10 @@ void ConnectedLayer<T>::forward(Network<T>& net) {
         for (int b = 0; b < N; ++b)
             for (int o = 0; o < O; ++o) out[static_cast<size_t>(b) * O + o] += biases[o];
     }
-    if (net.train && activation_needs_input(activation)) x_act_.assign(out, out + this->output.size());
+    if (keep_activation_input(net, activation))
+        x_act_.assign(out, out + this->output.size());
+    else
+        x_act_.clear();
     activate_array(out, this->output.size(), activation);
 }
 

@@ -156,7 +156,8 @@ void ConvolutionalLayer<T>::forward(Network<T>& net) {
         raw = x_pre_.data();
     }
     const T* W = fused ? fused_w_.data() : weights.data();
-    const bool keep_act_input = net.train && activation_needs_input(activation);
+    const bool keep_act_input = keep_activation_input(net, activation);
+    if (!keep_act_input) x_act_.clear();
     // bias and activation fused into the convolution when nothing needs the values in between
     const bool fuse_epilogue = !(batch_normalize && !fused) && !keep_act_input;
     const T* epi_bias = fuse_epilogue ? (fused ? fused_b_.data() : biases.data()) : nullptr;

@@ -43,7 +43,10 @@ void GroupnormLayer<T>::forward(Network<T>& net) {
     T* out = this->output.data();
     groupnorm_forward(net.input, N, this->c, S, groups, scales.data(), biases.data(), eps, out, mean_.data(),
                       inv_std_.data());
-    if (net.train && activation_needs_input(activation)) x_act_.assign(out, out + this->output.size());
+    if (keep_activation_input(net, activation))
+        x_act_.assign(out, out + this->output.size());
+    else
+        x_act_.clear();
     activate_array(out, this->output.size(), activation);
 }
 

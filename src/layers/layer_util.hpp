@@ -5,6 +5,8 @@
 
 #include "darknet/error.hpp"
 #include "darknet/layer.hpp"
+#include "darknet/network.hpp"
+#include "kernels/activations.hpp"
 
 namespace dn {
 
@@ -19,6 +21,14 @@ void set_shape(Layer<T>& l, const BuildContext<T>& b, int out_w, int out_h, int 
     l.out_w = out_w;
     l.out_h = out_h;
     l.out_c = out_c;
+}
+
+/// Whether a forward pass must keep the activation's input for backward: the activation's
+/// derivative needs it (mish, swish, ...) and the pass may be followed by a backward pass (any
+/// pass but an inference-only one). Layers clear the copy otherwise, so no stale copy survives.
+template <class T>
+bool keep_activation_input(const Network<T>& net, Activation a) {
+    return activation_needs_input(a) && (net.train || !net.fuse_inference);
 }
 
 /// "  320 x 320 x   3 ->  160 x 160 x  16" (Darknet's summary columns).

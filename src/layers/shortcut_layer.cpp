@@ -82,7 +82,10 @@ void ShortcutLayer<T>::forward(Network<T>& net) {
                         out[b * per + i * m.sample + w2 * (j * m.sample + h2 * k)] +=
                             add[b * static_cast<size_t>(src.outputs()) + i * m.stride + w1 * (j * m.stride + h1 * k)];
     }
-    if (net.train && activation_needs_input(activation)) x_act_.assign(out, out + this->output.size());
+    if (keep_activation_input(net, activation))
+        x_act_.assign(out, out + this->output.size());
+    else
+        x_act_.clear();
     activate_array(out, this->output.size(), activation);
 }
 

@@ -1,0 +1,86 @@
+// The gradient checker for the tests: dn::gradcheck_layer (src/core/gradcheck.cpp, the same one
+// `darknet gradcheck` uses) plus helpers that build a one-layer network from cfg text and feed it a
+// chosen input.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "darknet/gradcheck.hpp"
+#include "darknet/random.hpp"
+#include "test_util.hpp"
+
+namespace dn::test {
+
+/// "[net]" header for an input of batch x c x h x w.
+inline std::string net_cfg(int batch, int c, int h, int w) {
+    return "[net]\nbatch=" + std::to_string(batch) + "\nwidth=" + std::to_string(w) + "\nheight=" + std::to_string(h) +
+           "\nchannels=" + std::to_string(c) + "\n";
+}
+
+/// N(mean, std) values; channel `const_channel` (if >= 0) of every image set to 3.
+inline std::vector<double> make_input(int batch, int c, int h, int w, double mean, double stddev, int const_channel,
+                                      uint64_t seed) {
+    std::mt19937_64 g(seed);
+    std::normal_distribution<double> d(mean, stddev);
+    std::vector<double> x(static_cast<size_t>(batch) * c * h * w);
+    for (auto& v : x) v = d(g);
+    if (const_channel >= 0)
+        for (int b = 0; b < batch; ++b)
+            for (int k = 0; k < h * w; ++k) x[(static_cast<size_t>(b) * c + const_channel) * h * w + k] = 3.0;
+    return x;
+}
+
+struct Checked {
+    LayerCheck f64, f32;
+    double accumulation = 0;
+};
+
+/// Checks layer `layer` of the network in `cfg` fed with input x (float64 and float32), in training
+/// or eval mode, every element of every tensor (up to max_checks).
+inline Checked check_cfg(const std::string& cfg, const std::vector<double>& x_in, bool train, int layer = 0,
+                         size_t max_checks = 100000) {
+    GradcheckOptions opt;
+    opt.train = train;
+    opt.max_checks = max_checks;
+    set_seed(99);  // same initialization and dropout streams for both networks
+    auto dnet = net_from<double>(cfg);
+    set_seed(99);
+    auto fnet = net_from<float>(cfg);
+    randomize_params(*dnet, 5);
+    copy_params(*dnet, *fnet);
+    copy_params(*fnet, *dnet);  // both hold the same float-representable values
+    std::vector<float> xf(x_in.begin(), x_in.end());
+    std::vector<double> x(xf.begin(), xf.end());
+    dnet->forward(x.data(), train);
+    fnet->forward(xf.data(), train);
+    Checked c;
+    c.f64 = gradcheck_layer(*dnet, layer, opt);
+    GradcheckOptions o32 = opt;
+    o32.tol = 1e-2;
+    c.f32 = gradcheck_layer_f32(*dnet, *fnet, layer, o32);
+    c.accumulation = check_accumulation(*dnet, layer, opt);
+    return c;
+}
+
+/// gtest failure text listing each tensor's worst element.
+inline std::string describe(const LayerCheck& r) {
+    std::string s = "layer " + std::to_string(r.index) + " (" + r.type + "):";
+    for (const auto& t : r.tensors)
+        s += strfmt("\n  %-16s max rel err %.3e at [%ld] analytic %.10g numeric %.10g, %zu/%zu checked, %zu kinks",
+                    t.name.c_str(), t.max_err, t.worst, t.analytic, t.numeric, t.checked, t.size, t.kinks);
+    return s;
+}
+
+/// Every element of every tensor checked, no kinks skipped (the normalization layers are smooth).
+inline void expect_complete(const LayerCheck& r) {
+    for (const auto& t : r.tensors) {
+        EXPECT_EQ(t.checked, t.size) << t.name << "\n" << describe(r);
+        EXPECT_EQ(t.kinks, 0u) << t.name << "\n" << describe(r);
+    }
+}
+
+}  // namespace dn::test

@@ -1,0 +1,130 @@
+// Backward passes of every layer type and activation: gradients against finite differences
+// (float64 to 1e-6, float32 to 1e-2) and the accumulate contract; whole shipped cfgs through the
+// same checker `darknet gradcheck` uses.
+#include <gtest/gtest.h>
+
+#include "gradcheck.hpp"
+#include "kernels/activations.hpp"
+
+using namespace dn;
+using namespace dn::test;
+
+namespace {
+
+struct LayerCase {
+    std::string name;
+    std::string cfg;  // [net] + layers; the layer checked is `layer`
+    int layer;
+    bool train = true;
+};
+
+std::vector<LayerCase> layer_cases() {
+    const std::string in = net_cfg(2, 3, 6, 6);
+    std::vector<LayerCase> v = {
+        {"conv_3x3", in + "[convolutional]\nfilters=4\nsize=3\npad=1\nactivation=leaky\n", 0},
+        {"conv_stride2_bn_mish", in + "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nbatch_normalize=1\nactivation=mish\n", 0},
+        {"conv_1x1_bn_eval", in + "[convolutional]\nfilters=5\nsize=1\nbatch_normalize=1\nactivation=swish\n", 0, false},
+        {"conv_groups", net_cfg(2, 4, 5, 5) + "[convolutional]\nfilters=6\nsize=3\npad=1\ngroups=2\nactivation=linear\n", 0},
+        {"conv_depthwise_s2", net_cfg(2, 4, 7, 7) + "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\ngroups=4\nactivation=relu6\n", 0},
+        {"conv_depthwise_5x5_bn", net_cfg(2, 3, 6, 6) + "[convolutional]\nfilters=3\nsize=5\npad=1\ngroups=3\nbatch_normalize=1\nactivation=leaky\n", 0},
+        {"conv_dilation", in + "[convolutional]\nfilters=2\nsize=3\npadding=2\ndilation=2\nactivation=logistic\n", 0},
+        {"connected", in + "[connected]\noutput=7\nactivation=tanh\n", 0},
+        {"connected_bn", in + "[connected]\noutput=5\nbatch_normalize=1\nactivation=leaky\n", 0},
+        {"maxpool_2x2", in + "[maxpool]\nsize=2\nstride=2\n", 0},
+        {"maxpool_3x3_s1", in + "[maxpool]\nsize=3\nstride=1\n", 0},
+        {"avgpool", in + "[avgpool]\n", 0},
+        {"upsample", in + "[upsample]\nstride=2\nscale=0.7\n", 0},
+        {"dropout_train", in + "[dropout]\nprobability=0.3\n", 0},
+        {"route_concat", in + "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[route]\nlayers=-1,-1\n", 1},
+        {"route_group", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[route]\nlayers=-1\ngroups=2\ngroup_id=1\n", 1},
+        {"shortcut_same", in + "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
+                                "[shortcut]\nfrom=-2\nactivation=leaky\n", 2},
+        {"shortcut_sampled", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[maxpool]\nsize=2\nstride=2\n"
+                                  "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[shortcut]\nfrom=-3\n", 3},
+        {"softmax_jacobian", net_cfg(2, 6, 1, 1) + "[softmax]\ngroups=2\ntemperature=1.7\n[connected]\noutput=3\nactivation=linear\n", 0},
+        {"softmax_loss", net_cfg(2, 6, 1, 1) + "[softmax]\ntemperature=0.8\n", 0},
+        {"softmax_spatial", net_cfg(2, 4, 2, 3) + "[softmax]\nspatial=1\n[maxpool]\nsize=1\nstride=1\n", 0},
+        {"cost_sse", net_cfg(2, 5, 1, 1) + "[cost]\nscale=0.5\n", 0},
+        {"cost_smooth", net_cfg(2, 5, 1, 1) + "[cost]\ntype=smooth\n", 0},
+        {"cost_l1", net_cfg(2, 5, 1, 1) + "[cost]\ntype=L1\n", 0},
+        {"yolo", net_cfg(2, 14, 3, 3) + "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=1.1\n", 0},
+        {"yolo_new_coords", net_cfg(2, 14, 3, 3) + "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nnew_coords=1\nscale_x_y=2\n", 0},
+        {"batchnorm", in + "[batchnorm]\n", 0},
+        {"lrn", in + "[lrn]\nsize=3\nalpha=0.5\nbeta=0.75\nkappa=2\n", 0},
+        {"groupnorm", net_cfg(2, 4, 3, 3) + "[groupnorm]\ngroups=2\nactivation=gelu\n", 0},
+    };
+    return v;
+}
+
+class LayerBackward : public testing::TestWithParam<LayerCase> {};
+
+}  // namespace
+
+TEST_P(LayerBackward, ExactAndAccumulates) {
+    const LayerCase& t = GetParam();
+    auto probe = net_from<double>(t.cfg);
+    std::vector<double> x = make_input(probe->batch, probe->c, probe->h, probe->w, 0.2, 1, -1, 31);
+    Checked r = check_cfg(t.cfg, x, t.train, t.layer, 400);
+    EXPECT_LE(r.f64.max_err, 1e-6) << describe(r.f64);
+    EXPECT_LE(r.f32.max_err, 1e-2) << describe(r.f32);
+    EXPECT_LE(r.accumulation, 1e-12) << "backward must add into net.delta and the gradient buffers";
+    size_t checked = 0, kinks = 0;
+    for (const auto& tc : r.f64.tensors) {
+        checked += tc.checked;
+        kinks += tc.kinks;
+    }
+    EXPECT_GT(checked, 0u);
+    EXPECT_LE(kinks * 10, checked) << "more than 10% of the elements sat on kinks";
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, LayerBackward, testing::ValuesIn(layer_cases()),
+                         [](const testing::TestParamInfo<LayerCase>& i) { return i.param.name; });
+
+TEST(ActivationBackward, EveryActivationIsExact) {
+    for (const char* a : {"linear", "logistic", "loggy", "relu", "elu", "selu", "relie", "ramp", "leaky", "tanh", "plse",
+                          "hardtan", "lhtan", "relu6", "mish", "hard_mish", "swish", "gelu"}) {
+        SCOPED_TRACE(a);
+        // inputs spread over [-8, 8] so that every piece of the piecewise activations is visited
+        std::string cfg = net_cfg(2, 2, 4, 4) + "[convolutional]\nfilters=3\nsize=1\nactivation=" + a + "\n";
+        std::vector<double> x = make_input(2, 2, 4, 4, 0, 4, -1, 77);
+        Checked r = check_cfg(cfg, x, true);
+        EXPECT_LE(r.f64.max_err, 1e-6) << describe(r.f64);
+        EXPECT_LE(r.f32.max_err, 1e-2) << describe(r.f32);
+    }
+}
+
+TEST(NetworkGradcheck, ShippedCfgsPassEveryLayer) {
+    for (const char* name : {"cfg/classifier-demo.cfg", "cfg/detector-demo.cfg"}) {
+        SCOPED_TRACE(name);
+        set_quiet(true);
+        auto net = Network<double>::from_cfg_file(repo_root() + "/" + name, 2);
+        for (bool train : {true, false}) {
+            GradcheckOptions opt;
+            opt.train = train;
+            opt.max_checks = 60;
+            auto data = prepare_gradcheck(*net, opt);
+            for (int i = 0; i < net->num_layers(); ++i) {
+                LayerCheck r = gradcheck_layer(*net, i, opt);
+                EXPECT_TRUE(r.pass) << describe(r);
+                EXPECT_LE(check_accumulation(*net, i, opt), 1e-12) << "layer " << i;
+            }
+        }
+    }
+}
+
+TEST(NetworkGradcheck, CliPrintsATableAndFailsOnlyOnErrors) {
+    int rc = 0;
+    std::string out = run(darknet_bin() + " gradcheck " + repo_root() + "/cfg/classifier-demo.cfg -checks 30", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("layer  type"), std::string::npos) << out;
+    EXPECT_NE(out.find("connected"), std::string::npos) << out;
+    EXPECT_NE(out.find("\nPASS\n"), std::string::npos) << out;
+    out = run(darknet_bin() + " gradcheck " + repo_root() + "/cfg/classifier-demo.cfg -checks 30 -float32 -layer 2", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("float32 analytic vs float64 numeric"), std::string::npos) << out;
+    // an impossible tolerance makes it fail, with the worst elements listed
+    out = run(darknet_bin() + " gradcheck " + repo_root() + "/cfg/classifier-demo.cfg -checks 30 -layer 0 -tol 1e-30", &rc);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("FAIL"), std::string::npos) << out;
+    EXPECT_NE(out.find("analytic"), std::string::npos) << out;
+}
