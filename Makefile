@@ -21,7 +21,7 @@ CONFIG := gpu$(GPU)-cudnn$(CUDNN)-cv$(OPENCV)-omp$(OPENMP)-dbg$(DEBUG)-san$(subs
 OBJDIR := build/$(CONFIG)
 
 CPPFLAGS := -Iinclude -Isrc -I/usr/include/stb -MMD -MP
-CXXFLAGS := -std=c++17 -Wall -Wextra -Wno-unused-function -fPIC -fopenmp-simd $(ARCH)
+CXXFLAGS := -std=c++17 -Wall -Wextra -Wno-unused-function -fPIC -fopenmp-simd -fno-math-errno $(ARCH)
 LDLIBS := -lopenblas -lstb -lm -lpthread
 LDFLAGS :=
 

@@ -257,3 +257,35 @@ TEST(GroupnormWeights, RoundTripAndErrors) {
     msg = error_of([&] { net_from<float>(net_cfg(1, 6, 2, 2) + "[lrn]\nkappa=0\n"); });
     EXPECT_NE(msg.find("key 'kappa': must be > 0"), std::string::npos) << msg;
 }
+
+// The float32 LRN kernels (vectorized for beta = 3/4 and window sizes 1-7, generic otherwise)
+// against the float64 kernels on planes with whole 16-lane blocks and a tail.
+TEST(LrnKernels, Float32FastPathsMatchFloat64) {
+    for (int size : {1, 2, 3, 4, 5, 6, 7, 8}) {
+        for (int C : {1, 3, 9}) {
+            SCOPED_TRACE("size " + std::to_string(size) + ", C " + std::to_string(C));
+            const int N = 2, S = 37;  // two full 16-lane blocks and a tail of 5
+            LrnParams p;
+            p.size = size;
+            p.alpha = 0.3;
+            p.beta = 0.75;
+            p.kappa = 1.2;
+            std::vector<double> xd = make_input(N, C, 1, S, 0.3, 1.5, -1, 7), dyd = make_input(N, C, 1, S, 0, 1, -1, 8);
+            std::vector<float> x(xd.begin(), xd.end()), dy(dyd.begin(), dyd.end());
+            std::vector<double> xr(x.begin(), x.end()), dyr(dy.begin(), dy.end());
+            std::vector<float> y(x.size()), dx(x.size(), 0.5f);
+            std::vector<double> yr(x.size()), dxr(x.size(), 0.5);
+            lrn_forward(x.data(), N, C, S, p, y.data());
+            lrn_forward(xr.data(), N, C, S, p, yr.data());
+            lrn_backward(x.data(), dy.data(), N, C, S, p, dx.data(), true);
+            lrn_backward(xr.data(), dyr.data(), N, C, S, p, dxr.data(), true);
+            for (size_t k = 0; k < x.size(); ++k) {
+                ASSERT_NEAR(y[k], yr[k], 2e-6 * (1 + std::fabs(yr[k]))) << k;
+                ASSERT_NEAR(dx[k], dxr[k], 1e-5 * (1 + std::fabs(dxr[k]))) << k;
+            }
+            lrn_backward(x.data(), dy.data(), N, C, S, p, dx.data(), false);
+            lrn_backward(xr.data(), dyr.data(), N, C, S, p, dxr.data(), false);
+            for (size_t k = 0; k < x.size(); ++k) ASSERT_NEAR(dx[k], dxr[k], 1e-5 * (1 + std::fabs(dxr[k]))) << k;
+        }
+    }
+}

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace dn {
 
@@ -29,49 +34,112 @@ inline T pow_neg(T n, T beta) {
     return std::pow(n, -beta);
 }
 
-// Spatial tile width: a tile of all C channels x TS positions of x, dy and two scratch arrays
-// stays in L2 between the passes.
-int tile_width(int C, int S) {
-    int ts = std::max(16, 16384 / std::max(1, C));
-    ts = (ts + 15) / 16 * 16;
-    return std::min(ts, S);
+// Float, beta = 3/4 (Darknet's default): k = n^-3/4 = r * sqrt(r), r = n^-1/2, and 1/n = r^2, from
+// the hardware reciprocal square-root estimate refined by one Newton step r' = r (3 - n r^2) / 2
+// (about one ulp), instead of two square roots and a division at ~10 cycles each per vector.
+// Writes k[s] and, when inv_n is not null, 1/n.
+void pow_075(const float* nrm, float* k, float* inv_n, int count) {
+    int s = 0;
+#if defined(__AVX512F__)
+    const __m512 half = _mm512_set1_ps(0.5f), three = _mm512_set1_ps(3.f);
+    for (; s + 16 <= count; s += 16) {
+        const __m512 n = _mm512_loadu_ps(nrm + s);
+        __m512 r = _mm512_rsqrt14_ps(n);
+        r = _mm512_mul_ps(_mm512_mul_ps(half, r), _mm512_fnmadd_ps(_mm512_mul_ps(n, r), r, three));
+        __m512 t = _mm512_rsqrt14_ps(r);  // r^-1/2, so r * t = sqrt(r)
+        t = _mm512_mul_ps(_mm512_mul_ps(half, t), _mm512_fnmadd_ps(_mm512_mul_ps(r, t), t, three));
+        _mm512_storeu_ps(k + s, _mm512_mul_ps(r, _mm512_mul_ps(r, t)));
+        if (inv_n) _mm512_storeu_ps(inv_n + s, _mm512_mul_ps(r, r));
+    }
+#elif defined(__AVX2__) && defined(__FMA__)
+    const __m256 half = _mm256_set1_ps(0.5f), three = _mm256_set1_ps(3.f);
+    for (; s + 8 <= count; s += 8) {
+        const __m256 n = _mm256_loadu_ps(nrm + s);
+        __m256 r = _mm256_rsqrt_ps(n);  // 12-bit estimate: two Newton steps
+        r = _mm256_mul_ps(_mm256_mul_ps(half, r), _mm256_fnmadd_ps(_mm256_mul_ps(n, r), r, three));
+        r = _mm256_mul_ps(_mm256_mul_ps(half, r), _mm256_fnmadd_ps(_mm256_mul_ps(n, r), r, three));
+        __m256 t = _mm256_rsqrt_ps(r);
+        t = _mm256_mul_ps(_mm256_mul_ps(half, t), _mm256_fnmadd_ps(_mm256_mul_ps(r, t), t, three));
+        t = _mm256_mul_ps(_mm256_mul_ps(half, t), _mm256_fnmadd_ps(_mm256_mul_ps(r, t), t, three));
+        _mm256_storeu_ps(k + s, _mm256_mul_ps(r, _mm256_mul_ps(r, t)));
+        if (inv_n) _mm256_storeu_ps(inv_n + s, _mm256_mul_ps(r, r));
+    }
+#endif
+    for (; s < count; ++s) {
+        const float r = 1.f / std::sqrt(nrm[s]);
+        k[s] = r * std::sqrt(r);
+        if (inv_n) inv_n[s] = r * r;
+    }
 }
 
-// Sliding window over channels for one tile: acc[s] = sum_{j in win(c)} x_j[s]^2, in double.
+template <PowKind K, class T>
+constexpr bool fast_pow() {
+    return K == PowKind::ThreeQuarters && std::is_same<T, float>::value;
+}
+
+// Positions per job: long contiguous runs of each channel plane (prefetch-friendly); the rings
+// below (3 x size runs) stay in L2.
+int tile_width(int S) { return std::min(S, 1024); }
+
+// Rows of a ring buffer: row j holds channel j % size.
 template <class T>
-struct Window {
-    int lo, hi;  // win(c) = [c - lo, c + hi]
-    explicit Window(int size) : lo((size - 1) / 2), hi(size / 2) {}
+struct Ring {
+    T* base;
+    int rows, ts;
+    T* row(int j) const { return base + static_cast<size_t>(j % rows) * ts; }
 };
 
-template <PowKind K, class T>
-void forward_tile(const T* x, int C, int S, int s0, int ts, const LrnParams& p, T* y, double* acc) {
-    const Window<T> w(p.size);
-    const T alpha = static_cast<T>(p.alpha), kappa = static_cast<T>(p.kappa), beta = static_cast<T>(p.beta);
-    for (int s = 0; s < ts; ++s) acc[s] = 0;
-    for (int j = 0; j <= std::min(w.hi, C - 1); ++j) {
-        const T* xj = x + static_cast<size_t>(j) * S + s0;
+// acc = sum over channels j0..j1 of ring rows.
+template <class T>
+inline void window_sum(const Ring<T>& r, int j0, int j1, int n, T* acc) {
+    for (int s = 0; s < n; ++s) acc[s] = T(0);
+    for (int j = j0; j <= j1; ++j) {
+        const T* q = r.row(j);
 #pragma omp simd
-        for (int s = 0; s < ts; ++s) acc[s] += static_cast<double>(xj[s]) * xj[s];
+        for (int s = 0; s < n; ++s) acc[s] += q[s];
     }
-    for (int c = 0; c < C; ++c) {
-        if (c > 0) {
-            const int add = c + w.hi, sub = c - 1 - w.lo;
-            if (add < C) {
-                const T* xa = x + static_cast<size_t>(add) * S + s0;
+}
+
+// norms -> scale = norms^-beta (and 1/norms into inv when not null), in place on `acc`.
+template <PowKind K, class T>
+inline void scales_from(T* acc, int n, const LrnParams& p, T* scale, T* inv) {
+    const T alpha = static_cast<T>(p.alpha), kappa = static_cast<T>(p.kappa), beta = static_cast<T>(p.beta);
 #pragma omp simd
-                for (int s = 0; s < ts; ++s) acc[s] += static_cast<double>(xa[s]) * xa[s];
-            }
-            if (sub >= 0) {
-                const T* xs = x + static_cast<size_t>(sub) * S + s0;
+    for (int s = 0; s < n; ++s) acc[s] = kappa + alpha * acc[s];
+    if constexpr (fast_pow<K, T>()) {
+        pow_075(acc, scale, inv, n);
+    } else {
 #pragma omp simd
-                for (int s = 0; s < ts; ++s) acc[s] -= static_cast<double>(xs[s]) * xs[s];
-            }
+        for (int s = 0; s < n; ++s) {
+            const T nrm = acc[s];
+            scale[s] = pow_neg<K>(nrm, beta);
+            if (inv) inv[s] = T(1) / nrm;
         }
+    }
+}
+
+// Forward of positions [s0, s0+n) of one image, streaming through the channels: at step t the
+// square of channel t enters the ring and channel c = t - size/2, whose window is then complete,
+// is written. Window sums add the (non-negative) squares directly: no cancellation.
+template <PowKind K, class T>
+void forward_run(const T* x, int C, int S, int s0, int n, const LrnParams& p, T* y, T* ring_mem, T* acc, T* k) {
+    const int lo = (p.size - 1) / 2, hi = p.size / 2;
+    const Ring<T> sq{ring_mem, p.size, n};
+    for (int t = 0; t < C + hi; ++t) {
+        if (t < C) {
+            const T* xt = x + static_cast<size_t>(t) * S + s0;
+            T* r = sq.row(t);
+#pragma omp simd
+            for (int s = 0; s < n; ++s) r[s] = xt[s] * xt[s];
+        }
+        const int c = t - hi;
+        if (c < 0) continue;
+        window_sum(sq, std::max(0, c - lo), std::min(C - 1, c + hi), n, acc);
+        scales_from<K>(acc, n, p, k, static_cast<T*>(nullptr));
         const T* xc = x + static_cast<size_t>(c) * S + s0;
         T* yc = y + static_cast<size_t>(c) * S + s0;
 #pragma omp simd
-        for (int s = 0; s < ts; ++s) yc[s] = xc[s] * pow_neg<K>(kappa + alpha * static_cast<T>(acc[s]), beta);
+        for (int s = 0; s < n; ++s) yc[s] = xc[s] * k[s];
     }
 }
 
@@ -79,84 +147,199 @@ void forward_tile(const T* x, int C, int S, int s0, int ts, const LrnParams& p, 
 //   dy_j/dx_i = [i == j] norms_j^-beta  +  x_j (-beta) norms_j^(-beta-1) * alpha * 2 x_i [i in win(j)]
 // so, with q_j = dL/dy_j * y_j / norms_j,
 //   dL/dx_i = dL/dy_i norms_i^-beta  -  2 alpha beta x_i  sum_{j : i in win(j)} q_j,
-// and i in win(j) <=> j in [i - size/2, i + (size-1)/2] (the window mirrored). Pass 1 slides win(c)
-// to get the norms, scale = norms^-beta and q; pass 2 slides the mirrored window over q.
+// and i in win(j) <=> j in [i - size/2, i + (size-1)/2] (the window mirrored).
+// Streaming pipeline over the channels: at step t the square of channel t enters; channel
+// j = t - size/2 gets its norms, scale and q; channel i = j - (size-1)/2, whose mirrored window of
+// q is then complete, gets its dx. x and dy are read from memory once, dx written once.
 template <PowKind K, class T>
-void backward_tile(const T* x, const T* dy, int C, int S, int s0, int ts, const LrnParams& p, T* dx, bool accumulate,
-                   double* acc, T* scale, T* q) {
-    const Window<T> w(p.size);
-    const T alpha = static_cast<T>(p.alpha), kappa = static_cast<T>(p.kappa), beta = static_cast<T>(p.beta);
-    for (int s = 0; s < ts; ++s) acc[s] = 0;
-    for (int j = 0; j <= std::min(w.hi, C - 1); ++j) {
-        const T* xj = x + static_cast<size_t>(j) * S + s0;
-#pragma omp simd
-        for (int s = 0; s < ts; ++s) acc[s] += static_cast<double>(xj[s]) * xj[s];
-    }
-    for (int c = 0; c < C; ++c) {
-        if (c > 0) {
-            const int add = c + w.hi, sub = c - 1 - w.lo;
-            if (add < C) {
-                const T* xa = x + static_cast<size_t>(add) * S + s0;
-#pragma omp simd
-                for (int s = 0; s < ts; ++s) acc[s] += static_cast<double>(xa[s]) * xa[s];
-            }
-            if (sub >= 0) {
-                const T* xs = x + static_cast<size_t>(sub) * S + s0;
-#pragma omp simd
-                for (int s = 0; s < ts; ++s) acc[s] -= static_cast<double>(xs[s]) * xs[s];
-            }
-        }
-        const T* xc = x + static_cast<size_t>(c) * S + s0;
-        const T* dc = dy + static_cast<size_t>(c) * S + s0;
-        T* sc = scale + static_cast<size_t>(c) * ts;
-        T* qc = q + static_cast<size_t>(c) * ts;
-#pragma omp simd
-        for (int s = 0; s < ts; ++s) {
-            const T n = kappa + alpha * static_cast<T>(acc[s]);
-            const T k = pow_neg<K>(n, beta);
-            sc[s] = k;
-            qc[s] = dc[s] * xc[s] * k / n;  // dL/dy * y / norms
-        }
-    }
-    // pass 2: Q_i = sum_{j = i - hi}^{i + lo} q_j
+void backward_run(const T* x, const T* dy, int C, int S, int s0, int n, const LrnParams& p, T* dx, bool accumulate,
+                  T* ring_mem, T* acc, T* inv) {
+    const int lo = (p.size - 1) / 2, hi = p.size / 2;
+    const size_t ring = static_cast<size_t>(p.size) * n;
+    const Ring<T> sq{ring_mem, p.size, n}, kr{ring_mem + ring, p.size, n}, qr{ring_mem + 2 * ring, p.size, n};
     const T two_ab = static_cast<T>(2 * p.alpha * p.beta);
-    for (int s = 0; s < ts; ++s) acc[s] = 0;
-    for (int j = 0; j <= std::min(w.lo, C - 1); ++j) {
-        const T* qj = q + static_cast<size_t>(j) * ts;
+    for (int t = 0; t < C + hi + lo; ++t) {
+        if (t < C) {
+            const T* xt = x + static_cast<size_t>(t) * S + s0;
+            T* r = sq.row(t);
 #pragma omp simd
-        for (int s = 0; s < ts; ++s) acc[s] += qj[s];
-    }
-    for (int i = 0; i < C; ++i) {
-        if (i > 0) {
-            const int add = i + w.lo, sub = i - 1 - w.hi;
-            if (add < C) {
-                const T* qa = q + static_cast<size_t>(add) * ts;
-#pragma omp simd
-                for (int s = 0; s < ts; ++s) acc[s] += qa[s];
-            }
-            if (sub >= 0) {
-                const T* qs = q + static_cast<size_t>(sub) * ts;
-#pragma omp simd
-                for (int s = 0; s < ts; ++s) acc[s] -= qs[s];
-            }
+            for (int s = 0; s < n; ++s) r[s] = xt[s] * xt[s];
         }
+        const int j = t - hi;
+        if (j >= 0 && j < C) {
+            window_sum(sq, std::max(0, j - lo), std::min(C - 1, j + hi), n, acc);
+            T* kj = kr.row(j);
+            scales_from<K>(acc, n, p, kj, inv);
+            const T* xj = x + static_cast<size_t>(j) * S + s0;
+            const T* dj = dy + static_cast<size_t>(j) * S + s0;
+            T* qj = qr.row(j);
+#pragma omp simd
+            for (int s = 0; s < n; ++s) qj[s] = dj[s] * xj[s] * kj[s] * inv[s];  // dL/dy * y / norms
+        }
+        const int i = j - lo;
+        if (i < 0 || i >= C) continue;
+        window_sum(qr, std::max(0, i - hi), std::min(C - 1, i + lo), n, acc);
         const T* xi = x + static_cast<size_t>(i) * S + s0;
         const T* di = dy + static_cast<size_t>(i) * S + s0;
-        const T* si = scale + static_cast<size_t>(i) * ts;
+        const T* ki = kr.row(i);
         T* o = dx + static_cast<size_t>(i) * S + s0;
         if (accumulate) {
 #pragma omp simd
-            for (int s = 0; s < ts; ++s) o[s] += di[s] * si[s] - two_ab * xi[s] * static_cast<T>(acc[s]);
+            for (int s = 0; s < n; ++s) o[s] += di[s] * ki[s] - two_ab * xi[s] * acc[s];
         } else {
 #pragma omp simd
-            for (int s = 0; s < ts; ++s) o[s] = di[s] * si[s] - two_ab * xi[s] * static_cast<T>(acc[s]);
+            for (int s = 0; s < n; ++s) o[s] = di[s] * ki[s] - two_ab * xi[s] * acc[s];
         }
     }
 }
 
+#if defined(__AVX512F__)
+// ---- float, beta = 3/4, AVX-512, window sizes 1..7: channels in the inner loop ----------------
+// For each block of 16 positions the kernel walks down the C channels with the window's squares
+// (and, in backward, the q, k, x, dy queues) held in registers: x (and dy) are loaded once, the
+// outputs stored once, and the window sum is recomputed from the registers at every step (no
+// running add/subtract, hence no cancellation: at most `size` ulps). Channels outside [0, C-1]
+// contribute zero squares, which is exactly the clipped window.
+
+// Each 16-position block walks across all channel planes, one cache line per plane, so the
+// hardware prefetchers see one short stream per plane; the line kPrefetch floats ahead in the same
+// plane is requested explicitly.
+constexpr int kPrefetch = 64;
+
+// r = n^-1/2 (rsqrt14 + one Newton step); k = r * sqrt(r) = n^-3/4
+inline void rsqrt_pow075(__m512 n, __m512* r_out, __m512* k_out) {
+    const __m512 half = _mm512_set1_ps(0.5f), three = _mm512_set1_ps(3.f);
+    __m512 r = _mm512_rsqrt14_ps(n);
+    r = _mm512_mul_ps(_mm512_mul_ps(half, r), _mm512_fnmadd_ps(_mm512_mul_ps(n, r), r, three));
+    __m512 t = _mm512_rsqrt14_ps(r);
+    t = _mm512_mul_ps(_mm512_mul_ps(half, t), _mm512_fnmadd_ps(_mm512_mul_ps(r, t), t, three));
+    *r_out = r;
+    *k_out = _mm512_mul_ps(r, _mm512_mul_ps(r, t));
+}
+
+// Shift a register queue down by one and append v (compile-time size: plain register renames).
+template <int N>
+inline void push(__m512 (&q)[N], __m512 v) {
+    for (int k = 0; k + 1 < N; ++k) q[k] = q[k + 1];
+    q[N - 1] = v;
+}
+
+template <int N>
+inline __m512 sum(const __m512 (&q)[N]) {
+    __m512 a = q[0];
+    for (int k = 1; k < N; ++k) a = _mm512_add_ps(a, q[k]);
+    return a;
+}
+
+template <int SIZE>
+void forward_reg(const float* x, int C, int S, int s0, int n, const LrnParams& p, float* y) {
+    constexpr int lo = (SIZE - 1) / 2, hi = SIZE / 2;
+    const __m512 kappa = _mm512_set1_ps(static_cast<float>(p.kappa)), alpha = _mm512_set1_ps(static_cast<float>(p.alpha));
+    const size_t plane = static_cast<size_t>(S);
+    for (int s = s0; s < s0 + n; s += 16) {
+        const float* xs = x + s;
+        float* ys = y + s;
+        __m512 w[SIZE], xq[hi + 1];  // squares of [c - lo, c + hi]; x of [c, c + hi]
+        for (int k = 0; k < SIZE; ++k) w[k] = _mm512_setzero_ps();
+        for (int k = 0; k <= hi; ++k) xq[k] = _mm512_setzero_ps();
+        for (int e = 0; e < hi; ++e) {  // channels 0 .. hi-1 enter before c = 0
+            const __m512 v = e < C ? _mm512_loadu_ps(xs + e * plane) : _mm512_setzero_ps();
+            push(w, _mm512_mul_ps(v, v));
+            push(xq, v);
+        }
+        for (int c = 0; c < C; ++c) {
+            const int e = c + hi;
+            const __m512 v = e < C ? _mm512_loadu_ps(xs + e * plane) : _mm512_setzero_ps();
+            if (e < C) _mm_prefetch(reinterpret_cast<const char*>(xs + e * plane + kPrefetch), _MM_HINT_T0);
+            push(w, _mm512_mul_ps(v, v));
+            push(xq, v);
+            __m512 r, k;
+            rsqrt_pow075(_mm512_fmadd_ps(alpha, sum(w), kappa), &r, &k);
+            _mm512_storeu_ps(ys + c * plane, _mm512_mul_ps(xq[0], k));
+        }
+    }
+}
+
+// Backward pipeline (derivation above backward_run): at step t channel j = t gets norms_j from the
+// squares window, k_j and q_j = dy_j x_j k_j / norms_j (1/norms = r^2); channel i = t - lo, whose
+// mirrored window [i - hi, i + lo] of q is then complete, gets dx_i = dy_i k_i - 2 alpha beta x_i sum(q).
+template <int SIZE>
+void backward_reg(const float* x, const float* dy, int C, int S, int s0, int n, const LrnParams& p, float* dx,
+                  bool accumulate) {
+    constexpr int lo = (SIZE - 1) / 2, hi = SIZE / 2;
+    const __m512 kappa = _mm512_set1_ps(static_cast<float>(p.kappa)), alpha = _mm512_set1_ps(static_cast<float>(p.alpha));
+    const __m512 two_ab = _mm512_set1_ps(static_cast<float>(2 * p.alpha * p.beta));
+    const size_t plane = static_cast<size_t>(S);
+    for (int s = s0; s < s0 + n; s += 16) {
+        const float* xs = x + s;
+        const float* ds = dy + s;
+        float* os = dx + s;
+        // w: squares of [j-lo, j+hi]; xq: x of [j-lo, j+hi] (xq[0] = x_i, xq[lo] = x_j);
+        // dq, kq: dy and k of [j-lo, j]; qw: q of [j-lo-hi, j] = [i-hi, i+lo]
+        __m512 w[SIZE], xq[SIZE], dq[lo + 1], kq[lo + 1], qw[SIZE];
+        for (int k = 0; k < SIZE; ++k) w[k] = xq[k] = qw[k] = _mm512_setzero_ps();
+        for (int k = 0; k <= lo; ++k) dq[k] = kq[k] = _mm512_setzero_ps();
+        for (int e = 0; e < hi; ++e) {
+            const __m512 v = e < C ? _mm512_loadu_ps(xs + e * plane) : _mm512_setzero_ps();
+            push(w, _mm512_mul_ps(v, v));
+            push(xq, v);
+        }
+        for (int t = 0; t < C + lo; ++t) {
+            const int j = t, e = t + hi, i = t - lo;
+            const __m512 v = e < C ? _mm512_loadu_ps(xs + e * plane) : _mm512_setzero_ps();
+            if (e < C) _mm_prefetch(reinterpret_cast<const char*>(xs + e * plane + kPrefetch), _MM_HINT_T0);
+            if (j < C) _mm_prefetch(reinterpret_cast<const char*>(ds + j * plane + kPrefetch), _MM_HINT_T0);
+            push(w, _mm512_mul_ps(v, v));
+            push(xq, v);
+            __m512 kj = _mm512_setzero_ps(), qj = _mm512_setzero_ps(), dj = _mm512_setzero_ps();
+            if (j < C) {
+                __m512 r;
+                rsqrt_pow075(_mm512_fmadd_ps(alpha, sum(w), kappa), &r, &kj);
+                dj = _mm512_loadu_ps(ds + j * plane);
+                qj = _mm512_mul_ps(_mm512_mul_ps(dj, xq[lo]), _mm512_mul_ps(kj, _mm512_mul_ps(r, r)));
+            }
+            push(dq, dj);
+            push(kq, kj);
+            push(qw, qj);
+            if (i < 0) continue;
+            __m512 d = _mm512_fnmadd_ps(_mm512_mul_ps(two_ab, xq[0]), sum(qw), _mm512_mul_ps(dq[0], kq[0]));
+            if (accumulate) d = _mm512_add_ps(d, _mm512_loadu_ps(os + i * plane));
+            _mm512_storeu_ps(os + i * plane, d);
+        }
+    }
+}
+
+bool forward_fast(const float* x, int C, int S, int s0, int n, const LrnParams& p, float* y) {
+    switch (p.size) {
+        case 1: forward_reg<1>(x, C, S, s0, n, p, y); return true;
+        case 2: forward_reg<2>(x, C, S, s0, n, p, y); return true;
+        case 3: forward_reg<3>(x, C, S, s0, n, p, y); return true;
+        case 4: forward_reg<4>(x, C, S, s0, n, p, y); return true;
+        case 5: forward_reg<5>(x, C, S, s0, n, p, y); return true;
+        case 6: forward_reg<6>(x, C, S, s0, n, p, y); return true;
+        case 7: forward_reg<7>(x, C, S, s0, n, p, y); return true;
+        default: return false;
+    }
+}
+
+bool backward_fast(const float* x, const float* dy, int C, int S, int s0, int n, const LrnParams& p, float* dx,
+                   bool accumulate) {
+    switch (p.size) {
+        case 1: backward_reg<1>(x, dy, C, S, s0, n, p, dx, accumulate); return true;
+        case 2: backward_reg<2>(x, dy, C, S, s0, n, p, dx, accumulate); return true;
+        case 3: backward_reg<3>(x, dy, C, S, s0, n, p, dx, accumulate); return true;
+        case 4: backward_reg<4>(x, dy, C, S, s0, n, p, dx, accumulate); return true;
+        case 5: backward_reg<5>(x, dy, C, S, s0, n, p, dx, accumulate); return true;
+        case 6: backward_reg<6>(x, dy, C, S, s0, n, p, dx, accumulate); return true;
+        case 7: backward_reg<7>(x, dy, C, S, s0, n, p, dx, accumulate); return true;
+        default: return false;
+    }
+}
+#endif
+
 template <class F>
 void for_each_tile(int N, int C, int S, F&& f) {
-    const int ts = tile_width(C, S);
+    const int ts = tile_width(S);
     const int tiles = (S + ts - 1) / ts;
     const int jobs = N * tiles;
 #pragma omp parallel for schedule(static) if (static_cast<long>(N) * C * S > 32768)
@@ -171,15 +354,31 @@ void for_each_tile(int N, int C, int S, F&& f) {
 template <class T>
 void lrn_forward(const T* x, int N, int C, int S, const LrnParams& p, T* y) {
     const PowKind kind = pow_kind(p.beta);
-    for_each_tile(N, C, S, [&](int n, int s0, int ts, int tmax) {
-        static thread_local std::vector<double> acc;
-        if (acc.size() < static_cast<size_t>(tmax)) acc.resize(tmax);
+    for_each_tile(N, C, S, [&](int n, int s0, int len, int tmax) {
+        static thread_local std::vector<T> buf;
+        const size_t need = static_cast<size_t>(p.size + 2) * tmax;
+        if (buf.size() < need) buf.resize(need);
+        T* ring = buf.data();
+        T* acc = ring + static_cast<size_t>(p.size) * tmax;
+        T* k = acc + tmax;
         const size_t off = static_cast<size_t>(n) * C * S;
+#if defined(__AVX512F__)
+        if constexpr (std::is_same<T, float>::value) {
+            if (kind == PowKind::ThreeQuarters && len >= 16) {
+                const int n16 = len & ~15;
+                if (forward_fast(x + off, C, S, s0, n16, p, y + off)) {
+                    if (n16 == len) return;
+                    s0 += n16;
+                    len -= n16;
+                }
+            }
+        }
+#endif
         switch (kind) {
-            case PowKind::ThreeQuarters: forward_tile<PowKind::ThreeQuarters>(x + off, C, S, s0, ts, p, y + off, acc.data()); break;
-            case PowKind::Half: forward_tile<PowKind::Half>(x + off, C, S, s0, ts, p, y + off, acc.data()); break;
-            case PowKind::One: forward_tile<PowKind::One>(x + off, C, S, s0, ts, p, y + off, acc.data()); break;
-            case PowKind::General: forward_tile<PowKind::General>(x + off, C, S, s0, ts, p, y + off, acc.data()); break;
+            case PowKind::ThreeQuarters: forward_run<PowKind::ThreeQuarters>(x + off, C, S, s0, len, p, y + off, ring, acc, k); break;
+            case PowKind::Half: forward_run<PowKind::Half>(x + off, C, S, s0, len, p, y + off, ring, acc, k); break;
+            case PowKind::One: forward_run<PowKind::One>(x + off, C, S, s0, len, p, y + off, ring, acc, k); break;
+            case PowKind::General: forward_run<PowKind::General>(x + off, C, S, s0, len, p, y + off, ring, acc, k); break;
         }
     });
 }
@@ -187,20 +386,30 @@ void lrn_forward(const T* x, int N, int C, int S, const LrnParams& p, T* y) {
 template <class T>
 void lrn_backward(const T* x, const T* dy, int N, int C, int S, const LrnParams& p, T* dx, bool accumulate) {
     const PowKind kind = pow_kind(p.beta);
-    for_each_tile(N, C, S, [&](int n, int s0, int ts, int tmax) {
-        static thread_local std::vector<double> acc;
-        static thread_local std::vector<T> scale, q;
-        if (acc.size() < static_cast<size_t>(tmax)) acc.resize(tmax);
-        if (scale.size() < static_cast<size_t>(C) * tmax) {
-            scale.resize(static_cast<size_t>(C) * tmax);
-            q.resize(static_cast<size_t>(C) * tmax);
-        }
+    for_each_tile(N, C, S, [&](int n, int s0, int len, int tmax) {
+        static thread_local std::vector<T> buf;
+        const size_t need = static_cast<size_t>(3 * p.size + 2) * tmax;
+        if (buf.size() < need) buf.resize(need);
+        T* ring = buf.data();
+        T* acc = ring + static_cast<size_t>(3 * p.size) * tmax;
+        T* inv = acc + tmax;
         const size_t off = static_cast<size_t>(n) * C * S;
+#if defined(__AVX512F__)
+        if constexpr (std::is_same<T, float>::value) {
+            if (kind == PowKind::ThreeQuarters && len >= 16) {
+                const int n16 = len & ~15;
+                if (backward_fast(x + off, dy + off, C, S, s0, n16, p, dx + off, accumulate)) {
+                    if (n16 == len) return;
+                    s0 += n16;
+                    len -= n16;
+                }
+            }
+        }
+#endif
         switch (kind) {
-#define DN_LRN_BWD(K)                                                                                            \
-    case PowKind::K:                                                                                             \
-        backward_tile<PowKind::K>(x + off, dy + off, C, S, s0, ts, p, dx + off, accumulate, acc.data(), scale.data(), \
-                                  q.data());                                                                     \
+#define DN_LRN_BWD(K)                                                                                           \
+    case PowKind::K:                                                                                            \
+        backward_run<PowKind::K>(x + off, dy + off, C, S, s0, len, p, dx + off, accumulate, ring, acc, inv); \
         break;
             DN_LRN_BWD(ThreeQuarters) DN_LRN_BWD(Half) DN_LRN_BWD(One) DN_LRN_BWD(General)
 #undef DN_LRN_BWD

@@ -17,7 +17,7 @@ struct LrnParams {
     double alpha = 0.0001, beta = 0.75, kappa = 1;
 };
 
-/// y[N,C,S] = LRN(x). Window sums accumulate in double (squares of floats are exact in double).
+/// y[N,C,S] = LRN(x). Window sums add the size non-negative squares directly (no cancellation).
 template <class T>
 void lrn_forward(const T* x, int N, int C, int S, const LrnParams& p, T* y);
 

@@ -1,0 +1,143 @@
+// make bench: the normalization kernels on float32 NCHW shapes, and a STREAM triad for reference.
+// Effective bandwidth counts the tensors a kernel must touch: forward 2 passes (read x, write y),
+// backward 3 (read x and dy, write dx). Threads: OMP_NUM_THREADS (scripts/bench.sh runs 1 and 2).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "kernels/batchnorm.hpp"
+#include "kernels/groupnorm.hpp"
+#include "kernels/lrn.hpp"
+
+namespace {
+
+struct Shape {
+    int n, c, h, w;
+    size_t size() const { return static_cast<size_t>(n) * c * h * w; }
+};
+const Shape kShapes[] = {{32, 64, 56, 56}, {32, 256, 14, 14}, {64, 32, 28, 28}, {8, 128, 80, 80}};
+
+struct Data {
+    std::vector<float> x, dy, y, gamma, beta, mean, inv, rm, rv;
+    explicit Data(const Shape& s, int groups = 1) {
+        std::mt19937 g(1);
+        std::normal_distribution<float> d(0.5f, 2.f);
+        x.resize(s.size());
+        dy.resize(s.size());
+        for (auto& v : x) v = d(g);
+        for (auto& v : dy) v = d(g);
+        y.resize(s.size());
+        gamma.assign(s.c, 1.3f);
+        beta.assign(s.c, 0.2f);
+        mean.resize(std::max(s.c, s.n * groups));
+        inv.resize(mean.size());
+        rm.assign(s.c, 0.f);
+        rv.assign(s.c, 1.f);
+    }
+};
+
+void finish(benchmark::State& st, const Shape& s, int passes) {
+    st.counters["GB/s"] = benchmark::Counter(static_cast<double>(passes) * s.size() * sizeof(float) / 1e9,
+                                             benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_BatchnormForwardTrain(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    Data d(s);
+    for (auto _ : st)
+        dn::batchnorm_forward_train(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
+                                    d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data());
+    finish(st, s, 2);
+}
+
+void BM_BatchnormBackwardTrain(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    Data d(s);
+    std::vector<float> dg(s.c), db(s.c);
+    dn::batchnorm_forward_train(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
+                                d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data());
+    for (auto _ : st)
+        dn::batchnorm_backward_train(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.mean.data(),
+                                     d.inv.data(), d.y.data(), false, dg.data(), db.data());
+    finish(st, s, 3);
+}
+
+void BM_BatchnormForwardEval(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    Data d(s);
+    for (auto _ : st)
+        dn::batchnorm_forward_eval(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.rm.data(),
+                                   d.rv.data(), d.y.data());
+    finish(st, s, 2);
+}
+
+void BM_GroupnormForward(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    const int G = 32;
+    Data d(s, G);
+    for (auto _ : st)
+        dn::groupnorm_forward(d.x.data(), s.n, s.c, s.h * s.w, G, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
+                              d.mean.data(), d.inv.data());
+    finish(st, s, 2);
+}
+
+void BM_GroupnormBackward(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    const int G = 32;
+    Data d(s, G);
+    std::vector<float> dg(s.c), db(s.c);
+    dn::groupnorm_forward(d.x.data(), s.n, s.c, s.h * s.w, G, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
+                          d.mean.data(), d.inv.data());
+    for (auto _ : st)
+        dn::groupnorm_backward(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, G, d.gamma.data(), d.mean.data(),
+                               d.inv.data(), d.y.data(), false, dg.data(), db.data());
+    finish(st, s, 3);
+}
+
+void BM_LrnForward(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    Data d(s);
+    dn::LrnParams p;  // size 5, alpha 1e-4, beta .75, kappa 1
+    for (auto _ : st) dn::lrn_forward(d.x.data(), s.n, s.c, s.h * s.w, p, d.y.data());
+    finish(st, s, 2);
+}
+
+void BM_LrnBackward(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    Data d(s);
+    dn::LrnParams p;
+    for (auto _ : st) dn::lrn_backward(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, p, d.y.data(), false);
+    finish(st, s, 3);
+}
+
+// STREAM triad a = b + s*c over 3 x 128 MB, the machine's attainable memory bandwidth.
+void BM_StreamTriad(benchmark::State& st) {
+    const size_t n = size_t(32) << 20;
+    std::vector<float> a(n), b(n, 1.f), c(n, 2.f);
+    const float s = 3.f;
+    for (auto _ : st) {
+#pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+        benchmark::DoNotOptimize(a.data());
+    }
+    st.counters["GB/s"] = benchmark::Counter(3.0 * n * sizeof(float) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+    for (int i = 0; i < 4; ++i) b->Arg(i);
+    b->ArgName("shape")->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+}  // namespace
+
+BENCHMARK(BM_StreamTriad)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_BatchnormForwardTrain)->Apply(shapes);
+BENCHMARK(BM_BatchnormBackwardTrain)->Apply(shapes);
+BENCHMARK(BM_BatchnormForwardEval)->Apply(shapes);
+BENCHMARK(BM_GroupnormForward)->Apply(shapes);
+BENCHMARK(BM_GroupnormBackward)->Apply(shapes);
+BENCHMARK(BM_LrnForward)->Apply(shapes);
+BENCHMARK(BM_LrnBackward)->Apply(shapes);
+BENCHMARK_MAIN();
