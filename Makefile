@@ -74,7 +74,7 @@ BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(OBJDIR)/%.o)
 TEST_BIN := $(OBJDIR)/test_darknet
 BENCH_BIN := $(OBJDIR)/bench_darknet
 
-.PHONY: all test test-sanitize bench demo clean
+.PHONY: all test test-sanitize bench bench-bin print-bench-bin demo clean
 all: darknet libdarknet.a libdarknet.so
 
 # Darknet's resampler is reproduced bit-for-bit: no FMA contraction in that file.
@@ -131,6 +131,10 @@ test-sanitize:
 
 bench: darknet $(BENCH_BIN)
 	@BENCH_BIN=$(BENCH_BIN) bash scripts/bench.sh
+
+bench-bin: $(BENCH_BIN)
+print-bench-bin:
+	@echo $(BENCH_BIN)
 
 demo:
 	@bash scripts/demo.sh

@@ -112,6 +112,47 @@ void BM_LrnBackward(benchmark::State& st) {
     finish(st, s, 3);
 }
 
+// One training step of each layer (forward then backward), the unit PyTorch is compared in
+// (scripts/bench_norm_vs_torch.sh); 5 tensor passes.
+void BM_BatchnormTrainStep(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    Data d(s);
+    std::vector<float> dx(s.size()), dg(s.c), db(s.c);
+    for (auto _ : st) {
+        dn::batchnorm_forward_train(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
+                                    d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data());
+        dn::batchnorm_backward_train(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.mean.data(),
+                                     d.inv.data(), dx.data(), false, dg.data(), db.data());
+    }
+    finish(st, s, 5);
+}
+
+void BM_GroupnormTrainStep(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    const int G = 32;
+    Data d(s, G);
+    std::vector<float> dx(s.size()), dg(s.c), db(s.c);
+    for (auto _ : st) {
+        dn::groupnorm_forward(d.x.data(), s.n, s.c, s.h * s.w, G, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
+                              d.mean.data(), d.inv.data());
+        dn::groupnorm_backward(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, G, d.gamma.data(), d.mean.data(),
+                               d.inv.data(), dx.data(), false, dg.data(), db.data());
+    }
+    finish(st, s, 5);
+}
+
+void BM_LrnTrainStep(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    Data d(s);
+    std::vector<float> dx(s.size());
+    dn::LrnParams p;
+    for (auto _ : st) {
+        dn::lrn_forward(d.x.data(), s.n, s.c, s.h * s.w, p, d.y.data());
+        dn::lrn_backward(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, p, dx.data(), false);
+    }
+    finish(st, s, 5);
+}
+
 // STREAM triad a = b + s*c over 3 x 128 MB, the machine's attainable memory bandwidth.
 void BM_StreamTriad(benchmark::State& st) {
     const size_t n = size_t(32) << 20;
@@ -140,4 +181,7 @@ BENCHMARK(BM_GroupnormForward)->Apply(shapes);
 BENCHMARK(BM_GroupnormBackward)->Apply(shapes);
 BENCHMARK(BM_LrnForward)->Apply(shapes);
 BENCHMARK(BM_LrnBackward)->Apply(shapes);
+BENCHMARK(BM_BatchnormTrainStep)->Apply(shapes);
+BENCHMARK(BM_GroupnormTrainStep)->Apply(shapes);
+BENCHMARK(BM_LrnTrainStep)->Apply(shapes);
 BENCHMARK_MAIN();

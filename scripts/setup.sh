@@ -2,15 +2,14 @@
 # Installs the Debian packages darknet needs, skipping those already installed.
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --train    also the Fashion-MNIST dataset package
-#   scripts/setup.sh --torch    also PyTorch (only for scripts/bench_*_vs_torch.sh)
+#   (python3-torch: the tests and benchmarks compare layers with PyTorch)
 set -euo pipefail
 
 pkgs=(g++ make libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev
-      python3 python3-numpy python3-opencv)
+      python3 python3-numpy python3-opencv python3-torch)
 for arg in "$@"; do
     case "$arg" in
         --train) pkgs+=(dataset-fashion-mnist) ;;
-        --torch) pkgs+=(python3-torch) ;;
         --quiet) ;;
         *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac

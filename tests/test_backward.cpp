@@ -93,15 +93,24 @@ TEST(ActivationBackward, EveryActivationIsExact) {
     }
 }
 
+// Every cfg we ship (an AlexNet-style net with [lrn], ResNet-18 with batchnorm, the GroupNorm
+// variant, the demos) parses, runs forward and backward, and every layer passes the checker in
+// training and eval mode.
 TEST(NetworkGradcheck, ShippedCfgsPassEveryLayer) {
-    for (const char* name : {"cfg/classifier-demo.cfg", "cfg/detector-demo.cfg"}) {
+    struct C {
+        const char* name;
+        size_t checks;
+    };
+    for (C c : {C{"cfg/classifier-demo.cfg", 60}, C{"cfg/detector-demo.cfg", 40}, C{"cfg/fashion_bn.cfg", 20},
+                C{"cfg/fashion_gn.cfg", 20}, C{"cfg/fashion_lrn.cfg", 20}, C{"cfg/resnet18_fashion.cfg", 3}}) {
+        const char* name = c.name;
         SCOPED_TRACE(name);
         set_quiet(true);
         auto net = Network<double>::from_cfg_file(repo_root() + "/" + name, 2);
         for (bool train : {true, false}) {
             GradcheckOptions opt;
             opt.train = train;
-            opt.max_checks = 60;
+            opt.max_checks = c.checks;
             auto data = prepare_gradcheck(*net, opt);
             for (int i = 0; i < net->num_layers(); ++i) {
                 LayerCheck r = gradcheck_layer(*net, i, opt);

@@ -1,0 +1,34 @@
+// The Python binding (python/darknet.py over the C API) and the comparison with PyTorch that users run.
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+
+using namespace dn::test;
+
+TEST(Python, LayersAgreeWithPyTorch) {
+    int rc = 0;
+    std::string out = run("DARKNET_LIB=" + repo_root() + "/libdarknet.so /usr/bin/python3 " + repo_root() +
+                              "/python/example_check_vs_torch.py",
+                          &rc);
+    if (rc == 77) GTEST_SKIP() << out;
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("PASS"), std::string::npos) << out;
+}
+
+TEST(Python, BindingReportsErrorsWithTheLibraryMessage) {
+    int rc = 0;
+    std::string out = run("cd " + repo_root() + " && DARKNET_LIB=" + repo_root() +
+                              "/libdarknet.so /usr/bin/python3 -c \"import sys; sys.path.insert(0, 'python'); import darknet\n"
+                              "try:\n    darknet.Network('/nonexistent.cfg')\nexcept darknet.DarknetError as e:\n    print('caught:', e)\n"
+                              "n = darknet.Network('cfg/classifier-demo.cfg', batch=2)\n"
+                              "try:\n    n.param(0, 'bogus')\nexcept darknet.DarknetError as e:\n    print('caught:', e)\n"
+                              "try:\n    n.forward(__import__('numpy').zeros(3))\nexcept ValueError as e:\n    print('caught:', e)\n\"",
+                          &rc);
+    if (out.find("No module named 'numpy'") != std::string::npos) GTEST_SKIP() << out;
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("caught: cannot open '/nonexistent.cfg'"), std::string::npos) << out;
+    EXPECT_NE(out.find("has no parameter 'bogus' (it has: biases, scales, rolling_mean, rolling_variance, weights)"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("caught: expected 512 values"), std::string::npos) << out;
+}
