@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark, with the commands that produce the figures in docs/benchmarks.md.
+# `make bench`: every benchmark behind docs/benchmarks.md, each printed with what produced it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_BIN=${BENCH_BIN:-$(make -s print-bench-bin)}
+echo "#### scripts/bench_detect.sh"
 bash scripts/bench_detect.sh
-if [ -n "${BENCH_BIN:-}" ] && [ -x "$BENCH_BIN" ]; then
-    for t in 1 2; do
-        echo "== normalization kernels, $t thread(s): OMP_NUM_THREADS=$t $BENCH_BIN"
-        OMP_NUM_THREADS=$t "$BENCH_BIN" --benchmark_min_time=0.2
-    done
-fi
+echo
+echo "#### scripts/bench_norm.py $BENCH_BIN 1 3"
+python3 scripts/bench_norm.py "$BENCH_BIN" 1 3
+echo
+echo "#### scripts/bench_norm.py $BENCH_BIN 2 3"
+python3 scripts/bench_norm.py "$BENCH_BIN" 2 3
+echo
+echo "#### scripts/bench_norm_vs_torch.sh 2; scripts/bench_norm_vs_torch.sh 1"
+BENCH_BIN=$BENCH_BIN bash scripts/bench_norm_vs_torch.sh 2
+BENCH_BIN=$BENCH_BIN bash scripts/bench_norm_vs_torch.sh 1
