@@ -4,6 +4,7 @@
 namespace dn {
 
 int run_detector(int argc, char** argv);
+int run_classifier(int argc, char** argv);
 int run_detect(int argc, char** argv);  ///< `darknet detect cfg weights image` (COCO names)
 int run_benchmark(int argc, char** argv);  ///< forward latency of a network
 int run_gradcheck(int argc, char** argv);  ///< finite-difference check of every layer

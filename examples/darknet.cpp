@@ -35,6 +35,7 @@ struct Verb {
 const Verb kVerbs[] = {
     {"detector", dn::run_detector, "detector test <data> <cfg> <weights> [image] [-thresh 0.25] [-ext_output] "
                                    "[-dont_show] [-out result.json] [-letter_box] [-nms 0.45]"},
+    {"classifier", dn::run_classifier, "classifier train|valid|predict <data> <cfg> [weights] [image]"},
     {"detect", dn::run_detect, "detect <cfg> <weights> [image] (COCO names, cfg/coco.data)"},
     {"gradcheck", dn::run_gradcheck, "gradcheck <cfg> [-layer i] [-eval] [-float32] [-batch 2] (exact backward check)"},
     {"benchmark", dn::run_benchmark, "benchmark <cfg> [weights] [-image img] [-runs 50] [-threads N] [-profile]"},

@@ -61,7 +61,7 @@ TEST(Weights, SmallNetRoundTripAndDarknetLayout) {
     // Darknet's layout: header (20 bytes) then per layer; conv: biases, scales, mean, var, weights;
     // depthwise conv: biases, weights; batchnorm: scales, mean, var; connected: biases, weights, (bn).
     size_t floats = 4 + 3 * 4 + 4 * 3 * 9 + 4 + 4 * 9 + 3 * 4 + 5 + 5 * 4 * 8 * 8 + 3 * 5 + 3 + 3 * 5;
-    size_t trailer = 4 + 4 + 4 + (4 + 4 + 4 * 4);  // DNXT, version, count, one record of 4 biases
+    size_t trailer = 4 + 4 + 4 + (4 + 4 + 4 + 4 * 4);  // DNXT, version, count, one record (kind, layer, n) of 4 biases
     EXPECT_EQ(bytes.size(), 20 + floats * 4 + trailer);
     EXPECT_EQ(std::memcmp(bytes.data() + 20 + floats * 4, "DNXT", 4), 0);
     std::string path = dn::test::make_temp_dir() + "/s.weights";
@@ -88,7 +88,7 @@ TEST(Weights, BatchnormBetaSurvivesWhereDarknetLosesIt) {
     ASSERT_EQ(beta.size(), 4u);
     std::vector<char> bytes = weights_bytes(*a);
     // A Darknet reader stops before the trailer: cut it off and the file still loads, beta = 0.
-    std::vector<char> darknet_part(bytes.begin(), bytes.end() - (12 + 8 + 16));
+    std::vector<char> darknet_part(bytes.begin(), bytes.end() - (12 + 12 + 16));
     std::string dir = dn::test::make_temp_dir();
     dn::test::write_bytes(dir + "/old.weights", darknet_part);
     auto old = net_from<float>(kSmall, 1);
@@ -172,8 +172,35 @@ INSTANTIATE_TEST_SUITE_P(
         BadWeights{"cut_at_layer_boundary", 0, 20 + 16 + 48 + 432,
                    "is truncated: layer 1 (convolutional) needs 16 bytes for 'biases' at byte offset 516, only 0 available"},
         BadWeights{"trailer_cut", 12, 0, "is truncated: layer 2 (batchnorm) needs 16 bytes for 'biases'"},
-        BadWeights{"trailer_header_cut", 28, 0, "is truncated: 'trailer record count' needs 4 bytes"}),
+        BadWeights{"trailer_header_cut", 32, 0, "is truncated: 'trailer record count' needs 4 bytes"}),
     [](const testing::TestParamInfo<BadWeights>& i) { return std::string(i.param.name); });
+
+TEST(Weights, CheckpointsCarryOptimizerStateThatDarknetIgnores) {
+    auto a = net_from<float>(kSmall, 1);
+    fill_params(*a, 0.7f);
+    a->ensure_grads();
+    for (auto& l : a->layers)
+        for (auto& p : l->params())
+            if (p.grad)
+                for (size_t i = 0; i < p.size; ++i) p.grad[i] = 0.001f * static_cast<float>(i % 13) - 0.004f;
+    std::string dir = dn::test::make_temp_dir();
+    save_weights(*a, dir + "/ckpt.weights", -1, true);
+    save_weights(*a, dir + "/plain.weights");
+    std::vector<char> ck = dn::test::read_bytes(dir + "/ckpt.weights"), pl = dn::test::read_bytes(dir + "/plain.weights");
+    ASSERT_GT(ck.size(), pl.size());
+    // the layers' part (what a Darknet reads) is identical
+    EXPECT_TRUE(std::equal(pl.begin(), pl.begin() + static_cast<long>(pl.size()) - 40, ck.begin()));  // 40: the bn trailer
+    auto b = net_from<float>(kSmall, 1);
+    load_weights(*b, dir + "/ckpt.weights");
+    for (int i = 0; i < a->num_layers(); ++i) {
+        auto pa = a->layers[i]->params(), pb = b->layers[i]->params();
+        for (size_t k = 0; k < pa.size(); ++k) {
+            if (!pa[k].grad) continue;
+            for (size_t j = 0; j < pa[k].size; ++j) ASSERT_EQ(pa[k].grad[j], pb[k].grad[j]) << i << " " << pa[k].name;
+        }
+    }
+    EXPECT_TRUE(weights_bytes(*b, -1, true) == ck);
+}
 
 TEST(Weights, GarbageHeaderIsRejected) {
     std::string p = dn::test::make_temp_dir() + "/jpeg.weights";

@@ -138,16 +138,19 @@ private:
 
 /// Loads Darknet weights into `net`. The header's version decides the width of `seen`. When
 /// `allow_partial` is true a file that ends exactly at a layer boundary loads the layers it holds
-/// (pretrained backbones); otherwise a short file is an error. Throws dn::Error giving the layer
+/// (pretrained backbones); otherwise a short file is an error. A trailer's optimizer state (our
+/// checkpoints) is restored into the gradient/momentum buffers. Throws dn::Error giving the layer
 /// index and type, the byte offset, and the expected and available bytes.
 template <class T>
 void load_weights(Network<T>& net, const std::string& path, bool allow_partial = false);
 /// Saves in Darknet's format (header as loaded, or 0.2.5), atomically (temporary file + rename).
+/// With `optimizer_state` the SGD momentum buffers go into the trailer too, so that training
+/// resumes exactly (checkpoints); Darknet ignores them.
 template <class T>
-void save_weights(const Network<T>& net, const std::string& path, int upto = -1);
+void save_weights(const Network<T>& net, const std::string& path, int upto = -1, bool optimizer_state = false);
 /// Serializes to bytes (what save_weights writes).
 template <class T>
-std::vector<char> weights_bytes(const Network<T>& net, int upto = -1);
+std::vector<char> weights_bytes(const Network<T>& net, int upto = -1, bool optimizer_state = false);
 
 /// Sets OpenBLAS and OpenMP thread counts (n <= 0: leave the defaults).
 void set_num_threads(int n);

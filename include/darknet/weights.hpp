@@ -10,8 +10,13 @@ namespace dn {
 
 /// Magic of the trailer that follows the last layer in files we write when some layer has data
 /// Darknet's layout cannot hold (docs/cfg.md): "DNXT", u32 version 1, u32 records, then per record
-/// i32 layer index, u32 float count, floats.
+/// u32 kind, i32 layer index, u32 float count, floats. Darknets stop reading before it.
 constexpr char kTrailerMagic[5] = "DNXT";
+/// Trailer record kinds.
+enum TrailerKind : uint32_t {
+    kTrailerLayerData = 1,      ///< Layer::save_trailer (standalone [batchnorm] beta)
+    kTrailerOptimizerState = 2, ///< every Param::grad of the layer (SGD momentum), in params() order
+};
 
 /// Sequential reader over a weights file held in memory. Every read names what it reads so that a
 /// short file gives "layer 12 (convolutional): weights need 18432 bytes at offset 40000, 120

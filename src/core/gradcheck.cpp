@@ -137,7 +137,9 @@ double layer_loss(Network<double>& net, int i, const std::vector<double>& w) {
     net.forward_layer(i);
     Layer<double>& l = *net.layers[i];
     if (is_loss_mode(net, i)) return l.cost;
-    double s = 0, c = 0;
+    // a loss layer inside the network (a [yolo] head before the last one) adds its own cost to the
+    // upstream term; its backward adds both gradients
+    double s = net.train && net.truth && l.has_loss ? l.cost : 0, c = 0;
     for (size_t k = 0; k < l.output.size(); ++k) {
         const double v = w[k] * l.output[k];
         const double t = s + v;

@@ -150,18 +150,31 @@ void load_weights(Network<T>& net, const std::string& path, bool allow_partial) 
             fail("weights file '%s': unknown trailer version %u at byte offset %zu", path.c_str(), version, r.offset() - 4);
         uint32_t records = r.read_u32("trailer record count");
         for (uint32_t i = 0; i < records; ++i) {
-            int32_t idx = static_cast<int32_t>(r.read_u32("trailer layer index"));
-            uint32_t count = r.read_u32("trailer float count");
-            if (idx < 0 || idx >= net.num_layers() || !net.layers[idx]->has_trailer())
-                fail("weights file '%s': trailer record for layer %d, which has no trailer data in this cfg",
-                     path.c_str(), idx);
-            size_t before = r.offset();
-            r.set_layer(idx, net.layers[idx]->type());
-            if (idx < loaded) {
-                net.layers[idx]->load_trailer(r);
-                net.layers[idx]->params_changed();
-            } else {
+            const uint32_t kind = r.read_u32("trailer record kind");
+            const int32_t idx = static_cast<int32_t>(r.read_u32("trailer layer index"));
+            const uint32_t count = r.read_u32("trailer float count");
+            if (idx < 0 || idx >= net.num_layers())
+                fail("weights file '%s': trailer record for layer %d, but the cfg has %d layers", path.c_str(), idx,
+                     net.num_layers());
+            Layer<T>& l = *net.layers[idx];
+            r.set_layer(idx, l.type());
+            const size_t before = r.offset();
+            if (idx >= loaded) {
                 r.skip(static_cast<size_t>(count) * 4);
+                continue;
+            }
+            if (kind == kTrailerLayerData) {
+                if (!l.has_trailer())
+                    fail("weights file '%s': trailer data for layer %d (%s), which has none in this cfg", path.c_str(),
+                         idx, l.type());
+                l.load_trailer(r);
+                l.params_changed();
+            } else if (kind == kTrailerOptimizerState) {
+                net.ensure_grads();
+                for (auto& p : l.params())
+                    if (p.grad) r.read(p.grad, p.size, "optimizer state");
+            } else {
+                fail("weights file '%s': unknown trailer record kind %u for layer %d", path.c_str(), kind, idx);
             }
             if (r.offset() - before != static_cast<size_t>(count) * 4)
                 fail("weights file '%s': trailer record for layer %d holds %u floats, the layer expects %zu",
@@ -175,7 +188,7 @@ void load_weights(Network<T>& net, const std::string& path, bool allow_partial) 
 }
 
 template <class T>
-std::vector<char> weights_bytes(const Network<T>& net, int upto) {
+std::vector<char> weights_bytes(const Network<T>& net, int upto, bool optimizer_state) {
     WeightsWriter w;
     std::vector<char>& b = w.bytes();
     int32_t v[3] = {net.header.major, net.header.minor, net.header.revision};
@@ -192,20 +205,36 @@ std::vector<char> weights_bytes(const Network<T>& net, int upto) {
     }
     int n = upto < 0 ? net.num_layers() : std::min(upto, net.num_layers());
     for (int i = 0; i < n; ++i) net.layers[i]->save_weights(w);
-    std::vector<int> extra;
-    for (int i = 0; i < n; ++i)
-        if (net.layers[i]->has_trailer()) extra.push_back(i);
-    if (!extra.empty()) {
+    struct Record {
+        uint32_t kind;
+        int layer;
+    };
+    std::vector<Record> recs;
+    for (int i = 0; i < n; ++i) {
+        if (net.layers[i]->has_trailer()) recs.push_back({kTrailerLayerData, i});
+        if (!optimizer_state) continue;
+        bool grads = false;
+        for (auto& p : net.layers[i]->params()) grads = grads || (p.grad && p.size);
+        if (grads) recs.push_back({kTrailerOptimizerState, i});
+    }
+    if (!recs.empty()) {
         w.write_raw(kTrailerMagic, 4);
         w.write_u32(1);
-        w.write_u32(static_cast<uint32_t>(extra.size()));
-        for (int i : extra) {
-            w.write_u32(static_cast<uint32_t>(i));
-            size_t count_at = w.bytes().size();
+        w.write_u32(static_cast<uint32_t>(recs.size()));
+        for (const Record& rec : recs) {
+            w.write_u32(rec.kind);
+            w.write_u32(static_cast<uint32_t>(rec.layer));
+            const size_t count_at = w.bytes().size();
             w.write_u32(0);
-            size_t start = w.bytes().size();
-            net.layers[i]->save_trailer(w);
-            uint32_t count = static_cast<uint32_t>((w.bytes().size() - start) / 4);
+            const size_t start = w.bytes().size();
+            Layer<T>& l = *net.layers[rec.layer];
+            if (rec.kind == kTrailerLayerData) {
+                l.save_trailer(w);
+            } else {
+                for (auto& p : l.params())
+                    if (p.grad) w.write(p.grad, p.size);
+            }
+            const uint32_t count = static_cast<uint32_t>((w.bytes().size() - start) / 4);
             std::memcpy(w.bytes().data() + count_at, &count, 4);
         }
     }
@@ -213,16 +242,16 @@ std::vector<char> weights_bytes(const Network<T>& net, int upto) {
 }
 
 template <class T>
-void save_weights(const Network<T>& net, const std::string& path, int upto) {
-    std::vector<char> b = weights_bytes(net, upto);
+void save_weights(const Network<T>& net, const std::string& path, int upto, bool optimizer_state) {
+    std::vector<char> b = weights_bytes(net, upto, optimizer_state);
     write_file_atomic(path, b.data(), b.size());
 }
 
 template void load_weights<float>(Network<float>&, const std::string&, bool);
 template void load_weights<double>(Network<double>&, const std::string&, bool);
-template std::vector<char> weights_bytes<float>(const Network<float>&, int);
-template std::vector<char> weights_bytes<double>(const Network<double>&, int);
-template void save_weights<float>(const Network<float>&, const std::string&, int);
-template void save_weights<double>(const Network<double>&, const std::string&, int);
+template std::vector<char> weights_bytes<float>(const Network<float>&, int, bool);
+template std::vector<char> weights_bytes<double>(const Network<double>&, int, bool);
+template void save_weights<float>(const Network<float>&, const std::string&, int, bool);
+template void save_weights<double>(const Network<double>&, const std::string&, int, bool);
 
 }  // namespace dn

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "darknet/network.hpp"
 #include "darknet/random.hpp"
 #include "darknet/weights.hpp"
@@ -13,6 +17,27 @@
 #include "layers/layer_util.hpp"
 
 namespace dn {
+
+namespace {
+// Threads that take whole images: when a pass holds at least as many images as threads, images
+// in parallel (each GEMM single-threaded) beat splitting every small GEMM across threads.
+int image_team(int images) {
+#ifdef _OPENMP
+    const int t = omp_get_max_threads();
+    return images >= t && !omp_in_parallel() ? t : 1;
+#else
+    (void)images;
+    return 1;
+#endif
+}
+int thread_id() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+}  // namespace
 
 template <class T>
 ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
@@ -146,7 +171,6 @@ template <class T>
 void ConvolutionalLayer<T>::forward(Network<T>& net) {
     const int N = this->batch, F = filters, S = this->out_h * this->out_w;
     const size_t per_out = static_cast<size_t>(this->outputs()), per_in = static_cast<size_t>(this->inputs());
-    T* ws = net.workspace(workspace_size());
     const bool fused = batch_normalize && net.fuse_inference && !net.train;
     if (fused) update_fusion();
     T* out = this->output.data();
@@ -161,7 +185,16 @@ void ConvolutionalLayer<T>::forward(Network<T>& net) {
     // bias and activation fused into the convolution when nothing needs the values in between
     const bool fuse_epilogue = !(batch_normalize && !fused) && !keep_act_input;
     const T* epi_bias = fuse_epilogue ? (fused ? fused_b_.data() : biases.data()) : nullptr;
-    for (int b = 0; b < N; ++b) convolve(net.input + b * per_in, W, raw + b * per_out, ws, epi_bias, activation);
+    const int team = image_team(N);
+    T* ws = net.workspace(workspace_size() * team);
+    if (team > 1) {
+        // one image per thread at a time; BLAS runs single-threaded inside the parallel region
+#pragma omp parallel for num_threads(team) schedule(static)
+        for (int b = 0; b < N; ++b)
+            convolve(net.input + b * per_in, W, raw + b * per_out, ws + workspace_size() * thread_id(), epi_bias, activation);
+    } else {
+        for (int b = 0; b < N; ++b) convolve(net.input + b * per_in, W, raw + b * per_out, ws, epi_bias, activation);
+    }
     if (fuse_epilogue) {
         last_fused_ = fused;
         return;
@@ -205,36 +238,54 @@ void ConvolutionalLayer<T>::backward(Network<T>& net) {
             bias_grads[f] += static_cast<T>(s);
         }
     }
-    T* ws = net.workspace(workspace_size());
     const ConvGeom g = geom();
     const int M = F / groups, K = g.channels * size * size;
     const size_t in_group = static_cast<size_t>(g.channels) * this->h * this->w;
-    for (int b = 0; b < N; ++b) {
+    if (depthwise()) {  // the kernel parallelizes over channels; images in turn (dw is shared)
+        for (int b = 0; b < N; ++b)
+            depthwise_backward(net.input + b * per_in, weights.data(), d + b * per_out, g, weight_grads.data(),
+                               net.delta ? net.delta + b * per_in : nullptr);
+        return;
+    }
+    const int team = image_team(N);
+    T* ws = net.workspace(workspace_size() * team);
+    // per-thread dL/dW, added to weight_grads at the end (images of one thread go in order)
+    std::vector<T> dW_local(team > 1 ? weights.size() * (team - 1) : 0, T(0));
+    auto image = [&](int b, T* wsp, T* dW) {
         const T* in = net.input + b * per_in;
         const T* db = d + b * per_out;
         T* din = net.delta ? net.delta + b * per_in : nullptr;
-        if (depthwise()) {
-            depthwise_backward(in, weights.data(), db, g, weight_grads.data(), din);
-            continue;
-        }
         for (int gi = 0; gi < groups; ++gi) {
             const T* G = db + static_cast<size_t>(gi) * M * S;
             const T* A = weights.data() + static_cast<size_t>(gi) * M * K;
-            T* dA = weight_grads.data() + static_cast<size_t>(gi) * M * K;
+            T* dA = dW + static_cast<size_t>(gi) * M * K;
             const T* B = in + gi * in_group;
             if (!direct_1x1()) {
-                im2col(B, g, ws);
-                B = ws;
+                im2col(B, g, wsp);
+                B = wsp;
             }
             gemm<T>(false, true, M, K, S, T(1), G, S, B, S, T(1), dA, K);
             if (!din) continue;
             if (direct_1x1()) {
                 gemm<T>(true, false, K, S, M, T(1), A, K, G, S, T(1), din + gi * in_group, S);
             } else {
-                gemm<T>(true, false, K, S, M, T(1), A, K, G, S, T(0), ws, S);
-                col2im_add(ws, g, din + gi * in_group);
+                gemm<T>(true, false, K, S, M, T(1), A, K, G, S, T(0), wsp, S);
+                col2im_add(wsp, g, din + gi * in_group);
             }
         }
+    };
+    if (team > 1) {
+#pragma omp parallel for num_threads(team) schedule(static)
+        for (int b = 0; b < N; ++b) {
+            const int t = thread_id();
+            image(b, ws + workspace_size() * t, t == 0 ? weight_grads.data() : dW_local.data() + weights.size() * (t - 1));
+        }
+        for (int t = 1; t < team; ++t) {
+            const T* p = dW_local.data() + weights.size() * (t - 1);
+            for (size_t k = 0; k < weights.size(); ++k) weight_grads[k] += p[k];
+        }
+    } else {
+        for (int b = 0; b < N; ++b) image(b, ws, weight_grads.data());
     }
 }
 

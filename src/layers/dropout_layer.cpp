@@ -1,6 +1,7 @@
 #include "dropout_layer.hpp"
 
 #include <cstring>
+#include <random>
 
 #include "darknet/network.hpp"
 #include "darknet/random.hpp"
@@ -9,7 +10,7 @@
 namespace dn {
 
 template <class T>
-DropoutLayer<T>::DropoutLayer(const BuildContext<T>& b) : rng_(next_seed()) {
+DropoutLayer<T>::DropoutLayer(const BuildContext<T>& b) : seed_(next_seed()) {
     const CfgSection& s = b.section;
     reject_unsupported(s, {"dropblock"});
     probability = s.get_float("probability", 0.5f);
@@ -34,10 +35,11 @@ void DropoutLayer<T>::forward(Network<T>& net) {
     }
     const bool draw = !(frozen_ && keep_.size() == n);
     keep_.resize(n);
+    std::mt19937_64 rng(seed_ ^ (net.header.seen * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull));
     std::uniform_real_distribution<float> u(0.f, 1.f);
     const T scale = static_cast<T>(1.0 / (1.0 - probability));
     for (size_t i = 0; i < n; ++i) {
-        if (draw) keep_[i] = u(rng_) >= probability;
+        if (draw) keep_[i] = u(rng) >= probability;
         this->output[i] = keep_[i] ? net.input[i] * scale : T(0);
     }
 }

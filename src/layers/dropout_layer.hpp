@@ -2,7 +2,7 @@
 // the rest by 1/(1-probability) (inverted dropout, as Darknet).
 #pragma once
 
-#include <random>
+#include <cstdint>
 #include <vector>
 
 #include "darknet/layer.hpp"
@@ -27,7 +27,7 @@ private:
     std::vector<unsigned char> keep_;  ///< mask of the last training forward
     bool last_train_ = false;
     bool frozen_ = false;
-    std::mt19937_64 rng_;
+    uint64_t seed_;  ///< masks are drawn from (seed_, images seen), so resumed training repeats them
 };
 
 }  // namespace dn

@@ -2,9 +2,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
+#include <vector>
 
 #include "darknet/network.hpp"
 #include "kernels/activations.hpp"
+#include "kernels/box_loss.hpp"
 #include "layers/layer_util.hpp"
 
 namespace dn {
@@ -13,6 +16,7 @@ template <class T>
 YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
     const CfgSection& s = b.section;
     classes = s.get_int_min("classes", 20, 1);
+    this->has_loss = true;
     total = s.get_int_min("num", 1, 1);
     mask = s.get_ints("mask");
     if (mask.empty())
@@ -45,11 +49,13 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
     iou_normalizer = s.get_float("iou_normalizer", 0.75f);
     obj_normalizer = s.get_float("obj_normalizer", 1);
     label_smooth_eps = s.get_float("label_smooth_eps", 0);
-    max_delta = s.get_float("max_delta", 0);
     resize_scale = s.get_float("resize", 1);
     random = s.get_int("random", 0);
     max_boxes = s.get_int_min("max", 200, 1);
-    focal_loss = s.get_int("focal_loss", 0);
+    reject_unsupported(s, {"focal_loss", "max_delta", "objectness_smooth", "counters_per_class", "track_history_size",
+                           "embedding_layer"});
+    net_w_ = b.net.width;
+    net_h_ = b.net.height;
     std::string il = s.get_str("iou_loss", "mse");
     if (il == "mse") iou_loss = IouLoss::Mse;
     else if (il == "iou") iou_loss = IouLoss::Iou;
@@ -61,9 +67,11 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
 }
 
 template <class T>
-void YoloLayer<T>::resize(Network<T>&, int new_w, int new_h) {
+void YoloLayer<T>::resize(Network<T>& net, int new_w, int new_h) {
     this->w = this->out_w = new_w;
     this->h = this->out_h = new_h;
+    net_w_ = net.w;
+    net_h_ = net.h;
 }
 
 template <class T>
@@ -83,8 +91,12 @@ void YoloLayer<T>::forward(Network<T>& net) {
                 for (int i = 0; i < 2 * S; ++i) xy[i] = xy[i] * sxy + shift;
         }
     }
-    if (net.train && net.truth)
-        fail("%s: training a [yolo] layer needs the detector trainer (darknet detector train)", this->where.c_str());
+    loss_mode_ = net.train && net.truth;
+    this->cost = 0;
+    if (loss_mode_) {
+        if (new_coords) fail("%s: training with new_coords=1 is not supported", this->where.c_str());
+        loss(net);
+    }
 }
 
 // Backward of the forward transform (the loss, when training, sets delta = dL/dy on the outputs):
@@ -95,6 +107,8 @@ void YoloLayer<T>::forward(Network<T>& net) {
 template <class T>
 void YoloLayer<T>::backward(Network<T>& net) {
     if (!net.delta) return;
+    if (loss_mode_)  // the loss's own gradient, already w.r.t. the input
+        for (size_t i = 0; i < loss_grad_.size(); ++i) net.delta[i] += loss_grad_[i];
     const int S = this->w * this->h;
     const T s = static_cast<T>(scale_x_y), half = static_cast<T>(0.5 * (scale_x_y - 1));
     for (int b = 0; b < this->batch; ++b) {
@@ -116,6 +130,169 @@ void YoloLayer<T>::backward(Network<T>& net) {
                 }
             }
         }
+    }
+}
+
+// ---- the YOLO loss (AlexeyAB's assignment rules, exact gradients) -------------------------------
+//
+// Per image, with truth boxes t (x, y, w, h relative to the image) and each anchor slot a
+// (cell (i, j), mask entry n) predicting objectness o, class scores p_c (logits x) and a box:
+//  - responsible slots: for each truth, the cell holding its center and the mask entry of the anchor
+//    whose shape (centered) overlaps the truth's best, plus every mask anchor whose shape IoU with
+//    the truth exceeds iou_thresh; also any slot whose predicted box overlaps a truth by more than
+//    truth_thresh (that truth). Terms, summed:
+//      obj_normalizer * BCE(o, 1)
+//      cls_normalizer * sum_c BCE(p_c, one-hot(class) smoothed by label_smooth_eps)
+//      iou_normalizer * box term: mse: (2 - t.w t.h)/2 * |(x, y, t_w, t_h) - targets|^2 in Darknet's
+//        coordinates (x, y: the layer's outputs; t_w, t_h: raw; targets t.x*W - i, log(t.w*netw/anchor_w));
+//        iou/giou/diou/ciou: 1 - IoU_kind(decoded box, t)  (src/kernels/box_loss.hpp)
+//  - other slots whose predicted box overlaps no truth by more than ignore_thresh:
+//      obj_normalizer * BCE(o, 0);  the rest contribute nothing.
+// BCE(y, t) with y = sigmoid(x) is taken as softplus(x) - t x from the logit x (stable), whose
+// derivative is y - t, the logit delta Darknet writes. The box term is differentiated exactly
+// (chain rule through the decode: dx_box/dt = s sig(1-sig)/W, dw_box/dt_w = w_box). Darknet's MSE
+// delta drops the logistic's derivative and its IoU deltas are approximations; these are the
+// gradients of the loss above, which this->cost reports.
+namespace {
+inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+inline double bce_logit(double x, double t) { return softplus(x) - t * x; }
+
+double iou_xywh(double ax, double ay, double aw, double ah, double bx, double by, double bw, double bh) {
+    const double w = std::min(ax + aw / 2, bx + bw / 2) - std::max(ax - aw / 2, bx - bw / 2);
+    const double h = std::min(ay + ah / 2, by + bh / 2) - std::max(ay - ah / 2, by - bh / 2);
+    if (w <= 0 || h <= 0) return 0;
+    return w * h / (aw * ah + bw * bh - w * h);
+}
+}  // namespace
+
+template <class T>
+void YoloLayer<T>::loss(const Network<T>& net) {
+    const int S = this->w * this->h, nm = static_cast<int>(mask.size());
+    const double s = scale_x_y, half = 0.5 * (scale_x_y - 1);
+    const double on = obj_normalizer, cn = cls_normalizer, in = iou_normalizer;
+    const T* y = this->output.data();
+    const T* x = net.input;
+    loss_grad_.assign(this->output.size(), T(0));
+    double cost = 0;
+    struct Truth {
+        double x, y, w, h;
+        int cls;
+    };
+    for (int b = 0; b < this->batch; ++b) {
+        const T* tr = net.truth + static_cast<size_t>(b) * truth_size();
+        std::vector<Truth> truths;
+        for (int k = 0; k < max_boxes; ++k) {
+            const T* t = tr + 5 * k;
+            if (!(t[2] > 0 && t[3] > 0)) break;
+            const int c = static_cast<int>(t[4]);
+            if (c < 0 || c >= classes)
+                fail("%s: label class %d is outside [0, classes=%d)", this->where.c_str(), c, classes);
+            truths.push_back({t[0], t[1], t[2], t[3], c});
+        }
+        // slot -> truths it is responsible for
+        std::vector<std::vector<int>> resp(static_cast<size_t>(S) * nm);
+        for (size_t ti = 0; ti < truths.size(); ++ti) {
+            const Truth& t = truths[ti];
+            int best_n = 0;
+            double best = -1;
+            std::vector<double> shape_iou(total);
+            for (int n = 0; n < total; ++n) {
+                shape_iou[n] = iou_xywh(0, 0, t.w, t.h, 0, 0, anchors[2 * n] / net_w_, anchors[2 * n + 1] / net_h_);
+                if (shape_iou[n] > best) {
+                    best = shape_iou[n];
+                    best_n = n;
+                }
+            }
+            const int i = std::min(this->w - 1, std::max(0, static_cast<int>(t.x * this->w)));
+            const int j = std::min(this->h - 1, std::max(0, static_cast<int>(t.y * this->h)));
+            for (int n = 0; n < nm; ++n)
+                if (mask[n] == best_n || (iou_thresh < 1 && shape_iou[mask[n]] > iou_thresh))
+                    resp[static_cast<size_t>(n) * S + j * this->w + i].push_back(static_cast<int>(ti));
+        }
+        for (int n = 0; n < nm; ++n) {
+            const double aw = anchors[2 * mask[n]], ah = anchors[2 * mask[n] + 1];
+            for (int loc = 0; loc < S; ++loc) {
+                const int i = loc % this->w, j = loc / this->w;
+                const size_t bi = entry_index(b, n, loc, 0), oi = entry_index(b, n, loc, 4);
+                const double px = (i + y[bi]) / this->w, py = (j + y[bi + S]) / this->h;
+                const double pw = std::exp(static_cast<double>(y[bi + 2 * S])) * aw / net_w_;
+                const double ph = std::exp(static_cast<double>(y[bi + 3 * S])) * ah / net_h_;
+                std::vector<int> mine = resp[static_cast<size_t>(n) * S + loc];
+                double best_iou = 0;
+                int best_t = -1;
+                for (size_t ti = 0; ti < truths.size(); ++ti) {
+                    const double v = iou_xywh(px, py, pw, ph, truths[ti].x, truths[ti].y, truths[ti].w, truths[ti].h);
+                    if (v > best_iou) {
+                        best_iou = v;
+                        best_t = static_cast<int>(ti);
+                    }
+                }
+                if (mine.empty() && best_t >= 0 && best_iou > truth_thresh) mine.push_back(best_t);
+                if (mine.empty()) {
+                    if (best_iou <= ignore_thresh) {
+                        cost += on * bce_logit(x[oi], 0);
+                        loss_grad_[oi] += static_cast<T>(on * y[oi]);
+                    }
+                    continue;
+                }
+                cost += on * bce_logit(x[oi], 1);
+                loss_grad_[oi] += static_cast<T>(on * (y[oi] - 1));
+                // derivative of the x, y outputs w.r.t. their logits
+                const double sx = (y[bi] + half) / s, sy = (y[bi + S] + half) / s;
+                const double dxdt = s * sx * (1 - sx), dydt = s * sy * (1 - sy);
+                for (int ti : mine) {
+                    const Truth& t = truths[ti];
+                    for (int c = 0; c < classes; ++c) {
+                        const size_t ci = entry_index(b, n, loc, 5 + c);
+                        double target = c == t.cls ? 1 : 0;
+                        target = target * (1 - label_smooth_eps) + 0.5 * label_smooth_eps;
+                        cost += cn * bce_logit(x[ci], target);
+                        loss_grad_[ci] += static_cast<T>(cn * (y[ci] - target));
+                    }
+                    if (iou_loss == IouLoss::Mse) {
+                        const double scale = in * (2 - t.w * t.h);
+                        const double tx = t.x * this->w - i, ty = t.y * this->h - j;
+                        const double tw = std::log(t.w * net_w_ / aw), th = std::log(t.h * net_h_ / ah);
+                        const double ex = y[bi] - tx, ey = y[bi + S] - ty, ew = y[bi + 2 * S] - tw, eh = y[bi + 3 * S] - th;
+                        cost += scale * 0.5 * (ex * ex + ey * ey + ew * ew + eh * eh);
+                        loss_grad_[bi] += static_cast<T>(scale * ex * dxdt);
+                        loss_grad_[bi + S] += static_cast<T>(scale * ey * dydt);
+                        loss_grad_[bi + 2 * S] += static_cast<T>(scale * ew);
+                        loss_grad_[bi + 3 * S] += static_cast<T>(scale * eh);
+                    } else {
+                        const BoxLoss kind = iou_loss == IouLoss::Iou    ? BoxLoss::Iou
+                                             : iou_loss == IouLoss::Giou ? BoxLoss::Giou
+                                             : iou_loss == IouLoss::Diou ? BoxLoss::Diou
+                                                                         : BoxLoss::Ciou;
+                        using D = Dual<4>;
+                        const D L = box_loss(D::var(px, 0), D::var(py, 1), D::var(pw, 2), D::var(ph, 3), t.x, t.y, t.w,
+                                             t.h, kind);
+                        cost += in * L.v;
+                        loss_grad_[bi] += static_cast<T>(in * L.d[0] / this->w * dxdt);
+                        loss_grad_[bi + S] += static_cast<T>(in * L.d[1] / this->h * dydt);
+                        loss_grad_[bi + 2 * S] += static_cast<T>(in * L.d[2] * pw);
+                        loss_grad_[bi + 3 * S] += static_cast<T>(in * L.d[3] * ph);
+                    }
+                }
+            }
+        }
+    }
+    this->cost = cost;
+}
+
+// Random labels for gradient checks: 1-4 boxes of random classes inside the image.
+template <class T>
+void YoloLayer<T>::random_truth(std::mt19937_64& rng, T* truth) const {
+    std::uniform_real_distribution<double> pos(0.1, 0.9), size(0.08, 0.6);
+    std::uniform_int_distribution<int> cls(0, classes - 1), count(1, std::min(4, max_boxes));
+    std::fill(truth, truth + truth_size(), T(0));
+    const int n = count(rng);
+    for (int k = 0; k < n; ++k) {
+        truth[5 * k] = static_cast<T>(pos(rng));
+        truth[5 * k + 1] = static_cast<T>(pos(rng));
+        truth[5 * k + 2] = static_cast<T>(size(rng));
+        truth[5 * k + 3] = static_cast<T>(size(rng));
+        truth[5 * k + 4] = static_cast<T>(cls(rng));
     }
 }
 

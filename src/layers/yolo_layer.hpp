@@ -1,6 +1,7 @@
 // [yolo]: YOLOv3/v4 detection head (AlexeyAB's semantics).
 #pragma once
 
+#include <random>
 #include <vector>
 
 #include "darknet/detection.hpp"
@@ -16,7 +17,9 @@ enum class IouLoss { Mse, Iou, Giou, Diou, Ciou };
 /// (the convolution did) and w = 4 t^2 anchor.
 /// Keys: mask, anchors, classes, num, scale_x_y, new_coords, nms_kind, beta_nms, and the training
 /// keys (jitter, ignore_thresh, truth_thresh, random, iou_thresh, cls_normalizer, iou_normalizer,
-/// obj_normalizer, iou_loss, max, label_smooth_eps, max_delta, resize, focal_loss).
+/// obj_normalizer, iou_loss, max, label_smooth_eps, resize).
+/// Labels (net.truth) per image: `max` boxes of (x, y, w, h, class), relative to the image; a box
+/// with w <= 0 ends the list.
 template <class T>
 class YoloLayer : public Layer<T> {
 public:
@@ -28,6 +31,8 @@ public:
                         std::vector<Detection>& out) const override;
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
+    size_t truth_size() const override { return static_cast<size_t>(max_boxes) * 5; }
+    void random_truth(std::mt19937_64& rng, T* truth) const override;
     bool detection_head(int* n_classes, NmsKind* kind, float* beta) const override {
         *n_classes = classes;
         *kind = nms_kind;
@@ -52,6 +57,14 @@ public:
     float iou_normalizer = 0.75f, obj_normalizer = 1, label_smooth_eps = 0, max_delta = 0, resize_scale = 1;
     int random = 0, max_boxes = 200, focal_loss = 0;
     IouLoss iou_loss = IouLoss::Mse;
+
+private:
+    /// The YOLO loss of a training pass with labels (docs/math.md): sets this->cost and writes
+    /// dL/d(input) into loss_grad_.
+    void loss(const Network<T>& net);
+    std::vector<T> loss_grad_;  ///< dL/d(layer input) from the loss of the last training pass
+    bool loss_mode_ = false;
+    int net_w_ = 0, net_h_ = 0;
 };
 
 }  // namespace dn

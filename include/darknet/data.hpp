@@ -1,0 +1,39 @@
+// Datasets in Darknet's layouts, and batch loading.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "darknet/network.hpp"
+
+namespace dn {
+
+/// A classification set: image paths and the label of each, found by Darknet's rule (the label
+/// name appears in the path).
+struct ClassificationSet {
+    std::string list_path;
+    std::vector<std::string> paths;
+    std::vector<int> label;           ///< index into labels, per path
+    std::vector<std::string> labels;
+};
+
+/// Reads an image list (one path per line) and assigns labels. Throws dn::Error naming the list
+/// file and line of a path that contains no label name or more than one (listing the labels).
+ClassificationSet load_classification_set(const std::string& list_path, const std::vector<std::string>& labels);
+
+/// Augmentation of a classifier batch (Darknet's [net] keys).
+struct ClassifierAugment {
+    float angle = 0, aspect = 1, saturation = 1, exposure = 1, hue = 0;
+    int min_crop = 0, max_crop = 0;  ///< shorter-side size range before the crop (0: the network size)
+    bool flip = true;
+    static ClassifierAugment from(const NetConfig& n);
+};
+
+/// Loads images `idx` of `set` into X [n, c, h, w] (network input, values 0..1) and one-hot Y
+/// [n, classes]. With `aug`, Darknet's random crop/rotation/aspect, flip and HSV distortion, drawn
+/// from a generator seeded with `seed` (same seed, same batch); without, a plain resize.
+void load_classification_batch(const ClassificationSet& set, const std::vector<int>& idx, int w, int h, int c,
+                               const ClassifierAugment* aug, uint64_t seed, float* X, float* Y);
+
+}  // namespace dn

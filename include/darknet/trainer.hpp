@@ -1,0 +1,55 @@
+// Training loop shared by `classifier train` and `detector train`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "darknet/network.hpp"
+
+namespace dn {
+
+struct TrainOptions {
+    std::string backup_dir = "backup";
+    std::string base;                      ///< checkpoint prefix, normally the cfg file name without .cfg
+    int save_every = 100;                  ///< iterations between <base>_last.weights
+    std::string chart_path = "chart.png";  ///< loss chart, "" for none
+    size_t train_images = 0;               ///< images per epoch (for the progress line)
+    int64_t max_batches = 0;               ///< 0: the cfg's max_batches
+    bool quiet = false;                    ///< no per-iteration lines
+    /// Called every `eval_every` iterations (and at the end) for a metric to print and chart,
+    /// e.g. validation accuracy or mAP; returns a value in [0, 1] or < 0 for none.
+    std::function<double(int64_t iteration)> evaluate;
+    int eval_every = 0;
+    std::string eval_name = "accuracy";
+};
+
+/// Fills X (net.batch images, NCHW) and truth (net.batch * truth size) for pass `pass` of
+/// iteration `iteration`; must be a function of its arguments (so resumed runs see the same data).
+using BatchLoader = std::function<void(int64_t iteration, int pass, float* X, float* truth)>;
+
+struct TrainResult {
+    int64_t iterations = 0;    ///< iteration count reached (current_batch)
+    double loss = 0;           ///< loss of the last iteration (per image)
+    double avg_loss = 0;       ///< Darknet's running average (0.9/0.1)
+    double seconds = 0;
+    bool interrupted = false;  ///< stopped by SIGINT (after saving <base>_last.weights)
+    std::vector<std::pair<int64_t, double>> losses;  ///< (iteration, loss)
+};
+
+/// Trains `net` up to max_batches: each iteration runs cfg `subdivisions` forward/backward passes
+/// of net.batch images (gradients accumulate, batchnorm statistics per pass, `seen` += net.batch
+/// per pass), then one SGD step at current_rate() (burn_in, policy). The next batch loads on a
+/// background thread. Writes <backup>/<base>_last.weights (with the optimizer state, atomically)
+/// every save_every iterations and at the end, <base>_final.weights at the end, and the chart.
+/// A loss that is NaN or infinite stops training with dn::Error naming the iteration and the first
+/// layer whose output is not finite. Ctrl-C stops after the current iteration (saving _last).
+TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per_image, const TrainOptions& opt);
+
+/// Draws the loss curve (and the evaluation metric, if any) into a PNG.
+void write_chart(const std::string& path, const std::vector<std::pair<int64_t, double>>& losses,
+                 const std::vector<std::pair<int64_t, double>>& metric, int64_t max_batches,
+                 const std::string& metric_name);
+
+}  // namespace dn

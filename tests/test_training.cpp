@@ -1,0 +1,217 @@
+// Training: the loss falls on real data, an interrupted and resumed run equals an uninterrupted
+// one, a NaN loss stops with the layer named, learning-rate policies, labels, augmentation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "darknet/augment.hpp"
+#include "darknet/data.hpp"
+#include "darknet/image.hpp"
+#include "test_util.hpp"
+
+using namespace dn;
+using namespace dn::test;
+
+namespace {
+
+const char* kLabels[] = {"tee", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"};
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream f(path);
+    f << text;
+}
+
+// A small training set: the first 600 train / 200 test Fashion-MNIST images (Debian
+// dataset-fashion-mnist), or, without the package, a synthetic 10-class set (a bright block whose
+// position is the class, on noise) so that the tests still train on something learnable.
+std::string dataset_dir() {
+    static std::string dir;
+    if (!dir.empty()) return dir;
+    dir = make_temp_dir();
+    int rc = 0;
+    if (file_exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+        std::string out = run("python3 " + repo_root() + "/scripts/fashion_mnist_to_darknet.py "
+                              "/usr/share/datasets/fashion-mnist " + dir + " --limit 600", &rc);
+        if (rc == 0) return dir;
+        ADD_FAILURE() << out;
+    }
+    std::string labels, data;
+    for (const char* l : kLabels) labels += std::string(l) + "\n";
+    write_text(dir + "/labels.txt", labels);
+    std::mt19937 g(3);
+    std::uniform_real_distribution<float> noise(0, 0.3f);
+    for (const char* split : {"train", "test"}) {
+        std::string list;
+        const int n = std::string(split) == "train" ? 600 : 200;
+        for (int i = 0; i < n; ++i) {
+            const int k = i % 10;
+            Image im(28, 28, 1);
+            for (auto& v : im.data) v = noise(g);
+            for (int y = 0; y < 10; ++y)
+                for (int x = 0; x < 5; ++x) im.at(2 + (k % 5) * 5 + x, 4 + (k / 5) * 12 + y, 0) = 1.f;
+            std::string p = dir + "/" + split + "_" + std::to_string(i) + "_" + kLabels[k] + ".png";
+            save_image(im, p);
+            list += p + "\n";
+        }
+        write_text(dir + "/" + split + ".list", list);
+    }
+    write_text(dir + "/fashion.data", "classes=10\ntrain=" + dir + "/train.list\nvalid=" + dir +
+                                          "/test.list\nlabels=" + dir + "/labels.txt\nbackup=backup/\ntop=2\n");
+    return dir;
+}
+
+std::string tiny_cfg(int max_batches, float lr) {
+    return strfmt("[net]\nbatch=32\nsubdivisions=2\nwidth=28\nheight=28\nchannels=1\nmomentum=0.9\ndecay=0.0005\n"
+                  "learning_rate=%g\nburn_in=10\npolicy=poly\npower=2\nmax_batches=%d\nmin_crop=28\nmax_crop=30\n"
+                  "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+                  "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+                  "[dropout]\nprobability=.2\n"
+                  "[connected]\noutput=10\nactivation=linear\n[softmax]\n",
+                  lr, max_batches);
+}
+
+// Per-iteration losses from the trainer's progress lines.
+std::vector<double> losses(const std::string& log) {
+    std::vector<double> v;
+    std::regex re("^\\d+, [0-9.]+: ([0-9.eE+-]+), ");
+    std::istringstream in(log);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::smatch m;
+        if (std::regex_search(line, m, re)) v.push_back(std::stod(m[1]));
+    }
+    return v;
+}
+
+std::string train_cmd(const std::string& dir, const std::string& cfg, const std::string& weights = "") {
+    return "cd " + dir + " && OMP_NUM_THREADS=2 exec " + darknet_bin() + " classifier train " + dataset_dir() +
+           "/fashion.data " + cfg + " " + weights + " -dont_show -chart chart.png";
+}
+
+}  // namespace
+
+TEST(Training, LossFallsOnFashionMnistAndTheModelClassifies) {
+    std::string dir = make_temp_dir();
+    write_text(dir + "/tiny.cfg", tiny_cfg(80, 0.05f));
+    int rc = 0;
+    std::string log = run(train_cmd(dir, "tiny.cfg"), &rc);
+    ASSERT_EQ(rc, 0) << log;
+    std::vector<double> l = losses(log);
+    ASSERT_EQ(l.size(), 80u) << log;
+    const double first = (l[0] + l[1] + l[2]) / 3, last = (l[75] + l[76] + l[77] + l[78] + l[79]) / 5;
+    EXPECT_LT(last, 0.6 * first) << "loss did not fall: first " << first << ", last " << last;
+    EXPECT_TRUE(file_exists(dir + "/backup/tiny_final.weights"));
+    EXPECT_TRUE(file_exists(dir + "/chart.png"));
+    std::string out = run("cd " + dir + " && " + darknet_bin() + " classifier valid " + dataset_dir() + "/fashion.data tiny.cfg backup/tiny_final.weights", &rc);
+    ASSERT_EQ(rc, 0) << out;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m, std::regex("\\d+ images: top 1: ([0-9.]+), top 2: ([0-9.]+)"))) << out;
+    EXPECT_GT(std::stod(m[1]), 0.5) << out;  // 10 classes: chance is 0.1
+    out = run("cd " + dir + " && " + darknet_bin() + " classifier predict " + dataset_dir() +
+                  "/fashion.data tiny.cfg backup/tiny_final.weights $(head -1 " + dataset_dir() + "/test.list)",
+              &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex("Predicted in [0-9.]+ seconds\\.\\n *[0-9.]+%: [a-z]+\\n"))) << out;
+}
+
+// Stopping (Ctrl-C) at an arbitrary iteration and resuming from <cfg>_last.weights gives the same
+// final weights, byte for byte, as one uninterrupted run: the data, the dropout masks and the
+// augmentation are functions of the iteration, and the checkpoint carries the momentum.
+TEST(Training, InterruptedAndResumedRunEqualsUninterruptedRun) {
+    const int iterations = 40;
+    std::string a = make_temp_dir(), b = make_temp_dir();
+    write_text(a + "/net.cfg", tiny_cfg(iterations, 0.05f));
+    write_text(b + "/net.cfg", tiny_cfg(iterations, 0.05f));
+    int rc = 0;
+    std::string log = run(train_cmd(a, "net.cfg"), &rc);
+    ASSERT_EQ(rc, 0) << log;
+    // b: interrupt once a few iterations are done
+    run(train_cmd(b, "net.cfg") + " > log.txt 2>&1 & echo $! > " + b + "/pid", &rc);
+    std::string blog;
+    for (int i = 0; i < 300; ++i) {
+        blog = read_text_file(b + "/log.txt");
+        if (losses(blog).size() >= 6) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    run("kill -INT $(cat " + b + "/pid)", &rc);
+    for (int i = 0; i < 500 && run("kill -0 $(cat " + b + "/pid) 2>/dev/null; echo $?", &rc) == "0\n"; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    blog = read_text_file(b + "/log.txt");
+    const size_t stopped = losses(blog).size();
+    ASSERT_LT(stopped, static_cast<size_t>(iterations)) << "the run finished before the interrupt; " << blog;
+    ASSERT_NE(blog.find("Interrupted"), std::string::npos) << blog;
+    ASSERT_TRUE(file_exists(b + "/backup/net_last.weights"));
+    std::string resumed = run(train_cmd(b, "net.cfg", "backup/net_last.weights"), &rc);
+    ASSERT_EQ(rc, 0) << resumed;
+    EXPECT_EQ(losses(resumed).size() + stopped, static_cast<size_t>(iterations)) << resumed;
+    std::vector<char> wa = read_bytes(a + "/backup/net_final.weights"), wb = read_bytes(b + "/backup/net_final.weights");
+    ASSERT_FALSE(wa.empty());
+    EXPECT_TRUE(wa == wb) << "stopped after " << stopped << " iterations; resumed weights differ";
+}
+
+TEST(Training, NanLossStopsWithTheFirstNonFiniteLayerNamed) {
+    std::string dir = make_temp_dir();
+    std::string cfg = tiny_cfg(50, 1e12f);
+    write_text(dir + "/bad.cfg", cfg);
+    int rc = 0;
+    std::string log = run(train_cmd(dir, "bad.cfg"), &rc);
+    EXPECT_EQ(rc, 1) << log;
+    EXPECT_TRUE(std::regex_search(log, std::regex("darknet: error: iteration \\d+: the loss is (NaN|infinite); layer \\d+ "
+                                                  "\\(\\w+, bad.cfg:\\d+\\) is the first whose output is not finite")))
+        << log;
+}
+
+TEST(Training, LearningRatePolicies) {
+    auto rate = [](const std::string& keys, uint64_t iteration) {
+        auto net = net_from<float>("[net]\nbatch=4\nsubdivisions=2\nwidth=4\nheight=4\nchannels=1\nlearning_rate=0.1\n" + keys +
+                                   "[maxpool]\nsize=1\nstride=1\n");
+        net->header.seen = iteration * 4;  // batch * subdivisions images per iteration
+        return static_cast<double>(net->current_rate());
+    };
+    EXPECT_NEAR(rate("policy=constant\n", 500), 0.1, 1e-7);
+    EXPECT_NEAR(rate("policy=steps\nsteps=100,200\nscales=.5,.1\n", 99), 0.1, 1e-7);
+    EXPECT_NEAR(rate("policy=steps\nsteps=100,200\nscales=.5,.1\n", 150), 0.05, 1e-7);
+    EXPECT_NEAR(rate("policy=steps\nsteps=100,200\nscales=.5,.1\n", 250), 0.005, 1e-7);
+    EXPECT_NEAR(rate("policy=poly\npower=2\nmax_batches=1000\n", 250), 0.1 * 0.75 * 0.75, 1e-7);
+    EXPECT_NEAR(rate("policy=poly\npower=2\nmax_batches=1000\nburn_in=100\n", 50), 0.1 * 0.25, 1e-7);  // (50/100)^2
+    EXPECT_NEAR(rate("policy=exp\ngamma=0.99\n", 10), 0.1 * std::pow(0.99, 10), 1e-7);
+    EXPECT_NEAR(rate("policy=step\nstep=100\nscale=0.5\n", 250), 0.025, 1e-7);
+    EXPECT_NEAR(rate("policy=sig\ngamma=0.1\nstep=100\n", 100), 0.05, 1e-7);
+    EXPECT_NEAR(rate("policy=sgdr\nsgdr_cycle=100\nlearning_rate_min=0\n", 50), 0.05, 1e-7);  // half a cosine
+}
+
+TEST(Training, LabelsComeFromThePathAndBadPathsAreNamed) {
+    std::string dir = make_temp_dir();
+    write_text(dir + "/ok.list", "/x/1_cat.png\n\n/x/2_dog.png\n");
+    ClassificationSet s = load_classification_set(dir + "/ok.list", {"cat", "dog"});
+    EXPECT_EQ(s.label, (std::vector<int>{0, 1}));
+    write_text(dir + "/none.list", "/x/1_cat.png\n/x/2_bird.png\n");
+    std::string msg = error_of([&] { load_classification_set(dir + "/none.list", {"cat", "dog"}); });
+    EXPECT_NE(msg.find("none.list:2: '/x/2_bird.png' contains no label name"), std::string::npos) << msg;
+    write_text(dir + "/two.list", "/x/cat_dog.png\n");
+    msg = error_of([&] { load_classification_set(dir + "/two.list", {"cat", "dog"}); });
+    EXPECT_NE(msg.find("two.list:1: '/x/cat_dog.png' contains more than one label name"), std::string::npos) << msg;
+}
+
+TEST(Training, AugmentedBatchesAreAFunctionOfTheirSeed) {
+    ClassificationSet set = load_classification_set(dataset_dir() + "/train.list",
+                                                     std::vector<std::string>(std::begin(kLabels), std::end(kLabels)));
+    ClassifierAugment aug;
+    aug.angle = 10;
+    aug.min_crop = 28;
+    aug.max_crop = 34;
+    aug.exposure = 1.5f;
+    std::vector<int> idx = {0, 1, 2, 3};
+    std::vector<float> x1(4 * 784), x2(4 * 784), x3(4 * 784), y(40);
+    load_classification_batch(set, idx, 28, 28, 1, &aug, 7, x1.data(), y.data());
+    load_classification_batch(set, idx, 28, 28, 1, &aug, 7, x2.data(), y.data());
+    load_classification_batch(set, idx, 28, 28, 1, &aug, 8, x3.data(), y.data());
+    EXPECT_TRUE(x1 == x2);
+    EXPECT_FALSE(x1 == x3);
+    for (float v : x1) ASSERT_TRUE(v >= 0 && v <= 1);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(y[i * 10 + set.label[i]], 1.f);
+}

@@ -1,0 +1,145 @@
+// The [yolo] loss: values computed by hand on a 2x2 grid, the assignment rules (responsible
+// anchor by shape, ignore_thresh, iou_thresh), and exact gradients of every box-loss kind against
+// finite differences.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gradcheck.hpp"
+
+using namespace dn;
+using namespace dn::test;
+
+namespace {
+
+// A 2x2 network input straight into a [yolo] head (2x2 grid, one class); anchors are in network
+// pixels, so "1,1" is half the image. `extra` adds keys to [yolo].
+std::string grid_cfg(int masks, const std::string& anchors, int num, const std::string& extra) {
+    std::string mask;
+    for (int i = 0; i < masks; ++i) mask += (i ? "," : "") + std::to_string(i);
+    return "[net]\nbatch=1\nwidth=2\nheight=2\nchannels=" + std::to_string(masks * 6) +
+           "\n[yolo]\nclasses=1\nmask=" + mask + "\nnum=" + std::to_string(num) + "\nanchors=" + anchors + "\n" + extra;
+}
+
+// Input for a 2x2 grid where every logit is 0: boxes centered in their cells, size = anchor,
+// objectness and class probability 0.5.
+std::vector<double> zero_logits(int masks) { return std::vector<double>(static_cast<size_t>(masks) * 6 * 4, 0.0); }
+
+struct LossRun {
+    double cost;
+    std::vector<double> grad;  // dL/d(input)
+};
+
+LossRun run_loss(const std::string& cfg, const std::vector<double>& x, const std::vector<double>& truth_boxes) {
+    set_quiet(true);
+    auto net = net_from<double>(cfg);
+    std::vector<double> truth(net->layers.back()->truth_size(), 0.0);
+    std::copy(truth_boxes.begin(), truth_boxes.end(), truth.begin());
+    net->forward(x.data(), true, truth.data());
+    LossRun r;
+    r.cost = net->total_cost();
+    r.grad.assign(x.size(), 0.0);
+    net->backward(r.grad.data());
+    return r;
+}
+
+const double ln2 = std::log(2.0);
+// Input offsets on the 2x2 grid with 6 entries per anchor: entry e of anchor n at cell (i, j).
+size_t at(int n, int e, int i, int j) { return static_cast<size_t>(n) * 24 + e * 4 + j * 2 + i; }
+
+}  // namespace
+
+// One truth (0.7, 0.3, 0.4, 0.6) on a 2x2 grid, anchor 1x1 px on a 2x2 net, all logits 0:
+// the predictions are (cell center, 0.5 x 0.5). Cell (1,0) is responsible; cell (1,1) overlaps the
+// truth with IoU 0.04/0.45 < 0.5 and cells (0,*) not at all, so three slots take the no-object
+// term. By hand:
+//   objectness: 3 x BCE(0.5, 0) + BCE(0.5, 1) = 4 ln 2;  class: BCE(0.5, 1) = ln 2
+//   box (mse): tx = 0.7*2 - 1 = 0.4, ty = 0.6, tw = ln(0.4*2/1), th = ln(0.6*2/1);
+//     0.75 * (2 - 0.24) / 2 * ((0.5-0.4)^2 + (0.5-0.6)^2 + tw^2 + th^2)
+TEST(YoloLoss, MseValueAndGradientByHand) {
+    const std::string cfg = grid_cfg(1, "1,1", 1, "");
+    LossRun r = run_loss(cfg, zero_logits(1), {0.7, 0.3, 0.4, 0.6, 0});
+    const double tw = std::log(0.8), th = std::log(1.2), scale = 0.75 * (2 - 0.24);
+    const double box = scale / 2 * (0.01 + 0.01 + tw * tw + th * th);
+    EXPECT_NEAR(r.cost, 5 * ln2 + box, 1e-12);
+    // logits: x = 0 -> sigmoid 0.5, dsigmoid 0.25
+    EXPECT_NEAR(r.grad[at(0, 0, 1, 0)], scale * (0.5 - 0.4) * 0.25, 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 1, 1, 0)], scale * (0.5 - 0.6) * 0.25, 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 2, 1, 0)], scale * (0 - tw), 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 3, 1, 0)], scale * (0 - th), 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 4, 1, 0)], 0.5 - 1, 1e-12);  // objectness toward 1
+    EXPECT_NEAR(r.grad[at(0, 5, 1, 0)], 0.5 - 1, 1e-12);  // class toward 1
+    for (auto [i, j] : {std::pair{0, 0}, {0, 1}, {1, 1}}) {
+        EXPECT_NEAR(r.grad[at(0, 4, i, j)], 0.5, 1e-12) << i << "," << j;  // no-object term
+        for (int e : {0, 1, 2, 3, 5}) EXPECT_EQ(r.grad[at(0, e, i, j)], 0.0) << "entry " << e;
+    }
+}
+
+// ignore_thresh below cell (1,1)'s IoU (0.089) removes its no-object term.
+TEST(YoloLoss, IgnoreThreshUsesThePredictedBoxIoU) {
+    const std::string cfg = grid_cfg(1, "1,1", 1, "ignore_thresh=0.05\n");
+    LossRun r = run_loss(cfg, zero_logits(1), {0.7, 0.3, 0.4, 0.6, 0});
+    const double tw = std::log(0.8), th = std::log(1.2), scale = 0.75 * (2 - 0.24);
+    EXPECT_NEAR(r.cost, 4 * ln2 + scale / 2 * (0.02 + tw * tw + th * th), 1e-12);
+    EXPECT_EQ(r.grad[at(0, 4, 1, 1)], 0.0);
+    EXPECT_NEAR(r.grad[at(0, 4, 0, 1)], 0.5, 1e-12);
+}
+
+// GIoU by hand for prediction (0.75, 0.25, 0.5, 0.5) vs truth (0.7, 0.3, 0.4, 0.6):
+// I = 0.4*0.5 = 0.2, U = 0.25 + 0.24 - 0.2 = 0.29, C = 0.5*0.6 = 0.3, GIoU = I/U - (C-U)/C.
+TEST(YoloLoss, GiouValueByHand) {
+    const std::string cfg = grid_cfg(1, "1,1", 1, "iou_loss=giou\niou_normalizer=0.0625\n");
+    LossRun r = run_loss(cfg, zero_logits(1), {0.7, 0.3, 0.4, 0.6, 0});
+    const double giou = 0.2 / 0.29 - 0.01 / 0.3;
+    EXPECT_NEAR(r.cost, 5 * ln2 + 0.0625 * (1 - giou), 1e-12);
+}
+
+// Two anchors, 0.25 x 0.75 and 0.5 x 0.5 of the image: a tall truth (0.25 x 0.75) matches the first by shape; with
+// iou_thresh below the second's shape IoU both are responsible.
+TEST(YoloLoss, ResponsibleAnchorByShapeAndIouThresh) {
+    const std::vector<double> truth = {0.2, 0.6, 0.25, 0.75, 0};
+    LossRun one = run_loss(grid_cfg(2, "0.5,1.5,1,1", 2, ""), zero_logits(2), truth);
+    EXPECT_NEAR(one.grad[at(0, 4, 0, 1)], -0.5, 1e-12);  // anchor 0, cell (0,1): responsible
+    EXPECT_GT(one.grad[at(1, 4, 0, 1)], -1e-12);          // anchor 1 there: not responsible
+    // shape IoU of anchor 1 (0.5x0.5) with the truth: 0.25*0.5 / (0.25 + 0.1875 - 0.125) = 0.4
+    LossRun both = run_loss(grid_cfg(2, "0.5,1.5,1,1", 2, "iou_thresh=0.3\n"), zero_logits(2), truth);
+    EXPECT_NEAR(both.grad[at(0, 4, 0, 1)], -0.5, 1e-12);
+    EXPECT_NEAR(both.grad[at(1, 4, 0, 1)], -0.5, 1e-12);
+    LossRun none = run_loss(grid_cfg(2, "0.5,1.5,1,1", 2, "iou_thresh=0.41\n"), zero_logits(2), truth);
+    EXPECT_GT(none.grad[at(1, 4, 0, 1)], -1e-12);
+}
+
+// The analytic gradient of the whole loss matches finite differences for every box-loss kind with
+// scale_x_y, label smoothing, several anchors and normalizers, at random logits (every element).
+TEST(YoloLoss, ExactGradientEveryIouKind) {
+    for (const char* kind : {"mse", "iou", "giou", "diou", "ciou"}) {
+        SCOPED_TRACE(kind);
+        const std::string cfg = "[net]\nbatch=2\nwidth=4\nheight=4\nchannels=21\n"
+                                "[yolo]\nclasses=2\nmask=0,1,2\nnum=4\nanchors=0.6,0.9,1.4,1.7,2.3,3.6,3.1,3.2\n"
+                                "scale_x_y=1.05\niou_thresh=0.213\nlabel_smooth_eps=0.1\ncls_normalizer=0.8\n"
+                                "iou_normalizer=0.3\nobj_normalizer=1.3\nignore_thresh=0.6\niou_loss=" +
+                                std::string(kind) + "\n";
+        set_quiet(true);
+        auto net = net_from<double>(cfg);
+        const std::vector<double> x = make_input(2, 21, 4, 4, 0, 1, -1, 5);
+        std::vector<double> truth(2 * net->layers[0]->truth_size(), 0.0);
+        const std::vector<double> boxes = {0.3, 0.4, 0.2, 0.5, 1, 0.8, 0.7, 0.45, 0.3, 0, 0.1, 0.9, 0.15, 0.12, 1};
+        std::copy(boxes.begin(), boxes.end(), truth.begin());
+        std::copy(boxes.begin(), boxes.begin() + 10, truth.begin() + net->layers[0]->truth_size());
+        net->forward(x.data(), true, truth.data());
+        GradcheckOptions opt;
+        opt.train = true;
+        opt.max_checks = 100000;
+        LayerCheck r = gradcheck_layer(*net, 0, opt);
+        EXPECT_TRUE(r.loss_mode);
+        EXPECT_LE(r.max_err, 1e-6) << describe(r);
+        ASSERT_EQ(r.tensors.size(), 1u);
+        EXPECT_EQ(r.tensors[0].checked + r.tensors[0].kinks, x.size());
+        EXPECT_LE(r.tensors[0].kinks, 4u) << describe(r);
+    }
+}
+
+// Labels the head cannot use are errors, not silent garbage.
+TEST(YoloLoss, ClassOutsideRangeIsAnError) {
+    EXPECT_THROW(run_loss(grid_cfg(1, "1,1", 1, ""), zero_logits(1), {0.5, 0.5, 0.2, 0.2, 3}), Error);
+}
