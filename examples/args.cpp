@@ -57,6 +57,22 @@ int Args::integer(const std::string& name, int def) const {
     return static_cast<int>(v);
 }
 
+int gpu_flag(const Args& a) {
+#ifndef DN_GPU
+    (void)a;
+    return -1;
+#else
+    if (a.flag("-i")) return a.integer("-i", 0);
+    if (!a.flag("-gpus")) return -1;
+    const std::vector<std::string> ids = split(a.str("-gpus", "0"), ',');
+    if (ids.size() > 1) warn("-gpus %s: this darknet trains on one GPU; using %s", a.str("-gpus", "").c_str(), ids[0].c_str());
+    char* end = nullptr;
+    const long i = std::strtol(ids.empty() ? "0" : ids[0].c_str(), &end, 10);
+    if (!end || *end) fail("-gpus expects GPU indices such as 0 or 0,1");
+    return static_cast<int>(i);
+#endif
+}
+
 std::vector<std::string> Args::unknown(const std::vector<std::string>& known) const {
     std::vector<std::string> out;
     for (const auto& f : flags_)

@@ -26,4 +26,8 @@ private:
     std::vector<std::pair<std::string, std::string>> flags_;
 };
 
+/// The GPU to run on from -i N or -gpus N[,M,...] (the first: one device per process), or -1 when
+/// neither is given or the build has no GPU support (apply_common_flags warns then).
+int gpu_flag(const Args& a);
+
 }  // namespace dn

@@ -90,6 +90,7 @@ int classifier_train(const std::string& datacfg, const std::string& cfgfile, con
     check_classes(*net, d.labels.size(), cfgfile);
     if (!weightfile.empty()) load_weights(*net, weightfile, true);
     if (a.flag("-clear")) net->header.seen = 0;
+    if (const int gpu = gpu_flag(a); gpu >= 0) net->use_gpu(gpu);
     // -max_batches N: a shorter (or longer) run; the schedule (poly, sgdr, ...) follows it
     if (a.flag("-max_batches")) net->cfg.max_batches = a.integer("-max_batches", 0);
     const ClassifierAugment aug = ClassifierAugment::from(net->cfg);
@@ -126,11 +127,7 @@ int classifier_train(const std::string& datacfg, const std::string& cfgfile, con
                 eval_net = Network<float>::from_cfg_file(cfgfile, 100);
                 set_quiet(q);
             }
-            std::vector<char> w = weights_bytes(*net);
-            std::string tmp = opt.backup_dir + "/." + opt.base + "_eval.weights";
-            write_file_atomic(tmp, w.data(), w.size());
-            load_weights(*eval_net, tmp);
-            std::remove(tmp.c_str());
+            load_weights_bytes(*eval_net, weights_bytes(*net), "the training network");
             return evaluate(*eval_net, *valid, 1, limit, false).first;
         };
         opt.eval_name = "top-1 accuracy";

@@ -1,9 +1,15 @@
 // Entry points of the darknet CLI verbs (examples/*.cpp). Each returns the process exit code.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace dn {
 
 int run_detector(int argc, char** argv);
+/// detector train|map|valid (examples/detector_train.cpp), called by run_detector.
+int run_detector_train(const std::string& verb, int argc, char** argv, const std::vector<std::string>& value_flags);
+int run_partial(int argc, char** argv);  ///< `darknet partial cfg weights out N`
 int run_classifier(int argc, char** argv);
 int run_detect(int argc, char** argv);  ///< `darknet detect cfg weights image` (COCO names)
 int run_benchmark(int argc, char** argv);  ///< forward latency of a network

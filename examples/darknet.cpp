@@ -33,9 +33,10 @@ struct Verb {
 };
 
 const Verb kVerbs[] = {
-    {"detector", dn::run_detector, "detector test <data> <cfg> <weights> [image] [-thresh 0.25] [-ext_output] "
-                                   "[-dont_show] [-out result.json] [-letter_box] [-nms 0.45]"},
+    {"detector", dn::run_detector, "detector test|train|map|valid <data> <cfg> [weights] [image] [-thresh 0.25] "
+                                   "[-ext_output] [-dont_show] [-out result.json] [-map] [-clear]"},
     {"classifier", dn::run_classifier, "classifier train|valid|predict <data> <cfg> [weights] [image]"},
+    {"partial", dn::run_partial, "partial <cfg> <weights> <output> <layers> (first layers' weights, seen=0)"},
     {"detect", dn::run_detect, "detect <cfg> <weights> [image] (COCO names, cfg/coco.data)"},
     {"gradcheck", dn::run_gradcheck, "gradcheck <cfg> [-layer i] [-eval] [-float32] [-batch 2] (exact backward check)"},
     {"benchmark", dn::run_benchmark, "benchmark <cfg> [weights] [-image img] [-runs 50] [-threads N] [-profile]"},

@@ -18,7 +18,8 @@ namespace dn {
 namespace {
 
 const std::vector<std::string> kValueFlags = {"-thresh", "-hier_thresh", "-hier", "-nms", "-out", "-threads",
-                                              "-seed",   "-i",           "-gpus", "-iou_thresh", "-points"};
+                                              "-seed", "-i", "-gpus", "-iou_thresh", "-points", "-max_batches",
+                                              "-save_every", "-chart", "-eval_every", "-batch", "-results", "-prefix"};
 
 std::vector<std::string> load_names(const std::string& datacfg, int classes) {
     DataConfig d = parse_data_file(datacfg);
@@ -34,7 +35,9 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
     auto net = Network<float>::from_cfg_file(cfgfile, 1);
     net->print_summary();
     if (!weightfile.empty()) load_weights(*net, weightfile);
-    net->optimize_for_inference();
+    const int gpu = gpu_flag(a);
+    if (gpu >= 0) net->use_gpu(gpu);
+    else net->optimize_for_inference();
     std::vector<std::string> names = load_names(datacfg, detection_classes(*net));
 
     DetectOptions opt;
@@ -93,13 +96,19 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
 int run_detector(int argc, char** argv) {
     Args a(argc, argv, kValueFlags);
     std::string verb = a.pos(2);
-    if (a.npos() < 5) {
-        std::fprintf(stderr, "usage: %s detector [test] <data> <cfg> <weights> [image] [-thresh 0.25] [-ext_output] "
-                             "[-dont_show] [-out result.json] [-letter_box]\n", argv[0]);
+    if (a.npos() < 4 || (a.npos() < 5 && !(verb == "map" && a.flag("-results")))) {
+        std::fprintf(stderr,
+                     "usage: %s detector test <data> <cfg> <weights> [image] [-thresh 0.25] [-ext_output] [-dont_show]\n"
+                     "                        [-out result.json] [-letter_box] [-nms 0.45]\n"
+                     "       %s detector train <data> <cfg> [weights] [-map] [-clear] [-dont_show] [-chart chart.png]\n"
+                     "       %s detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-points 0|11|101] [-thresh 0.25]\n"
+                     "       %s detector map <data> -results <dir>   (score detector valid's files)\n"
+                     "       %s detector valid <data> <cfg> <weights> [-prefix results]\n",
+                     argv[0], argv[0], argv[0], argv[0], argv[0]);
         return 1;
     }
     if (verb == "test") return detector_test(a.pos(3), a.pos(4), a.pos(5), a.pos(6), a);
-    fail("unknown detector command '%s' (test)", verb.c_str());
+    return run_detector_train(verb, argc, argv, kValueFlags);
 }
 
 int run_detect(int argc, char** argv) {

@@ -208,6 +208,8 @@ TEST(Nms, IouDiouAndPerClassSuppression) {
         if (d.bbox.x == a.x) d.prob = {0.8f, 0.f};
     nms_sort(dets, 2, 0.65f, NmsKind::Default, 0.6f);
     for (const auto& d : dets) {
-        if (d.bbox.x == a.x) EXPECT_EQ(d.prob[0], 0.8f);
+        if (d.bbox.x == a.x) {
+            EXPECT_EQ(d.prob[0], 0.8f);
+        }
     }
 }

@@ -94,7 +94,9 @@ TEST(Weights, BatchnormBetaSurvivesWhereDarknetLosesIt) {
     auto old = net_from<float>(kSmall, 1);
     load_weights(*old, dir + "/old.weights");
     for (auto& p : old->layers[2]->params()) {
-        if (p.name == "biases") EXPECT_EQ(p.value[0], 0.f);
+        if (p.name == "biases") {
+            EXPECT_EQ(p.value[0], 0.f);
+        }
     }
     dn::test::write_bytes(dir + "/new.weights", bytes);
     auto now = net_from<float>(kSmall, 1);

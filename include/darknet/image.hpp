@@ -24,6 +24,8 @@ struct Image {
 /// channels = 0 keeps the file's channels; 1 or 3 converts. Throws dn::Error naming the path and
 /// the decoder's reason.
 Image load_image(const std::string& path, int channels = 0);
+/// Width and height from the file's header (no decoding); throws dn::Error like load_image.
+void image_size(const std::string& path, int* w, int* h);
 /// Decodes an in-memory encoded image (same rules).
 Image decode_image(const unsigned char* bytes, size_t n, int channels, const std::string& label);
 /// Saves by extension (.jpg quality 80 as Darknet, .png, .bmp); throws dn::Error on failure.

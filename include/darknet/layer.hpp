@@ -10,6 +10,7 @@
 
 #include "darknet/buffer.hpp"
 #include "darknet/cfg.hpp"
+#include "darknet/cuda.hpp"
 #include "darknet/detection.hpp"
 
 namespace dn {
@@ -86,10 +87,11 @@ public:
     virtual size_t workspace_size() const { return 0; }
     /// Called after parameters change outside update() (weights loaded, set through the API).
     virtual void params_changed() {}
-    /// Appends detections (YOLO-type layers); image size im_w x im_h, network size net_w x net_h.
+    /// Appends the detections of image `b` of the batch (YOLO-type layers); image size im_w x im_h,
+    /// network size net_w x net_h.
     virtual void get_detections(int im_w, int im_h, int net_w, int net_h, float thresh,
-                                bool letterbox, std::vector<Detection>& out) const {
-        (void)im_w, (void)im_h, (void)net_w, (void)net_h, (void)thresh, (void)letterbox, (void)out;
+                                bool letterbox, std::vector<Detection>& out, int b = 0) const {
+        (void)im_w, (void)im_h, (void)net_w, (void)net_h, (void)thresh, (void)letterbox, (void)out, (void)b;
     }
     /// Detection heads: class count and the NMS rule their cfg section asks for.
     virtual bool detection_head(int* classes, NmsKind* kind, float* beta) const {
@@ -118,6 +120,22 @@ public:
     /// reallocates `output`/`delta` afterwards.
     virtual void resize(Network<T>& net, int new_w, int new_h);
 
+    // ---- GPU (float networks on a CUDA device; see Network::forward_gpu) ------------------------
+    /// forward/backward on device memory: read net.input_gpu, write output_gpu; ADD dL/d(input)
+    /// into net.delta_gpu (when not null) and dL/d(param) into the device grads, as on the CPU.
+    /// The default runs the CPU code on copies pulled from the device and pushes the results back
+    /// (what Darknet does for its [yolo] loss); layers with GPU kernels override both.
+    virtual void forward_gpu(Network<T>& net);
+    virtual void backward_gpu(Network<T>& net);
+    /// update() on the device copies of params().
+    virtual void update_gpu(const UpdateArgs& a);
+    /// Copies every params() buffer (and grad) to the device / back to the host.
+    void push_params();
+    void pull_params();
+    /// Device copy of the params() entry `name` (value or grad); throws when absent.
+    T* gpu_value(const char* name);
+    T* gpu_grad(const char* name);
+
     int inputs() const { return w * h * c; }
     int outputs() const { return out_w * out_h * out_c; }
     /// Allocates `delta` (training) when it is not yet allocated.
@@ -135,6 +153,11 @@ public:
     double cost = 0;                      ///< loss of the last training forward (loss layers)
     bool has_loss = false;                ///< the layer computes a loss from net.truth
     std::string where;                    ///< "file:line" of its cfg section
+    DeviceBuffer<T> output_gpu, delta_gpu;  ///< device twins of output/delta (GPU runs)
+
+private:
+    std::vector<std::string> gpu_names_;  ///< params() names, in order, at the last push
+    std::vector<DeviceBuffer<T>> gpu_values_, gpu_grads_;
 };
 
 template <class T>

@@ -91,7 +91,7 @@ public:
 
     /// Boxes above `thresh` from all YOLO layers, for an image of im_w x im_h pixels
     /// (Darknet's get_network_boxes).
-    std::vector<Detection> get_detections(int im_w, int im_h, float thresh, bool letterbox) const;
+    std::vector<Detection> get_detections(int im_w, int im_h, float thresh, bool letterbox, int b = 0) const;
 
     /// Changes the input size (multi-scale training) and reallocates layer buffers.
     void resize(int new_w, int new_h);
@@ -126,6 +126,29 @@ public:
 
     /// The network input of the last forward().
     const T* last_input() const { return input0_; }
+
+    // ---- GPU (GPU=1 builds; float networks) ------------------------------------------------
+    /// Runs on CUDA device `index` from now on (selects it, copies the parameters there); -1 goes
+    /// back to the CPU (copying them back). Throws dn::Error without a device or a GPU build.
+    void use_gpu(int index);
+    int gpu_index = -1;  ///< the device forward/backward/update run on, -1: the CPU
+    /// forward() on the device: x and truth are host arrays (copied over); returns output() after
+    /// copying the output layer's (and the detection layers') outputs back to the host.
+    const T* forward_gpu(const T* x, bool train = false, const T* truth = nullptr);
+    /// backward() on the device (dL/d(network input) is not computed).
+    void backward_gpu();
+    /// update() on the device parameters.
+    void update_gpu(float learning_rate);
+    /// Parameters device -> host (before saving weights) and host -> device (after loading them).
+    void pull_params();
+    void push_params();
+    /// Every layer's output device -> host (diagnostics, e.g. finding the first non-finite layer).
+    void pull_outputs();
+    /// Shared device scratch of at least n elements.
+    T* workspace_gpu(size_t n);
+    const T* input_gpu = nullptr;  ///< device input of the layer being run
+    T* delta_gpu = nullptr;        ///< device dL/d(that input), or null
+    const T* truth_gpu = nullptr;  ///< device copy of truth
     /// Shared scratch of at least `n` elements.
     T* workspace(size_t n);
 
@@ -134,6 +157,7 @@ private:
     Buffer<T> arena_;
     bool planned_ = false;
     const T* input0_ = nullptr;  // network input of the last forward, for backward()
+    DeviceBuffer<T> x_gpu_, truth_buf_gpu_, ws_gpu_;
 };
 
 /// Loads Darknet weights into `net`. The header's version decides the width of `seen`. When
@@ -143,6 +167,11 @@ private:
 /// index and type, the byte offset, and the expected and available bytes.
 template <class T>
 void load_weights(Network<T>& net, const std::string& path, bool allow_partial = false);
+/// load_weights from a file's bytes held in memory; `label` names them in messages (e.g. copying a
+/// training network's weights into an evaluation network: load_weights_bytes(eval, weights_bytes(net))).
+template <class T>
+void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::string& label = "<memory>",
+                        bool allow_partial = false);
 /// Saves in Darknet's format (header as loaded, or 0.2.5), atomically (temporary file + rename).
 /// With `optimizer_state` the SGD momentum buffers go into the trailer too, so that training
 /// resumes exactly (checkpoints); Darknet ignores them.

@@ -23,6 +23,11 @@ struct TrainOptions {
     std::function<double(int64_t iteration)> evaluate;
     int eval_every = 0;
     std::string eval_name = "accuracy";
+    bool keep_best = false;                ///< write <base>_best.weights when the metric improves
+    /// Multi-scale training (random=1): the network input size (w, h) for an iteration; the trainer
+    /// resizes the network when it changes, and the loader must use the same function. Empty: fixed.
+    std::function<std::pair<int, int>(int64_t iteration)> input_size;
+    size_t max_inputs = 0;                 ///< largest w*h*c input_size gives (0: the network's)
 };
 
 /// Fills X (net.batch images, NCHW) and truth (net.batch * truth size) for pass `pass` of

@@ -25,7 +25,8 @@ std::vector<Detection> detect_image(Network<float>& net, const Image& im, const 
     if (net.batch != 1) fail("detect_image needs a network built with batch 1");
     Image sized = preprocess(im, net.w, net.h, opt.letterbox);
     double t0 = now_seconds();
-    net.forward(sized.data.data(), false);
+    if (net.gpu_index >= 0) net.forward_gpu(sized.data.data(), false);
+    else net.forward(sized.data.data(), false);
     if (forward_ms) *forward_ms = (now_seconds() - t0) * 1000.0;
     std::vector<Detection> dets = net.get_detections(im.w, im.h, opt.thresh, opt.letterbox);
     int classes = 0;
@@ -34,6 +35,34 @@ std::vector<Detection> detect_image(Network<float>& net, const Image& im, const 
     for (const auto& l : net.layers) l->detection_head(&classes, &kind, &beta);
     if (opt.nms > 0) nms_sort(dets, classes, opt.nms, kind, beta);
     return dets;
+}
+
+std::vector<std::vector<Detection>> detect_images(Network<float>& net, const std::vector<std::string>& paths,
+                                                  const DetectOptions& opt) {
+    int classes = 0;
+    NmsKind kind = NmsKind::Default;
+    float beta = 0.6f;
+    for (const auto& l : net.layers) l->detection_head(&classes, &kind, &beta);
+    const size_t per = static_cast<size_t>(net.inputs());
+    std::vector<float> X(per * net.batch, 0.f);
+    std::vector<std::vector<Detection>> out(paths.size());
+    std::vector<std::pair<int, int>> sizes(net.batch);
+    for (size_t i0 = 0; i0 < paths.size(); i0 += net.batch) {
+        const size_t n = std::min(paths.size() - i0, static_cast<size_t>(net.batch));
+        for (size_t k = 0; k < n; ++k) {
+            Image im = load_image(paths[i0 + k], net.c);
+            sizes[k] = {im.w, im.h};
+            Image sized = preprocess(im, net.w, net.h, opt.letterbox);
+            std::copy(sized.data.begin(), sized.data.end(), X.begin() + k * per);
+        }
+        if (net.gpu_index >= 0) net.forward_gpu(X.data(), false);
+        else net.forward(X.data(), false);
+        for (size_t k = 0; k < n; ++k) {
+            out[i0 + k] = net.get_detections(sizes[k].first, sizes[k].second, opt.thresh, opt.letterbox, static_cast<int>(k));
+            if (opt.nms > 0) nms_sort(out[i0 + k], classes, opt.nms, kind, beta);
+        }
+    }
+    return out;
 }
 
 namespace {

@@ -293,9 +293,10 @@ Layer<T>& Network<T>::layer(int i) const {
 }
 
 template <class T>
-std::vector<Detection> Network<T>::get_detections(int im_w, int im_h, float thresh, bool letterbox) const {
+std::vector<Detection> Network<T>::get_detections(int im_w, int im_h, float thresh, bool letterbox, int b) const {
+    if (b < 0 || b >= batch) fail("get_detections: image %d of a batch of %d", b, batch);
     std::vector<Detection> dets;
-    for (const auto& l : layers) l->get_detections(im_w, im_h, w, h, thresh, letterbox, dets);
+    for (const auto& l : layers) l->get_detections(im_w, im_h, w, h, thresh, letterbox, dets, b);
     return dets;
 }
 

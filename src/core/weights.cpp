@@ -95,7 +95,11 @@ bool seen_is_64bit(int32_t major, int32_t minor) { return major * 10 + minor >= 
 
 template <class T>
 void load_weights(Network<T>& net, const std::string& path, bool allow_partial) {
-    std::vector<char> bytes = read_binary(path);
+    load_weights_bytes(net, read_binary(path), path, allow_partial);
+}
+
+template <class T>
+void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::string& path, bool allow_partial) {
     if (bytes.size() < 12)
         fail("weights file '%s' is %zu bytes long; a Darknet weights header needs at least 16", path.c_str(),
              bytes.size());
@@ -249,6 +253,8 @@ void save_weights(const Network<T>& net, const std::string& path, int upto, bool
 
 template void load_weights<float>(Network<float>&, const std::string&, bool);
 template void load_weights<double>(Network<double>&, const std::string&, bool);
+template void load_weights_bytes<float>(Network<float>&, std::vector<char>, const std::string&, bool);
+template void load_weights_bytes<double>(Network<double>&, std::vector<char>, const std::string&, bool);
 template std::vector<char> weights_bytes<float>(const Network<float>&, int, bool);
 template std::vector<char> weights_bytes<double>(const Network<double>&, int, bool);
 template void save_weights<float>(const Network<float>&, const std::string&, int, bool);

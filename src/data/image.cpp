@@ -69,6 +69,11 @@ Image load_image(const std::string& path, int channels) {
 #endif
 }
 
+void image_size(const std::string& path, int* w, int* h) {
+    int c = 0;
+    if (!stbi_info(path.c_str(), w, h, &c)) fail("cannot read the size of image '%s': %s", path.c_str(), stbi_failure_reason());
+}
+
 void save_image(const Image& im, const std::string& path) {
     std::vector<unsigned char> buf(static_cast<size_t>(im.w) * im.h * im.c);
     for (int k = 0; k < im.c; ++k)

@@ -10,6 +10,13 @@
 #include <string>
 #include <type_traits>
 
+// The formulas below are compiled for the GPU too (src/kernels/activations.cu).
+#ifdef __CUDACC__
+#define DN_HOSTDEV __host__ __device__
+#else
+#define DN_HOSTDEV
+#endif
+
 namespace dn {
 
 enum class Activation {
@@ -25,9 +32,9 @@ bool activation_needs_input(Activation a);
 
 namespace act {
 
-template <class T> inline T logistic(T x) { return T(1) / (T(1) + std::exp(-x)); }
+template <class T> DN_HOSTDEV inline T logistic(T x) { return T(1) / (T(1) + std::exp(-x)); }
 // softplus with AlexeyAB's threshold of 20 (used by mish)
-template <class T> inline T softplus(T x) {
+template <class T> DN_HOSTDEV inline T softplus(T x) {
     const T t = T(20);
     if (x > t) return x;
     if (x < -t) return std::exp(x);
@@ -35,7 +42,7 @@ template <class T> inline T softplus(T x) {
 }
 
 template <Activation A, class T>
-inline T f(T x) {
+DN_HOSTDEV inline T f(T x) {
     switch (A) {
         case Activation::Linear: return x;
         case Activation::Logistic: return logistic(x);
@@ -73,7 +80,7 @@ inline T f(T x) {
 
 /// dy/dx given the output y and (for the activations that need it) the input x.
 template <Activation A, class T>
-inline T df(T y, T x) {
+DN_HOSTDEV inline T df(T y, T x) {
     switch (A) {
         case Activation::Linear: return T(1);
         case Activation::Logistic: return y * (T(1) - y);

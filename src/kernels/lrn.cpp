@@ -7,6 +7,9 @@
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
+// GCC's own _mm512_undefined_ps (`__m512 __Y = __Y;`) trips -Wmaybe-uninitialized when the
+// AVX-512 helpers below are inlined; the value is never read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace dn {
@@ -233,7 +236,7 @@ inline __m512 sum(const __m512 (&q)[N]) {
 
 template <int SIZE>
 void forward_reg(const float* x, int C, int S, int s0, int n, const LrnParams& p, float* y) {
-    constexpr int lo = (SIZE - 1) / 2, hi = SIZE / 2;
+    constexpr int hi = SIZE / 2;  // the window is [c - (SIZE-1)/2, c + hi]
     const __m512 kappa = _mm512_set1_ps(static_cast<float>(p.kappa)), alpha = _mm512_set1_ps(static_cast<float>(p.alpha));
     const size_t plane = static_cast<size_t>(S);
     for (int s = s0; s < s0 + n; s += 16) {

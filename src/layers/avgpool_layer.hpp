@@ -2,6 +2,7 @@
 #pragma once
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 
 namespace dn {
 
@@ -12,6 +13,7 @@ public:
     const char* type() const override { return "avgpool"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::string describe() const override;
     double flops() const override { return static_cast<double>(this->inputs()); }
     void resize(Network<T>&, int new_w, int new_h) override {

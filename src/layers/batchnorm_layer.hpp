@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 
 namespace dn {
 
@@ -31,6 +32,15 @@ struct BatchNorm {
     void load(WeightsReader& r);
     void save(WeightsWriter& w) const;
     void append_params(std::vector<Param<T>>& p);
+#ifdef DN_GPU
+    DeviceBuffer<T> mean_gpu, inv_std_gpu;  ///< batch statistics of the last GPU training forward
+    /// forward/backward on device pointers; gamma and the rolling statistics are the owner's
+    /// device copies (Layer::gpu_value).
+    void forward_gpu(const T* x, T* y, int N, int S, const T* beta, bool train, const T* gamma, T* rolling_mean,
+                     T* rolling_var);
+    void backward_gpu(const T* x, const T* dy, T* dx, bool accumulate, int N, int S, const T* gamma,
+                      const T* rolling_mean, const T* rolling_var, T* dgamma, T* dbeta);
+#endif
 };
 
 /// [batchnorm]: y = gamma * normalize(x) + beta over the previous layer's output (NCHW); key
@@ -51,10 +61,14 @@ public:
     std::string describe() const override;
     double flops() const override { return 2.0 * this->outputs(); }
     void resize(Network<T>& net, int new_w, int new_h) override;
+    DN_GPU_LAYER_DECLS
 
     BatchNorm<T> bn;
     std::vector<T> biases, bias_grads;  ///< beta
     std::vector<T> x;                   ///< input kept for backward
+#ifdef DN_GPU
+    DeviceBuffer<T> x_gpu;  ///< device twin of x
+#endif
 };
 
 }  // namespace dn

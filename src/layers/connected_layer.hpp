@@ -5,6 +5,7 @@
 
 #include "batchnorm_layer.hpp"
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 #include "kernels/activations.hpp"
 
 namespace dn {
@@ -20,6 +21,7 @@ public:
     const char* type() const override { return "connected"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::vector<Param<T>> params() override;
     void alloc_grads() override {
         if (weight_grads.size() != weights.size()) weight_grads.assign(weights.size(), T(0));
@@ -37,6 +39,10 @@ public:
 private:
     std::vector<T> x_pre_, x_act_;
     bool transposed_file_ = false;
+#ifdef DN_GPU
+    DeviceBuffer<T> x_pre_gpu_, x_act_gpu_;
+    bool gpu_keep_act_ = false;
+#endif
 };
 
 }  // namespace dn

@@ -4,8 +4,11 @@
 
 #include <vector>
 
+#include <memory>
+
 #include "batchnorm_layer.hpp"
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 #include "kernels/activations.hpp"
 #include "kernels/blas.hpp"
 
@@ -34,6 +37,7 @@ public:
     double flops() const override;
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
+    DN_GPU_LAYER_DECLS
 
     int filters = 0, size = 1, stride_x = 1, stride_y = 1, padding = 0, groups = 1, dilation = 1;
     bool batch_normalize = false;
@@ -55,6 +59,11 @@ private:
     std::vector<T> fused_w_, fused_b_;  ///< batchnorm folded into weights (inference)
     bool fused_valid_ = false;
     bool last_fused_ = false;
+#ifdef DN_GPU
+    DeviceBuffer<T> x_pre_gpu_, x_act_gpu_;  ///< device twins of x_pre_, x_act_
+    std::shared_ptr<void> cudnn_;            ///< cuDNN descriptors and algorithms (CUDNN=1)
+    bool gpu_keep_act_ = false;
+#endif
 };
 
 }  // namespace dn

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 
 namespace dn {
 
@@ -16,6 +17,7 @@ public:
     const char* type() const override { return "dropout"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
     bool identity_at_inference() const override { return true; }
@@ -28,6 +30,9 @@ private:
     bool last_train_ = false;
     bool frozen_ = false;
     uint64_t seed_;  ///< masks are drawn from (seed_, images seen), so resumed training repeats them
+#ifdef DN_GPU
+    DeviceBuffer<uint8_t> keep_gpu_;
+#endif
 };
 
 }  // namespace dn

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 #include "kernels/activations.hpp"
 
 namespace dn {
@@ -17,6 +18,7 @@ public:
     const char* type() const override { return "groupnorm"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::vector<Param<T>> params() override;
     void load_weights(WeightsReader& r) override;
     void save_weights(WeightsWriter& w) const override;
@@ -32,6 +34,10 @@ public:
 private:
     std::vector<T> mean_, inv_std_;  ///< per (n, g), from the last forward
     std::vector<T> x_act_;           ///< activation input (training, activations that need it)
+#ifdef DN_GPU
+    DeviceBuffer<T> mean_gpu_, inv_std_gpu_, x_act_gpu_;
+    bool gpu_keep_act_ = false;
+#endif
 };
 
 }  // namespace dn

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 
 namespace dn {
 
@@ -17,6 +18,7 @@ public:
     const char* type() const override { return "maxpool"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::string describe() const override;
     double flops() const override { return static_cast<double>(size) * size * this->outputs(); }
     void resize(Network<T>& net, int new_w, int new_h) override;
@@ -25,6 +27,9 @@ public:
 
 private:
     std::vector<int> indexes_;  ///< argmax input index per output (training)
+#ifdef DN_GPU
+    DeviceBuffer<int> indexes_gpu_;
+#endif
 };
 
 }  // namespace dn

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 #include "kernels/lrn.hpp"
 
 namespace dn {
@@ -16,6 +17,7 @@ public:
     const char* type() const override { return "normalization"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::string describe() const override;
     double flops() const override { return (4.0 + 2 * p.size) * this->outputs(); }
     void resize(Network<T>& net, int new_w, int new_h) override;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 
 namespace dn {
 
@@ -17,6 +18,7 @@ public:
     const char* type() const override { return "route"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
     std::vector<int> reads() const override { return inputs_idx; }

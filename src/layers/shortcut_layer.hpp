@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 #include "kernels/activations.hpp"
 
 namespace dn {
@@ -18,6 +19,7 @@ public:
     const char* type() const override { return "shortcut"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::string describe() const override;
     double flops() const override { return static_cast<double>(this->outputs()) * from.size(); }
     void resize(Network<T>& net, int new_w, int new_h) override;
@@ -32,6 +34,10 @@ public:
 
 private:
     std::vector<T> x_act_;  ///< activation input (training, activations that need it)
+#ifdef DN_GPU
+    DeviceBuffer<T> x_act_gpu_;
+    bool gpu_keep_act_ = false;
+#endif
 };
 
 }  // namespace dn

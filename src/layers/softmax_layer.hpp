@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 
 namespace dn {
 
@@ -19,6 +20,7 @@ public:
     const char* type() const override { return "softmax"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
     void random_truth(std::mt19937_64& rng, T* truth) const override;
@@ -31,6 +33,10 @@ private:
     bool loss_mode_ = false;  ///< the last forward computed the loss (delta = dL/d input)
     template <class F>
     void for_each_group(F&& f) const;  ///< f(offset, count, stride) per softmax group
+#ifdef DN_GPU
+    /// The groups for the GPU kernels: count per image, size, element stride, group stride.
+    void gpu_groups(int* ngroups, int* n, int* stride, int* group_stride) const;
+#endif
 };
 
 }  // namespace dn

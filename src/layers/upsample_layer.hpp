@@ -2,6 +2,7 @@
 #pragma once
 
 #include "darknet/layer.hpp"
+#include "layers/gpu_decls.hpp"
 
 namespace dn {
 
@@ -13,6 +14,7 @@ public:
     const char* type() const override { return "upsample"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
 

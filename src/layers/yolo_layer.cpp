@@ -50,6 +50,7 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
     obj_normalizer = s.get_float("obj_normalizer", 1);
     label_smooth_eps = s.get_float("label_smooth_eps", 0);
     resize_scale = s.get_float("resize", 1);
+    if (resize_scale != 1) s.error("resize", "is not supported by this darknet (multi-scale uses random=1; remove it or set it to 1)");
     random = s.get_int("random", 0);
     max_boxes = s.get_int_min("max", 200, 1);
     reject_unsupported(s, {"focal_loss", "max_delta", "objectness_smooth", "counters_per_class", "track_history_size",
@@ -296,10 +297,10 @@ void YoloLayer<T>::random_truth(std::mt19937_64& rng, T* truth) const {
     }
 }
 
-// Darknet's get_yolo_detections + correct_yolo_boxes (image 0 of the batch).
+// Darknet's get_yolo_detections + correct_yolo_boxes (image b of the batch).
 template <class T>
 void YoloLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, float thresh, bool letterbox,
-                                  std::vector<Detection>& out) const {
+                                  std::vector<Detection>& out, int b) const {
     const int S = this->w * this->h;
     const T* p = this->output.data();
     float new_w = static_cast<float>(net_w), new_h = static_cast<float>(net_h);
@@ -317,9 +318,9 @@ void YoloLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, floa
     for (int i = 0; i < S; ++i) {
         const int row = i / this->w, col = i % this->w;
         for (int n = 0; n < static_cast<int>(mask.size()); ++n) {
-            const float objectness = static_cast<float>(p[entry_index(0, n, i, 4)]);
+            const float objectness = static_cast<float>(p[entry_index(b, n, i, 4)]);
             if (!(objectness > thresh)) continue;
-            const size_t bi = entry_index(0, n, i, 0);
+            const size_t bi = entry_index(b, n, i, 0);
             const float tx = static_cast<float>(p[bi]), ty = static_cast<float>(p[bi + S]);
             const float tw = static_cast<float>(p[bi + 2 * S]), th = static_cast<float>(p[bi + 3 * S]);
             const float aw = anchors[2 * mask[n]], ah = anchors[2 * mask[n] + 1];
@@ -340,7 +341,7 @@ void YoloLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, floa
             d.objectness = objectness;
             d.prob.resize(classes);
             for (int j = 0; j < classes; ++j) {
-                const float prob = objectness * static_cast<float>(p[entry_index(0, n, i, 5 + j)]);
+                const float prob = objectness * static_cast<float>(p[entry_index(b, n, i, 5 + j)]);
                 d.prob[j] = prob > thresh ? prob : 0.f;
             }
             out.push_back(std::move(d));

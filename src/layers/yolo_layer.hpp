@@ -28,7 +28,7 @@ public:
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
     void get_detections(int im_w, int im_h, int net_w, int net_h, float thresh, bool letterbox,
-                        std::vector<Detection>& out) const override;
+                        std::vector<Detection>& out, int b = 0) const override;
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
     size_t truth_size() const override { return static_cast<size_t>(max_boxes) * 5; }

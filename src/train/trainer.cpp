@@ -45,7 +45,8 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
     make_dir(opt.backup_dir);
     const std::string prefix = opt.backup_dir + "/" + opt.base;
     const int passes = net.cfg.subdivisions;
-    const size_t xs = static_cast<size_t>(net.batch) * net.inputs(), ys = static_cast<size_t>(net.batch) * truth_per_image;
+    const size_t xs = static_cast<size_t>(net.batch) * std::max<size_t>(opt.max_inputs, net.inputs());
+    const size_t ys = static_cast<size_t>(net.batch) * truth_per_image;
     std::vector<float> X[2] = {std::vector<float>(xs), std::vector<float>(xs)};
     std::vector<float> Y[2] = {std::vector<float>(ys), std::vector<float>(ys)};
 
@@ -66,9 +67,19 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
     };
     std::future<void> pending = start(it, 0, cur);
     const double t_begin = now_seconds();
-    double avg_loss = -1, avg_time = -1;
+    double avg_loss = -1, avg_time = -1, best_metric = -1;
+    const bool gpu = net.gpu_index >= 0;  // Network::use_gpu was called: every pass runs on the device
     while (it < max_batches && !g_interrupted) {
         const double t0 = now_seconds();
+        if (opt.input_size) {
+            const auto [w, h] = opt.input_size(it);
+            if (w != net.w || h != net.h) {
+                if (static_cast<size_t>(w) * h * net.c > xs / net.batch)
+                    fail("input_size(%lld) = %dx%d exceeds max_inputs", static_cast<long long>(it), w, h);
+                if (!opt.quiet) std::printf("Resizing the network to %d x %d\n", w, h);
+                net.resize(w, h);
+            }
+        }
         double loss_sum = 0;
         for (int p = 0; p < passes; ++p) {
             pending.get();
@@ -76,19 +87,23 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
             cur ^= 1;
             if (p + 1 < passes) pending = start(it, p + 1, cur);
             else if (it + 1 < max_batches) pending = start(it + 1, 0, cur);
-            net.forward(X[mine].data(), true, Y[mine].data());
+            if (gpu) net.forward_gpu(X[mine].data(), true, Y[mine].data());
+            else net.forward(X[mine].data(), true, Y[mine].data());
             const double cost = net.total_cost();
             if (!std::isfinite(cost)) {
                 if (pending.valid()) pending.wait();
                 std::signal(SIGINT, old_handler);
+                if (gpu) net.pull_outputs();
                 not_finite(net, it + 1, cost);
             }
-            net.backward();
+            if (gpu) net.backward_gpu();
+            else net.backward();
             net.header.seen += static_cast<uint64_t>(net.batch);
             loss_sum += cost / net.batch;
         }
         const float rate = net.current_rate();
-        net.update(rate);
+        if (gpu) net.update_gpu(rate);
+        else net.update(rate);
         it = net.current_batch();
         const double loss = loss_sum / passes, dt = now_seconds() - t0;
         avg_loss = avg_loss < 0 ? loss : avg_loss * 0.9 + loss * 0.1;
@@ -103,11 +118,20 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
             std::fflush(stdout);
         }
         const bool last = it >= max_batches || g_interrupted;
+        const bool eval_now = opt.evaluate && ((opt.eval_every > 0 && it % opt.eval_every == 0) || last);
+        if (gpu && (eval_now || it % opt.save_every == 0 || last)) net.pull_params();  // device -> host before use
         if (opt.evaluate && ((opt.eval_every > 0 && it % opt.eval_every == 0) || last)) {
             const double v = opt.evaluate(it);
             if (v >= 0) {
                 metric.push_back({it, v});
                 if (!opt.quiet) std::printf("%lld: %s %.4f\n", static_cast<long long>(it), opt.eval_name.c_str(), v);
+                if (opt.keep_best && v > best_metric) {
+                    best_metric = v;
+                    save_weights(net, prefix + "_best.weights");
+                    if (!opt.quiet)
+                        std::fprintf(stderr, "New best %s %.4f: saving weights to %s_best.weights\n",
+                                     opt.eval_name.c_str(), v, prefix.c_str());
+                }
             }
         }
         if (it % opt.save_every == 0 || last) {
@@ -120,6 +144,7 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
     if (pending.valid()) pending.wait();
     std::signal(SIGINT, old_handler);
     res.interrupted = g_interrupted;
+    if (gpu) net.pull_params();
     if (!res.interrupted) {
         save_weights(net, prefix + "_final.weights");
         if (!opt.quiet) std::fprintf(stderr, "Saving weights to %s_final.weights\n", prefix.c_str());
@@ -140,8 +165,9 @@ void write_chart(const std::string& path, const std::vector<std::pair<int64_t, d
     Image im(W, H, 3, 1.f);
     const float black[3] = {0, 0, 0}, grey[3] = {.85f, .85f, .85f}, blue[3] = {.1f, .2f, .8f}, red[3] = {.85f, .1f, .1f},
                 white[3] = {1, 1, 1};
+    // the first few iterations' loss (a detector's starts 10-100x higher) would flatten the curve
     double ymax = 0;
-    for (const auto& p : losses) ymax = std::max(ymax, p.second);
+    for (size_t i = losses.size() / 20; i < losses.size(); ++i) ymax = std::max(ymax, losses[i].second);
     if (ymax <= 0) ymax = 1;
     ymax *= 1.1;
     const double xmax = static_cast<double>(std::max<int64_t>(1, max_batches));

@@ -1,0 +1,213 @@
+// make bench GPU=1: the GPU normalization kernels (kernels/*.cu) on the CPU bench's shapes plus
+// two shapes larger than an H100's 50 MB L2, timed with CUDA events; beside them cudaMemcpy
+// device-to-device (the copy bandwidth the kernels are held to) and cuDNN's batchnorm forward
+// training and backward (CUDNN=1). GB/s counts the tensors a kernel must touch: forward 2
+// (read x, write y), backward 3 (read x and dy, write dx), copy 2.
+#ifdef DN_GPU
+#include <benchmark/benchmark.h>
+#include <cuda_runtime.h>
+
+#include <random>
+#include <vector>
+
+#include "darknet/cuda.hpp"
+#include "kernels/batchnorm.hpp"
+#include "kernels/gpu.hpp"
+
+namespace {
+
+struct Shape {
+    int n, c, h, w;
+    size_t size() const { return static_cast<size_t>(n) * c * h * w; }
+};
+const Shape kShapes[] = {{32, 64, 56, 56}, {32, 256, 14, 14}, {64, 32, 28, 28}, {8, 128, 80, 80},
+                         {32, 256, 56, 56}, {64, 128, 112, 112}};
+
+struct GpuData {
+    dn::DeviceBuffer<float> x, dy, y, gamma, beta, mean, inv, rm, rv, dg, db;
+    GpuData(const Shape& s, int groups) {
+        std::mt19937 g(1);
+        std::normal_distribution<float> d(0.5f, 2.f);
+        std::vector<float> h(s.size());
+        for (auto& v : h) v = d(g);
+        x.push(h.data(), h.size());
+        for (auto& v : h) v = d(g);
+        dy.push(h.data(), h.size());
+        y.resize(s.size());
+        std::vector<float> c1(s.c, 1.3f), c0(s.c, 0.2f), one(s.c, 1.f);
+        gamma.push(c1.data(), s.c);
+        beta.push(c0.data(), s.c);
+        rm.resize(s.c);
+        rv.push(one.data(), s.c);
+        const size_t stats = std::max<size_t>(s.c, static_cast<size_t>(s.n) * groups);
+        mean.resize(stats);
+        inv.resize(stats);
+        dg.resize(s.c);
+        db.resize(s.c);
+    }
+};
+
+bool have_gpu() {
+    static const bool ok = [] {
+        if (dn::gpu_count() == 0) return false;
+        dn::gpu_set_device(0);
+        return true;
+    }();
+    return ok;
+}
+
+// Runs f under CUDA events per iteration (manual time), then sets the GB/s counter.
+template <class F>
+void timed(benchmark::State& st, const Shape& s, int passes, F&& f) {
+    if (!have_gpu()) {
+        st.SkipWithError("no CUDA device");
+        return;
+    }
+    cudaEvent_t a, b;
+    cudaEventCreate(&a);
+    cudaEventCreate(&b);
+    f();  // warm up (and cuDNN/cuBLAS setup)
+    for (auto _ : st) {
+        cudaEventRecord(a);
+        f();
+        cudaEventRecord(b);
+        cudaEventSynchronize(b);
+        float ms = 0;
+        cudaEventElapsedTime(&ms, a, b);
+        st.SetIterationTime(ms / 1e3);
+    }
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    st.counters["GB/s"] = benchmark::Counter(static_cast<double>(passes) * s.size() * sizeof(float) / 1e9,
+                                             benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_GpuCopy(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    if (!have_gpu()) return st.SkipWithError("no CUDA device");
+    GpuData d(s, 1);
+    timed(st, s, 2, [&] { dn::gpu_memcpy_d2d(d.y.data(), d.x.data(), s.size() * sizeof(float)); });
+}
+
+void BM_GpuBatchnormForwardTrain(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    if (!have_gpu()) return st.SkipWithError("no CUDA device");
+    GpuData d(s, 1);
+    timed(st, s, 2, [&] {
+        dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
+                                        d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
+                                        dn::kBatchnormMomentum);
+    });
+}
+
+void BM_GpuBatchnormBackwardTrain(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    if (!have_gpu()) return st.SkipWithError("no CUDA device");
+    GpuData d(s, 1);
+    dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
+                                    d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
+                                    dn::kBatchnormMomentum);
+    timed(st, s, 3, [&] {
+        dn::batchnorm_backward_train_gpu(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.mean.data(),
+                                         d.inv.data(), d.y.data(), false, d.dg.data(), d.db.data());
+    });
+}
+
+void BM_GpuGroupnormForward(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    if (!have_gpu()) return st.SkipWithError("no CUDA device");
+    GpuData d(s, 32);
+    timed(st, s, 2, [&] {
+        dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
+                                  d.mean.data(), d.inv.data());
+    });
+}
+
+void BM_GpuGroupnormBackward(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    if (!have_gpu()) return st.SkipWithError("no CUDA device");
+    GpuData d(s, 32);
+    dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
+                              d.mean.data(), d.inv.data());
+    timed(st, s, 3, [&] {
+        dn::groupnorm_backward_gpu(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.mean.data(),
+                                   d.inv.data(), d.y.data(), false, d.dg.data(), d.db.data());
+    });
+}
+
+void BM_GpuLrnForward(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    if (!have_gpu()) return st.SkipWithError("no CUDA device");
+    GpuData d(s, 1);
+    dn::LrnParams p;
+    timed(st, s, 2, [&] { dn::lrn_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, p, d.y.data()); });
+}
+
+void BM_GpuLrnBackward(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    if (!have_gpu()) return st.SkipWithError("no CUDA device");
+    GpuData d(s, 1);
+    dn::LrnParams p;
+    timed(st, s, 3, [&] { dn::lrn_backward_gpu(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, p, d.y.data(), false); });
+}
+
+#ifdef DN_CUDNN
+// cuDNN's spatial batchnorm (CUDNN_BATCHNORM_SPATIAL; epsilon 1e-5, factor 0.01 as ours).
+struct CudnnBn {
+    cudnnTensorDescriptor_t x = nullptr, p = nullptr;
+    explicit CudnnBn(const Shape& s) {
+        cudnnCreateTensorDescriptor(&x);
+        cudnnCreateTensorDescriptor(&p);
+        cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s.n, s.c, s.h, s.w);
+        cudnnSetTensor4dDescriptor(p, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, s.c, 1, 1);
+    }
+    ~CudnnBn() {
+        cudnnDestroyTensorDescriptor(x);
+        cudnnDestroyTensorDescriptor(p);
+    }
+};
+
+void BM_GpuCudnnBatchnormForwardTrain(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    if (!have_gpu()) return st.SkipWithError("no CUDA device");
+    GpuData d(s, 1);
+    CudnnBn c(s);
+    const float one = 1.f, zero = 0.f;
+    timed(st, s, 2, [&] {
+        DN_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(dn::cudnn_handle(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, c.x,
+                                                              d.x.data(), c.x, d.y.data(), c.p, d.gamma.data(), d.beta.data(),
+                                                              0.01, d.rm.data(), d.rv.data(), 1e-5, d.mean.data(),
+                                                              d.inv.data()));
+    });
+}
+
+void BM_GpuCudnnBatchnormBackward(benchmark::State& st) {
+    const Shape s = kShapes[st.range(0)];
+    if (!have_gpu()) return st.SkipWithError("no CUDA device");
+    GpuData d(s, 1);
+    CudnnBn c(s);
+    const float one = 1.f, zero = 0.f;
+    DN_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(dn::cudnn_handle(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, c.x,
+                                                          d.x.data(), c.x, d.y.data(), c.p, d.gamma.data(), d.beta.data(),
+                                                          0.01, d.rm.data(), d.rv.data(), 1e-5, d.mean.data(), d.inv.data()));
+    timed(st, s, 3, [&] {
+        DN_CUDNN_CHECK(cudnnBatchNormalizationBackward(dn::cudnn_handle(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &one,
+                                                       c.x, d.x.data(), c.x, d.dy.data(), c.x, d.y.data(), c.p,
+                                                       d.gamma.data(), d.dg.data(), d.db.data(), 1e-5, d.mean.data(),
+                                                       d.inv.data()));
+    });
+}
+BENCHMARK(BM_GpuCudnnBatchnormForwardTrain)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuCudnnBatchnormBackward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+#endif
+
+BENCHMARK(BM_GpuCopy)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuBatchnormForwardTrain)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuBatchnormBackwardTrain)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuGroupnormForward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuGroupnormBackward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuLrnForward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuLrnBackward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+#endif  // DN_GPU

@@ -1,0 +1,62 @@
+// Detection datasets in Darknet's layout (image lists, YOLO label files) and augmented batches.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "darknet/network.hpp"
+
+namespace dn {
+
+/// One labelled object: class id and box center/size relative to the image (0..1).
+struct BoxLabel {
+    int cls = 0;
+    float x = 0, y = 0, w = 0, h = 0;
+};
+
+/// Darknet's label path for an image: "/images/" -> "/labels/", "/JPEGImages/" -> "/labels/"
+/// (last occurrence), and the extension (.jpg .jpeg .png .bmp .tif ...) -> ".txt".
+std::string label_path_for(const std::string& image_path);
+
+/// Reads a YOLO label file: one "class cx cy w h" line per object. Lines with the wrong column
+/// count, a word where a number belongs, a class id outside [0, classes), a center outside [0, 1]
+/// or a size outside (0, 1] are skipped; each is described ("file:line: reason") in `problems`.
+/// A missing file gives no boxes and one problem. Empty lines are ignored.
+std::vector<BoxLabel> read_box_labels(const std::string& path, int classes, std::vector<std::string>& problems);
+
+/// A detection set: the image list and every image's labels, read once.
+struct DetectionSet {
+    std::string list_path;
+    std::vector<std::string> paths;
+    std::vector<std::vector<BoxLabel>> boxes;
+    std::vector<std::string> problems;  ///< skipped label lines and missing label files
+};
+
+/// Reads the image list and all label files. Each problem is printed as a warning (up to 20, then
+/// a count) unless `quiet`. Throws dn::Error when the list cannot be read or is empty.
+DetectionSet load_detection_set(const std::string& list_path, int classes, bool quiet = false);
+
+/// Detector augmentation ([net] keys plus the detection layer's jitter), Darknet's semantics.
+struct DetectorAugment {
+    float jitter = 0.2f;  ///< crop edges move by up to jitter * image size, in or out
+    float hue = 0, saturation = 1, exposure = 1;
+    bool flip = true;
+    bool letterbox = false;  ///< [net] letter_box=1: keep the crop's aspect, pad with 0.5
+    int random = 0;          ///< random=1 in a [yolo] head: multi-scale training (the trainer's job)
+    /// From [net] (hue, saturation, exposure, flip, letter_box) and the [yolo] heads' jitter (the
+    /// last head's) and random (any head's).
+    static DetectorAugment from(const Network<float>& net);
+};
+
+/// Loads images `idx` of `set` into X [n, c, h, w] (values 0..1) and their boxes into truth
+/// [n, max_boxes * 5] as (x, y, w, h, class) relative to the network input, unused slots 0.
+/// With `aug`: a random crop (each edge moved by U(-jitter, jitter) of the image size, outside
+/// the image filled with the image's mean color), resize (or letterbox) to w x h, random flip and
+/// HSV distortion, boxes moved and clipped likewise and dropped when under a network pixel wide or
+/// high; all draws from a generator seeded with `seed` (same seed, same batch). Without `aug`: a
+/// plain resize (or letterbox). Throws dn::Error naming an image that cannot be read.
+void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,
+                          const DetectorAugment* aug, uint64_t seed, int max_boxes, float* X, float* truth);
+
+}  // namespace dn

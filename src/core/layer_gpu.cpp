@@ -1,0 +1,138 @@
+// Layer defaults for GPU runs: parameter mirroring, the SGD step on the device, and the host
+// round trip for layers without kernels of their own ([yolo], [cost]).
+#include <cstring>
+#include <type_traits>
+
+#include "darknet/error.hpp"
+#include "darknet/layer.hpp"
+#include "darknet/network.hpp"
+
+#ifdef DN_GPU
+#include "kernels/gpu.hpp"
+#endif
+
+namespace dn {
+
+template <class T>
+void Layer<T>::push_params() {
+    std::vector<Param<T>> ps = params();
+    gpu_names_.clear();
+    gpu_values_.resize(ps.size());
+    gpu_grads_.resize(ps.size());
+    for (size_t i = 0; i < ps.size(); ++i) {
+        gpu_names_.push_back(ps[i].name);
+        gpu_values_[i].push(ps[i].value, ps[i].size);
+        if (ps[i].grad) gpu_grads_[i].push(ps[i].grad, ps[i].size);
+        else gpu_grads_[i].resize(0);
+    }
+}
+
+template <class T>
+void Layer<T>::pull_params() {
+    std::vector<Param<T>> ps = params();
+    if (ps.size() != gpu_values_.size()) fail("%s: pull_params before push_params", where.c_str());
+    for (size_t i = 0; i < ps.size(); ++i) {
+        gpu_values_[i].pull(ps[i].value, ps[i].size);
+        if (ps[i].grad && gpu_grads_[i].size() == ps[i].size) gpu_grads_[i].pull(ps[i].grad, ps[i].size);
+    }
+    params_changed();
+}
+
+template <class T>
+T* Layer<T>::gpu_value(const char* name) {
+    for (size_t i = 0; i < gpu_names_.size(); ++i)
+        if (gpu_names_[i] == name) return gpu_values_[i].data();
+    fail("%s: no device copy of '%s' (push_params first)", where.c_str(), name);
+}
+
+template <class T>
+T* Layer<T>::gpu_grad(const char* name) {
+    for (size_t i = 0; i < gpu_names_.size(); ++i)
+        if (gpu_names_[i] == name) {
+            if (gpu_grads_[i].empty()) {  // gradients allocated after the push (first training pass)
+                std::vector<Param<T>> ps = params();
+                if (!ps[i].grad) fail("%s: '%s' has no gradient", where.c_str(), name);
+                gpu_grads_[i].push(ps[i].grad, ps[i].size);
+            }
+            return gpu_grads_[i].data();
+        }
+    fail("%s: no device copy of '%s' (push_params first)", where.c_str(), name);
+}
+
+// Darknet's SGD step (Layer::update) on the device buffers.
+template <class T>
+void Layer<T>::update_gpu(const UpdateArgs& a) {
+#ifdef DN_GPU
+    if constexpr (std::is_same<T, float>::value) {
+        std::vector<Param<T>> ps = params();
+        for (size_t i = 0; i < ps.size() && i < gpu_values_.size(); ++i) {
+            if (!ps[i].grad) continue;
+            sgd_update_gpu(gpu_values_[i].data(), gpu_grad(ps[i].name.c_str()), ps[i].size, a.learning_rate / a.batch,
+                           a.decay * a.batch, a.momentum, ps[i].decay);
+        }
+        return;
+    }
+#endif
+    (void)a;
+    fail("%s: GPU runs need a float network built with GPU=1", where.c_str());
+}
+
+// Host round trip: pull what forward() reads, run it, push the output (and a loss layer's delta).
+template <class T>
+void Layer<T>::forward_gpu(Network<T>& net) {
+    for (int r : reads()) {
+        if (r < 0) continue;  // the network input: its host copy is net.last_input()
+        Layer<T>& src = *net.layers[r];
+        src.output.resize(src.output_gpu.size());
+        src.output_gpu.pull(src.output.data(), src.output_gpu.size());
+    }
+    net.input = index == 0 ? net.last_input() : net.layers[index - 1]->output.data();
+    output.resize(static_cast<size_t>(batch) * outputs());
+    if (net.train) {
+        ensure_delta();
+        std::fill(delta.begin(), delta.end(), T(0));
+    }
+    forward(net);
+    output_gpu.push(output.data(), output.size());
+    if (net.train) delta_gpu.push(delta.data(), delta.size());
+}
+
+// Host round trip: pull delta and the previous layer's delta, run backward(), push that back.
+template <class T>
+void Layer<T>::backward_gpu(Network<T>& net) {
+    delta.resize(delta_gpu.size());
+    delta_gpu.pull(delta.data(), delta.size());
+    net.input = index == 0 ? net.last_input() : net.layers[index - 1]->output.data();
+    // the device grads are the current ones: bring them over, add, send back
+    std::vector<Param<T>> ps = params();
+    for (size_t i = 0; i < ps.size() && i < gpu_grads_.size(); ++i)
+        if (ps[i].grad && gpu_grads_[i].size() == ps[i].size) gpu_grads_[i].pull(ps[i].grad, ps[i].size);
+    if (index > 0 && net.delta_gpu) {
+        Layer<T>& prev = *net.layers[index - 1];
+        prev.output.resize(prev.output_gpu.size());
+        prev.output_gpu.pull(prev.output.data(), prev.output.size());
+        prev.delta.resize(prev.delta_gpu.size());
+        prev.delta_gpu.pull(prev.delta.data(), prev.delta.size());
+        net.delta = prev.delta.data();
+        backward(net);
+        prev.delta_gpu.push(prev.delta.data(), prev.delta.size());
+    } else {
+        net.delta = nullptr;
+        backward(net);
+    }
+    for (size_t i = 0; i < ps.size() && i < gpu_grads_.size(); ++i)
+        if (ps[i].grad && gpu_grads_[i].size() == ps[i].size) gpu_grads_[i].push(ps[i].grad, ps[i].size);
+}
+
+#define DN_LAYER_GPU_MEMBERS(T)                                   \
+    template void Layer<T>::push_params();                        \
+    template void Layer<T>::pull_params();                        \
+    template T* Layer<T>::gpu_value(const char*);                 \
+    template T* Layer<T>::gpu_grad(const char*);                  \
+    template void Layer<T>::update_gpu(const UpdateArgs&);        \
+    template void Layer<T>::forward_gpu(Network<T>&);             \
+    template void Layer<T>::backward_gpu(Network<T>&);
+DN_LAYER_GPU_MEMBERS(float)
+DN_LAYER_GPU_MEMBERS(double)
+
+}  // namespace dn

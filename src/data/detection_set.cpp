@@ -1,0 +1,227 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "darknet/augment.hpp"
+#include "darknet/detect_data.hpp"
+#include "darknet/error.hpp"
+#include "darknet/image.hpp"
+#include "layers/yolo_layer.hpp"
+
+namespace dn {
+
+std::string label_path_for(const std::string& image_path) {
+    std::string p = image_path;
+    for (const char* dir : {"/images/", "/JPEGImages/"}) {
+        const size_t at = p.rfind(dir);
+        if (at != std::string::npos) {
+            p.replace(at, std::strlen(dir), "/labels/");
+            break;
+        }
+    }
+    const size_t dot = p.rfind('.'), slash = p.rfind('/');
+    if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) p.erase(dot);
+    return p + ".txt";
+}
+
+namespace {
+bool parse_float(const std::string& s, float* v) {
+    char* end = nullptr;
+    *v = std::strtof(s.c_str(), &end);
+    return end && *end == 0 && !s.empty() && std::isfinite(*v);
+}
+}  // namespace
+
+std::vector<BoxLabel> read_box_labels(const std::string& path, int classes, std::vector<std::string>& problems) {
+    std::vector<BoxLabel> out;
+    if (!file_exists(path)) {
+        problems.push_back(path + ": no such label file (the image is treated as having no objects)");
+        return out;
+    }
+    const std::string text = read_text_file(path);
+    size_t pos = 0;
+    int lineno = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        const std::string line = trim(text.substr(pos, nl - pos));
+        pos = nl + 1;
+        ++lineno;
+        if (line.empty()) continue;
+        std::vector<std::string> cols;
+        for (const auto& c : split(line, ' '))
+            for (const auto& t : split(c, '\t'))
+                if (!trim(t).empty()) cols.push_back(trim(t));
+        auto bad = [&](const std::string& why) {
+            problems.push_back(strfmt("%s:%d: %s; line skipped: '%s'", path.c_str(), lineno, why.c_str(), line.c_str()));
+        };
+        if (cols.size() != 5) {
+            bad(strfmt("expected 5 columns (class cx cy w h), found %zu", cols.size()));
+            continue;
+        }
+        float v[5];
+        bool ok = true;
+        for (int k = 0; k < 5 && ok; ++k)
+            if (!parse_float(cols[k], &v[k])) {
+                bad(strfmt("column %d '%s' is not a number", k + 1, cols[k].c_str()));
+                ok = false;
+            }
+        if (!ok) continue;
+        if (v[0] != std::floor(v[0]) || v[0] < 0 || v[0] >= classes) {
+            bad(strfmt("class id %s is not an integer in [0, classes=%d)", cols[0].c_str(), classes));
+            continue;
+        }
+        if (v[1] < 0 || v[1] > 1 || v[2] < 0 || v[2] > 1) {
+            bad("the box center is outside [0, 1] (coordinates are relative to the image)");
+            continue;
+        }
+        if (!(v[3] > 0 && v[3] <= 1 && v[4] > 0 && v[4] <= 1)) {
+            bad("the box width or height is outside (0, 1] (coordinates are relative to the image)");
+            continue;
+        }
+        out.push_back({static_cast<int>(v[0]), v[1], v[2], v[3], v[4]});
+    }
+    return out;
+}
+
+DetectionSet load_detection_set(const std::string& list_path, int classes, bool quiet) {
+    DetectionSet set;
+    set.list_path = list_path;
+    set.paths = read_lines(list_path);
+    if (set.paths.empty()) fail("%s lists no images", list_path.c_str());
+    set.boxes.reserve(set.paths.size());
+    for (const auto& p : set.paths) set.boxes.push_back(read_box_labels(label_path_for(p), classes, set.problems));
+    if (!quiet) {
+        const size_t shown = std::min<size_t>(20, set.problems.size());
+        for (size_t i = 0; i < shown; ++i) warn("%s", set.problems[i].c_str());
+        if (set.problems.size() > shown)
+            warn("%zu more label problems in the images of %s", set.problems.size() - shown, list_path.c_str());
+    }
+    return set;
+}
+
+DetectorAugment DetectorAugment::from(const Network<float>& net) {
+    DetectorAugment a;
+    a.hue = net.cfg.hue;
+    a.saturation = net.cfg.saturation;
+    a.exposure = net.cfg.exposure;
+    a.flip = net.cfg.flip != 0;
+    a.letterbox = net.cfg.letter_box != 0;
+    for (const auto& l : net.layers)
+        if (const auto* y = dynamic_cast<const YoloLayer<float>*>(l.get())) {
+            a.jitter = y->jitter;
+            a.random = std::max(a.random, y->random);
+        }
+    return a;
+}
+
+namespace {
+
+// The region (left, top, width, height) of `im`, in pixels and possibly reaching outside it,
+// resampled bilinearly to out_w x out_h at (ox, oy) in `out`; outside the image: `fill` per channel.
+void crop_resize_into(const Image& im, float left, float top, float cw, float ch, Image& out, int ox, int oy, int out_w,
+                      int out_h, const std::vector<float>& fill) {
+    const float sx = cw / out_w, sy = ch / out_h;
+    for (int k = 0; k < im.c; ++k)
+        for (int y = 0; y < out_h; ++y) {
+            const float fy = top + (y + 0.5f) * sy - 0.5f;
+            for (int x = 0; x < out_w; ++x) {
+                const float fx = left + (x + 0.5f) * sx - 0.5f;
+                float v;
+                if (fx < -0.5f || fy < -0.5f || fx > im.w - 0.5f || fy > im.h - 0.5f) {
+                    v = fill[k];
+                } else {
+                    const float cx = std::min(std::max(fx, 0.f), im.w - 1.f), cy = std::min(std::max(fy, 0.f), im.h - 1.f);
+                    const int x0 = static_cast<int>(cx), y0 = static_cast<int>(cy);
+                    const int x1 = std::min(x0 + 1, im.w - 1), y1 = std::min(y0 + 1, im.h - 1);
+                    const float ax = cx - x0, ay = cy - y0;
+                    v = (1 - ay) * ((1 - ax) * im.at(x0, y0, k) + ax * im.at(x1, y0, k)) +
+                        ay * ((1 - ax) * im.at(x0, y1, k) + ax * im.at(x1, y1, k));
+                }
+                out.at(ox + x, oy + y, k) = v;
+            }
+        }
+}
+
+}  // namespace
+
+void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,
+                          const DetectorAugment* aug, uint64_t seed, int max_boxes, float* X, float* truth) {
+    const size_t per = static_cast<size_t>(w) * h * c, tsz = static_cast<size_t>(max_boxes) * 5;
+    std::fill(truth, truth + tsz * idx.size(), 0.f);
+    for (size_t i = 0; i < idx.size(); ++i) {
+        const int k = idx[i];
+        const Image im = load_image(set.paths[k], c);
+        Rng g(seed * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull + 7);
+        // the crop, in image pixels: each edge moves by up to jitter * size (Darknet's pleft, pright, ...)
+        float left = 0, top = 0, cw = static_cast<float>(im.w), ch = static_cast<float>(im.h);
+        if (aug && aug->jitter > 0) {
+            const float dw = aug->jitter * im.w, dh = aug->jitter * im.h;
+            const float pl = uniform(g, -dw, dw), pr = uniform(g, -dw, dw), pt = uniform(g, -dh, dh), pb = uniform(g, -dh, dh);
+            left = pl;
+            top = pt;
+            cw = std::max(1.f, im.w - pl - pr);
+            ch = std::max(1.f, im.h - pt - pb);
+        }
+        // placement of the crop in the network input (letterbox keeps its aspect)
+        int ox = 0, oy = 0, nw = w, nh = h;
+        const bool letterbox = aug ? aug->letterbox : false;
+        Image sized(w, h, c, 0.5f);
+        if (letterbox) {
+            const float s = std::min(w / cw, h / ch);
+            nw = std::max(1, static_cast<int>(cw * s));
+            nh = std::max(1, static_cast<int>(ch * s));
+            ox = (w - nw) / 2;
+            oy = (h - nh) / 2;
+        }
+        if (!aug) {
+            Image r = letterbox ? letterbox_image(im, w, h) : resize_image(im, w, h);
+            sized = std::move(r);
+        } else {
+            std::vector<float> mean(c, 0.f);
+            const size_t plane = static_cast<size_t>(im.w) * im.h;
+            for (int ch_ = 0; ch_ < c; ++ch_) {
+                double s = 0;
+                for (size_t p = 0; p < plane; ++p) s += im.data[ch_ * plane + p];
+                mean[ch_] = static_cast<float>(s / plane);
+            }
+            crop_resize_into(im, left, top, cw, ch, sized, ox, oy, nw, nh, mean);
+        }
+        const bool flip = aug && aug->flip && std::uniform_int_distribution<int>(0, 1)(g);
+        if (flip) flip_horizontal(sized);
+        if (aug) random_distort(sized, g, aug->hue, aug->saturation, aug->exposure);
+        std::memcpy(X + i * per, sized.data.data(), per * sizeof(float));
+        // boxes: image-relative -> crop-relative -> network-relative, clipped
+        float* t = truth + i * tsz;
+        int n = 0;
+        for (const BoxLabel& b : set.boxes[k]) {
+            if (n >= max_boxes) break;
+            float l = ((b.x - b.w / 2) * im.w - left) / cw, r = ((b.x + b.w / 2) * im.w - left) / cw;
+            float tp = ((b.y - b.h / 2) * im.h - top) / ch, bt = ((b.y + b.h / 2) * im.h - top) / ch;
+            l = std::clamp(l, 0.f, 1.f), r = std::clamp(r, 0.f, 1.f), tp = std::clamp(tp, 0.f, 1.f), bt = std::clamp(bt, 0.f, 1.f);
+            if (letterbox && aug) {  // into the padded canvas
+                l = (ox + l * nw) / w, r = (ox + r * nw) / w, tp = (oy + tp * nh) / h, bt = (oy + bt * nh) / h;
+            } else if (letterbox) {  // letterbox_image's placement
+                const bool wide = static_cast<float>(w) / im.w < static_cast<float>(h) / im.h;
+                const int lw = wide ? w : (im.w * h) / im.h, lh = wide ? (im.h * w) / im.w : h;
+                const float lx = static_cast<float>((w - lw) / 2), ly = static_cast<float>((h - lh) / 2);
+                l = (lx + l * lw) / w, r = (lx + r * lw) / w, tp = (ly + tp * lh) / h, bt = (ly + bt * lh) / h;
+            }
+            if (flip) {
+                const float l2 = 1 - r;
+                r = 1 - l;
+                l = l2;
+            }
+            if ((r - l) * w < 1 || (bt - tp) * h < 1) continue;  // under a network pixel: gone
+            t[5 * n] = (l + r) / 2;
+            t[5 * n + 1] = (tp + bt) / 2;
+            t[5 * n + 2] = r - l;
+            t[5 * n + 3] = bt - tp;
+            t[5 * n + 4] = static_cast<float>(b.cls);
+            ++n;
+        }
+    }
+}
+
+}  // namespace dn

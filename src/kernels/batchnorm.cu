@@ -1,0 +1,213 @@
+// Spatial batch normalization on the GPU: the conventions of kernels/batchnorm.hpp (biased
+// variance in forward and backward, eps inside the square root, unbiased rolling variance with
+// momentum .01), so that CPU and GPU give the same answer.
+//
+// Each tensor is read the minimum number of times a two-kernel scheme allows:
+//   forward (train): statistics pass (reads x) + normalize pass (reads x, writes y);
+//   backward (train): one reduction of (sum dy, sum dy*x_hat) per channel (reads x, dy) + one
+//   elementwise pass (reads x, dy, writes dx).
+// Statistics: each thread runs Welford's update over its elements in float; threads, blocks and
+// the per-channel partial results are merged with Chan et al.'s pairwise formula (no
+// E[x^2] - E[x]^2 cancellation).
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/gpu.hpp"
+#include "kernels/gpu_reduce.cuh"
+
+namespace dn {
+
+namespace {
+
+// Blocks per channel so that every SM gets several blocks; each block then covers ~kChunk values.
+constexpr int kChunk = 8192;
+int parts_for(size_t M, int C) {
+    const size_t p = (M + kChunk - 1) / kChunk;
+    return static_cast<int>(std::max<size_t>(1, std::min<size_t>(p, std::max(1, 4096 / std::max(1, C)))));
+}
+
+// Block (c, p): Welford statistics of the values m in [p*chunk, (p+1)*chunk) of channel c, where
+// value m is x[(m / S) * C + c][m % S]. Writes (count, mean, M2) to part[(c*P + p)*3].
+__global__ void bn_stats_k(const float* x, int N, int C, int S, int P, float* part) {
+    const int c = blockIdx.x, p = blockIdx.y;
+    const size_t M = static_cast<size_t>(N) * S, chunk = (M + P - 1) / P;
+    const size_t m0 = p * chunk, m1 = min(M, m0 + chunk);
+    Welford w;
+    for (size_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
+        const size_t n = m / S, s = m % S;
+        w.add(x[(n * C + c) * S + s]);
+    }
+    w = block_merge(w);
+    if (threadIdx.x == 0) {
+        float* o = part + (static_cast<size_t>(c) * P + p) * 3;
+        o[0] = w.n, o[1] = w.mean, o[2] = w.m2;
+    }
+}
+
+// Per channel: merge the P partials; mean, 1/sqrt(var + eps) and the rolling update.
+__global__ void bn_finalize_k(const float* part, int C, int P, size_t M, float eps, float momentum, float* mean,
+                              float* inv_std, float* rolling_mean, float* rolling_var) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    Welford w;
+    for (int p = 0; p < P; ++p) {
+        const float* q = part + (static_cast<size_t>(c) * P + p) * 3;
+        w.merge(Welford{q[0], q[1], q[2]});
+    }
+    const float var = w.n > 0 ? w.m2 / w.n : 0.f;
+    mean[c] = w.mean;
+    inv_std[c] = rsqrtf(var + eps);
+    if (rolling_mean) {
+        const float unbiased = M > 1 ? w.m2 / (w.n - 1) : var;
+        rolling_mean[c] = (1 - momentum) * rolling_mean[c] + momentum * w.mean;
+        rolling_var[c] = (1 - momentum) * rolling_var[c] + momentum * unbiased;
+    }
+}
+
+__global__ void bn_normalize_k(const float* x, size_t n, int C, int S, const float* gamma, const float* beta,
+                               const float* mean, const float* inv_std, float* y) {
+    DN_GRID_FOR(i, n) {
+        const int c = static_cast<int>((i / S) % C);
+        y[i] = gamma[c] * (x[i] - mean[c]) * inv_std[c] + beta[c];
+    }
+}
+
+__global__ void bn_inv_std_k(const float* rv, int C, float eps, float* inv_std) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c < C) inv_std[c] = rsqrtf(rv[c] + eps);
+}
+
+__global__ void bn_eval_k(const float* x, size_t n, int C, int S, const float* gamma, const float* beta,
+                          const float* rm, const float* rv, float eps, float* y) {
+    DN_GRID_FOR(i, n) {
+        const int c = static_cast<int>((i / S) % C);
+        y[i] = gamma[c] * (x[i] - rm[c]) * rsqrtf(rv[c] + eps) + beta[c];
+    }
+}
+
+// Block (c, p): partial sums of dy and dy * x_hat over its values of channel c.
+__global__ void bn_dsum_k(const float* x, const float* dy, int N, int C, int S, int P, const float* mean,
+                          const float* inv_std, float* part) {
+    const int c = blockIdx.x, p = blockIdx.y;
+    const size_t M = static_cast<size_t>(N) * S, chunk = (M + P - 1) / P;
+    const size_t m0 = p * chunk, m1 = min(M, m0 + chunk);
+    const float mu = mean[c], is = inv_std[c];
+    float a = 0.f, b = 0.f;
+    for (size_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
+        const size_t i = ((m / S) * C + c) * S + m % S;
+        const float d = dy[i];
+        a += d;
+        b += d * (x[i] - mu) * is;
+    }
+    block_sum2(a, b);
+    if (threadIdx.x == 0) {
+        part[(static_cast<size_t>(c) * P + p) * 2] = a;
+        part[(static_cast<size_t>(c) * P + p) * 2 + 1] = b;
+    }
+}
+
+// Per channel: the two sums over the partials (in double), dL/dbeta += sum dy,
+// dL/dgamma += sum dy x_hat, and k = (sum dy / M, sum dy x_hat / M) for the elementwise pass.
+__global__ void bn_dfinal_k(const float* part, int C, int P, size_t M, float* dgamma, float* dbeta, float* k) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    double a = 0, b = 0;
+    for (int p = 0; p < P; ++p) {
+        a += part[(static_cast<size_t>(c) * P + p) * 2];
+        b += part[(static_cast<size_t>(c) * P + p) * 2 + 1];
+    }
+    dbeta[c] += static_cast<float>(a);
+    dgamma[c] += static_cast<float>(b);
+    k[2 * c] = static_cast<float>(a / M);
+    k[2 * c + 1] = static_cast<float>(b / M);
+}
+
+// dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy x_hat))   (train; k from bn_dfinal_k)
+// dx = gamma * inv_std * dy                                          (eval; k null)
+__global__ void bn_dx_k(const float* x, const float* dy, size_t n, int C, int S, const float* gamma,
+                        const float* mean, const float* inv_std, const float* k, float* dx, bool accumulate) {
+    DN_GRID_FOR(i, n) {
+        const int c = static_cast<int>((i / S) % C);
+        const float is = inv_std[c];
+        float g = dy[i];
+        if (k) g -= k[2 * c] + (x[i] - mean[c]) * is * k[2 * c + 1];
+        const float v = gamma[c] * is * g;
+        if (accumulate) dx[i] += v;
+        else dx[i] = v;
+    }
+}
+
+}  // namespace
+
+void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const float* gamma, const float* beta, float* y,
+                                 float* mean, float* inv_std, float* rolling_mean, float* rolling_var, double eps,
+                                 double momentum) {
+    const size_t M = static_cast<size_t>(N) * S, n = M * C;
+    if (!n) return;
+    const int P = parts_for(M, C);
+    float* part = gpu_scratch(static_cast<size_t>(C) * P * 3);
+    bn_stats_k<<<dim3(C, P), kReduceThreads>>>(x, N, C, S, P, part);
+    DN_KERNEL_CHECK();
+    bn_finalize_k<<<(C + 127) / 128, 128>>>(part, C, P, M, static_cast<float>(eps), static_cast<float>(momentum), mean,
+                                             inv_std, rolling_mean, rolling_var);
+    DN_KERNEL_CHECK();
+    bn_normalize_k<<<grid_blocks(n), kGridThreads>>>(x, n, C, S, gamma, beta, mean, inv_std, y);
+    DN_KERNEL_CHECK();
+}
+
+void batchnorm_forward_eval_gpu(const float* x, int N, int C, int S, const float* gamma, const float* beta,
+                                const float* rolling_mean, const float* rolling_var, float* y, double eps) {
+    const size_t n = static_cast<size_t>(N) * C * S;
+    if (!n) return;
+    bn_eval_k<<<grid_blocks(n), kGridThreads>>>(x, n, C, S, gamma, beta, rolling_mean, rolling_var,
+                                                 static_cast<float>(eps), y);
+    DN_KERNEL_CHECK();
+}
+
+// Backward (Ioffe & Szegedy 2015, Sec. 3; derivation in docs/math.md). With M = N*S values per
+// channel, x_hat = (x - mu) * inv_std and y = gamma x_hat + beta:
+//   dL/dbeta = sum dy,   dL/dgamma = sum dy x_hat,
+//   dL/dx = gamma inv_std (dy - (1/M) sum dy - x_hat (1/M) sum dy x_hat),
+// since d mu/dx = 1/M and d var/dx = 2 (x - mu)/M (biased variance, as in forward).
+void batchnorm_backward_train_gpu(const float* x, const float* dy, int N, int C, int S, const float* gamma,
+                                  const float* mean, const float* inv_std, float* dx, bool accumulate, float* dgamma,
+                                  float* dbeta) {
+    const size_t M = static_cast<size_t>(N) * S, n = M * C;
+    if (!n) return;
+    const int P = parts_for(M, C);
+    float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 2);
+    float* k = part + static_cast<size_t>(C) * P * 2;
+    bn_dsum_k<<<dim3(C, P), kReduceThreads>>>(x, dy, N, C, S, P, mean, inv_std, part);
+    DN_KERNEL_CHECK();
+    bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, M, dgamma, dbeta, k);
+    DN_KERNEL_CHECK();
+    if (dx) {
+        bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, n, C, S, gamma, mean, inv_std, k, dx, accumulate);
+        DN_KERNEL_CHECK();
+    }
+}
+
+// Eval backward: mean and variance are the rolling constants, so x_hat is affine in x and
+//   dL/dx = gamma dy / sqrt(rolling_var + eps);  dL/dgamma = sum dy x_hat;  dL/dbeta = sum dy.
+void batchnorm_backward_eval_gpu(const float* x, const float* dy, int N, int C, int S, const float* gamma,
+                                 const float* rolling_mean, const float* rolling_var, float* dx, bool accumulate,
+                                 float* dgamma, float* dbeta, double eps) {
+    const size_t M = static_cast<size_t>(N) * S, n = M * C;
+    if (!n) return;
+    const int P = parts_for(M, C);
+    float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 3);
+    float* k = part + static_cast<size_t>(C) * P * 2;
+    float* inv_std = k + 2 * C;
+    bn_inv_std_k<<<(C + 127) / 128, 128>>>(rolling_var, C, static_cast<float>(eps), inv_std);
+    DN_KERNEL_CHECK();
+    bn_dsum_k<<<dim3(C, P), kReduceThreads>>>(x, dy, N, C, S, P, rolling_mean, inv_std, part);
+    DN_KERNEL_CHECK();
+    bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, M, dgamma, dbeta, k);
+    DN_KERNEL_CHECK();
+    if (dx) {
+        bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, n, C, S, gamma, rolling_mean, inv_std, nullptr, dx, accumulate);
+        DN_KERNEL_CHECK();
+    }
+}
+
+}  // namespace dn

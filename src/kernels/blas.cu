@@ -1,0 +1,177 @@
+// Elementwise kernels, im2col/col2im and cuBLAS GEMM (the GPU side of kernels/blas.hpp).
+#include <algorithm>
+
+#include "kernels/gpu.hpp"
+
+namespace dn {
+
+namespace {
+
+constexpr int kThreads = 256;
+inline unsigned blocks(size_t n) { return static_cast<unsigned>(std::min<size_t>((n + kThreads - 1) / kThreads, 1u << 20)); }
+
+// grid-stride loop over [0, n)
+#define DN_FOR(i, n) for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < (n); i += static_cast<size_t>(gridDim.x) * blockDim.x)
+
+__global__ void fill_k(float* x, size_t n, float v) { DN_FOR(i, n) x[i] = v; }
+__global__ void axpy_k(size_t n, float a, const float* x, float* y) { DN_FOR(i, n) y[i] += a * x[i]; }
+
+__global__ void add_bias_k(float* y, const float* bias, size_t n, int C, int S) {
+    DN_FOR(i, n) y[i] += bias[(i / S) % C];
+}
+
+// One block per channel: sum over the N*S values of that channel (float partials, tree reduction).
+__global__ void bias_grad_k(const float* d, int N, int C, int S, float* db) {
+    const int c = blockIdx.x;
+    float s = 0.f;
+    for (int n = 0; n < N; ++n) {
+        const float* p = d + (static_cast<size_t>(n) * C + c) * S;
+        for (int k = threadIdx.x; k < S; k += blockDim.x) s += p[k];
+    }
+    __shared__ float sh[kThreads];
+    sh[threadIdx.x] = s;
+    __syncthreads();
+    for (int o = blockDim.x / 2; o > 0; o >>= 1) {
+        if (threadIdx.x < o) sh[threadIdx.x] += sh[threadIdx.x + o];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) db[c] += sh[0];
+}
+
+__global__ void sgd_k(float* v, float* g, size_t n, float lr, float decay, float mom, bool apply_decay) {
+    DN_FOR(i, n) {
+        float gi = g[i];
+        if (apply_decay) gi += decay * v[i];
+        v[i] -= lr * gi;
+        g[i] = gi * mom;
+    }
+}
+
+__global__ void copy_rows_k(const float* src, size_t ss, float* dst, size_t ds, size_t rows, size_t len, bool acc) {
+    DN_FOR(i, rows * len) {
+        const size_t r = i / len, k = i % len;
+        const float v = src[r * ss + k];
+        if (acc) dst[r * ds + k] += v;
+        else dst[r * ds + k] = v;
+    }
+}
+
+// im2col: col[(c*kh + ky)*kw + kx][oy*ow + ox] = im[c][oy*sh - ph + ky*d][ox*sw - pw + kx*d] (0 outside)
+__global__ void im2col_k(const float* im, ConvGeom g, int oh, int ow, float* col) {
+    const size_t n = static_cast<size_t>(g.channels) * g.ksize_h * g.ksize_w * oh * ow;
+    DN_FOR(i, n) {
+        const int ox = static_cast<int>(i % ow);
+        size_t r = i / ow;
+        const int oy = static_cast<int>(r % oh);
+        r /= oh;
+        const int kx = static_cast<int>(r % g.ksize_w);
+        r /= g.ksize_w;
+        const int ky = static_cast<int>(r % g.ksize_h);
+        const int c = static_cast<int>(r / g.ksize_h);
+        const int y = oy * g.stride_h - g.pad_h + ky * g.dilation, x = ox * g.stride_w - g.pad_w + kx * g.dilation;
+        col[i] = (y >= 0 && y < g.height && x >= 0 && x < g.width) ? im[(static_cast<size_t>(c) * g.height + y) * g.width + x] : 0.f;
+    }
+}
+
+// col2im as a gather: each image pixel sums the column entries that read it (no atomics).
+__global__ void col2im_k(const float* col, ConvGeom g, int oh, int ow, float* im) {
+    const size_t n = static_cast<size_t>(g.channels) * g.height * g.width;
+    DN_FOR(i, n) {
+        const int x = static_cast<int>(i % g.width);
+        const int y = static_cast<int>((i / g.width) % g.height);
+        const int c = static_cast<int>(i / (static_cast<size_t>(g.width) * g.height));
+        float s = 0.f;
+        for (int ky = 0; ky < g.ksize_h; ++ky) {
+            const int ty = y + g.pad_h - ky * g.dilation;
+            if (ty < 0 || ty % g.stride_h) continue;
+            const int oy = ty / g.stride_h;
+            if (oy >= oh) continue;
+            for (int kx = 0; kx < g.ksize_w; ++kx) {
+                const int tx = x + g.pad_w - kx * g.dilation;
+                if (tx < 0 || tx % g.stride_w) continue;
+                const int ox = tx / g.stride_w;
+                if (ox >= ow) continue;
+                s += col[((static_cast<size_t>(c) * g.ksize_h + ky) * g.ksize_w + kx) * oh * ow + static_cast<size_t>(oy) * ow + ox];
+            }
+        }
+        im[i] += s;
+    }
+}
+
+}  // namespace
+
+float* gpu_scratch(size_t n) {
+    static thread_local float* p = nullptr;
+    static thread_local size_t have = 0;
+    if (n > have) {
+        if (p) cudaFree(p);
+        p = nullptr;
+        have = 0;
+        DN_CUDA_CHECK(cudaMalloc(&p, n * sizeof(float)));
+        have = n;
+    }
+    return p;
+}
+
+void fill_gpu(float* x, size_t n, float v) {
+    if (!n) return;
+    fill_k<<<blocks(n), kThreads>>>(x, n, v);
+    DN_KERNEL_CHECK();
+}
+
+void copy_gpu(const float* x, float* y, size_t n) {
+    if (n && x != y) DN_CUDA_CHECK(cudaMemcpyAsync(y, x, n * sizeof(float), cudaMemcpyDeviceToDevice, 0));
+}
+
+void axpy_gpu(size_t n, float a, const float* x, float* y) {
+    if (!n) return;
+    axpy_k<<<blocks(n), kThreads>>>(n, a, x, y);
+    DN_KERNEL_CHECK();
+}
+
+// Row-major C = A B is column-major C^T = B^T A^T: swap the operands and their roles.
+void gemm_gpu(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+              float beta, float* C, int ldc) {
+    DN_CUBLAS_CHECK(cublasSgemm(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K,
+                                &alpha, B, ldb, A, lda, &beta, C, ldc));
+}
+
+void im2col_gpu(const float* im, const ConvGeom& g, float* col) {
+    const size_t n = static_cast<size_t>(g.channels) * g.ksize_h * g.ksize_w * g.out_h() * g.out_w();
+    im2col_k<<<blocks(n), kThreads>>>(im, g, g.out_h(), g.out_w(), col);
+    DN_KERNEL_CHECK();
+}
+
+void col2im_add_gpu(const float* col, const ConvGeom& g, float* im) {
+    const size_t n = static_cast<size_t>(g.channels) * g.height * g.width;
+    col2im_k<<<blocks(n), kThreads>>>(col, g, g.out_h(), g.out_w(), im);
+    DN_KERNEL_CHECK();
+}
+
+void add_bias_gpu(float* y, const float* bias, int N, int C, int S) {
+    const size_t n = static_cast<size_t>(N) * C * S;
+    if (!n) return;
+    add_bias_k<<<blocks(n), kThreads>>>(y, bias, n, C, S);
+    DN_KERNEL_CHECK();
+}
+
+void bias_grad_gpu(const float* delta, int N, int C, int S, float* dbias) {
+    if (!C) return;
+    bias_grad_k<<<C, kThreads>>>(delta, N, C, S, dbias);
+    DN_KERNEL_CHECK();
+}
+
+void sgd_update_gpu(float* v, float* g, size_t n, float lr, float decay, float momentum, bool apply_decay) {
+    if (!n) return;
+    sgd_k<<<blocks(n), kThreads>>>(v, g, n, lr, decay, momentum, apply_decay);
+    DN_KERNEL_CHECK();
+}
+
+void copy_rows_gpu(const float* src, size_t src_stride, float* dst, size_t dst_stride, size_t rows, size_t len,
+                   bool accumulate) {
+    if (!rows || !len) return;
+    copy_rows_k<<<blocks(rows * len), kThreads>>>(src, src_stride, dst, dst_stride, rows, len, accumulate);
+    DN_KERNEL_CHECK();
+}
+
+}  // namespace dn

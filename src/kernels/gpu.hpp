@@ -1,0 +1,118 @@
+// GPU kernels (float, default stream) and CUDA/cuBLAS/cuDNN helpers; GPU=1 builds only.
+// Each launcher mirrors the CPU function of the same name without `_gpu` (the specification it is
+// tested against in tests/test_gpu_agreement.cpp); pointers are device pointers.
+#pragma once
+
+#ifdef DN_GPU
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/activations.hpp"
+#include "kernels/blas.hpp"
+#include "kernels/lrn.hpp"
+
+#ifdef DN_CUDNN
+#include <cudnn.h>
+#endif
+
+namespace dn {
+
+void cuda_check(cudaError_t e, const char* what, const char* file, int line);
+void cublas_check(int status, const char* what, const char* file, int line);
+#define DN_CUDA_CHECK(x) ::dn::cuda_check((x), #x, __FILE__, __LINE__)
+#define DN_CUBLAS_CHECK(x) ::dn::cublas_check(static_cast<int>(x), #x, __FILE__, __LINE__)
+/// Checks the last kernel launch.
+#define DN_KERNEL_CHECK() ::dn::cuda_check(cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
+cublasHandle_t blas_handle();
+#ifdef DN_CUDNN
+void cudnn_check(int status, const char* what, const char* file, int line);
+#define DN_CUDNN_CHECK(x) ::dn::cudnn_check(static_cast<int>(x), #x, __FILE__, __LINE__)
+cudnnHandle_t cudnn_handle();
+#endif
+
+/// A grow-only device scratch area of at least n floats for a launcher's partial results, valid
+/// until the next call (every kernel runs on the default stream, in order).
+float* gpu_scratch(size_t n);
+
+// ---- elementwise and data movement (blas.cu) ------------------------------------------------
+void fill_gpu(float* x, size_t n, float v);
+void copy_gpu(const float* x, float* y, size_t n);
+/// y += a * x
+void axpy_gpu(size_t n, float a, const float* x, float* y);
+/// Row-major C = alpha op(A) op(B) + beta C through cublasSgemm (mirrors dn::gemm).
+void gemm_gpu(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+              int ldb, float beta, float* C, int ldc);
+void im2col_gpu(const float* im, const ConvGeom& g, float* col);
+/// ADDS the adjoint of im2col into im.
+void col2im_add_gpu(const float* col, const ConvGeom& g, float* im);
+/// y[n][c][s] += bias[c]
+void add_bias_gpu(float* y, const float* bias, int N, int C, int S);
+/// dbias[c] += sum_{n,s} delta[n][c][s]
+void bias_grad_gpu(const float* delta, int N, int C, int S, float* dbias);
+/// Darknet's SGD step in true-gradient form (Layer::update): g += decay*v (when apply_decay);
+/// v -= lr*g; g *= momentum.
+void sgd_update_gpu(float* v, float* g, size_t n, float lr, float decay, float momentum, bool apply_decay);
+/// rows x len block copy between strided rows; accumulate adds instead of writing.
+void copy_rows_gpu(const float* src, size_t src_stride, float* dst, size_t dst_stride, size_t rows, size_t len,
+                   bool accumulate);
+
+// ---- activations (activations.cu; the formulas are act::f / act::df, shared with the CPU) ---
+void activate_gpu(float* y, size_t n, Activation a);
+/// x_keep (if not null) = y + bias; y = f(y + bias) per channel of [N, C, S].
+void bias_activate_gpu(float* y, const float* bias, int N, int C, int S, Activation a, float* x_keep);
+/// delta *= f'(.) given outputs y and (activation_needs_input) inputs x.
+void gradient_gpu(const float* y, const float* x, size_t n, Activation a, float* delta);
+
+// ---- layers' small kernels (layers_gpu.cu) --------------------------------------------------
+void maxpool_forward_gpu(const float* in, int planes, int w, int h, int size, int sx, int sy, int off, int ow, int oh,
+                         float* out, int* idx);
+void maxpool_backward_gpu(const float* d, const int* idx, size_t n, float* din);
+void avgpool_forward_gpu(const float* in, int planes, int S, float* out);
+void avgpool_backward_gpu(const float* d, int planes, int S, float* din);
+void upsample_forward_gpu(const float* in, int planes, int w, int h, int stride, float scale, float* out);
+void upsample_backward_gpu(const float* d, int planes, int w, int h, int stride, float scale, float* din);
+/// out (this layer, [batch][c2][h2][w2]) += P add (source [batch][c1][h1][w1]) with pjreddie's
+/// shortcut index map; backward (to_source): add_delta += P^T d.
+void shortcut_gpu(int batch, int w1, int h1, int c1, const float* add, int w2, int h2, int c2, float* out);
+void shortcut_backward_gpu(int batch, int w1, int h1, int c1, float* add_delta, int w2, int h2, int c2, const float* d);
+void dropout_forward_gpu(const float* x, const uint8_t* keep, size_t n, float scale, float* y);
+void dropout_backward_gpu(const float* d, const uint8_t* keep, size_t n, float scale, float* dx);
+/// Softmax over `groups` groups per image of n elements at `stride` (spatial: one group per
+/// position over the channels), temperature 1/inv_t.
+void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, int n, int stride, int group_stride,
+                         float inv_t, float* y);
+void softmax_backward_gpu(const float* y, const float* d, int batch, int per_image, int groups, int n, int stride,
+                          int group_stride, float inv_t, float* dx);
+/// Loss mode: delta = (y - t) * inv_t; returns -sum t log y.
+double softmax_ce_gpu(const float* y, const float* t, size_t n, float inv_t, float* delta);
+
+// ---- normalization (batchnorm.cu, groupnorm.cu, lrn.cu) -------------------------------------
+// Same math and conventions as kernels/batchnorm.hpp, groupnorm.hpp, lrn.hpp; statistics by
+// Welford/Chan merges in float (no E[x^2] - E[x]^2).
+void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const float* gamma, const float* beta, float* y,
+                                 float* mean, float* inv_std, float* rolling_mean, float* rolling_var, double eps,
+                                 double momentum);
+void batchnorm_forward_eval_gpu(const float* x, int N, int C, int S, const float* gamma, const float* beta,
+                                const float* rolling_mean, const float* rolling_var, float* y, double eps);
+void batchnorm_backward_train_gpu(const float* x, const float* dy, int N, int C, int S, const float* gamma,
+                                  const float* mean, const float* inv_std, float* dx, bool accumulate, float* dgamma,
+                                  float* dbeta);
+void batchnorm_backward_eval_gpu(const float* x, const float* dy, int N, int C, int S, const float* gamma,
+                                 const float* rolling_mean, const float* rolling_var, float* dx, bool accumulate,
+                                 float* dgamma, float* dbeta, double eps);
+void groupnorm_forward_gpu(const float* x, int N, int C, int S, int G, const float* gamma, const float* beta, double eps,
+                           float* y, float* mean, float* inv_std);
+void groupnorm_backward_gpu(const float* x, const float* dy, int N, int C, int S, int G, const float* gamma,
+                            const float* mean, const float* inv_std, float* dx, bool accumulate, float* dgamma,
+                            float* dbeta);
+void lrn_forward_gpu(const float* x, int N, int C, int S, const LrnParams& p, float* y);
+void lrn_backward_gpu(const float* x, const float* dy, int N, int C, int S, const LrnParams& p, float* dx,
+                      bool accumulate);
+
+}  // namespace dn
+
+#endif  // DN_GPU

@@ -1,0 +1,51 @@
+// [dropout] on the GPU. The mask is drawn on the host from the same generator as the CPU forward
+// (seeded by the layer and the images seen), so CPU and GPU drop the same units.
+#include "dropout_layer.hpp"
+
+#include <random>
+
+#include "layers/layer_gpu.hpp"
+
+namespace dn {
+
+template <class T>
+void DropoutLayer<T>::forward_gpu(Network<T>& net) {
+    if constexpr (!std::is_same<T, float>::value) {
+        gpu_needs_float(this->where);
+    } else {
+        const size_t n = this->output_gpu.size();
+        last_train_ = net.train && probability > 0;
+        if (!last_train_) {
+            copy_gpu(net.input_gpu, this->output_gpu.data(), n);
+            return;
+        }
+        const bool draw = !(frozen_ && keep_.size() == n);
+        if (draw) {
+            keep_.resize(n);
+            std::mt19937_64 rng(seed_ ^ (net.header.seen * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull));
+            std::uniform_real_distribution<float> u(0.f, 1.f);
+            for (size_t i = 0; i < n; ++i) keep_[i] = u(rng) >= probability;
+            keep_gpu_.push(keep_.data(), n);
+        }
+        dropout_forward_gpu(net.input_gpu, keep_gpu_.data(), n, static_cast<float>(1.0 / (1.0 - probability)),
+                            this->output_gpu.data());
+    }
+}
+
+// Backward: dL/dx_i += m_i dL/dy_i / (1 - p) (identity in eval).
+template <class T>
+void DropoutLayer<T>::backward_gpu(Network<T>& net) {
+    if constexpr (!std::is_same<T, float>::value) {
+        gpu_needs_float(this->where);
+    } else {
+        if (!net.delta_gpu) return;
+        const size_t n = this->delta_gpu.size();
+        if (!last_train_) axpy_gpu(n, 1.f, this->delta_gpu.data(), net.delta_gpu);
+        else dropout_backward_gpu(this->delta_gpu.data(), keep_gpu_.data(), n, static_cast<float>(1.0 / (1.0 - probability)),
+                                  net.delta_gpu);
+    }
+}
+
+DN_GPU_LAYER_METHODS(DropoutLayer)
+
+}  // namespace dn

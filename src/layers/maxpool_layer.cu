@@ -1,0 +1,32 @@
+// [maxpool] on the GPU (maxpool_layer.cpp's math).
+#include "maxpool_layer.hpp"
+
+#include "layers/layer_gpu.hpp"
+
+namespace dn {
+
+template <class T>
+void MaxpoolLayer<T>::forward_gpu(Network<T>& net) {
+    if constexpr (!std::is_same<T, float>::value) {
+        gpu_needs_float(this->where);
+    } else {
+        indexes_gpu_.resize(this->output_gpu.size());
+        maxpool_forward_gpu(net.input_gpu, this->batch * this->c, this->w, this->h, size, stride_x, stride_y, -padding / 2,
+                            this->out_w, this->out_h, this->output_gpu.data(), indexes_gpu_.data());
+    }
+}
+
+// Backward: dL/dx_i += sum of dL/dy_o over the outputs o whose argmax is i.
+template <class T>
+void MaxpoolLayer<T>::backward_gpu(Network<T>& net) {
+    if constexpr (!std::is_same<T, float>::value) {
+        gpu_needs_float(this->where);
+    } else {
+        if (!net.delta_gpu) return;
+        maxpool_backward_gpu(this->delta_gpu.data(), indexes_gpu_.data(), this->delta_gpu.size(), net.delta_gpu);
+    }
+}
+
+DN_GPU_LAYER_METHODS(MaxpoolLayer)
+
+}  // namespace dn

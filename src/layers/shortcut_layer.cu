@@ -1,0 +1,57 @@
+// [shortcut] on the GPU (shortcut_layer.cpp's math).
+#include "shortcut_layer.hpp"
+
+#include "layers/layer_gpu.hpp"
+#include "layers/layer_util.hpp"
+
+namespace dn {
+
+template <class T>
+void ShortcutLayer<T>::forward_gpu(Network<T>& net) {
+    if constexpr (!std::is_same<T, float>::value) {
+        gpu_needs_float(this->where);
+    } else {
+        const size_t n = this->output_gpu.size();
+        float* out = this->output_gpu.data();
+        copy_gpu(net.input_gpu, out, n);
+        for (int idx : from) {
+            const Layer<T>& src = *net.layers[idx];
+            if (src.out_w == this->out_w && src.out_h == this->out_h && src.out_c == this->out_c)
+                axpy_gpu(n, 1.f, src.output_gpu.data(), out);
+            else
+                shortcut_gpu(this->batch, src.out_w, src.out_h, src.out_c, src.output_gpu.data(), this->out_w, this->out_h,
+                             this->out_c, out);
+        }
+        gpu_keep_act_ = keep_activation_input(net, activation);
+        if (gpu_keep_act_) {
+            x_act_gpu_.resize(n);
+            copy_gpu(out, x_act_gpu_.data(), n);
+        }
+        activate_gpu(out, n, activation);
+    }
+}
+
+// Backward: dL/du = dy f'(u); dL/dx_prev += dL/du; dL/dx_from += P_from^T dL/du.
+template <class T>
+void ShortcutLayer<T>::backward_gpu(Network<T>& net) {
+    if constexpr (!std::is_same<T, float>::value) {
+        gpu_needs_float(this->where);
+    } else {
+        const size_t n = this->delta_gpu.size();
+        float* d = this->delta_gpu.data();
+        gradient_gpu(this->output_gpu.data(), gpu_keep_act_ ? x_act_gpu_.data() : nullptr, n, activation, d);
+        if (net.delta_gpu) axpy_gpu(n, 1.f, d, net.delta_gpu);
+        for (int idx : from) {
+            Layer<T>& src = *net.layers[idx];
+            if (src.out_w == this->out_w && src.out_h == this->out_h && src.out_c == this->out_c)
+                axpy_gpu(n, 1.f, d, src.delta_gpu.data());
+            else
+                shortcut_backward_gpu(this->batch, src.out_w, src.out_h, src.out_c, src.delta_gpu.data(), this->out_w,
+                                      this->out_h, this->out_c, d);
+        }
+    }
+}
+
+DN_GPU_LAYER_METHODS(ShortcutLayer)
+
+}  // namespace dn

@@ -1,0 +1,342 @@
+// Detector training and evaluation: mAP on a hand-checked fixture, Darknet's label layout and its
+// corrupt lines, augmentation of boxes, `detector train` on a small Fashion-MNIST detection set,
+// `partial`, and load -> save of pretrained weights leaving `detector test` unchanged.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "darknet/detect_data.hpp"
+#include "darknet/image.hpp"
+#include "darknet/map.hpp"
+#include "test_util.hpp"
+
+using namespace dn;
+using namespace dn::test;
+
+namespace {
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream f(path);
+    f << text;
+}
+
+// Three 100x100 images with known boxes (pixels, [x0, y0, x1, y1]) and known predictions written
+// in `detector valid`'s format (1-based pixels). Classes "a" and "b".
+//   image 1: a [10,10,50,50], b [60,60,90,90];  image 2: a [20,20,60,60];
+//   image 3: a [50,10,90,50], b [10,50,40,90]
+//   predictions of a (by confidence): .9 exact img1 (TP), .8 img2 [40,40,80,80] (IoU .14, FP),
+//     .7 exact img3 (TP), .6 img1 [12,10,52,50] (IoU .905 but the truth is taken: FP), .3 exact img2 (TP)
+//   predictions of b: .95 img3 [18,50,48,90] (IoU 880/1520 = .579: TP at 0.5, FP at 0.7),
+//     .5 img1 [0,0,20,20] (FP)
+std::string map_fixture() {
+    const std::string dir = make_temp_dir();
+    run("mkdir -p " + dir + "/images " + dir + "/labels " + dir + "/results");
+    auto rel = [](double x0, double y0, double x1, double y1) {
+        return strfmt("%g %g %g %g", (x0 + x1) / 200, (y0 + y1) / 200, (x1 - x0) / 100, (y1 - y0) / 100);
+    };
+    write_text(dir + "/labels/im1.txt", "0 " + rel(10, 10, 50, 50) + "\n1 " + rel(60, 60, 90, 90) + "\n");
+    write_text(dir + "/labels/im2.txt", "0 " + rel(20, 20, 60, 60) + "\n");
+    write_text(dir + "/labels/im3.txt", "0 " + rel(50, 10, 90, 50) + "\n1 " + rel(10, 50, 40, 90) + "\n");
+    std::string list;
+    for (const char* n : {"im1", "im2", "im3"}) {
+        save_image(Image(100, 100, 3, 0.5f), dir + "/images/" + n + ".png");
+        list += dir + "/images/" + n + ".png\n";
+    }
+    write_text(dir + "/valid.txt", list);
+    write_text(dir + "/ab.names", "a\nb\n");
+    write_text(dir + "/ab.data", "classes=2\nvalid=" + dir + "/valid.txt\nnames=" + dir + "/ab.names\n");
+    auto line = [](const char* id, double p, double x0, double y0, double x1, double y1) {
+        return strfmt("%s %g %g %g %g %g\n", id, p, x0 + 1, y0 + 1, x1 + 1, y1 + 1);
+    };
+    write_text(dir + "/results/comp4_det_test_a.txt",
+               line("im1", .9, 10, 10, 50, 50) + line("im2", .8, 40, 40, 80, 80) + line("im3", .7, 50, 10, 90, 50) +
+                   line("im1", .6, 12, 10, 52, 50) + line("im2", .3, 20, 20, 60, 60));
+    write_text(dir + "/results/comp4_det_test_b.txt", line("im3", .95, 18, 50, 48, 90) + line("im1", .5, 0, 0, 20, 20));
+    return dir;
+}
+
+double number(const std::string& out, const std::string& pattern) {
+    std::smatch m;
+    if (!std::regex_search(out, m, std::regex(pattern))) {
+        ADD_FAILURE() << "no match for " << pattern << " in\n" << out;
+        return -1;
+    }
+    return std::stod(m[1]);
+}
+
+}  // namespace
+
+// AP by hand, class a (3 truths), ranks TP FP TP FP TP: precision 1, .5, .667, .5, .6 at recall
+// 1/3, 1/3, 2/3, 2/3, 1. Area under the interpolated curve: 1/3*1 + 1/3*2/3 + 1/3*.6 = 34/45.
+// 11 points: 4 x 1 + 3 x 2/3 + 4 x .6 = 8.4 -> 8.4/11. 101 points: 34 x 1 + 33 x 2/3 + 34 x .6 = 76.4.
+// Class b (2 truths), ranks TP FP: AP .5; 11 points 6/11; 101 points 51/101.
+TEST(DetectorMap, HandCheckedFixture) {
+    const std::string dir = map_fixture();
+    int rc = 0;
+    std::string out = run(darknet_bin() + " detector map " + dir + "/ab.data -results " + dir + "/results", &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("class_id = 0, name = a, ap = 75.56%"), std::string::npos) << out;
+    EXPECT_NE(out.find("class_id = 1, name = b, ap = 50.00%"), std::string::npos) << out;
+    EXPECT_NEAR(number(out, "mean average precision \\(mAP@0.50\\) = ([0-9.]+)"), (34.0 / 45 + 0.5) / 2, 1e-6);
+    // at conf_thresh .25: TP 4 (a: 3, b: 1), FP 3, FN 1; average IoU over TP+FP = (3 + 880/1520) / 7
+    EXPECT_NE(out.find("detections_count = 7, unique_truth_count = 5"), std::string::npos) << out;
+    EXPECT_NE(out.find("(TP = 3, FP = 2)"), std::string::npos) << out;
+    EXPECT_NE(out.find("TP = 4, FP = 3, FN = 1, average IoU = 51.13 %"), std::string::npos) << out;
+    EXPECT_NE(out.find("precision = 0.57, recall = 0.80, F1-score = 0.67"), std::string::npos) << out;
+
+    out = run(darknet_bin() + " detector map " + dir + "/ab.data -results " + dir + "/results -points 11", &rc);
+    EXPECT_NEAR(number(out, "mean average precision \\(mAP@0.50\\) = ([0-9.]+)"), (8.4 / 11 + 6.0 / 11) / 2, 1e-6) << out;
+    EXPECT_NE(out.find("used 11 Recall-points"), std::string::npos) << out;
+    out = run(darknet_bin() + " detector map " + dir + "/ab.data -results " + dir + "/results -points 101", &rc);
+    EXPECT_NEAR(number(out, "mean average precision \\(mAP@0.50\\) = ([0-9.]+)"), (76.4 / 101 + 51.0 / 101) / 2, 1e-6) << out;
+    // at IoU 0.7 b's only hit (IoU .579) becomes a false positive
+    out = run(darknet_bin() + " detector map " + dir + "/ab.data -results " + dir + "/results -iou_thresh 0.7", &rc);
+    EXPECT_NEAR(number(out, "mean average precision \\(mAP@0.70\\) = ([0-9.]+)"), 34.0 / 45 / 2, 1e-6) << out;
+}
+
+TEST(DetectorMap, LibraryAgreesAndMapFiftyToNinetyFive) {
+    // one image, one truth, one exact detection: AP 1 at every IoU threshold
+    std::vector<std::vector<BoxLabel>> truths = {{{0, 0.5f, 0.5f, 0.2f, 0.4f}}};
+    Detection d;
+    d.bbox = {0.5f, 0.5f, 0.2f, 0.4f};
+    d.objectness = 0.9f;
+    d.prob = {0.9f};
+    MapOptions o;
+    o.points = 101;
+    MapResult r = compute_map({{d}}, truths, 1, o);
+    EXPECT_DOUBLE_EQ(r.map, 1.0);
+    EXPECT_DOUBLE_EQ(r.map_50_95, 1.0);
+    // shifted to IoU 0.6: a hit at 0.50 and 0.55 only -> 2 of 10 thresholds
+    d.bbox.x = 0.5f + 0.2f * 0.25f;  // overlap .75 of the width: IoU .75/1.25 = .6
+    r = compute_map({{d}}, truths, 1, o);
+    EXPECT_DOUBLE_EQ(r.map, 1.0);
+    EXPECT_NEAR(r.map_50_95, 0.2, 1e-12);
+}
+
+TEST(DetectionData, LabelPathsFollowDarknetsRule) {
+    EXPECT_EQ(label_path_for("/d/images/train/0001.png"), "/d/labels/train/0001.txt");
+    EXPECT_EQ(label_path_for("/voc/VOC2007/JPEGImages/000005.jpg"), "/voc/VOC2007/labels/000005.txt");
+    EXPECT_EQ(label_path_for("/data/obj/img.1.jpeg"), "/data/obj/img.1.txt");
+}
+
+// Acceptance: corrupt lines are reported with file and line and skipped; the good lines load.
+TEST(DetectionData, CorruptLabelLinesAreNamedAndSkipped) {
+    const std::string dir = make_temp_dir();
+    run("mkdir -p " + dir + "/images " + dir + "/labels");
+    save_image(Image(32, 32, 3, 0.2f), dir + "/images/a.png");
+    save_image(Image(32, 32, 3, 0.2f), dir + "/images/b.png");
+    write_text(dir + "/labels/a.txt",
+               "1 0.5 0.5 0.2 0.2\n"     // good
+               "2 0.5 0.5 0.2\n"         // 4 columns
+               "0 1.5 0.5 0.2 0.2\n"     // center outside [0, 1]
+               "3 0.5 0.5 0.2 0.2\n"     // class 3 >= classes 3
+               "1 0.5 0.5 0 0.2\n"       // zero width
+               "x 0.5 0.5 0.2 0.2\n"     // not a number
+               "\n"
+               "2 0.25 0.75 0.5 0.5\n");  // good
+    write_text(dir + "/list.txt", dir + "/images/a.png\n" + dir + "/images/b.png\n");
+    DetectionSet s = load_detection_set(dir + "/list.txt", 3, true);
+    ASSERT_EQ(s.boxes.size(), 2u);
+    ASSERT_EQ(s.boxes[0].size(), 2u);
+    EXPECT_EQ(s.boxes[0][0].cls, 1);
+    EXPECT_EQ(s.boxes[0][1].cls, 2);
+    EXPECT_FLOAT_EQ(s.boxes[0][1].x, 0.25f);
+    EXPECT_TRUE(s.boxes[1].empty());
+    ASSERT_EQ(s.problems.size(), 6u);
+    const std::string a = dir + "/labels/a.txt";
+    EXPECT_NE(s.problems[0].find(a + ":2: expected 5 columns"), std::string::npos) << s.problems[0];
+    EXPECT_NE(s.problems[1].find(a + ":3: the box center is outside [0, 1]"), std::string::npos) << s.problems[1];
+    EXPECT_NE(s.problems[2].find(a + ":4: class id 3 is not an integer in [0, classes=3)"), std::string::npos) << s.problems[2];
+    EXPECT_NE(s.problems[3].find(a + ":5: the box width or height"), std::string::npos) << s.problems[3];
+    EXPECT_NE(s.problems[4].find(a + ":6: column 1 'x' is not a number"), std::string::npos) << s.problems[4];
+    EXPECT_NE(s.problems[5].find(dir + "/labels/b.txt: no such label file"), std::string::npos) << s.problems[5];
+}
+
+// Without augmentation a box maps to the same relative box; a flip mirrors x; a crop moves and
+// clips boxes consistently with the pixels (a bright box stays under its label).
+TEST(DetectionData, BoxesFollowTheAugmentedPixels) {
+    const std::string dir = make_temp_dir();
+    run("mkdir -p " + dir + "/images " + dir + "/labels");
+    Image im(80, 60, 3, 0.f);
+    for (int k = 0; k < 3; ++k)
+        for (int y = 12; y < 36; ++y)
+            for (int x = 8; x < 40; ++x) im.at(x, y, k) = 1.f;  // box [8,12,40,36]
+    save_image(im, dir + "/images/a.png");
+    write_text(dir + "/labels/a.txt", strfmt("0 %g %g %g %g\n", 24.0 / 80, 24.0 / 60, 32.0 / 80, 24.0 / 60));
+    write_text(dir + "/list.txt", dir + "/images/a.png\n");
+    DetectionSet s = load_detection_set(dir + "/list.txt", 1, true);
+    const int W = 64, H = 64, M = 4;
+    std::vector<float> X(3 * W * H), T(5 * M);
+    load_detection_batch(s, {0}, W, H, 3, nullptr, 0, M, X.data(), T.data());
+    EXPECT_NEAR(T[0], 0.3, 1e-6);
+    EXPECT_NEAR(T[2], 0.4, 1e-6);
+    EXPECT_EQ(T[5 + 2], 0.f);  // unused slot
+    DetectorAugment aug;
+    aug.jitter = 0.3f;
+    aug.hue = 0;
+    aug.saturation = aug.exposure = 1;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+        SCOPED_TRACE(seed);
+        load_detection_batch(s, {0}, W, H, 3, &aug, seed, M, X.data(), T.data());
+        ASSERT_GT(T[2], 0.f);
+        // pixels well inside the label are bright, pixels well outside it are not
+        const float x0 = (T[0] - T[2] / 2) * W, x1 = (T[0] + T[2] / 2) * W, y0 = (T[1] - T[3] / 2) * H, y1 = (T[1] + T[3] / 2) * H;
+        auto px = [&](float x, float y) { return X[static_cast<int>(y) * W + static_cast<int>(x)]; };
+        if (x1 - x0 > 6 && y1 - y0 > 6) {
+            EXPECT_GT(px((x0 + x1) / 2, (y0 + y1) / 2), 0.9f);
+        }
+        if (x0 > 4) {
+            EXPECT_LT(px(x0 - 3, (y0 + y1) / 2), 0.1f);
+        }
+        if (x1 < W - 4) {
+            EXPECT_LT(px(x1 + 3, (y0 + y1) / 2), 0.1f);
+        }
+        if (y1 < H - 4) {
+            EXPECT_LT(px((x0 + x1) / 2, y1 + 3), 0.1f);
+        }
+    }
+}
+
+namespace {
+
+// A small detection set: 96 train + 16 valid Fashion-MNIST canvases (scripts/make_fashion_detect.py),
+// or without the dataset package / numpy, "" (the tests that need it skip).
+std::string detect_set_dir() {
+    static std::string dir = [] {
+        if (!file_exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) return std::string();
+        int rc = 0;
+        run("/usr/bin/python3 -c 'import numpy'", &rc);
+        if (rc != 0) return std::string();
+        std::string d = make_temp_dir();
+        std::string out = run("/usr/bin/python3 " + repo_root() + "/scripts/make_fashion_detect.py "
+                              "/usr/share/datasets/fashion-mnist " + d + " --train 96 --valid 16 --size 64", &rc);
+        if (rc != 0) {
+            ADD_FAILURE() << out;
+            return std::string();
+        }
+        return d;
+    }();
+    return dir;
+}
+
+std::string tiny_yolo(int max_batches, int random) {
+    return strfmt(
+        "[net]\nbatch=16\nsubdivisions=2\nwidth=64\nheight=64\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
+        "learning_rate=0.01\nburn_in=10\nmax_batches=%d\npolicy=constant\nsaturation=1.5\nexposure=1.5\nhue=.1\n"
+        "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+        "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+        "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+        "[convolutional]\nfilters=45\nsize=1\nactivation=linear\n"
+        "[yolo]\nmask=0,1,2\nanchors=8,14,16,16,24,30\nclasses=10\nnum=3\njitter=.1\nrandom=%d\n"
+        "iou_loss=ciou\niou_normalizer=0.07\nignore_thresh=.7\n",
+        max_batches, random);
+}
+
+std::vector<double> losses(const std::string& log) {
+    std::vector<double> v;
+    std::regex re("^\\d+, [0-9.]+: ([0-9.eE+-]+), ");
+    std::istringstream in(log);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::smatch m;
+        if (std::regex_search(line, m, re)) v.push_back(std::stod(m[1]));
+    }
+    return v;
+}
+
+}  // namespace
+
+TEST(DetectorTrain, LossFallsAndMapRuns) {
+    const std::string data = detect_set_dir();
+    if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
+    const std::string dir = make_temp_dir();
+    write_text(dir + "/tiny-yolo.cfg", tiny_yolo(60, 1));
+    int rc = 0;
+    std::string log = run("cd " + dir + " && OMP_NUM_THREADS=2 " + darknet_bin() + " detector train " + data +
+                              "/fashion-detect.data tiny-yolo.cfg -dont_show -map -eval_every 30",
+                          &rc);
+    ASSERT_EQ(rc, 0) << log;
+    std::vector<double> l = losses(log);
+    ASSERT_EQ(l.size(), 60u) << log;
+    double first = 0, last = 0;
+    for (int i = 0; i < 5; ++i) first += l[i] / 5, last += l[55 + i] / 5;
+    EXPECT_LT(last, 0.5 * first) << "loss did not fall: first " << first << ", last " << last;
+    EXPECT_NE(log.find("Resizing the network to"), std::string::npos) << "random=1 did not resize";
+    EXPECT_NE(log.find("mAP@0.5 on 16 valid images"), std::string::npos) << log;
+    EXPECT_TRUE(file_exists(dir + "/backup/tiny-yolo_best.weights"));
+    EXPECT_TRUE(file_exists(dir + "/backup/tiny-yolo_final.weights"));
+    std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
+                              "/fashion-detect.data tiny-yolo.cfg backup/tiny-yolo_final.weights",
+                          &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex("class_id = 9, name = ankle boot, ap = [0-9.]+%"))) << out;
+    // detector valid writes one file per class; scoring them gives the same mAP
+    out = run("cd " + dir + " && " + darknet_bin() + " detector valid " + data +
+                  "/fashion-detect.data tiny-yolo.cfg backup/tiny-yolo_final.weights && " + darknet_bin() +
+                  " detector map " + data + "/fashion-detect.data -results results",
+              &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_TRUE(file_exists(dir + "/results/comp4_det_test_t-shirt.txt"));
+    const double direct = number(run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
+                                     "/fashion-detect.data tiny-yolo.cfg backup/tiny-yolo_final.weights"),
+                                 "\\(mAP@0.50\\) = ([0-9.]+)");
+    EXPECT_NEAR(number(out, "\\(mAP@0.50\\) = ([0-9.]+)"), direct, 0.02) << out;
+}
+
+// Training survives corrupt labels: they are reported (file:line) and skipped.
+TEST(DetectorTrain, CorruptLabelsAreReportedNotLearned) {
+    const std::string data = detect_set_dir();
+    if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
+    const std::string dir = make_temp_dir();
+    run("mkdir -p " + dir + "/images " + dir + "/labels && cp " + data + "/images/train/00000[0-7].png " + dir +
+        "/images/ && cp " + data + "/labels/train/00000[0-7].txt " + dir + "/labels/ && ls " + dir +
+        "/images/*.png > " + dir + "/train.txt");
+    write_text(dir + "/labels/000003.txt", "12 0.5 0.5 0.2 0.2\n4 0.5 0.5 0.2\n");
+    write_text(dir + "/d.data", "classes=10\ntrain=" + dir + "/train.txt\nbackup=" + dir + "/backup\n");
+    write_text(dir + "/t.cfg", tiny_yolo(4, 0));
+    int rc = 0;
+    std::string log = run("cd " + dir + " && " + darknet_bin() + " detector train d.data t.cfg -dont_show", &rc);
+    ASSERT_EQ(rc, 0) << log;
+    EXPECT_NE(log.find("labels/000003.txt:1: class id 12 is not an integer in [0, classes=10)"), std::string::npos) << log;
+    EXPECT_NE(log.find("labels/000003.txt:2: expected 5 columns"), std::string::npos) << log;
+    EXPECT_EQ(losses(log).size(), 4u) << log;
+}
+
+// Fine-tuning starts from `partial` weights: the first N layers of a pretrained model, seen = 0.
+// And a pretrained model only loaded and saved detects exactly as before.
+TEST(DetectorTrain, PartialAndLoadSaveKeepPretrainedDetections) {
+    DN_REQUIRE_SHARED();
+    const std::string dir = make_temp_dir(), m = model_dir();
+    int rc = 0;
+    std::string out = run(darknet_bin() + " partial " + m + "/yolo-fastest-1.1.cfg " + m + "/yolo-fastest-1.1.weights " +
+                              dir + "/all.weights 1000",
+                          &rc);
+    ASSERT_EQ(rc, 0) << out;
+    const std::string test = " detector test " + repo_root() + "/cfg/coco.data " + m + "/yolo-fastest-1.1.cfg ";
+    const std::string img = " " + shared_dir() + "/images/dog.jpg -dont_show -ext_output";
+    std::string before = run("cd " + dir + " && " + darknet_bin() + test + m + "/yolo-fastest-1.1.weights" + img, &rc);
+    ASSERT_EQ(rc, 0) << before;
+    std::string after = run("cd " + dir + " && " + darknet_bin() + test + dir + "/all.weights" + img, &rc);
+    ASSERT_EQ(rc, 0) << after;
+    auto strip = [](std::string s) { return std::regex_replace(s, std::regex("Predicted in [0-9.]+ milli-seconds"), ""); };
+    auto dets = [&](const std::string& s) { return std::regex_replace(strip(s), std::regex("[^\\n]*weights[^\\n]*\\n"), ""); };
+    EXPECT_EQ(dets(before), dets(after));
+    EXPECT_NE(before.find("dog: "), std::string::npos) << before;
+    // the header's seen is 0 and the body is the original's
+    std::vector<char> a = read_bytes(m + "/yolo-fastest-1.1.weights"), b = read_bytes(dir + "/all.weights");
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_TRUE(std::equal(a.begin() + 20, a.end(), b.begin() + 20));
+    uint64_t seen = 1;
+    std::memcpy(&seen, b.data() + 12, 8);
+    EXPECT_EQ(seen, 0u);
+    // 10 layers: a shorter file that loads as a backbone
+    out = run(darknet_bin() + " partial " + m + "/yolo-fastest-1.1.cfg " + m + "/yolo-fastest-1.1.weights " + dir +
+                  "/head10.weights 10",
+              &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_LT(read_bytes(dir + "/head10.weights").size(), a.size() / 10);
+}

@@ -1,0 +1,198 @@
+// GPU against CPU, layer by layer: identical inputs and parameters; the forward output, the
+// gradient w.r.t. the layer's input and its parameter gradients must agree (max normalized error
+// <= 1e-5 in float32), and the GPU backward must ADD into the previous layer's delta. Without a
+// CUDA device (or in a CPU build) every test here is skipped.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "darknet/cuda.hpp"
+#include "darknet/random.hpp"
+#include "test_util.hpp"
+
+using namespace dn;
+using namespace dn::test;
+
+namespace {
+
+#define DN_REQUIRE_GPU()                                                                                 \
+    do {                                                                                                 \
+        if (gpu_count() == 0)                                                                            \
+            GTEST_SKIP() << "SKIP: no CUDA device (or a CPU build); GPU agreement needs make GPU=1 and a GPU"; \
+    } while (0)
+
+struct GpuCase {
+    std::string name;
+    std::string layers;  // cfg text after "[net]" and the leading identity layer
+    int c = 3, h = 6, w = 6;
+    bool train = true;
+    bool truth = false;  // the last layer is a loss fed with random labels
+};
+
+std::vector<GpuCase> gpu_cases() {
+    return {
+        {"conv_3x3_leaky", "[convolutional]\nfilters=4\nsize=3\npad=1\nactivation=leaky\n"},
+        {"conv_s2_bn_mish", "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nbatch_normalize=1\nactivation=mish\n"},
+        {"conv_1x1_bn_eval", "[convolutional]\nfilters=5\nsize=1\nbatch_normalize=1\nactivation=swish\n", 3, 6, 6, false},
+        {"conv_groups", "[convolutional]\nfilters=6\nsize=3\npad=1\ngroups=2\nactivation=linear\n", 4, 5, 5},
+        {"conv_depthwise_bn", "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\ngroups=4\nbatch_normalize=1\nactivation=relu6\n", 4, 7, 7},
+        {"conv_dilation", "[convolutional]\nfilters=2\nsize=3\npadding=2\ndilation=2\nactivation=logistic\n"},
+        {"connected", "[connected]\noutput=7\nactivation=tanh\n"},
+        {"connected_bn", "[connected]\noutput=5\nbatch_normalize=1\nactivation=leaky\n"},
+        {"maxpool_2x2", "[maxpool]\nsize=2\nstride=2\n"},
+        {"maxpool_3x3_s1", "[maxpool]\nsize=3\nstride=1\n"},
+        {"avgpool", "[avgpool]\n"},
+        {"upsample", "[upsample]\nstride=2\nscale=0.7\n"},
+        {"dropout", "[dropout]\nprobability=0.3\n"},
+        {"route_concat", "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[route]\nlayers=-1,-2\n"},
+        {"route_group", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"},
+        {"shortcut", "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[shortcut]\nfrom=-2\nactivation=leaky\n"},
+        {"shortcut_sampled", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[maxpool]\nsize=2\nstride=2\n"
+                             "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[shortcut]\nfrom=-3\n"},
+        {"softmax_groups", "[softmax]\ngroups=2\ntemperature=1.7\n", 6, 1, 1},
+        {"softmax_loss", "[softmax]\ntemperature=0.8\n", 6, 1, 1, true, true},
+        {"cost_sse", "[cost]\nscale=0.5\n", 5, 1, 1, true, true},
+        {"yolo_loss", "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=1.1\niou_loss=ciou\n", 14, 3, 3, true, true},
+        {"batchnorm", "[batchnorm]\n"},
+        {"batchnorm_eval", "[batchnorm]\n", 3, 6, 6, false},
+        {"lrn_5", "[lrn]\nsize=5\nalpha=0.5\nbeta=0.75\nkappa=2\n", 8, 4, 4},
+        {"lrn_3_beta_half", "[lrn]\nsize=3\nalpha=0.3\nbeta=0.5\nkappa=1\n", 6, 4, 4},
+        {"lrn_9_generic", "[lrn]\nsize=9\nalpha=0.2\nbeta=0.75\nkappa=1\n", 12, 3, 3},
+        {"groupnorm_gelu", "[groupnorm]\ngroups=2\nactivation=gelu\n", 4, 3, 3},
+    };
+}
+
+double max_norm_err(const float* a, const float* b, size_t n) {
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < n; ++i) {
+        diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+        scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+    }
+    return diff / std::max(scale, 1e-6);
+}
+
+class GpuAgreement : public testing::TestWithParam<GpuCase> {};
+
+}  // namespace
+
+TEST_P(GpuAgreement, ForwardBackwardAndAccumulate) {
+    DN_REQUIRE_GPU();
+    const GpuCase& t = GetParam();
+    // layer 0 is an identity (1x1 maxpool) whose delta receives the tested layers' input gradient
+    const std::string cfg = "[net]\nbatch=2\nwidth=" + std::to_string(t.w) + "\nheight=" + std::to_string(t.h) +
+                            "\nchannels=" + std::to_string(t.c) + "\n[maxpool]\nsize=1\nstride=1\n" + t.layers;
+    set_seed(11);
+    auto cpu = net_from<float>(cfg);
+    set_seed(11);
+    auto gpu = net_from<float>(cfg);
+    std::mt19937_64 g(5);
+    std::normal_distribution<float> nd(0.2f, 1.f);
+    for (size_t li = 0; li < cpu->layers.size(); ++li) {  // random parameters, the same in both
+        auto pc = cpu->layers[li]->params();
+        auto pg = gpu->layers[li]->params();
+        for (size_t k = 0; k < pc.size(); ++k)
+            for (size_t i = 0; i < pc[k].size; ++i) {
+                float v = nd(g);
+                if (pc[k].name == "rolling_variance") v = 0.5f + std::fabs(v);
+                pc[k].value[i] = pg[k].value[i] = v;
+            }
+        cpu->layers[li]->params_changed();
+        gpu->layers[li]->params_changed();
+    }
+    std::vector<float> x(static_cast<size_t>(cpu->batch) * cpu->inputs());
+    for (auto& v : x) v = nd(g);
+    std::vector<float> truth;
+    if (t.truth) {
+        Layer<float>& last = *cpu->layers.back();
+        truth.resize(static_cast<size_t>(cpu->batch) * last.truth_size());
+        for (int b = 0; b < cpu->batch; ++b) last.random_truth(g, truth.data() + b * last.truth_size());
+    }
+    const float* tp = truth.empty() ? nullptr : truth.data();
+    Layer<float>& lc = *cpu->layers.back();
+    Layer<float>& lg = *gpu->layers.back();
+    std::vector<float> w(static_cast<size_t>(lc.batch) * lc.outputs()), pattern(static_cast<size_t>(cpu->batch) * cpu->inputs());
+    for (auto& v : w) v = nd(g);
+    for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = 0.5f + std::sin(0.7f * i);
+
+    // CPU
+    cpu->forward(x.data(), t.train, tp);
+    cpu->ensure_grads();
+    lc.ensure_delta();
+    cpu->layers[0]->ensure_delta();
+    if (!t.truth) std::copy(w.begin(), w.end(), lc.delta.begin());
+    std::copy(pattern.begin(), pattern.end(), cpu->layers[0]->delta.begin());
+    cpu->backward();
+    // GPU
+    gpu->ensure_grads();
+    gpu->use_gpu(0);
+    gpu->forward_gpu(x.data(), t.train, tp);
+    if (!t.truth) lg.delta_gpu.push(w.data(), w.size());
+    gpu->layers[0]->delta_gpu.push(pattern.data(), pattern.size());
+    gpu->backward_gpu();
+    gpu->pull_params();
+    gpu->pull_outputs();
+
+    EXPECT_LE(max_norm_err(lg.output.data(), lc.output.data(), lc.output.size()), 1e-5) << "forward output";
+    if (t.truth) {
+        EXPECT_NEAR(gpu->total_cost(), cpu->total_cost(), 1e-5 * std::max(1.0, std::fabs(cpu->total_cost())));
+    }
+    std::vector<float> d0(pattern.size());
+    gpu->layers[0]->delta_gpu.pull(d0.data(), d0.size());
+    EXPECT_LE(max_norm_err(d0.data(), cpu->layers[0]->delta.data(), d0.size()), 1e-5)
+        << "input gradient (added to a pattern already in net.delta)";
+    for (size_t li = 1; li < cpu->layers.size(); ++li) {
+        auto pc = cpu->layers[li]->params();
+        auto pg = gpu->layers[li]->params();
+        for (size_t k = 0; k < pc.size(); ++k) {
+            if (pc[k].grad) {
+                EXPECT_LE(max_norm_err(pg[k].grad, pc[k].grad, pc[k].size), 1e-5) << "layer " << li << " d" << pc[k].name;
+            }
+            EXPECT_LE(max_norm_err(pg[k].value, pc[k].value, pc[k].size), 1e-5) << "layer " << li << " " << pc[k].name;
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, GpuAgreement, testing::ValuesIn(gpu_cases()),
+                         [](const testing::TestParamInfo<GpuCase>& i) { return i.param.name; });
+
+// The SGD step on the device equals the host's.
+TEST(GpuAgreementNet, UpdateMatchesTheCpu) {
+    DN_REQUIRE_GPU();
+    const std::string cfg = "[net]\nbatch=2\nwidth=6\nheight=6\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
+                            "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                            "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+    set_seed(3);
+    auto cpu = net_from<float>(cfg);
+    set_seed(3);
+    auto gpu = net_from<float>(cfg);
+    std::vector<float> x(2 * 108), truth(6, 0.f);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.3f * i);
+    truth[1] = truth[5] = 1.f;
+    gpu->use_gpu(0);
+    for (int step = 0; step < 3; ++step) {
+        cpu->forward(x.data(), true, truth.data());
+        cpu->backward();
+        cpu->update(0.05f);
+        gpu->forward_gpu(x.data(), true, truth.data());
+        gpu->backward_gpu();
+        gpu->update_gpu(0.05f);
+    }
+    gpu->pull_params();
+    for (size_t li = 0; li < cpu->layers.size(); ++li) {
+        auto pc = cpu->layers[li]->params();
+        auto pg = gpu->layers[li]->params();
+        for (size_t k = 0; k < pc.size(); ++k)
+            EXPECT_LE(max_norm_err(pg[k].value, pc[k].value, pc[k].size), 1e-5) << "layer " << li << " " << pc[k].name;
+    }
+}
+
+// Without a device the GPU entry points fail with a clear message instead of crashing.
+TEST(GpuAgreementNet, NoDeviceIsAClearError) {
+    if (gpu_count() > 0) GTEST_SKIP() << "SKIP: a device is present";
+    auto net = net_from<float>("[net]\nbatch=1\nwidth=2\nheight=2\nchannels=1\n[maxpool]\nsize=1\nstride=1\n");
+    const std::string msg = error_of([&] { net->use_gpu(0); });
+    EXPECT_TRUE(msg.find("no CUDA device") != std::string::npos || msg.find("built without GPU support") != std::string::npos)
+        << msg;
+}
