@@ -53,7 +53,7 @@ std::string base_name(const std::string& cfg) {
 }
 
 // random=1 in a [yolo] head: every 10 iterations a size from rand_scale(1.4) of the cfg's, in
-// steps of 32 (AlexeyAB's resize_step), and the cfg's size for the last 10% of the run.
+// steps of [net] resize_step (32, AlexeyAB's default), and the cfg's size for the last 10% of the run.
 struct MultiScale {
     int init_w, init_h, step = 32;
     int64_t max_batches;
@@ -96,7 +96,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
         if (l->truth_size() != truth_size)
             fail("%s: every [yolo] layer needs the same max= (layer %d differs from the last)", cfgfile.c_str(), l->index);
     }
-    MultiScale ms{net->w, net->h, 32, net->cfg.max_batches, seed};
+    MultiScale ms{net->w, net->h, net->cfg.resize_step, net->cfg.max_batches, seed};
     TrainOptions opt;
     if (random) {
         opt.input_size = ms;

@@ -226,7 +226,7 @@ std::string detect_set_dir() {
 std::string tiny_yolo(int max_batches, int random) {
     return strfmt(
         "[net]\nbatch=16\nsubdivisions=2\nwidth=64\nheight=64\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
-        "learning_rate=0.01\nburn_in=10\nmax_batches=%d\npolicy=constant\nsaturation=1.5\nexposure=1.5\nhue=.1\n"
+        "learning_rate=0.01\nburn_in=10\nmax_batches=%d\npolicy=constant\nresize_step=8\nsaturation=1.5\nexposure=1.5\nhue=.1\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
         "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
         "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=leaky\n"

@@ -144,7 +144,7 @@ TEST(Training, InterruptedAndResumedRunEqualsUninterruptedRun) {
     const size_t stopped = losses(blog).size();
     ASSERT_LT(stopped, static_cast<size_t>(iterations)) << "the run finished before the interrupt; " << blog;
     ASSERT_NE(blog.find("Interrupted"), std::string::npos) << blog;
-    ASSERT_TRUE(file_exists(b + "/backup/net_last.weights"));
+    ASSERT_TRUE(file_exists(b + "/backup/net_last.weights")) << blog;
     std::string resumed = run(train_cmd(b, "net.cfg", "backup/net_last.weights"), &rc);
     ASSERT_EQ(rc, 0) << resumed;
     EXPECT_EQ(losses(resumed).size() + stopped, static_cast<size_t>(iterations)) << resumed;

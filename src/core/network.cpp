@@ -89,6 +89,8 @@ NetConfig parse_net_section(const CfgSection& s) {
     n.blur = s.get_int("blur", 0);
     n.mixup = s.get_int("mixup", 0);
     n.track = s.get_int("track", 0);
+    n.resize_step = s.get_int("resize_step", 32);
+    if (n.resize_step < 1) s.error("resize_step", "must be >= 1");
     if (s.get_int("adam", 0)) s.error("adam", "the Adam optimizer is not supported; use SGD (adam=0)");
     return n;
 }

@@ -68,6 +68,7 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
     std::future<void> pending = start(it, 0, cur);
     const double t_begin = now_seconds();
     double avg_loss = -1, avg_time = -1, best_metric = -1;
+    int64_t saved_at = -1;  // iteration of the last _last.weights checkpoint
     const bool gpu = net.gpu_index >= 0;  // Network::use_gpu was called: every pass runs on the device
     while (it < max_batches && !g_interrupted) {
         const double t0 = now_seconds();
@@ -135,6 +136,7 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
             }
         }
         if (it % opt.save_every == 0 || last) {
+            saved_at = it;
             save_weights(net, prefix + "_last.weights", -1, true);
             if (!opt.quiet) std::fprintf(stderr, "Saving weights to %s_last.weights\n", prefix.c_str());
         }
@@ -145,6 +147,10 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
     std::signal(SIGINT, old_handler);
     res.interrupted = g_interrupted;
     if (gpu) net.pull_params();
+    if (res.interrupted && saved_at != it) {  // Ctrl-C after this iteration's checkpoint test
+        save_weights(net, prefix + "_last.weights", -1, true);
+        if (!opt.quiet) std::fprintf(stderr, "Saving weights to %s_last.weights\n", prefix.c_str());
+    }
     if (!res.interrupted) {
         save_weights(net, prefix + "_final.weights");
         if (!opt.quiet) std::fprintf(stderr, "Saving weights to %s_final.weights\n", prefix.c_str());
