@@ -71,6 +71,21 @@ struct MultiScale {
     }
 };
 
+// A network for detector map/valid: the cfg at -batch images per pass (8), the weights, the
+// device of -i/-gpus (else the CPU's inference folding), and *dopt from thresh, -nms, -letter_box.
+std::unique_ptr<Network<float>> eval_net(const DetData& d, const std::string& cfgfile, const std::string& weightfile,
+                                         const Args& a, float thresh, DetectOptions* dopt) {
+    auto net = Network<float>::from_cfg_file(cfgfile, a.integer("-batch", 8));
+    check_head(*net, d.classes, cfgfile);
+    load_weights(*net, weightfile);
+    if (const int gpu = gpu_flag(a); gpu >= 0) net->use_gpu(gpu);
+    else net->optimize_for_inference();
+    dopt->thresh = thresh;
+    dopt->nms = a.num("-nms", 0.45f);
+    dopt->letterbox = a.flag("-letter_box") || net->cfg.letter_box;
+    return net;
+}
+
 int detector_train(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile,
                    const Args& a) {
     DetData d = read_det_data(datacfg);
@@ -216,15 +231,8 @@ int detector_map(const std::string& datacfg, const std::string& cfgfile, const s
         dets = read_results(a.str("-results", "results"), valid.paths, d.names, d.classes);
     } else {
         if (cfgfile.empty() || weightfile.empty()) fail("detector map needs <cfg> <weights> (or -results <dir>)");
-        auto net = Network<float>::from_cfg_file(cfgfile, a.integer("-batch", 8));
-        check_head(*net, d.classes, cfgfile);
-        load_weights(*net, weightfile);
-        if (const int gpu = gpu_flag(a); gpu >= 0) net->use_gpu(gpu);
-        else net->optimize_for_inference();
         DetectOptions dopt;
-        dopt.thresh = 0.005f;
-        dopt.nms = a.num("-nms", 0.45f);
-        dopt.letterbox = a.flag("-letter_box") || net->cfg.letter_box;
+        auto net = eval_net(d, cfgfile, weightfile, a, 0.005f, &dopt);
         std::printf("\n calculation mAP (mean average precision)...\n%zu\n", valid.paths.size());
         dets = detect_images(*net, valid.paths, dopt);
     }
@@ -238,15 +246,8 @@ int detector_map(const std::string& datacfg, const std::string& cfgfile, const s
 int detector_valid(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile, const Args& a) {
     DetData d = read_det_data(datacfg);
     const std::vector<std::string> paths = read_lines(d.data.get_path("valid", "data/valid.list"));
-    auto net = Network<float>::from_cfg_file(cfgfile, a.integer("-batch", 8));
-    check_head(*net, d.classes, cfgfile);
-    load_weights(*net, weightfile);
-    if (const int gpu = gpu_flag(a); gpu >= 0) net->use_gpu(gpu);
-    else net->optimize_for_inference();
     DetectOptions dopt;
-    dopt.thresh = a.num("-thresh", 0.005f);
-    dopt.nms = a.num("-nms", 0.45f);
-    dopt.letterbox = a.flag("-letter_box") || net->cfg.letter_box;
+    auto net = eval_net(d, cfgfile, weightfile, a, a.num("-thresh", 0.005f), &dopt);
     const std::string dir = a.str("-prefix", "results");
     ::mkdir(dir.c_str(), 0755);
     const double t0 = now_seconds();

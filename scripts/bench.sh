@@ -12,6 +12,9 @@ echo
 echo "#### scripts/bench_norm.py $BENCH_BIN 2 3"
 python3 scripts/bench_norm.py "$BENCH_BIN" 2 3
 echo
+echo "#### scripts/bench_norm_gpu.py $BENCH_BIN"
+python3 scripts/bench_norm_gpu.py "$BENCH_BIN"
+echo
 echo "#### scripts/bench_norm_vs_torch.sh 2; scripts/bench_norm_vs_torch.sh 1"
 BENCH_BIN=$BENCH_BIN bash scripts/bench_norm_vs_torch.sh 2
 BENCH_BIN=$BENCH_BIN bash scripts/bench_norm_vs_torch.sh 1

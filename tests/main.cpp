@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +41,18 @@ std::string make_temp_dir() {
     char* d = mkdtemp(tmpl);
     if (!d) throw Error("mkdtemp failed");
     return d;
+}
+
+std::vector<double> losses(const std::string& log) {
+    std::vector<double> v;
+    std::regex re("^\\d+, [0-9.]+: ([0-9.eE+-]+), ");
+    std::istringstream in(log);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::smatch m;
+        if (std::regex_search(line, m, re)) v.push_back(std::stod(m[1]));
+    }
+    return v;
 }
 
 std::string run(const std::string& cmd, int* rc) {

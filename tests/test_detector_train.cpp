@@ -236,18 +236,6 @@ std::string tiny_yolo(int max_batches, int random) {
         max_batches, random);
 }
 
-std::vector<double> losses(const std::string& log) {
-    std::vector<double> v;
-    std::regex re("^\\d+, [0-9.]+: ([0-9.eE+-]+), ");
-    std::istringstream in(log);
-    std::string line;
-    while (std::getline(in, line)) {
-        std::smatch m;
-        if (std::regex_search(line, m, re)) v.push_back(std::stod(m[1]));
-    }
-    return v;
-}
-
 }  // namespace
 
 TEST(DetectorTrain, LossFallsAndMapRuns) {

@@ -74,19 +74,6 @@ std::string tiny_cfg(int max_batches, float lr) {
                   lr, max_batches);
 }
 
-// Per-iteration losses from the trainer's progress lines.
-std::vector<double> losses(const std::string& log) {
-    std::vector<double> v;
-    std::regex re("^\\d+, [0-9.]+: ([0-9.eE+-]+), ");
-    std::istringstream in(log);
-    std::string line;
-    while (std::getline(in, line)) {
-        std::smatch m;
-        if (std::regex_search(line, m, re)) v.push_back(std::stod(m[1]));
-    }
-    return v;
-}
-
 std::string train_cmd(const std::string& dir, const std::string& cfg, const std::string& weights = "") {
     return "cd " + dir + " && OMP_NUM_THREADS=2 exec " + darknet_bin() + " classifier train " + dataset_dir() +
            "/fashion.data " + cfg + " " + weights + " -dont_show -chart chart.png";

@@ -29,6 +29,8 @@ std::string make_temp_dir();
 std::string run(const std::string& cmd, int* rc = nullptr);
 std::vector<char> read_bytes(const std::string& path);
 void write_bytes(const std::string& path, const std::vector<char>& b);
+/// The per-iteration losses of a training log (the trainer's "iteration, epoch: loss, ..." lines).
+std::vector<double> losses(const std::string& log);
 
 /// Builds a network from cfg text ("t.cfg" in messages), quietly.
 template <class T>

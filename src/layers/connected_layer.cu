@@ -25,12 +25,7 @@ void ConnectedLayer<T>::forward_gpu(Network<T>& net) {
                            this->gpu_value("rolling_mean"), this->gpu_value("rolling_variance"));
         else
             add_bias_gpu(out, this->gpu_value("biases"), N, O, 1);
-        gpu_keep_act_ = keep_activation_input(net, activation);
-        if (gpu_keep_act_) {
-            x_act_gpu_.resize(n);
-            copy_gpu(out, x_act_gpu_.data(), n);
-        }
-        activate_gpu(out, n, activation);
+        gpu_keep_act_ = activate_keep_gpu(keep_activation_input(net, activation), out, n, activation, x_act_gpu_);
     }
 }
 

@@ -121,16 +121,15 @@ void ConvolutionalLayer<T>::forward_gpu(Network<T>& net) {
             }
 #endif
         const bool keep = keep_activation_input(net, activation);
-        if (keep) x_act_gpu_.resize(n_out);
         if (batch_normalize) {
             bn.forward_gpu(raw, out, N, S, this->gpu_value("biases"), net.train, this->gpu_value("scales"),
                            this->gpu_value("rolling_mean"), this->gpu_value("rolling_variance"));
-            if (keep) copy_gpu(out, x_act_gpu_.data(), n_out);
-            activate_gpu(out, n_out, activation);
+            gpu_keep_act_ = activate_keep_gpu(keep, out, n_out, activation, x_act_gpu_);
         } else {
+            if (keep) x_act_gpu_.resize(n_out);
             bias_activate_gpu(out, this->gpu_value("biases"), N, F, S, activation, keep ? x_act_gpu_.data() : nullptr);
+            gpu_keep_act_ = keep;
         }
-        gpu_keep_act_ = keep;
     }
 }
 

@@ -18,12 +18,7 @@ void GroupnormLayer<T>::forward_gpu(Network<T>& net) {
         float* out = this->output_gpu.data();
         groupnorm_forward_gpu(net.input_gpu, N, this->c, S, groups, this->gpu_value("scales"), this->gpu_value("biases"),
                               eps, out, mean_gpu_.data(), inv_std_gpu_.data());
-        gpu_keep_act_ = keep_activation_input(net, activation);
-        if (gpu_keep_act_) {
-            x_act_gpu_.resize(n);
-            copy_gpu(out, x_act_gpu_.data(), n);
-        }
-        activate_gpu(out, n, activation);
+        gpu_keep_act_ = activate_keep_gpu(keep_activation_input(net, activation), out, n, activation, x_act_gpu_);
     }
 }
 

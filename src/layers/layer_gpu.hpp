@@ -8,6 +8,7 @@
 #include <string>
 #include <type_traits>
 
+#include "darknet/cuda.hpp"
 #include "darknet/error.hpp"
 #include "darknet/network.hpp"
 #include "kernels/gpu.hpp"
@@ -16,6 +17,18 @@ namespace dn {
 
 [[noreturn]] inline void gpu_needs_float(const std::string& where) {
     fail("%s: GPU runs need a float network", where.c_str());
+}
+
+/// The activation that ends a layer's forward_gpu: applies `a` to out[0, n) in place, first
+/// copying the pre-activation values into `x` when `keep` (f'(x) cannot be computed from f(x),
+/// see keep_activation_input). Returns `keep`, for backward_gpu's gradient_gpu(out, keep ? x : null).
+inline bool activate_keep_gpu(bool keep, float* out, size_t n, Activation a, DeviceBuffer<float>& x) {
+    if (keep) {
+        x.resize(n);
+        copy_gpu(out, x.data(), n);
+    }
+    activate_gpu(out, n, a);
+    return keep;
 }
 
 }  // namespace dn

@@ -22,12 +22,7 @@ void ShortcutLayer<T>::forward_gpu(Network<T>& net) {
                 shortcut_gpu(this->batch, src.out_w, src.out_h, src.out_c, src.output_gpu.data(), this->out_w, this->out_h,
                              this->out_c, out);
         }
-        gpu_keep_act_ = keep_activation_input(net, activation);
-        if (gpu_keep_act_) {
-            x_act_gpu_.resize(n);
-            copy_gpu(out, x_act_gpu_.data(), n);
-        }
-        activate_gpu(out, n, activation);
+        gpu_keep_act_ = activate_keep_gpu(keep_activation_input(net, activation), out, n, activation, x_act_gpu_);
     }
 }
 
