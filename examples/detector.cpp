@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -32,12 +33,24 @@ std::vector<std::string> load_names(const std::string& datacfg, int classes) {
 
 int detector_test(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile,
                   const std::string& filename, const Args& a) {
+    // DARKNET_TIMING=1: where a whole `detector test` process spends its time, on stderr
+    const bool timing = std::getenv("DARKNET_TIMING") != nullptr;
+    double t = now_seconds();
+    auto lap = [&](const char* what) {
+        if (!timing) return;
+        const double n = now_seconds();
+        std::fprintf(stderr, "timing: %-26s %7.2f ms\n", what, (n - t) * 1e3);
+        t = n;
+    };
     auto net = Network<float>::from_cfg_file(cfgfile, 1);
     net->print_summary();
+    lap("cfg parse + network build");
     if (!weightfile.empty()) load_weights(*net, weightfile);
+    lap("weights");
     const int gpu = gpu_flag(a);
     if (gpu >= 0) net->use_gpu(gpu);
     else net->optimize_for_inference();
+    lap("inference set-up");
     std::vector<std::string> names = load_names(datacfg, detection_classes(*net));
 
     DetectOptions opt;
@@ -64,6 +77,7 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
             if (input.empty()) continue;
         }
         Image im;
+        lap("names, options");
         try {
             im = load_image(input, net->c);
         } catch (const Error& e) {
@@ -71,13 +85,16 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
             std::fprintf(stderr, "darknet: error: %s\n", e.what());
             continue;
         }
+        lap("image load");
         double ms = 0;
         std::vector<Detection> dets = detect_image(*net, im, opt, &ms);
+        lap("detect (resize, forward, nms)");
         std::printf("%s: Predicted in %f milli-seconds.\n", input.c_str(), ms);
         print_detections(stdout, dets, opt.thresh, names, ext_output, im.w, im.h);
         std::fflush(stdout);
         draw_detections(im, dets, opt.thresh, names);
         save_image(im, "predictions.jpg");
+        lap("print, draw, save jpg");
         if (!outfile.empty()) {
             if (frame > 0) json += ", \n";
             json += detections_to_json(dets, names, ++frame, input);

@@ -9,8 +9,13 @@ namespace dn {
 
 /// Allocates n bytes aligned to 64 bytes; allocations of 4 MiB and more are 2 MiB aligned and
 /// advised for transparent huge pages (far fewer page faults on first touch). Throws std::bad_alloc.
+/// Allocations of 8 KiB and more are populated up front (prefault): one madvise call instead of a
+/// page fault per 4 KiB page on first touch, which costs ~10 us each in a virtual machine.
 void* buffer_alloc(size_t bytes);
 void buffer_free(void* p);
+/// Maps the whole pages inside [p, p + bytes) now (MADV_POPULATE_WRITE); a no-op where the kernel
+/// lacks it (before Linux 5.14). The contents are unchanged.
+void prefault(void* p, size_t bytes);
 
 template <class T>
 class Buffer {

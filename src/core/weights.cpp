@@ -1,6 +1,7 @@
 // Darknet .weights I/O: header (major, minor, revision int32; seen uint64 when major*10+minor >= 2,
 // else uint32), then each layer's float32 arrays in the layer's own order.
 #include "darknet/weights.hpp"
+#include "darknet/buffer.hpp"
 
 #include <cstring>
 #include <cstdio>
@@ -77,7 +78,10 @@ std::vector<char> read_binary(const std::string& path) {
     if (!f) fail("cannot open weights file '%s': %s", path.c_str(), std::strerror(errno));
     struct stat st;
     const size_t size = ::fstat(::fileno(f), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
-    std::vector<char> out(size);
+    std::vector<char> out;
+    out.reserve(size);
+    prefault(out.data(), size);  // one call, not a page fault per 4 KiB
+    out.resize(size);
     size_t got = size ? std::fread(out.data(), 1, size, f) : 0;
     out.resize(got);
     char buf[1 << 16];
