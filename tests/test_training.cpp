@@ -202,3 +202,93 @@ TEST(Training, AugmentedBatchesAreAFunctionOfTheirSeed) {
     for (float v : x1) ASSERT_TRUE(v >= 0 && v <= 1);
     for (int i = 0; i < 4; ++i) EXPECT_EQ(y[i * 10 + set.label[i]], 1.f);
 }
+
+// Subdivisions: batch=64 as one pass of 64 or as 4 passes of 16 accumulates the same gradient in
+// every parameter (a net without batchnorm: batchnorm's statistics are per pass, as in Darknet,
+// so there the two differ by design). Both settings then train from the command line.
+TEST(Training, SubdivisionsAccumulateTheSameGradientAndBothTrain) {
+    auto cfg = [](int sub) {
+        return strfmt("[net]\nbatch=64\nsubdivisions=%d\nwidth=6\nheight=6\nchannels=2\n"
+                      "[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+                      "[maxpool]\nsize=2\nstride=2\n[connected]\noutput=5\nactivation=linear\n[softmax]\n",
+                      sub);
+    };
+    auto a = net_from<double>(cfg(1)), b = net_from<double>(cfg(4));
+    ASSERT_EQ(a->batch, 64);
+    ASSERT_EQ(b->batch, 16);
+    a->ensure_grads();
+    b->ensure_grads();
+    for (int i = 0; i < a->num_layers(); ++i) {
+        auto pa = a->layers[i]->params(), pb = b->layers[i]->params();
+        ASSERT_EQ(pa.size(), pb.size());
+        for (size_t k = 0; k < pa.size(); ++k) std::copy(pa[k].value, pa[k].value + pa[k].size, pb[k].value);
+    }
+    Rng g(5);
+    const size_t in = a->inputs();
+    std::vector<double> x(64 * in), y(64 * 5, 0.0);
+    for (auto& v : x) v = uniform(g, -1.f, 1.f);
+    for (int n = 0; n < 64; ++n) y[n * 5 + n % 5] = 1;
+    a->forward(x.data(), true, y.data());
+    a->backward();
+    for (int p = 0; p < 4; ++p) {
+        b->forward(x.data() + p * 16 * in, true, y.data() + p * 16 * 5);
+        b->backward();
+    }
+    int compared = 0;
+    for (int i = 0; i < a->num_layers(); ++i) {
+        auto pa = a->layers[i]->params(), pb = b->layers[i]->params();
+        for (size_t k = 0; k < pa.size(); ++k) {
+            if (!pa[k].grad) continue;
+            double largest = 0;
+            for (size_t j = 0; j < pa[k].size; ++j) largest = std::max(largest, std::fabs(pa[k].grad[j]));
+            EXPECT_GT(largest, 1e-6) << "layer " << i << " " << pa[k].name << ": no gradient reached it";
+            for (size_t j = 0; j < pa[k].size; ++j)
+                ASSERT_NEAR(pa[k].grad[j], pb[k].grad[j], 1e-12 * std::max(1.0, largest))
+                    << "layer " << i << " " << pa[k].name << "[" << j << "]";
+            ++compared;
+        }
+    }
+    EXPECT_EQ(compared, 4);  // conv weights, biases; connected weights, biases
+
+    for (int sub : {1, 4}) {
+        const std::string dir = make_temp_dir();
+        std::string c = tiny_cfg(30, 0.05f);
+        c = std::regex_replace(c, std::regex("batch=32\nsubdivisions=2"), strfmt("batch=64\nsubdivisions=%d", sub));
+        write_text(dir + "/net.cfg", c);
+        int rc = 0;
+        std::string log = run(train_cmd(dir, "net.cfg"), &rc);
+        ASSERT_EQ(rc, 0) << log;
+        EXPECT_NE(log.find(strfmt("batch %d x %d subdivisions", 64 / sub, sub)), std::string::npos) << log;
+        std::vector<double> l = losses(log);
+        ASSERT_EQ(l.size(), 30u) << log;
+        EXPECT_LT((l[27] + l[28] + l[29]) / 3, 0.7 * (l[0] + l[1] + l[2]) / 3) << "subdivisions=" << sub << "\n" << log;
+    }
+}
+
+// Bad data: a missing image, a corrupt PNG and an empty list are errors that name the file.
+TEST(Training, MissingAndCorruptImagesAndEmptyListsAreNamed) {
+    const std::string dir = make_temp_dir();
+    write_text(dir + "/n.cfg",
+               "[net]\nbatch=8\nsubdivisions=1\nwidth=28\nheight=28\nchannels=1\nmax_batches=3\n"
+               "[connected]\noutput=10\nactivation=linear\n[softmax]\n");
+    const std::string first = run("head -1 " + dataset_dir() + "/train.list | tr -d '\\n'");
+    run("head -c 100 " + first + " > " + dir + "/corrupt_bag.png");
+    std::string labels;
+    for (const char* l : kLabels) labels += std::string(l) + "\n";
+    write_text(dir + "/labels.txt", labels);
+    auto train = [&](const std::string& list) {
+        write_text(dir + "/t.list", list);
+        write_text(dir + "/d.data", "classes=10\ntrain=" + dir + "/t.list\nlabels=" + dir + "/labels.txt\nbackup=" + dir +
+                                        "/b\n");
+        int rc = 0;
+        std::string log = run("cd " + dir + " && " + darknet_bin() + " classifier train d.data n.cfg -dont_show", &rc);
+        EXPECT_EQ(rc, 1) << log;
+        return log;
+    };
+    std::string log = train(dir + "/missing_bag.png\n");
+    EXPECT_NE(log.find("darknet: error: cannot load image '" + dir + "/missing_bag.png'"), std::string::npos) << log;
+    log = train(dir + "/corrupt_bag.png\n");
+    EXPECT_NE(log.find("darknet: error: cannot load image '" + dir + "/corrupt_bag.png'"), std::string::npos) << log;
+    log = train("");
+    EXPECT_NE(log.find("darknet: error: " + dir + "/t.list lists no images"), std::string::npos) << log;
+}
