@@ -153,7 +153,7 @@ double layer_loss(Network<double>& net, int i, const std::vector<double>& w) {
 // D(h) = (L(v+h) - L(v-h)) / 2h has error h^2 L'''(v)/6 + O(h^4), so (4 D(h/2) - D(h)) / 3
 // cancels the h^2 term and a step of 1e-4 keeps both truncation and rounding (L's noise / h) far
 // below 1e-6, also for inputs around 1e4. When D(h) and D(h/2) disagree (or the one-sided
-// differences do), the step shrinks 16-fold, twice: strong curvature (a zero-variance channel, where
+// differences do, by 5% of the larger), the step shrinks 16-fold, twice: strong curvature (a zero-variance channel, where
 // the scale is sqrt(eps)) then converges, while a kink (ReLU, max) inside [v-h, v+h] either moves
 // out of the interval or keeps the estimates apart; elements still disagreeing are skipped as kinks.
 double numeric(Network<double>& net, int i, const std::vector<double>& w, double* v, bool param, double base,
@@ -175,7 +175,10 @@ double numeric(Network<double>& net, int i, const std::vector<double>& w, double
         d = d2 + (d2 - d1) / 3;
         const double left = (base - lm2) / -dm2, right = (lp2 - base) / dp2;
         const double scale = std::max(1.0, std::fabs(d));
-        *kink = std::fabs(d1 - d2) > opt.kink * scale || std::fabs(left - right) > 0.05 * scale;
+        // one-sided slopes 5% apart (relative to the larger, floored at 1e-3: a tie in a max
+        // between values whose slopes are ~1e-3 must not hide under an absolute threshold of 1)
+        *kink = std::fabs(d1 - d2) > opt.kink * scale ||
+                std::fabs(left - right) > 0.05 * std::max({std::fabs(left), std::fabs(right), 1e-3});
     }
     *v = v0;
     if (param) net.layers[i]->params_changed();

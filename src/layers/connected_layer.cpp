@@ -46,11 +46,7 @@ void ConnectedLayer<T>::forward(Network<T>& net) {
         for (int b = 0; b < N; ++b)
             for (int o = 0; o < O; ++o) out[static_cast<size_t>(b) * O + o] += biases[o];
     }
-    if (keep_activation_input(net, activation))
-        x_act_.assign(out, out + this->output.size());
-    else
-        x_act_.clear();
-    activate_array(out, this->output.size(), activation);
+    activate_keep(net, activation, out, this->output.size(), x_act_);
 }
 
 // Backward, z = W x (+ b or BN), y = f(z): G = dL/dz = dy * f'(z) (BN backward in between), then

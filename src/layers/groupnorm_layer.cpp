@@ -43,11 +43,7 @@ void GroupnormLayer<T>::forward(Network<T>& net) {
     T* out = this->output.data();
     groupnorm_forward(net.input, N, this->c, S, groups, scales.data(), biases.data(), eps, out, mean_.data(),
                       inv_std_.data());
-    if (keep_activation_input(net, activation))
-        x_act_.assign(out, out + this->output.size());
-    else
-        x_act_.clear();
-    activate_array(out, this->output.size(), activation);
+    activate_keep(net, activation, out, this->output.size(), x_act_);
 }
 
 // Backward: dL/du = dy * f'(u) for the activation (in place on delta), then the group-norm

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "darknet/error.hpp"
 #include "darknet/layer.hpp"
@@ -29,6 +30,18 @@ void set_shape(Layer<T>& l, const BuildContext<T>& b, int out_w, int out_h, int 
 template <class T>
 bool keep_activation_input(const Network<T>& net, Activation a) {
     return activation_needs_input(a) && (net.train || !net.fuse_inference);
+}
+
+/// The activation that ends a layer's forward: copies out[0, n) (the pre-activation values) into
+/// x_act when backward will need them (keep_activation_input), clears x_act otherwise, then
+/// applies a in place. Backward passes x_act.empty() ? nullptr : x_act.data() to gradient_array.
+template <class T>
+void activate_keep(const Network<T>& net, Activation a, T* out, size_t n, std::vector<T>& x_act) {
+    if (keep_activation_input(net, a))
+        x_act.assign(out, out + n);
+    else
+        x_act.clear();
+    activate_array(out, n, a);
 }
 
 /// "  320 x 320 x   3 ->  160 x 160 x  16" (Darknet's summary columns).

@@ -82,11 +82,7 @@ void ShortcutLayer<T>::forward(Network<T>& net) {
                         out[b * per + i * m.sample + w2 * (j * m.sample + h2 * k)] +=
                             add[b * static_cast<size_t>(src.outputs()) + i * m.stride + w1 * (j * m.stride + h1 * k)];
     }
-    if (keep_activation_input(net, activation))
-        x_act_.assign(out, out + this->output.size());
-    else
-        x_act_.clear();
-    activate_array(out, this->output.size(), activation);
+    activate_keep(net, activation, out, this->output.size(), x_act_);
 }
 
 // Backward: y = f(u), u = x_prev + sum_from P_from x_from (P: the index map above, a 0/1 matrix).
