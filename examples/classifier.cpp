@@ -8,6 +8,7 @@
 #include <random>
 
 #include "args.hpp"
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "darknet/cfg.hpp"
 #include "darknet/data.hpp"
@@ -88,11 +89,7 @@ int classifier_train(const std::string& datacfg, const std::string& cfgfile, con
     auto net = Network<float>::from_cfg_file(cfgfile);
     net->print_summary();
     check_classes(*net, d.labels.size(), cfgfile);
-    if (!weightfile.empty()) load_weights(*net, weightfile, true);
-    if (a.flag("-clear")) net->header.seen = 0;
-    if (const int gpu = gpu_flag(a); gpu >= 0) net->use_gpu(gpu);
-    // -max_batches N: a shorter (or longer) run; the schedule (poly, sgdr, ...) follows it
-    if (a.flag("-max_batches")) net->cfg.max_batches = a.integer("-max_batches", 0);
+    start_training(*net, weightfile, a);
     const ClassifierAugment aug = ClassifierAugment::from(net->cfg);
     const uint64_t seed = static_cast<uint64_t>(a.integer("-seed", 0));
     const int n = static_cast<int>(train.paths.size());
@@ -167,18 +164,9 @@ int classifier_predict(const std::string& datacfg, const std::string& cfgfile, c
     if (!weightfile.empty()) load_weights(*net, weightfile);
     net->optimize_for_inference();
     const int topk = std::min<int>(a.integer("-top", d.data.get_int("top", 5)), static_cast<int>(d.labels.size()));
-    std::string line;
     while (true) {
         std::string input = filename;
-        if (filename.empty()) {
-            if (isatty(0)) {
-                std::printf("Enter Image Path: ");
-                std::fflush(stdout);
-            }
-            if (!std::getline(std::cin, line)) break;
-            input = trim(line);
-            if (input.empty()) continue;
-        }
+        if (filename.empty() && !read_image_path(&input)) break;
         Image im = resize_image(load_image(input, net->c), net->w, net->h);
         const double t0 = now_seconds();
         const float* p = net->forward(im.data.data(), false);

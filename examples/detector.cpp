@@ -7,6 +7,7 @@
 #include <string>
 
 #include "args.hpp"
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "darknet/cfg.hpp"
 #include "darknet/detector.hpp"
@@ -64,18 +65,9 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
     std::string json = "[\n";
     int frame = 0;
     const bool interactive = filename.empty();
-    std::string line;
     while (true) {
         std::string input = filename;
-        if (interactive) {
-            if (isatty(0)) {
-                std::printf("Enter Image Path: ");
-                std::fflush(stdout);
-            }
-            if (!std::getline(std::cin, line)) break;
-            input = trim(line);
-            if (input.empty()) continue;
-        }
+        if (interactive && !read_image_path(&input)) break;
         Image im;
         lap("names, options");
         try {

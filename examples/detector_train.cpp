@@ -8,6 +8,7 @@
 #include <random>
 
 #include "args.hpp"
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "darknet/augment.hpp"
 #include "darknet/cfg.hpp"
@@ -93,10 +94,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
     auto net = Network<float>::from_cfg_file(cfgfile);
     net->print_summary();
     check_head(*net, d.classes, cfgfile);
-    if (!weightfile.empty()) load_weights(*net, weightfile, true);
-    if (a.flag("-clear")) net->header.seen = 0;
-    if (a.flag("-max_batches")) net->cfg.max_batches = a.integer("-max_batches", 0);
-    if (const int gpu = gpu_flag(a); gpu >= 0) net->use_gpu(gpu);
+    start_training(*net, weightfile, a);
     if (net->cfg.mosaic) warn("%s: mosaic=1 is not implemented; training without mosaic", net->cfg.where.c_str());
     const DetectorAugment aug = DetectorAugment::from(*net);
     const uint64_t seed = static_cast<uint64_t>(a.integer("-seed", 0));

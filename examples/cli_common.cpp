@@ -1,0 +1,32 @@
+#include "cli_common.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "darknet/error.hpp"
+
+namespace dn {
+
+bool read_image_path(std::string* path) {
+    std::string line;
+    while (true) {
+        if (isatty(0)) {
+            std::printf("Enter Image Path: ");
+            std::fflush(stdout);
+        }
+        if (!std::getline(std::cin, line)) return false;
+        *path = trim(line);
+        if (!path->empty()) return true;
+    }
+}
+
+void start_training(Network<float>& net, const std::string& weightfile, const Args& a) {
+    if (!weightfile.empty()) load_weights(net, weightfile, true);
+    if (a.flag("-clear")) net.header.seen = 0;
+    if (a.flag("-max_batches")) net.cfg.max_batches = a.integer("-max_batches", 0);
+    if (const int gpu = gpu_flag(a); gpu >= 0) net.use_gpu(gpu);
+}
+
+}  // namespace dn

@@ -1,0 +1,21 @@
+// Steps several darknet verbs share (examples/classifier.cpp, detector.cpp, detector_train.cpp).
+#pragma once
+
+#include <string>
+
+#include "args.hpp"
+#include "darknet/network.hpp"
+
+namespace dn {
+
+/// The next image path for a verb run without an image argument: prompts "Enter Image Path: "
+/// when stdin is a terminal, skips blank lines, trims; false at end of input.
+bool read_image_path(std::string* path);
+
+/// A training run's start from the command line: loads `weightfile` when given (leading layers
+/// only when the file is shorter: pretrained backbones), -clear resets `seen` (the schedule starts
+/// over), -max_batches N shortens or extends the run (schedules follow it), -i/-gpus N moves the
+/// network to that GPU. Throws dn::Error on bad weights or a missing device.
+void start_training(Network<float>& net, const std::string& weightfile, const Args& a);
+
+}  // namespace dn
