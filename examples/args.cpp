@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "darknet/cuda.hpp"
 #include "darknet/error.hpp"
 
 namespace dn {
@@ -62,14 +63,21 @@ int gpu_flag(const Args& a) {
     (void)a;
     return -1;
 #else
+    if (a.flag("-nogpu")) return -1;
     if (a.flag("-i")) return a.integer("-i", 0);
-    if (!a.flag("-gpus")) return -1;
-    const std::vector<std::string> ids = split(a.str("-gpus", "0"), ',');
-    if (ids.size() > 1) warn("-gpus %s: this darknet trains on one GPU; using %s", a.str("-gpus", "").c_str(), ids[0].c_str());
-    char* end = nullptr;
-    const long i = std::strtol(ids.empty() ? "0" : ids[0].c_str(), &end, 10);
-    if (!end || *end) fail("-gpus expects GPU indices such as 0 or 0,1");
-    return static_cast<int>(i);
+    if (a.flag("-gpus")) {
+        const std::vector<std::string> ids = split(a.str("-gpus", "0"), ',');
+        if (ids.size() > 1) warn("-gpus %s: this darknet trains on one GPU; using %s", a.str("-gpus", "").c_str(), ids[0].c_str());
+        char* end = nullptr;
+        const long i = std::strtol(ids.empty() ? "0" : ids[0].c_str(), &end, 10);
+        if (!end || *end) fail("-gpus expects GPU indices such as 0 or 0,1");
+        return static_cast<int>(i);
+    }
+    // Darknet's default in a GPU build: device 0. Without a device, the CPU (an explicit -i/-gpus is
+    // an error then, from use_gpu).
+    if (gpu_count() > 0) return 0;
+    warn("no CUDA device is present: running on the CPU (-nogpu silences this)");
+    return -1;
 #endif
 }
 

@@ -26,8 +26,9 @@ private:
     std::vector<std::pair<std::string, std::string>> flags_;
 };
 
-/// The GPU to run on from -i N or -gpus N[,M,...] (the first: one device per process), or -1 when
-/// neither is given or the build has no GPU support (apply_common_flags warns then).
+/// The GPU to run on, as in Darknet: -i N or -gpus N[,M,...] (the first: one device per process);
+/// with neither, device 0 when one is present; -1 (the CPU) with -nogpu, without a device (a
+/// warning) or in a build without GPU support (apply_common_flags warns when -i/-gpus are given).
 int gpu_flag(const Args& a);
 
 }  // namespace dn

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -49,7 +50,8 @@ const Verb kVerbs[] = {
 void usage(const char* prog) {
     std::fprintf(stderr, "usage: %s <function> [args]\n\nfunctions:\n", prog);
     for (const auto& v : kVerbs) std::fprintf(stderr, "  %s %s\n", prog, v.usage);
-    std::fprintf(stderr, "\ncommon flags: -threads N (CPU threads), -seed N, -i N (GPU index)\n");
+    std::fprintf(stderr, "\ncommon flags (anywhere): -threads N (CPU threads), -seed N, -i N (GPU index; GPU builds use 0\n"
+                 "by default), -nogpu (the CPU in a GPU build)\n");
 }
 
 // First-touch page faults cost ~10 us per 4 KiB page in a virtual machine: a whole `detector
@@ -67,10 +69,29 @@ void prefault_heap() {
     }
 }
 
+// Darknet reads its common flags anywhere, also before the function (`darknet -i 1 detector
+// test ...`, `darknet -nogpu classifier train ...`): those moved behind the function's arguments.
+std::vector<char*> common_flags_last(int argc, char** argv) {
+    static const char* const kWithValue[] = {"-threads", "-seed", "-i", "-gpus"};
+    std::vector<char*> front{argv[0]}, moved;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-' && std::strcmp(argv[i], "-h") && std::strcmp(argv[i], "--help"); ++i) {
+        moved.push_back(argv[i]);
+        for (const char* f : kWithValue)
+            if (!std::strcmp(argv[i], f) && i + 1 < argc) moved.push_back(argv[++i]);
+    }
+    for (; i < argc; ++i) front.push_back(argv[i]);
+    front.insert(front.end(), moved.begin(), moved.end());
+    front.push_back(nullptr);
+    return front;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     prefault_heap();
+    std::vector<char*> args = common_flags_last(argc, argv);
+    argv = args.data();
     if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
         usage(argv[0]);
         return argc < 2 ? 1 : 0;

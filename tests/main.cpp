@@ -29,9 +29,15 @@ std::string shared_dir() {
 
 bool have_shared() { return file_exists(model_dir() + "/yolo-fastest-1.1-xl.weights"); }
 
-std::string darknet_bin() {
+std::string darknet_path() {
     const char* b = std::getenv("DARKNET_BIN");
     return b && *b ? std::string(b) : repo_root() + "/darknet";
+}
+
+std::string darknet_bin() {
+    // -nogpu: the CLI tests check the CPU specification, also in a GPU build on a GPU machine (which
+    // uses device 0 by default, as Darknet); test_gpu_agreement.cpp runs the CLI on the device.
+    return darknet_path() + " -nogpu";
 }
 
 std::string model_dir() { return shared_dir() + "/models/yolo-fastest-1.1"; }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <regex>
 
 #include "darknet/cuda.hpp"
 #include "darknet/random.hpp"
@@ -61,6 +62,15 @@ std::vector<GpuCase> gpu_cases() {
         {"lrn_3_beta_half", "[lrn]\nsize=3\nalpha=0.3\nbeta=0.5\nkappa=1\n", 6, 4, 4},
         {"lrn_9_generic", "[lrn]\nsize=9\nalpha=0.2\nbeta=0.75\nkappa=1\n", 12, 3, 3},
         {"groupnorm_gelu", "[groupnorm]\ngroups=2\nactivation=gelu\n", 4, 3, 3},
+        // Shapes past the small-tensor paths: several blocks per channel or group (N*S or
+        // (C/G)*S > 8192 values), the four-loads-per-thread loops with their tails, planes that
+        // are not a multiple of the block size, channel windows far from the edges.
+        {"batchnorm_multiblock", "[batchnorm]\n", 4, 71, 73},
+        {"batchnorm_multiblock_eval", "[batchnorm]\n", 3, 67, 65, false},
+        {"conv_bn_large", "[convolutional]\nfilters=6\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n", 3, 45, 41},
+        {"groupnorm_multiblock", "[groupnorm]\ngroups=2\nactivation=linear\n", 8, 61, 63},
+        {"lrn_5_deep", "[lrn]\nsize=5\nalpha=0.4\nbeta=0.75\nkappa=1.5\n", 40, 9, 11},
+        {"lrn_11_generic_deep", "[lrn]\nsize=11\nalpha=0.1\nbeta=0.6\nkappa=1\n", 30, 5, 7},
     };
 }
 
@@ -185,6 +195,43 @@ TEST(GpuAgreementNet, UpdateMatchesTheCpu) {
         auto pg = gpu->layers[li]->params();
         for (size_t k = 0; k < pc.size(); ++k)
             EXPECT_LE(max_norm_err(pg[k].value, pc[k].value, pc[k].size), 1e-5) << "layer " << li << " " << pc[k].name;
+    }
+}
+
+// The CLI end to end: `detector test` on the device (-i 0) prints the CPU's detections (-nogpu):
+// the same objects, probabilities within 1 point, boxes within 2 pixels.
+TEST(GpuAgreementNet, DetectorTestGivesTheCpuDetections) {
+    DN_REQUIRE_GPU();
+    DN_REQUIRE_SHARED();
+    struct Det {
+        std::string name;
+        int prob, x, y, w, h;
+    };
+    auto detections = [](const std::string& out) {
+        static const std::regex re(R"((\w[\w ]*): (\d+)%\s+\(left_x:\s+(-?\d+)\s+top_y:\s+(-?\d+)\s+width:\s+(\d+)\s+height:\s+(\d+)\))");
+        std::vector<Det> d;
+        for (std::sregex_iterator it(out.begin(), out.end(), re), end; it != end; ++it)
+            d.push_back({(*it)[1], std::stoi((*it)[2]), std::stoi((*it)[3]), std::stoi((*it)[4]), std::stoi((*it)[5]),
+                         std::stoi((*it)[6])});
+        return d;
+    };
+    const std::string m = model_dir();
+    const std::string args = " detector test " + repo_root() + "/cfg/coco.data " + m + "/yolo-fastest-1.1-xl.cfg " + m +
+                             "/yolo-fastest-1.1-xl.weights " + shared_dir() + "/images/dog.jpg -ext_output -dont_show";
+    int rc_cpu = -1, rc_gpu = -1;
+    const std::string cpu = run(darknet_path() + " -nogpu" + args, &rc_cpu);
+    const std::string gpu = run(darknet_path() + " -i 0" + args, &rc_gpu);
+    ASSERT_EQ(rc_cpu, 0) << cpu;
+    ASSERT_EQ(rc_gpu, 0) << gpu;
+    const std::vector<Det> a = detections(cpu), b = detections(gpu);
+    ASSERT_GE(a.size(), 3u) << cpu;
+    ASSERT_EQ(a.size(), b.size()) << "CPU:\n" << cpu << "\nGPU:\n" << gpu;
+    for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].name, b[i].name) << i;
+        EXPECT_LE(std::abs(a[i].prob - b[i].prob), 1) << a[i].name;
+        EXPECT_LE(std::max({std::abs(a[i].x - b[i].x), std::abs(a[i].y - b[i].y), std::abs(a[i].w - b[i].w),
+                            std::abs(a[i].h - b[i].h)}), 2)
+            << a[i].name;
     }
 }
 

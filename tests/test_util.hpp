@@ -21,7 +21,8 @@ std::string repo_root();
 /// ../shared beside the checkout ($DARKNET_SHARED overrides).
 std::string shared_dir();
 bool have_shared();
-std::string darknet_bin();  ///< $DARKNET_BIN or <root>/darknet
+std::string darknet_path();  ///< $DARKNET_BIN or <root>/darknet
+std::string darknet_bin();  ///< "$DARKNET_BIN -nogpu" (default <root>/darknet): the CLI on the CPU
 std::string model_dir();    ///< <shared>/models/yolo-fastest-1.1
 /// A fresh temporary directory.
 std::string make_temp_dir();

@@ -6,9 +6,11 @@
 //   forward (train): statistics pass (reads x) + normalize pass (reads x, writes y);
 //   backward (train): one reduction of (sum dy, sum dy*x_hat) per channel (reads x, dy) + one
 //   elementwise pass (reads x, dy, writes dx).
-// Statistics: each thread runs Welford's update over its elements in float; threads, blocks and
-// the per-channel partial results are merged with Chan et al.'s pairwise formula (no
-// E[x^2] - E[x]^2 cancellation).
+// Statistics: each thread folds its elements into a Welford state in float, four loads at a time
+// (Welford::add4); threads, blocks and the per-channel partial results are merged with Chan et
+// al.'s pairwise formula (no E[x^2] - E[x]^2 cancellation).
+// Index arithmetic: the reductions walk a channel with ChannelWalk (no division per value); the
+// elementwise passes find the channel with a multiply-high (NchwIndex), not an integer division.
 #include <algorithm>
 #include <cmath>
 
@@ -28,15 +30,26 @@ int parts_for(size_t M, int C) {
 
 // Block (c, p): Welford statistics of the values m in [p*chunk, (p+1)*chunk) of channel c, where
 // value m is x[(m / S) * C + c][m % S]. Writes (count, mean, M2) to part[(c*P + p)*3].
-__global__ void bn_stats_k(const float* x, int N, int C, int S, int P, float* part) {
+__global__ void bn_stats_k(const float* __restrict__ x, int N, int C, int S, int P, float* part) {
     const int c = blockIdx.x, p = blockIdx.y;
     const size_t M = static_cast<size_t>(N) * S, chunk = (M + P - 1) / P;
     const size_t m0 = p * chunk, m1 = min(M, m0 + chunk);
+    const uint32_t B = blockDim.x;
     Welford w;
-    for (size_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
-        const size_t n = m / S, s = m % S;
-        w.add(x[(n * C + c) * S + s]);
+    size_t m = m0 + threadIdx.x;
+    ChannelWalk it(m, C, c, S, B);
+    for (; m + 3 * B < m1; m += 4 * B) {  // four independent loads in flight per thread
+        const float a = x[it.off];
+        it.next();
+        const float b = x[it.off];
+        it.next();
+        const float d = x[it.off];
+        it.next();
+        const float e = x[it.off];
+        it.next();
+        w.add4(a, b, d, e);
     }
+    for (; m < m1; m += B, it.next()) w.add(x[it.off]);
     w = block_merge(w);
     if (threadIdx.x == 0) {
         float* o = part + (static_cast<size_t>(c) * P + p) * 3;
@@ -64,10 +77,10 @@ __global__ void bn_finalize_k(const float* part, int C, int P, size_t M, float e
     }
 }
 
-__global__ void bn_normalize_k(const float* x, size_t n, int C, int S, const float* gamma, const float* beta,
-                               const float* mean, const float* inv_std, float* y) {
-    DN_GRID_FOR(i, n) {
-        const int c = static_cast<int>((i / S) % C);
+__global__ void bn_normalize_k(const float* __restrict__ x, uint32_t n, NchwIndex ix, const float* gamma,
+                               const float* beta, const float* mean, const float* inv_std, float* __restrict__ y) {
+    DN_GRID_FOR32(i, n) {
+        const uint32_t c = ix.channel(i);
         y[i] = gamma[c] * (x[i] - mean[c]) * inv_std[c] + beta[c];
     }
 }
@@ -77,27 +90,43 @@ __global__ void bn_inv_std_k(const float* rv, int C, float eps, float* inv_std) 
     if (c < C) inv_std[c] = rsqrtf(rv[c] + eps);
 }
 
-__global__ void bn_eval_k(const float* x, size_t n, int C, int S, const float* gamma, const float* beta,
-                          const float* rm, const float* rv, float eps, float* y) {
-    DN_GRID_FOR(i, n) {
-        const int c = static_cast<int>((i / S) % C);
+__global__ void bn_eval_k(const float* __restrict__ x, uint32_t n, NchwIndex ix, const float* gamma,
+                          const float* beta, const float* rm, const float* rv, float eps, float* __restrict__ y) {
+    DN_GRID_FOR32(i, n) {
+        const uint32_t c = ix.channel(i);
         y[i] = gamma[c] * (x[i] - rm[c]) * rsqrtf(rv[c] + eps) + beta[c];
     }
 }
 
 // Block (c, p): partial sums of dy and dy * x_hat over its values of channel c.
-__global__ void bn_dsum_k(const float* x, const float* dy, int N, int C, int S, int P, const float* mean,
-                          const float* inv_std, float* part) {
+__global__ void bn_dsum_k(const float* __restrict__ x, const float* __restrict__ dy, int N, int C, int S, int P,
+                          const float* mean, const float* inv_std, float* part) {
     const int c = blockIdx.x, p = blockIdx.y;
     const size_t M = static_cast<size_t>(N) * S, chunk = (M + P - 1) / P;
     const size_t m0 = p * chunk, m1 = min(M, m0 + chunk);
+    const uint32_t B = blockDim.x;
     const float mu = mean[c], is = inv_std[c];
     float a = 0.f, b = 0.f;
-    for (size_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) {
-        const size_t i = ((m / S) * C + c) * S + m % S;
-        const float d = dy[i];
+    size_t m = m0 + threadIdx.x;
+    ChannelWalk it(m, C, c, S, B);
+    for (; m + 3 * B < m1; m += 4 * B) {  // eight independent loads in flight per thread
+        float xv[4], dv[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            xv[k] = x[it.off];
+            dv[k] = dy[it.off];
+            it.next();
+        }
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            a += dv[k];
+            b += dv[k] * (xv[k] - mu) * is;
+        }
+    }
+    for (; m < m1; m += B, it.next()) {
+        const float d = dy[it.off];
         a += d;
-        b += d * (x[i] - mu) * is;
+        b += d * (x[it.off] - mu) * is;
     }
     block_sum2(a, b);
     if (threadIdx.x == 0) {
@@ -124,10 +153,13 @@ __global__ void bn_dfinal_k(const float* part, int C, int P, size_t M, float* dg
 
 // dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy x_hat))   (train; k from bn_dfinal_k)
 // dx = gamma * inv_std * dy                                          (eval; k null)
-__global__ void bn_dx_k(const float* x, const float* dy, size_t n, int C, int S, const float* gamma,
-                        const float* mean, const float* inv_std, const float* k, float* dx, bool accumulate) {
-    DN_GRID_FOR(i, n) {
-        const int c = static_cast<int>((i / S) % C);
+// dx may be dy (the convolutional layer normalizes its delta in place): each element is read
+// before it is written, by the same thread.
+__global__ void bn_dx_k(const float* __restrict__ x, const float* dy, uint32_t n, NchwIndex ix,
+                        const float* gamma, const float* mean, const float* inv_std, const float* k, float* dx,
+                        bool accumulate) {
+    DN_GRID_FOR32(i, n) {
+        const uint32_t c = ix.channel(i);
         const float is = inv_std[c];
         float g = dy[i];
         if (k) g -= k[2 * c] + (x[i] - mean[c]) * is * k[2 * c + 1];
@@ -144,6 +176,7 @@ void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const floa
                                  double momentum) {
     const size_t M = static_cast<size_t>(N) * S, n = M * C;
     if (!n) return;
+    gpu_index_check(n, "batchnorm_forward_train_gpu");
     const int P = parts_for(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 3);
     bn_stats_k<<<dim3(C, P), kReduceThreads>>>(x, N, C, S, P, part);
@@ -151,7 +184,8 @@ void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const floa
     bn_finalize_k<<<(C + 127) / 128, 128>>>(part, C, P, M, static_cast<float>(eps), static_cast<float>(momentum), mean,
                                              inv_std, rolling_mean, rolling_var);
     DN_KERNEL_CHECK();
-    bn_normalize_k<<<grid_blocks(n), kGridThreads>>>(x, n, C, S, gamma, beta, mean, inv_std, y);
+    bn_normalize_k<<<grid_blocks(n), kGridThreads>>>(x, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, beta, mean,
+                                                      inv_std, y);
     DN_KERNEL_CHECK();
 }
 
@@ -159,8 +193,9 @@ void batchnorm_forward_eval_gpu(const float* x, int N, int C, int S, const float
                                 const float* rolling_mean, const float* rolling_var, float* y, double eps) {
     const size_t n = static_cast<size_t>(N) * C * S;
     if (!n) return;
-    bn_eval_k<<<grid_blocks(n), kGridThreads>>>(x, n, C, S, gamma, beta, rolling_mean, rolling_var,
-                                                 static_cast<float>(eps), y);
+    gpu_index_check(n, "batchnorm_forward_eval_gpu");
+    bn_eval_k<<<grid_blocks(n), kGridThreads>>>(x, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, beta, rolling_mean,
+                                                 rolling_var, static_cast<float>(eps), y);
     DN_KERNEL_CHECK();
 }
 
@@ -174,6 +209,7 @@ void batchnorm_backward_train_gpu(const float* x, const float* dy, int N, int C,
                                   float* dbeta) {
     const size_t M = static_cast<size_t>(N) * S, n = M * C;
     if (!n) return;
+    gpu_index_check(n, "batchnorm_backward_train_gpu");
     const int P = parts_for(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 2);
     float* k = part + static_cast<size_t>(C) * P * 2;
@@ -182,7 +218,8 @@ void batchnorm_backward_train_gpu(const float* x, const float* dy, int N, int C,
     bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, M, dgamma, dbeta, k);
     DN_KERNEL_CHECK();
     if (dx) {
-        bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, n, C, S, gamma, mean, inv_std, k, dx, accumulate);
+        bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, mean, inv_std,
+                                                   k, dx, accumulate);
         DN_KERNEL_CHECK();
     }
 }
@@ -194,6 +231,7 @@ void batchnorm_backward_eval_gpu(const float* x, const float* dy, int N, int C, 
                                  float* dgamma, float* dbeta, double eps) {
     const size_t M = static_cast<size_t>(N) * S, n = M * C;
     if (!n) return;
+    gpu_index_check(n, "batchnorm_backward_eval_gpu");
     const int P = parts_for(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 3);
     float* k = part + static_cast<size_t>(C) * P * 2;
@@ -205,7 +243,8 @@ void batchnorm_backward_eval_gpu(const float* x, const float* dy, int N, int C, 
     bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, M, dgamma, dbeta, k);
     DN_KERNEL_CHECK();
     if (dx) {
-        bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, n, C, S, gamma, rolling_mean, inv_std, nullptr, dx, accumulate);
+        bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, rolling_mean,
+                                                   inv_std, nullptr, dx, accumulate);
         DN_KERNEL_CHECK();
     }
 }

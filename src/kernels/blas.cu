@@ -2,22 +2,19 @@
 #include <algorithm>
 
 #include "kernels/gpu.hpp"
+#include "kernels/gpu_reduce.cuh"
 
 namespace dn {
 
 namespace {
 
-constexpr int kThreads = 256;
-inline unsigned blocks(size_t n) { return static_cast<unsigned>(std::min<size_t>((n + kThreads - 1) / kThreads, 1u << 20)); }
 
-// grid-stride loop over [0, n)
-#define DN_FOR(i, n) for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < (n); i += static_cast<size_t>(gridDim.x) * blockDim.x)
 
-__global__ void fill_k(float* x, size_t n, float v) { DN_FOR(i, n) x[i] = v; }
-__global__ void axpy_k(size_t n, float a, const float* x, float* y) { DN_FOR(i, n) y[i] += a * x[i]; }
+__global__ void fill_k(float* x, size_t n, float v) { DN_GRID_FOR(i, n) x[i] = v; }
+__global__ void axpy_k(size_t n, float a, const float* x, float* y) { DN_GRID_FOR(i, n) y[i] += a * x[i]; }
 
-__global__ void add_bias_k(float* y, const float* bias, size_t n, int C, int S) {
-    DN_FOR(i, n) y[i] += bias[(i / S) % C];
+__global__ void add_bias_k(float* y, const float* bias, uint32_t n, NchwIndex ix) {
+    DN_GRID_FOR32(i, n) y[i] += bias[ix.channel(i)];
 }
 
 // One block per channel: sum over the N*S values of that channel (float partials, tree reduction).
@@ -28,7 +25,7 @@ __global__ void bias_grad_k(const float* d, int N, int C, int S, float* db) {
         const float* p = d + (static_cast<size_t>(n) * C + c) * S;
         for (int k = threadIdx.x; k < S; k += blockDim.x) s += p[k];
     }
-    __shared__ float sh[kThreads];
+    __shared__ float sh[kGridThreads];
     sh[threadIdx.x] = s;
     __syncthreads();
     for (int o = blockDim.x / 2; o > 0; o >>= 1) {
@@ -39,7 +36,7 @@ __global__ void bias_grad_k(const float* d, int N, int C, int S, float* db) {
 }
 
 __global__ void sgd_k(float* v, float* g, size_t n, float lr, float decay, float mom, bool apply_decay) {
-    DN_FOR(i, n) {
+    DN_GRID_FOR(i, n) {
         float gi = g[i];
         if (apply_decay) gi += decay * v[i];
         v[i] -= lr * gi;
@@ -48,7 +45,7 @@ __global__ void sgd_k(float* v, float* g, size_t n, float lr, float decay, float
 }
 
 __global__ void copy_rows_k(const float* src, size_t ss, float* dst, size_t ds, size_t rows, size_t len, bool acc) {
-    DN_FOR(i, rows * len) {
+    DN_GRID_FOR(i, rows * len) {
         const size_t r = i / len, k = i % len;
         const float v = src[r * ss + k];
         if (acc) dst[r * ds + k] += v;
@@ -59,7 +56,7 @@ __global__ void copy_rows_k(const float* src, size_t ss, float* dst, size_t ds, 
 // im2col: col[(c*kh + ky)*kw + kx][oy*ow + ox] = im[c][oy*sh - ph + ky*d][ox*sw - pw + kx*d] (0 outside)
 __global__ void im2col_k(const float* im, ConvGeom g, int oh, int ow, float* col) {
     const size_t n = static_cast<size_t>(g.channels) * g.ksize_h * g.ksize_w * oh * ow;
-    DN_FOR(i, n) {
+    DN_GRID_FOR(i, n) {
         const int ox = static_cast<int>(i % ow);
         size_t r = i / ow;
         const int oy = static_cast<int>(r % oh);
@@ -76,7 +73,7 @@ __global__ void im2col_k(const float* im, ConvGeom g, int oh, int ow, float* col
 // col2im as a gather: each image pixel sums the column entries that read it (no atomics).
 __global__ void col2im_k(const float* col, ConvGeom g, int oh, int ow, float* im) {
     const size_t n = static_cast<size_t>(g.channels) * g.height * g.width;
-    DN_FOR(i, n) {
+    DN_GRID_FOR(i, n) {
         const int x = static_cast<int>(i % g.width);
         const int y = static_cast<int>((i / g.width) % g.height);
         const int c = static_cast<int>(i / (static_cast<size_t>(g.width) * g.height));
@@ -115,7 +112,7 @@ float* gpu_scratch(size_t n) {
 
 void fill_gpu(float* x, size_t n, float v) {
     if (!n) return;
-    fill_k<<<blocks(n), kThreads>>>(x, n, v);
+    fill_k<<<grid_blocks(n), kGridThreads>>>(x, n, v);
     DN_KERNEL_CHECK();
 }
 
@@ -125,7 +122,7 @@ void copy_gpu(const float* x, float* y, size_t n) {
 
 void axpy_gpu(size_t n, float a, const float* x, float* y) {
     if (!n) return;
-    axpy_k<<<blocks(n), kThreads>>>(n, a, x, y);
+    axpy_k<<<grid_blocks(n), kGridThreads>>>(n, a, x, y);
     DN_KERNEL_CHECK();
 }
 
@@ -138,39 +135,40 @@ void gemm_gpu(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
 
 void im2col_gpu(const float* im, const ConvGeom& g, float* col) {
     const size_t n = static_cast<size_t>(g.channels) * g.ksize_h * g.ksize_w * g.out_h() * g.out_w();
-    im2col_k<<<blocks(n), kThreads>>>(im, g, g.out_h(), g.out_w(), col);
+    im2col_k<<<grid_blocks(n), kGridThreads>>>(im, g, g.out_h(), g.out_w(), col);
     DN_KERNEL_CHECK();
 }
 
 void col2im_add_gpu(const float* col, const ConvGeom& g, float* im) {
     const size_t n = static_cast<size_t>(g.channels) * g.height * g.width;
-    col2im_k<<<blocks(n), kThreads>>>(col, g, g.out_h(), g.out_w(), im);
+    col2im_k<<<grid_blocks(n), kGridThreads>>>(col, g, g.out_h(), g.out_w(), im);
     DN_KERNEL_CHECK();
 }
 
 void add_bias_gpu(float* y, const float* bias, int N, int C, int S) {
     const size_t n = static_cast<size_t>(N) * C * S;
     if (!n) return;
-    add_bias_k<<<blocks(n), kThreads>>>(y, bias, n, C, S);
+    gpu_index_check(n, "add_bias_gpu");
+    add_bias_k<<<grid_blocks(n), kGridThreads>>>(y, bias, static_cast<uint32_t>(n), NchwIndex(C, S));
     DN_KERNEL_CHECK();
 }
 
 void bias_grad_gpu(const float* delta, int N, int C, int S, float* dbias) {
     if (!C) return;
-    bias_grad_k<<<C, kThreads>>>(delta, N, C, S, dbias);
+    bias_grad_k<<<C, kGridThreads>>>(delta, N, C, S, dbias);
     DN_KERNEL_CHECK();
 }
 
 void sgd_update_gpu(float* v, float* g, size_t n, float lr, float decay, float momentum, bool apply_decay) {
     if (!n) return;
-    sgd_k<<<blocks(n), kThreads>>>(v, g, n, lr, decay, momentum, apply_decay);
+    sgd_k<<<grid_blocks(n), kGridThreads>>>(v, g, n, lr, decay, momentum, apply_decay);
     DN_KERNEL_CHECK();
 }
 
 void copy_rows_gpu(const float* src, size_t src_stride, float* dst, size_t dst_stride, size_t rows, size_t len,
                    bool accumulate) {
     if (!rows || !len) return;
-    copy_rows_k<<<blocks(rows * len), kThreads>>>(src, src_stride, dst, dst_stride, rows, len, accumulate);
+    copy_rows_k<<<grid_blocks(rows * len), kGridThreads>>>(src, src_stride, dst, dst_stride, rows, len, accumulate);
     DN_KERNEL_CHECK();
 }
 

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+
+#include "kernels/gpu_index.hpp"
 
 namespace dn {
 
@@ -19,6 +22,12 @@ inline unsigned grid_blocks(size_t n) {
     for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < (n); \
          i += static_cast<size_t>(gridDim.x) * blockDim.x)
 
+/// Grid-stride loop with a 32-bit index, for n <= 2^31 - 1 (gpu_index_check): i + stride stays
+/// below 2^32 since the grid has at most 2^28 threads.
+#define DN_GRID_FOR32(i, n)                                                                  \
+    for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < static_cast<uint32_t>(n); \
+         i += gridDim.x * blockDim.x)
+
 /// Count, mean and sum of squared deviations (M2) of a set of values, in float.
 struct Welford {
     float n = 0.f, mean = 0.f, m2 = 0.f;
@@ -27,6 +36,12 @@ struct Welford {
         const float d = x - mean;
         mean += d / n;
         m2 += d * (x - mean);
+    }
+    /// Adds four values at once: their own mean and M2, then one merge (one division per four).
+    __device__ void add4(float a, float b, float c, float d) {
+        const float m = 0.25f * ((a + b) + (c + d));
+        const float da = a - m, db = b - m, dc = c - m, dd = d - m;
+        merge(Welford{4.f, m, (da * da + db * db) + (dc * dc + dd * dd)});
     }
     /// Chan's merge: delta = mean_b - mean_a, M2 = M2_a + M2_b + delta^2 n_a n_b / n.
     __host__ __device__ void merge(const Welford& o) {

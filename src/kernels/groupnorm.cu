@@ -4,6 +4,8 @@
 //   forward: Welford statistics per (n, g) (reads x) + one elementwise pass (reads x, writes y);
 //   backward: per-(n, c) sums of dy and dy*x_hat (reads x, dy) + tiny combines + one elementwise
 //   pass (reads x, dy, writes dx).
+// The reductions keep four loads in flight per thread; the elementwise passes find channel and
+// group with multiply-highs (NchwIndex), not integer divisions.
 #include <algorithm>
 
 #include "kernels/gpu.hpp"
@@ -20,12 +22,15 @@ int parts_for(size_t L, int groups) {
 }
 
 // Block (q, p), q = n*G + g: Welford over part p of the group's L contiguous values.
-__global__ void gn_stats_k(const float* x, size_t L, int P, float* part) {
+__global__ void gn_stats_k(const float* __restrict__ x, size_t L, int P, float* part) {
     const int q = blockIdx.x, p = blockIdx.y;
     const size_t chunk = (L + P - 1) / P, m0 = p * chunk, m1 = min(L, m0 + chunk);
     const float* g = x + static_cast<size_t>(q) * L;
+    const size_t B = blockDim.x;
     Welford w;
-    for (size_t m = m0 + threadIdx.x; m < m1; m += blockDim.x) w.add(g[m]);
+    size_t m = m0 + threadIdx.x;
+    for (; m + 3 * B < m1; m += 4 * B) w.add4(g[m], g[m + B], g[m + 2 * B], g[m + 3 * B]);
+    for (; m < m1; m += B) w.add(g[m]);
     w = block_merge(w);
     if (threadIdx.x == 0) {
         float* o = part + (static_cast<size_t>(q) * P + p) * 3;
@@ -45,19 +50,18 @@ __global__ void gn_finalize_k(const float* part, int Q, int P, float eps, float*
     inv_std[q] = rsqrtf((w.n > 0 ? w.m2 / w.n : 0.f) + eps);
 }
 
-__global__ void gn_normalize_k(const float* x, size_t n, int C, int S, int cpg, const float* gamma, const float* beta,
-                               const float* mean, const float* inv_std, float* y) {
-    DN_GRID_FOR(i, n) {
-        const size_t nc = i / S;
-        const int c = static_cast<int>(nc % C);
-        const size_t q = (nc / C) * (C / cpg) + c / cpg;
+__global__ void gn_normalize_k(const float* __restrict__ x, uint32_t n, NchwIndex ix, FastDivmod cpg, uint32_t G,
+                               const float* gamma, const float* beta, const float* mean, const float* inv_std,
+                               float* __restrict__ y) {
+    DN_GRID_FOR32(i, n) {
+        const uint32_t c = ix.channel(i), q = ix.group(i, cpg, G);
         y[i] = gamma[c] * (x[i] - mean[q]) * inv_std[q] + beta[c];
     }
 }
 
 // Block per plane (n, c): A = sum_s dy, B = sum_s dy * x_hat.
-__global__ void gn_plane_sums_k(const float* x, const float* dy, int C, int S, int cpg, const float* mean,
-                                const float* inv_std, float* AB) {
+__global__ void gn_plane_sums_k(const float* __restrict__ x, const float* __restrict__ dy, int C, int S, int cpg,
+                                const float* mean, const float* inv_std, float* AB) {
     const size_t nc = blockIdx.x;
     const int c = static_cast<int>(nc % C);
     const size_t q = (nc / C) * (C / cpg) + c / cpg;
@@ -65,6 +69,7 @@ __global__ void gn_plane_sums_k(const float* x, const float* dy, int C, int S, i
     const float* xp = x + nc * S;
     const float* dp = dy + nc * S;
     float a = 0.f, b = 0.f;
+#pragma unroll 4
     for (int s = threadIdx.x; s < S; s += blockDim.x) {
         const float d = dp[s];
         a += d;
@@ -104,12 +109,12 @@ __global__ void gn_group_k(const float* AB, int Q, int C, int cpg, const float* 
     k[2 * q + 1] = b / M;
 }
 
-__global__ void gn_dx_k(const float* x, const float* dy, size_t n, int C, int S, int cpg, const float* gamma,
-                        const float* mean, const float* inv_std, const float* k, float* dx, bool accumulate) {
-    DN_GRID_FOR(i, n) {
-        const size_t nc = i / S;
-        const int c = static_cast<int>(nc % C);
-        const size_t q = (nc / C) * (C / cpg) + c / cpg;
+// dx may alias dy (each element is read before it is written, by the same thread).
+__global__ void gn_dx_k(const float* __restrict__ x, const float* dy, uint32_t n, NchwIndex ix, FastDivmod cpg,
+                        uint32_t G, const float* gamma, const float* mean, const float* inv_std, const float* k,
+                        float* dx, bool accumulate) {
+    DN_GRID_FOR32(i, n) {
+        const uint32_t c = ix.channel(i), q = ix.group(i, cpg, G);
         const float is = inv_std[q];
         const float v = is * (gamma[c] * dy[i] - k[2 * q] - (x[i] - mean[q]) * is * k[2 * q + 1]);
         if (accumulate) dx[i] += v;
@@ -124,13 +129,15 @@ void groupnorm_forward_gpu(const float* x, int N, int C, int S, int G, const flo
     const int Q = N * G, cpg = C / G;
     const size_t L = static_cast<size_t>(cpg) * S, n = static_cast<size_t>(N) * C * S;
     if (!n) return;
+    gpu_index_check(n, "groupnorm_forward_gpu");
     const int P = parts_for(L, Q);
     float* part = gpu_scratch(static_cast<size_t>(Q) * P * 3);
     gn_stats_k<<<dim3(Q, P), kReduceThreads>>>(x, L, P, part);
     DN_KERNEL_CHECK();
     gn_finalize_k<<<(Q + 127) / 128, 128>>>(part, Q, P, static_cast<float>(eps), mean, inv_std);
     DN_KERNEL_CHECK();
-    gn_normalize_k<<<grid_blocks(n), kGridThreads>>>(x, n, C, S, cpg, gamma, beta, mean, inv_std, y);
+    gn_normalize_k<<<grid_blocks(n), kGridThreads>>>(x, static_cast<uint32_t>(n), NchwIndex(C, S), FastDivmod(cpg), G,
+                                                      gamma, beta, mean, inv_std, y);
     DN_KERNEL_CHECK();
 }
 
@@ -146,6 +153,7 @@ void groupnorm_backward_gpu(const float* x, const float* dy, int N, int C, int S
     const int Q = N * G, cpg = C / G;
     const size_t n = static_cast<size_t>(N) * C * S;
     if (!n) return;
+    gpu_index_check(n, "groupnorm_backward_gpu");
     float* AB = gpu_scratch(static_cast<size_t>(N) * C * 2 + static_cast<size_t>(Q) * 2);
     float* k = AB + static_cast<size_t>(N) * C * 2;
     gn_plane_sums_k<<<N * C, kReduceThreads>>>(x, dy, C, S, cpg, mean, inv_std, AB);
@@ -155,7 +163,8 @@ void groupnorm_backward_gpu(const float* x, const float* dy, int N, int C, int S
     if (!dx) return;
     gn_group_k<<<(Q + 127) / 128, 128>>>(AB, Q, C, cpg, gamma, static_cast<float>(static_cast<size_t>(cpg) * S), k);
     DN_KERNEL_CHECK();
-    gn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, n, C, S, cpg, gamma, mean, inv_std, k, dx, accumulate);
+    gn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), FastDivmod(cpg), G, gamma,
+                                               mean, inv_std, k, dx, accumulate);
     DN_KERNEL_CHECK();
 }
 
