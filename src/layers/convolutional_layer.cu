@@ -31,13 +31,22 @@ struct ConvCudnn {
 };
 
 namespace {
-// The fastest algorithm cuDNN measures whose workspace fits (cudnnFind*, once per shape).
+// The fastest algorithm cuDNN measures (cudnnFind*, once per shape; results come sorted by time)
+// whose workspace fits, preferring deterministic ones in full float32 math: a run then repeats
+// bit for bit (an interrupted and resumed training equals an uninterrupted one, as on the CPU),
+// and no tensor-core or down-converting algorithm moves the answer away from the CPU's. Falls
+// back to the fastest that fits when none qualifies.
 constexpr size_t kMaxWorkspace = size_t(1) << 30;
 
 template <class Perf>
 int pick(const Perf* p, int n, const char* what) {
+    auto fits = [&](int i) { return p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= kMaxWorkspace; };
     for (int i = 0; i < n; ++i)
-        if (p[i].status == CUDNN_STATUS_SUCCESS && p[i].memory <= kMaxWorkspace) return i;
+        if (fits(i) && p[i].determinism == CUDNN_DETERMINISTIC && p[i].mathType != CUDNN_TENSOR_OP_MATH &&
+            p[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
+            return i;
+    for (int i = 0; i < n; ++i)
+        if (fits(i)) return i;
     fail("cuDNN found no %s algorithm for this convolution within %zu MiB of workspace", what, kMaxWorkspace >> 20);
 }
 }  // namespace
