@@ -11,6 +11,8 @@
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
+#include <map>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -50,6 +52,15 @@ struct GpuData {
         db.resize(s.c);
     }
 };
+
+// One set of buffers per (shape, groups), made on first use: Google Benchmark calls each function
+// several times, and filling 10^8 values on the host each time took minutes.
+GpuData& data_for(int shape, int groups) {
+    static std::map<std::pair<int, int>, std::unique_ptr<GpuData>> cache;
+    auto& d = cache[{shape, groups}];
+    if (!d) d = std::make_unique<GpuData>(kShapes[shape], groups);
+    return *d;
+}
 
 bool have_gpu() {
     static const bool ok = [] {
@@ -91,14 +102,14 @@ void timed(benchmark::State& st, const Shape& s, int min_passes, int passes, F&&
 void BM_GpuCopy(benchmark::State& st) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData d(s, 1);
+    GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
     timed(st, s, 2, 2, [&] { dn::gpu_memcpy_d2d(d.y.data(), d.x.data(), s.size() * sizeof(float)); });
 }
 
 void BM_GpuBatchnormForwardTrain(benchmark::State& st) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData d(s, 1);
+    GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
     timed(st, s, 2, 3, [&] {
         dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
                                         d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
@@ -109,7 +120,7 @@ void BM_GpuBatchnormForwardTrain(benchmark::State& st) {
 void BM_GpuBatchnormBackwardTrain(benchmark::State& st) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData d(s, 1);
+    GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
     dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
                                     d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
                                     dn::kBatchnormMomentum);
@@ -122,7 +133,7 @@ void BM_GpuBatchnormBackwardTrain(benchmark::State& st) {
 void BM_GpuGroupnormForward(benchmark::State& st) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData d(s, 32);
+    GpuData& d = data_for(static_cast<int>(st.range(0)), 32);
     timed(st, s, 2, 3, [&] {
         dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
                                   d.mean.data(), d.inv.data());
@@ -132,7 +143,7 @@ void BM_GpuGroupnormForward(benchmark::State& st) {
 void BM_GpuGroupnormBackward(benchmark::State& st) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData d(s, 32);
+    GpuData& d = data_for(static_cast<int>(st.range(0)), 32);
     dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
                               d.mean.data(), d.inv.data());
     timed(st, s, 3, 5, [&] {
@@ -144,7 +155,7 @@ void BM_GpuGroupnormBackward(benchmark::State& st) {
 void BM_GpuLrnForward(benchmark::State& st) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData d(s, 1);
+    GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
     dn::LrnParams p;
     timed(st, s, 2, 2, [&] { dn::lrn_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, p, d.y.data()); });
 }
@@ -152,7 +163,7 @@ void BM_GpuLrnForward(benchmark::State& st) {
 void BM_GpuLrnBackward(benchmark::State& st) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData d(s, 1);
+    GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
     dn::LrnParams p;
     timed(st, s, 3, 3, [&] { dn::lrn_backward_gpu(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, p, d.y.data(), false); });
 }
@@ -176,7 +187,7 @@ struct CudnnBn {
 void BM_GpuCudnnBatchnormForwardTrain(benchmark::State& st) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData d(s, 1);
+    GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
     CudnnBn c(s);
     const float one = 1.f, zero = 0.f;
     timed(st, s, 2, 2, [&] {
@@ -190,7 +201,7 @@ void BM_GpuCudnnBatchnormForwardTrain(benchmark::State& st) {
 void BM_GpuCudnnBatchnormBackward(benchmark::State& st) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData d(s, 1);
+    GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
     CudnnBn c(s);
     const float one = 1.f, zero = 0.f;
     DN_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(dn::cudnn_handle(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, c.x,

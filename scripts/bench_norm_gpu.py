@@ -2,7 +2,8 @@
 """Runs the GPU normalization-kernel benchmark (bench/bench_norm_gpu.cpp, built by make bench GPU=1)
 and prints ms, GB/s and % of the device's copy bandwidth (cudaMemcpy device-to-device on the same
 shape) per kernel and shape, with cuDNN's batchnorm beside ours (CUDNN=1).
-Usage: bench_norm_gpu.py <bench binary>. Prints one line and exits 0 when the binary has no GPU
+Usage: bench_norm_gpu.py <bench binary> [results.json: a saved --benchmark_out of the BM_Gpu
+benchmarks, printed instead of running them]. Prints one line and exits 0 when the binary has no GPU
 benchmarks (a CPU build) or no device is present."""
 import json
 import subprocess
@@ -17,12 +18,19 @@ KERNELS = ["BatchnormForwardTrain", "CudnnBatchnormForwardTrain", "BatchnormBack
 
 def main():
     binary = sys.argv[1]
+    if len(sys.argv) > 2:
+        with open(sys.argv[2]) as f:
+            return report(f.read())
     listed = subprocess.run([binary, "--benchmark_list_tests"], capture_output=True, text=True).stdout
     if "BM_Gpu" not in listed:
         print("== GPU kernels: not in this build (make bench GPU=1 CUDNN=1)")
         return
     out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_min_time=0.2",
                           "--benchmark_filter=^BM_Gpu"], capture_output=True, text=True).stdout
+    report(out)
+
+
+def report(out):
     res = {}
     for b in json.loads(out)["benchmarks"]:
         if b.get("error_occurred"):

@@ -51,8 +51,11 @@ int pick(const Perf* p, int n, const char* what) {
 }
 }  // namespace
 
+// measure: cudnnFind* runs every algorithm once (worth it for training, ~0.1 s per layer and
+// shape); otherwise cuDNN's heuristics (cudnnGet*_v7, as Darknet), so that a one-image `detector
+// test` does not spend seconds benchmarking.
 static void setup_cudnn(ConvCudnn& s, int N, int C, int H, int W, int F, int size, int sy, int sx, int pad, int dil,
-                        int groups, int oh, int ow) {
+                        int groups, int oh, int ow, bool measure) {
     if (s.n == N && s.c == C && s.h == H && s.w == W) return;
     cudnnHandle_t h = cudnn_handle();
     if (!s.x) {
@@ -71,15 +74,26 @@ static void setup_cudnn(ConvCudnn& s, int N, int C, int H, int W, int F, int siz
     DN_CUDNN_CHECK(cudnnSetConvolutionMathType(s.conv, CUDNN_FMA_MATH));
     int got = 0;
     cudnnConvolutionFwdAlgoPerf_t fp[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    DN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, s.x, s.f, s.conv, s.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, fp));
+    if (measure)
+        DN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, s.x, s.f, s.conv, s.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, fp));
+    else
+        DN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, s.x, s.f, s.conv, s.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, fp));
     const int a = pick(fp, got, "forward");
     cudnnConvolutionBwdDataAlgoPerf_t dp[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    DN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(h, s.f, s.y, s.conv, s.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                                             &got, dp));
+    if (measure)
+        DN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(h, s.f, s.y, s.conv, s.x,
+                                                                 CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, dp));
+    else
+        DN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, s.f, s.y, s.conv, s.x,
+                                                                   CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, dp));
     const int b = pick(dp, got, "backward-data");
     cudnnConvolutionBwdFilterAlgoPerf_t wp[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    DN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(h, s.x, s.y, s.conv, s.f,
-                                                               CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, wp));
+    if (measure)
+        DN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(h, s.x, s.y, s.conv, s.f,
+                                                                   CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, wp));
+    else
+        DN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, s.x, s.y, s.conv, s.f,
+                                                                     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, wp));
     const int c = pick(wp, got, "backward-filter");
     s.fwd = fp[a].algo;
     s.bwd_data = dp[b].algo;
@@ -107,7 +121,7 @@ void ConvolutionalLayer<T>::forward_gpu(Network<T>& net) {
         if (!cudnn_) cudnn_ = std::shared_ptr<void>(new ConvCudnn, [](void* p) { delete static_cast<ConvCudnn*>(p); });
         ConvCudnn& s = *static_cast<ConvCudnn*>(cudnn_.get());
         setup_cudnn(s, N, this->c, this->h, this->w, F, size, stride_y, stride_x, padding, dilation, groups, this->out_h,
-                    this->out_w);
+                    this->out_w, net.train);
         const float one = 1.f, zero = 0.f;
         float* ws = net.workspace_gpu(s.ws_bytes / sizeof(float) + 1);
         DN_CUDNN_CHECK(cudnnConvolutionForward(cudnn_handle(), &one, s.x, net.input_gpu, s.f, W, s.conv, s.fwd, ws,
