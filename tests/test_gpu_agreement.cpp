@@ -73,6 +73,7 @@ std::vector<GpuCase> gpu_cases() {
         {"conv_bn_large", "[convolutional]\nfilters=6\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n", 3, 45, 41},
         {"groupnorm_multiblock", "[groupnorm]\ngroups=2\nactivation=linear\n", 8, 61, 63},
         {"lrn_5_deep", "[lrn]\nsize=5\nalpha=0.4\nbeta=0.75\nkappa=1.5\n", 40, 9, 11},
+        {"lrn_3_three_runs", "[lrn]\nsize=3\nalpha=0.3\nbeta=0.75\nkappa=1\n", 70, 3, 4},
         {"lrn_11_generic_deep", "[lrn]\nsize=11\nalpha=0.1\nbeta=0.6\nkappa=1\n", 30, 5, 7},
     };
 }

@@ -28,9 +28,40 @@ int parts_for(size_t M, int C) {
     return static_cast<int>(std::max<size_t>(1, std::min<size_t>(p, std::max(1, 4096 / std::max(1, C)))));
 }
 
+// Where the per-channel results go: mean, 1/sqrt(var + eps) and the rolling update.
+struct BnFinal {
+    size_t M;
+    float eps, momentum;
+    float *mean, *inv_std, *rolling_mean, *rolling_var;
+};
+
+__device__ void bn_finalize_channel(int c, const Welford& w, const BnFinal& f) {
+    const float var = w.n > 0 ? w.m2 / w.n : 0.f;
+    f.mean[c] = w.mean;
+    f.inv_std[c] = rsqrtf(var + f.eps);
+    if (f.rolling_mean) {
+        const float unbiased = f.M > 1 ? w.m2 / (w.n - 1) : var;
+        f.rolling_mean[c] = (1 - f.momentum) * f.rolling_mean[c] + f.momentum * w.mean;
+        f.rolling_var[c] = (1 - f.momentum) * f.rolling_var[c] + f.momentum * unbiased;
+    }
+}
+
+// Per channel: merge the P partials, then bn_finalize_channel (P > 1 only: with one block per
+// channel, bn_stats_k finalizes itself and this launch is skipped).
+__global__ void bn_finalize_k(const float* part, int C, int P, BnFinal f) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    Welford w;
+    for (int p = 0; p < P; ++p) {
+        const float* q = part + (static_cast<size_t>(c) * P + p) * 3;
+        w.merge(Welford{q[0], q[1], q[2]});
+    }
+    bn_finalize_channel(c, w, f);
+}
+
 // Block (c, p): Welford statistics of the values m in [p*chunk, (p+1)*chunk) of channel c, where
 // value m is x[(m / S) * C + c][m % S]. Writes (count, mean, M2) to part[(c*P + p)*3].
-__global__ void bn_stats_k(const float* __restrict__ x, int N, int C, int S, int P, float* part) {
+__global__ void bn_stats_k(const float* __restrict__ x, int N, int C, int S, int P, float* part, BnFinal f) {
     const int c = blockIdx.x, p = blockIdx.y;
     const size_t M = static_cast<size_t>(N) * S, chunk = (M + P - 1) / P;
     const size_t m0 = p * chunk, m1 = min(M, m0 + chunk);
@@ -52,28 +83,12 @@ __global__ void bn_stats_k(const float* __restrict__ x, int N, int C, int S, int
     for (; m < m1; m += B, it.next()) w.add(x[it.off]);
     w = block_merge(w);
     if (threadIdx.x == 0) {
-        float* o = part + (static_cast<size_t>(c) * P + p) * 3;
-        o[0] = w.n, o[1] = w.mean, o[2] = w.m2;
-    }
-}
-
-// Per channel: merge the P partials; mean, 1/sqrt(var + eps) and the rolling update.
-__global__ void bn_finalize_k(const float* part, int C, int P, size_t M, float eps, float momentum, float* mean,
-                              float* inv_std, float* rolling_mean, float* rolling_var) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    Welford w;
-    for (int p = 0; p < P; ++p) {
-        const float* q = part + (static_cast<size_t>(c) * P + p) * 3;
-        w.merge(Welford{q[0], q[1], q[2]});
-    }
-    const float var = w.n > 0 ? w.m2 / w.n : 0.f;
-    mean[c] = w.mean;
-    inv_std[c] = rsqrtf(var + eps);
-    if (rolling_mean) {
-        const float unbiased = M > 1 ? w.m2 / (w.n - 1) : var;
-        rolling_mean[c] = (1 - momentum) * rolling_mean[c] + momentum * w.mean;
-        rolling_var[c] = (1 - momentum) * rolling_var[c] + momentum * unbiased;
+        if (P == 1) {
+            bn_finalize_channel(c, w, f);
+        } else {
+            float* o = part + (static_cast<size_t>(c) * P + p) * 3;
+            o[0] = w.n, o[1] = w.mean, o[2] = w.m2;
+        }
     }
 }
 
@@ -98,9 +113,35 @@ __global__ void bn_eval_k(const float* __restrict__ x, uint32_t n, NchwIndex ix,
     }
 }
 
+// Per channel: dL/dbeta += sum dy, dL/dgamma += sum dy x_hat, and k = (sum dy / M,
+// sum dy x_hat / M) for the elementwise pass.
+struct BnDFinal {
+    size_t M;
+    float *dgamma, *dbeta, *k;
+};
+
+__device__ void bn_dfinal_channel(int c, double a, double b, const BnDFinal& g) {
+    g.dbeta[c] += static_cast<float>(a);
+    g.dgamma[c] += static_cast<float>(b);
+    g.k[2 * c] = static_cast<float>(a / g.M);
+    g.k[2 * c + 1] = static_cast<float>(b / g.M);
+}
+
+// The sums over the P partials (in double); P > 1 only (bn_dsum_k finishes a lone block itself).
+__global__ void bn_dfinal_k(const float* part, int C, int P, BnDFinal g) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    double a = 0, b = 0;
+    for (int p = 0; p < P; ++p) {
+        a += part[(static_cast<size_t>(c) * P + p) * 2];
+        b += part[(static_cast<size_t>(c) * P + p) * 2 + 1];
+    }
+    bn_dfinal_channel(c, a, b, g);
+}
+
 // Block (c, p): partial sums of dy and dy * x_hat over its values of channel c.
 __global__ void bn_dsum_k(const float* __restrict__ x, const float* __restrict__ dy, int N, int C, int S, int P,
-                          const float* mean, const float* inv_std, float* part) {
+                          const float* mean, const float* inv_std, float* part, BnDFinal g) {
     const int c = blockIdx.x, p = blockIdx.y;
     const size_t M = static_cast<size_t>(N) * S, chunk = (M + P - 1) / P;
     const size_t m0 = p * chunk, m1 = min(M, m0 + chunk);
@@ -130,25 +171,13 @@ __global__ void bn_dsum_k(const float* __restrict__ x, const float* __restrict__
     }
     block_sum2(a, b);
     if (threadIdx.x == 0) {
-        part[(static_cast<size_t>(c) * P + p) * 2] = a;
-        part[(static_cast<size_t>(c) * P + p) * 2 + 1] = b;
+        if (P == 1) {
+            bn_dfinal_channel(c, a, b, g);
+        } else {
+            part[(static_cast<size_t>(c) * P + p) * 2] = a;
+            part[(static_cast<size_t>(c) * P + p) * 2 + 1] = b;
+        }
     }
-}
-
-// Per channel: the two sums over the partials (in double), dL/dbeta += sum dy,
-// dL/dgamma += sum dy x_hat, and k = (sum dy / M, sum dy x_hat / M) for the elementwise pass.
-__global__ void bn_dfinal_k(const float* part, int C, int P, size_t M, float* dgamma, float* dbeta, float* k) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    double a = 0, b = 0;
-    for (int p = 0; p < P; ++p) {
-        a += part[(static_cast<size_t>(c) * P + p) * 2];
-        b += part[(static_cast<size_t>(c) * P + p) * 2 + 1];
-    }
-    dbeta[c] += static_cast<float>(a);
-    dgamma[c] += static_cast<float>(b);
-    k[2 * c] = static_cast<float>(a / M);
-    k[2 * c + 1] = static_cast<float>(b / M);
 }
 
 // dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy x_hat))   (train; k from bn_dfinal_k)
@@ -179,11 +208,13 @@ void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const floa
     gpu_index_check(n, "batchnorm_forward_train_gpu");
     const int P = parts_for(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 3);
-    bn_stats_k<<<dim3(C, P), kReduceThreads>>>(x, N, C, S, P, part);
+    const BnFinal f{M, static_cast<float>(eps), static_cast<float>(momentum), mean, inv_std, rolling_mean, rolling_var};
+    bn_stats_k<<<dim3(C, P), kReduceThreads>>>(x, N, C, S, P, part, f);
     DN_KERNEL_CHECK();
-    bn_finalize_k<<<(C + 127) / 128, 128>>>(part, C, P, M, static_cast<float>(eps), static_cast<float>(momentum), mean,
-                                             inv_std, rolling_mean, rolling_var);
-    DN_KERNEL_CHECK();
+    if (P > 1) {
+        bn_finalize_k<<<(C + 127) / 128, 128>>>(part, C, P, f);
+        DN_KERNEL_CHECK();
+    }
     bn_normalize_k<<<grid_blocks(n), kGridThreads>>>(x, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, beta, mean,
                                                       inv_std, y);
     DN_KERNEL_CHECK();
@@ -213,10 +244,13 @@ void batchnorm_backward_train_gpu(const float* x, const float* dy, int N, int C,
     const int P = parts_for(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 2);
     float* k = part + static_cast<size_t>(C) * P * 2;
-    bn_dsum_k<<<dim3(C, P), kReduceThreads>>>(x, dy, N, C, S, P, mean, inv_std, part);
+    const BnDFinal g{M, dgamma, dbeta, k};
+    bn_dsum_k<<<dim3(C, P), kReduceThreads>>>(x, dy, N, C, S, P, mean, inv_std, part, g);
     DN_KERNEL_CHECK();
-    bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, M, dgamma, dbeta, k);
-    DN_KERNEL_CHECK();
+    if (P > 1) {
+        bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, g);
+        DN_KERNEL_CHECK();
+    }
     if (dx) {
         bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, mean, inv_std,
                                                    k, dx, accumulate);
@@ -238,10 +272,13 @@ void batchnorm_backward_eval_gpu(const float* x, const float* dy, int N, int C, 
     float* inv_std = k + 2 * C;
     bn_inv_std_k<<<(C + 127) / 128, 128>>>(rolling_var, C, static_cast<float>(eps), inv_std);
     DN_KERNEL_CHECK();
-    bn_dsum_k<<<dim3(C, P), kReduceThreads>>>(x, dy, N, C, S, P, rolling_mean, inv_std, part);
+    const BnDFinal g{M, dgamma, dbeta, k};
+    bn_dsum_k<<<dim3(C, P), kReduceThreads>>>(x, dy, N, C, S, P, rolling_mean, inv_std, part, g);
     DN_KERNEL_CHECK();
-    bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, M, dgamma, dbeta, k);
-    DN_KERNEL_CHECK();
+    if (P > 1) {
+        bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, g);
+        DN_KERNEL_CHECK();
+    }
     if (dx) {
         bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, rolling_mean,
                                                    inv_std, nullptr, dx, accumulate);

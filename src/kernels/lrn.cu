@@ -1,8 +1,10 @@
 // Local response normalization on the GPU: the definition of kernels/lrn.hpp (window
 // [c - (size-1)/2, c + size/2], alpha not divided by size), exactly as on the CPU.
 //
-// One thread per (image, position) streams through the channels keeping the window in registers
-// (sizes 1-7, compiled per size): x and dy are read once from memory, y / dx written once.
+// One thread per (image, position, run of kLrnRun channels) streams through its channels keeping
+// the window in registers (sizes 1-7, compiled per size): x and dy are read once from memory
+// (plus a halo of size - 1 channels per run, mostly from cache), y / dx written once. Runs rather
+// than whole channel columns give the GPU enough threads (and loads in flight) when N*H*W is small.
 // Window sums add the non-negative squares directly (no running-sum cancellation).
 // Other sizes use a direct kernel that re-reads the window from cache.
 #include <algorithm>
@@ -23,6 +25,8 @@ __device__ inline float pow_neg(float n, float beta, bool three_quarters) {
     return powf(n, -beta);
 }
 
+constexpr int kLrnRun = 32;  ///< channels per thread
+
 struct LrnArgs {
     int N, C, S;
     float alpha, beta, kappa;
@@ -32,18 +36,20 @@ struct LrnArgs {
 template <int SZ>
 __global__ void lrn_fwd_k(const float* __restrict__ x, LrnArgs a, float* __restrict__ y) {
     constexpr int lo = (SZ - 1) / 2, hi = SZ / 2;
-    const size_t t = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-    if (t >= static_cast<size_t>(a.N) * a.S) return;
-    const size_t n = t / a.S, s = t % a.S, S = a.S;
+    const size_t t = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x, lanes = static_cast<size_t>(a.N) * a.S;
+    const int runs = (a.C + kLrnRun - 1) / kLrnRun;
+    if (t >= lanes * runs) return;
+    const size_t lane = t % lanes, n = lane / a.S, s = lane % a.S, S = a.S;
+    const int c0 = static_cast<int>(t / lanes) * kLrnRun, c1 = min(a.C, c0 + kLrnRun);
     const float* xp = x + n * a.C * S + s;
     float* yp = y + n * a.C * S + s;
     float xw[SZ];  // x over [c - lo, c + hi], 0 outside [0, C)
 #pragma unroll
     for (int k = 0; k < SZ; ++k) {
-        const int j = k - lo;
+        const int j = c0 + k - lo;
         xw[k] = (j >= 0 && j < a.C) ? xp[j * S] : 0.f;
     }
-    for (int c = 0; c < a.C; ++c) {
+    for (int c = c0; c < c1; ++c) {
         float sum = 0.f;
 #pragma unroll
         for (int k = 0; k < SZ; ++k) sum += xw[k] * xw[k];
@@ -59,30 +65,34 @@ __global__ void lrn_fwd_k(const float* __restrict__ x, LrnArgs a, float* __restr
 // k_j = norm_j^-beta and y_j = x_j k_j,
 //   dL/dx_c = dy_c k_c - 2 alpha beta x_c sum_{j : c in win(j)} dy_j x_j k_j / norm_j,
 // and c in win(j) <=> j in [c - hi, c + lo]. The thread runs a head j over the channels, computing
-// t_j = dy_j x_j k_j / norm_j; output c = j - lo is complete once t_{c+lo} is known.
+// t_j = dy_j x_j k_j / norm_j; output c = j - lo is complete once t_{c+lo} is known. A run of
+// outputs [c0, c1) starts the head at j = c0 - hi (the first t its first output needs).
 template <int SZ>
 __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__ dy, LrnArgs a, float* dx,
                           bool accumulate) {
     constexpr int lo = (SZ - 1) / 2, hi = SZ / 2;
-    const size_t t = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-    if (t >= static_cast<size_t>(a.N) * a.S) return;
-    const size_t n = t / a.S, s = t % a.S, S = a.S;
+    const size_t t = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x, lanes = static_cast<size_t>(a.N) * a.S;
+    const int runs = (a.C + kLrnRun - 1) / kLrnRun;
+    if (t >= lanes * runs) return;
+    const size_t lane = t % lanes, n = lane / a.S, s = lane % a.S, S = a.S;
+    const int c0 = static_cast<int>(t / lanes) * kLrnRun, c1 = min(a.C, c0 + kLrnRun);
     const size_t off = n * a.C * S + s;
     const float *xp = x + off, *dp = dy + off;
     float* op = dx + off;
-    float xw[SZ];               // x over [j - lo, j + hi]
+    const int j0 = c0 - hi;
+    float xw[SZ];                  // x over [j - lo, j + hi]
     float tw[SZ], kw[SZ], dw[SZ];  // t, k, dy of channels j - SZ + 1 .. j
 #pragma unroll
     for (int k = 0; k < SZ; ++k) {
-        const int j = k - lo;
+        const int j = j0 + k - lo;
         xw[k] = (j >= 0 && j < a.C) ? xp[j * S] : 0.f;
         tw[k] = kw[k] = dw[k] = 0.f;
     }
     const float two_ab = 2.f * a.alpha * a.beta;
-    for (int j = 0; j < a.C + lo; ++j) {
+    for (int j = j0; j < c1 + lo; ++j) {
         float tj = 0.f, kj = 0.f, dj = 0.f;
         const float xc = xw[0];  // x_{j - lo}: the output channel c of this step
-        if (j < a.C) {
+        if (j >= 0 && j < a.C) {
             float sum = 0.f;
 #pragma unroll
             for (int k = 0; k < SZ; ++k) sum += xw[k] * xw[k];
@@ -95,7 +105,7 @@ __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__
         for (int k = 0; k + 1 < SZ; ++k) tw[k] = tw[k + 1], kw[k] = kw[k + 1], dw[k] = dw[k + 1];
         tw[SZ - 1] = tj, kw[SZ - 1] = kj, dw[SZ - 1] = dj;
         const int c = j - lo;
-        if (c >= 0) {
+        if (c >= c0) {
             float ts = 0.f;
 #pragma unroll
             for (int k = 0; k < SZ; ++k) ts += tw[k];
@@ -106,7 +116,7 @@ __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__
 #pragma unroll
         for (int k = 0; k + 1 < SZ; ++k) xw[k] = xw[k + 1];
         const int e = j + 1 + hi;
-        xw[SZ - 1] = e < a.C ? xp[e * S] : 0.f;
+        xw[SZ - 1] = (e >= 0 && e < a.C) ? xp[e * S] : 0.f;
     }
 }
 
@@ -173,7 +183,8 @@ void lrn_forward_gpu(const float* x, int N, int C, int S, const LrnParams& p, fl
     by_size(p.size, [&](auto sz) {
         constexpr int SZ = decltype(sz)::value;
         if constexpr (SZ > 0) {
-            lrn_fwd_k<SZ><<<static_cast<unsigned>((lanes + 127) / 128), 128>>>(x, a, y);
+            const size_t threads = lanes * ((C + kLrnRun - 1) / kLrnRun);
+            lrn_fwd_k<SZ><<<static_cast<unsigned>((threads + 127) / 128), 128>>>(x, a, y);
         } else {
             lrn_fwd_any_k<<<grid_blocks(lanes * C), kGridThreads>>>(x, a, p.size, y);
         }
@@ -190,7 +201,8 @@ void lrn_backward_gpu(const float* x, const float* dy, int N, int C, int S, cons
     by_size(p.size, [&](auto sz) {
         constexpr int SZ = decltype(sz)::value;
         if constexpr (SZ > 0) {
-            lrn_bwd_k<SZ><<<static_cast<unsigned>((lanes + 127) / 128), 128>>>(x, dy, a, dx, accumulate);
+            const size_t threads = lanes * ((C + kLrnRun - 1) / kLrnRun);
+            lrn_bwd_k<SZ><<<static_cast<unsigned>((threads + 127) / 128), 128>>>(x, dy, a, dx, accumulate);
         } else {
             lrn_bwd_any_k<<<grid_blocks(lanes * C), kGridThreads>>>(x, dy, a, p.size, dx, accumulate);
         }
