@@ -17,8 +17,13 @@
 
 namespace dn {
 
+namespace {
+/// The common flags that take a value (every function accepts them).
+const std::vector<std::string> kCommonValueFlags = {"-threads", "-seed", "-i", "-gpus"};
+}  // namespace
+
 void apply_common_flags(int argc, char** argv) {
-    Args a(argc, argv, {"-threads", "-seed", "-i", "-gpus"});
+    Args a(argc, argv, kCommonValueFlags);
     if (a.flag("-threads")) set_num_threads(a.integer("-threads", 0));
     if (a.flag("-seed")) set_seed(static_cast<uint64_t>(a.integer("-seed", 0)));
 #ifndef DN_GPU
@@ -72,13 +77,12 @@ void prefault_heap() {
 // Darknet reads its common flags anywhere, also before the function (`darknet -i 1 detector
 // test ...`, `darknet -nogpu classifier train ...`): those moved behind the function's arguments.
 std::vector<char*> common_flags_last(int argc, char** argv) {
-    static const char* const kWithValue[] = {"-threads", "-seed", "-i", "-gpus"};
     std::vector<char*> front{argv[0]}, moved;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && std::strcmp(argv[i], "-h") && std::strcmp(argv[i], "--help"); ++i) {
         moved.push_back(argv[i]);
-        for (const char* f : kWithValue)
-            if (!std::strcmp(argv[i], f) && i + 1 < argc) moved.push_back(argv[++i]);
+        for (const std::string& f : dn::kCommonValueFlags)
+            if (f == argv[i] && i + 1 < argc) moved.push_back(argv[++i]);
     }
     for (; i < argc; ++i) front.push_back(argv[i]);
     front.insert(front.end(), moved.begin(), moved.end());
