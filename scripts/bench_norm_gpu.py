@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Runs the GPU normalization-kernel benchmark (bench/bench_norm_gpu.cpp, built by make bench GPU=1)
 and prints ms, GB/s and % of the device's copy bandwidth (cudaMemcpy device-to-device on the same
-shape) per kernel and shape, with cuDNN's batchnorm beside ours (CUDNN=1).
-Usage: bench_norm_gpu.py <bench binary> [results.json: a saved --benchmark_out of the BM_Gpu
-benchmarks, printed instead of running them]. Prints one line and exits 0 when the binary has no GPU
-benchmarks (a CPU build) or no device is present."""
+shape) per kernel and shape, with cuDNN's batchnorm beside ours (CUDNN=1) and, where a python3 on
+PATH has PyTorch with CUDA, PyTorch's kernels (scripts/bench_norm_torch.py).
+Usage: bench_norm_gpu.py <bench binary> [results.json [torch.json]]: saved outputs (--benchmark_out of
+the BM_Gpu benchmarks; bench_norm_torch.py --json) printed instead of running them. Prints one line
+and exits 0 when the binary has no GPU benchmarks (a CPU build) or no device is present."""
 import json
+import os
 import subprocess
 import sys
 
 SHAPES = ["(32,64,56,56)", "(32,256,14,14)", "(64,32,28,28)", "(8,128,80,80)", "(32,256,56,56)",
           "(64,128,112,112)"]
+SHORT = {"BatchnormForwardTrain": "BN forward", "BatchnormBackwardTrain": "BN backward",
+         "GroupnormForward": "GN forward", "GroupnormBackward": "GN backward", "LrnForward": "LRN forward",
+         "LrnBackward": "LRN backward"}
 LARGE = (4, 5)  # larger than an H100's 50 MB L2
 KERNELS = ["BatchnormForwardTrain", "CudnnBatchnormForwardTrain", "BatchnormBackwardTrain",
            "CudnnBatchnormBackward", "GroupnormForward", "GroupnormBackward", "LrnForward", "LrnBackward"]
@@ -20,17 +25,33 @@ def main():
     binary = sys.argv[1]
     if len(sys.argv) > 2:
         with open(sys.argv[2]) as f:
-            return report(f.read())
+            saved = f.read()
+        torch = {}
+        if len(sys.argv) > 3:
+            with open(sys.argv[3]) as f:
+                torch = json.load(f)
+        return report(saved, torch)
     listed = subprocess.run([binary, "--benchmark_list_tests"], capture_output=True, text=True).stdout
     if "BM_Gpu" not in listed:
         print("== GPU kernels: not in this build (make bench GPU=1 CUDNN=1)")
         return
     out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_min_time=0.2",
                           "--benchmark_filter=^BM_Gpu"], capture_output=True, text=True).stdout
-    report(out)
+    report(out, torch_results())
 
 
-def report(out):
+def torch_results():
+    """PyTorch's times from scripts/bench_norm_torch.py run by the first python3 on PATH (the
+    interpreter that has torch may not be this one): {"torch": version, "ms": {name/i: ms}} or {}."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_norm_torch.py")
+    r = subprocess.run(["python3", script, "--json"], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("== PyTorch: %s" % (r.stdout.strip() or r.stderr.strip().splitlines()[-1:] or "failed"))
+        return {}
+    return json.loads(r.stdout)
+
+
+def report(out, torch):
     res = {}
     for b in json.loads(out)["benchmarks"]:
         if b.get("error_occurred"):
@@ -42,6 +63,8 @@ def report(out):
     print("   make (BN/GN forward 3, backward 5; LRN 2 and 3; copy 2), % copy: that against cudaMemcpy")
     print("   device-to-device on the same shape; eff GB/s: only the tensors any kernel must touch")
     print("   (forward 2, backward 3), the rate to compare with cuDNN's (whose passes are unknown)")
+    if torch:
+        print("   Torch rows: PyTorch %s's kernels, default settings (scripts/bench_norm_torch.py)" % torch["torch"])
     print("%-28s %-17s %9s %8s %7s %8s" % ("kernel", "shape", "ms", "GB/s", "% copy", "eff GB/s"))
     worst_large, worst_vs_cudnn = 1e9, 1e9
     for i, shape in enumerate(SHAPES):
@@ -60,6 +83,11 @@ def report(out):
             if i in LARGE:
                 worst_large = min(worst_large, pct)
             print("%-28s %-17s %9.4f %8.1f %6.0f%% %8.1f" % (k, shape, v[0], v[1], pct, v[2]))
+            t = torch.get("ms", {}).get("Torch%s/%d" % (k, i))
+            if t:
+                n = [int(v) for v in shape.strip("()").split(",")]
+                eff = (3 if "Backward" in k else 2) * n[0] * n[1] * n[2] * n[3] * 4 / t / 1e6
+                print("%-28s %-17s %9.4f %8s %7s %8.1f" % ("Torch" + k, shape, t, "-", "-", eff))
         for ours_k, cudnn_k, what in (("BatchnormForwardTrain", "CudnnBatchnormForwardTrain", "BN forward"),
                                       ("BatchnormBackwardTrain", "CudnnBatchnormBackward", "BN backward")):
             ours, cudnn = res.get("BM_Gpu%s/%d" % (ours_k, i)), res.get("BM_Gpu%s/%d" % (cudnn_k, i))
@@ -67,6 +95,10 @@ def report(out):
                 print("%-28s %-17s %9.2fx" % (what + " speed vs cuDNN", shape, cudnn[0] / ours[0]))
                 if what == "BN backward":
                     worst_vs_cudnn = min(worst_vs_cudnn, cudnn[0] / ours[0])
+        for k in KERNELS:
+            ours, t = res.get("BM_Gpu%s/%d" % (k, i)), torch.get("ms", {}).get("Torch%s/%d" % (k, i))
+            if ours and t:
+                print("%-28s %-17s %9.2fx" % (SHORT[k] + " speed vs PyTorch", shape, t / ours[0]))
     if worst_large < 1e9:
         print("== acceptance: lowest %% of copy bandwidth on the large shapes (%s): %.0f%% (target >= 80%%)"
               % (", ".join(SHAPES[i] for i in LARGE), worst_large))
