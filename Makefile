@@ -80,6 +80,8 @@ all: darknet libdarknet.a libdarknet.so
 # std::regex in the tests trips GCC 12's -Wmaybe-uninitialized inside <functional> (a known false
 # positive); keep the build output clean of it.
 $(OBJDIR)/tests/%.o: CXXFLAGS += -Wno-maybe-uninitialized
+# The emulated-kernel tests compile CUDA sources as C++: #pragma unroll is for nvcc.
+$(OBJDIR)/tests/test_gpu_emu_%.o: CXXFLAGS += -Wno-unknown-pragmas
 
 # Darknet's resampler is reproduced bit-for-bit: no FMA contraction in that file.
 $(OBJDIR)/src/data/image.o: CXXFLAGS += -ffp-contract=off

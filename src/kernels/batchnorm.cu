@@ -209,13 +209,13 @@ void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const floa
     const int P = parts_for(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 3);
     const BnFinal f{M, static_cast<float>(eps), static_cast<float>(momentum), mean, inv_std, rolling_mean, rolling_var};
-    bn_stats_k<<<dim3(C, P), kReduceThreads>>>(x, N, C, S, P, part, f);
+    DN_LAUNCH(dim3(C, P), kReduceThreads, bn_stats_k)(x, N, C, S, P, part, f);
     DN_KERNEL_CHECK();
     if (P > 1) {
-        bn_finalize_k<<<(C + 127) / 128, 128>>>(part, C, P, f);
+        DN_LAUNCH((C + 127) / 128, 128, bn_finalize_k)(part, C, P, f);
         DN_KERNEL_CHECK();
     }
-    bn_normalize_k<<<grid_blocks(n), kGridThreads>>>(x, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, beta, mean,
+    DN_LAUNCH(grid_blocks(n), kGridThreads, bn_normalize_k)(x, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, beta, mean,
                                                       inv_std, y);
     DN_KERNEL_CHECK();
 }
@@ -225,7 +225,7 @@ void batchnorm_forward_eval_gpu(const float* x, int N, int C, int S, const float
     const size_t n = static_cast<size_t>(N) * C * S;
     if (!n) return;
     gpu_index_check(n, "batchnorm_forward_eval_gpu");
-    bn_eval_k<<<grid_blocks(n), kGridThreads>>>(x, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, beta, rolling_mean,
+    DN_LAUNCH(grid_blocks(n), kGridThreads, bn_eval_k)(x, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, beta, rolling_mean,
                                                  rolling_var, static_cast<float>(eps), y);
     DN_KERNEL_CHECK();
 }
@@ -245,14 +245,14 @@ void batchnorm_backward_train_gpu(const float* x, const float* dy, int N, int C,
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 2);
     float* k = part + static_cast<size_t>(C) * P * 2;
     const BnDFinal g{M, dgamma, dbeta, k};
-    bn_dsum_k<<<dim3(C, P), kReduceThreads>>>(x, dy, N, C, S, P, mean, inv_std, part, g);
+    DN_LAUNCH(dim3(C, P), kReduceThreads, bn_dsum_k)(x, dy, N, C, S, P, mean, inv_std, part, g);
     DN_KERNEL_CHECK();
     if (P > 1) {
-        bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, g);
+        DN_LAUNCH((C + 127) / 128, 128, bn_dfinal_k)(part, C, P, g);
         DN_KERNEL_CHECK();
     }
     if (dx) {
-        bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, mean, inv_std,
+        DN_LAUNCH(grid_blocks(n), kGridThreads, bn_dx_k)(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, mean, inv_std,
                                                    k, dx, accumulate);
         DN_KERNEL_CHECK();
     }
@@ -270,17 +270,17 @@ void batchnorm_backward_eval_gpu(const float* x, const float* dy, int N, int C, 
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 3);
     float* k = part + static_cast<size_t>(C) * P * 2;
     float* inv_std = k + 2 * C;
-    bn_inv_std_k<<<(C + 127) / 128, 128>>>(rolling_var, C, static_cast<float>(eps), inv_std);
+    DN_LAUNCH((C + 127) / 128, 128, bn_inv_std_k)(rolling_var, C, static_cast<float>(eps), inv_std);
     DN_KERNEL_CHECK();
     const BnDFinal g{M, dgamma, dbeta, k};
-    bn_dsum_k<<<dim3(C, P), kReduceThreads>>>(x, dy, N, C, S, P, rolling_mean, inv_std, part, g);
+    DN_LAUNCH(dim3(C, P), kReduceThreads, bn_dsum_k)(x, dy, N, C, S, P, rolling_mean, inv_std, part, g);
     DN_KERNEL_CHECK();
     if (P > 1) {
-        bn_dfinal_k<<<(C + 127) / 128, 128>>>(part, C, P, g);
+        DN_LAUNCH((C + 127) / 128, 128, bn_dfinal_k)(part, C, P, g);
         DN_KERNEL_CHECK();
     }
     if (dx) {
-        bn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, rolling_mean,
+        DN_LAUNCH(grid_blocks(n), kGridThreads, bn_dx_k)(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, rolling_mean,
                                                    inv_std, nullptr, dx, accumulate);
         DN_KERNEL_CHECK();
     }

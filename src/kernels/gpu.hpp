@@ -15,6 +15,7 @@
 
 #include "kernels/activations.hpp"
 #include "kernels/blas.hpp"
+#include "kernels/gpu_index.hpp"
 #include "kernels/lrn.hpp"
 
 #ifdef DN_CUDNN
@@ -35,14 +36,6 @@ void cudnn_check(int status, const char* what, const char* file, int line);
 #define DN_CUDNN_CHECK(x) ::dn::cudnn_check(static_cast<int>(x), #x, __FILE__, __LINE__)
 cudnnHandle_t cudnn_handle();
 #endif
-
-/// The per-channel elementwise kernels index with 32 bits (kernels/gpu_index.hpp): throws
-/// dn::Error naming the launcher when a tensor has more than 2^31 - 1 elements.
-inline void gpu_index_check(size_t n, const char* what) {
-    if (n > 0x7fffffffu)
-        fail("%s: a tensor of %zu elements exceeds the GPU kernels' 32-bit index range (2^31 - 1); use a smaller "
-             "batch (more subdivisions)", what, n);
-}
 
 /// A grow-only device scratch area of at least n floats for a launcher's partial results, valid
 /// until the next call (every kernel runs on the default stream, in order).

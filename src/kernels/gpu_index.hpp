@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "darknet/error.hpp"
+
 #ifdef __CUDACC__
 #define DN_HD __host__ __device__
 #else
@@ -15,6 +17,14 @@
 #endif
 
 namespace dn {
+
+/// The per-channel elementwise kernels index with 32 bits: throws dn::Error naming the launcher
+/// when a tensor has more than 2^31 - 1 elements.
+inline void gpu_index_check(size_t n, const char* what) {
+    if (n > 0x7fffffffu)
+        fail("%s: a tensor of %zu elements exceeds the GPU kernels' 32-bit index range (2^31 - 1); use a smaller "
+             "batch (more subdivisions)", what, n);
+}
 
 /// n / d and n % d for a fixed divisor 1 <= d <= 2^31 and any 0 <= n <= 2^31 - 1.
 /// Granlund & Montgomery, "Division by invariant integers using multiplication" (PLDI 1994),

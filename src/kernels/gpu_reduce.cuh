@@ -11,6 +11,12 @@
 
 namespace dn {
 
+/// Launches a kernel: DN_LAUNCH(grid, block, kernel)(args...). The normalization kernels launch
+/// through it so that tests/cuda_emu.hpp can run them on the CPU (tests/test_gpu_emu_*.cpp).
+#ifndef DN_LAUNCH
+#define DN_LAUNCH(grid, block, ...) __VA_ARGS__<<<grid, block>>>
+#endif
+
 constexpr int kGridThreads = 256;    ///< threads per block of elementwise kernels
 constexpr int kReduceThreads = 256;  ///< threads per block of reduction kernels (a multiple of 32)
 

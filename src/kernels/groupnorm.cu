@@ -132,11 +132,11 @@ void groupnorm_forward_gpu(const float* x, int N, int C, int S, int G, const flo
     gpu_index_check(n, "groupnorm_forward_gpu");
     const int P = parts_for(L, Q);
     float* part = gpu_scratch(static_cast<size_t>(Q) * P * 3);
-    gn_stats_k<<<dim3(Q, P), kReduceThreads>>>(x, L, P, part);
+    DN_LAUNCH(dim3(Q, P), kReduceThreads, gn_stats_k)(x, L, P, part);
     DN_KERNEL_CHECK();
-    gn_finalize_k<<<(Q + 127) / 128, 128>>>(part, Q, P, static_cast<float>(eps), mean, inv_std);
+    DN_LAUNCH((Q + 127) / 128, 128, gn_finalize_k)(part, Q, P, static_cast<float>(eps), mean, inv_std);
     DN_KERNEL_CHECK();
-    gn_normalize_k<<<grid_blocks(n), kGridThreads>>>(x, static_cast<uint32_t>(n), NchwIndex(C, S), FastDivmod(cpg), G,
+    DN_LAUNCH(grid_blocks(n), kGridThreads, gn_normalize_k)(x, static_cast<uint32_t>(n), NchwIndex(C, S), FastDivmod(cpg), G,
                                                       gamma, beta, mean, inv_std, y);
     DN_KERNEL_CHECK();
 }
@@ -156,14 +156,14 @@ void groupnorm_backward_gpu(const float* x, const float* dy, int N, int C, int S
     gpu_index_check(n, "groupnorm_backward_gpu");
     float* AB = gpu_scratch(static_cast<size_t>(N) * C * 2 + static_cast<size_t>(Q) * 2);
     float* k = AB + static_cast<size_t>(N) * C * 2;
-    gn_plane_sums_k<<<N * C, kReduceThreads>>>(x, dy, C, S, cpg, mean, inv_std, AB);
+    DN_LAUNCH(N * C, kReduceThreads, gn_plane_sums_k)(x, dy, C, S, cpg, mean, inv_std, AB);
     DN_KERNEL_CHECK();
-    gn_param_grads_k<<<(C + 127) / 128, 128>>>(AB, N, C, dgamma, dbeta);
+    DN_LAUNCH((C + 127) / 128, 128, gn_param_grads_k)(AB, N, C, dgamma, dbeta);
     DN_KERNEL_CHECK();
     if (!dx) return;
-    gn_group_k<<<(Q + 127) / 128, 128>>>(AB, Q, C, cpg, gamma, static_cast<float>(static_cast<size_t>(cpg) * S), k);
+    DN_LAUNCH((Q + 127) / 128, 128, gn_group_k)(AB, Q, C, cpg, gamma, static_cast<float>(static_cast<size_t>(cpg) * S), k);
     DN_KERNEL_CHECK();
-    gn_dx_k<<<grid_blocks(n), kGridThreads>>>(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), FastDivmod(cpg), G, gamma,
+    DN_LAUNCH(grid_blocks(n), kGridThreads, gn_dx_k)(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), FastDivmod(cpg), G, gamma,
                                                mean, inv_std, k, dx, accumulate);
     DN_KERNEL_CHECK();
 }

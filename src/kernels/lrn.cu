@@ -184,9 +184,9 @@ void lrn_forward_gpu(const float* x, int N, int C, int S, const LrnParams& p, fl
         constexpr int SZ = decltype(sz)::value;
         if constexpr (SZ > 0) {
             const size_t threads = lanes * ((C + kLrnRun - 1) / kLrnRun);
-            lrn_fwd_k<SZ><<<static_cast<unsigned>((threads + 127) / 128), 128>>>(x, a, y);
+            DN_LAUNCH(static_cast<unsigned>((threads + 127) / 128), 128, lrn_fwd_k<SZ>)(x, a, y);
         } else {
-            lrn_fwd_any_k<<<grid_blocks(lanes * C), kGridThreads>>>(x, a, p.size, y);
+            DN_LAUNCH(grid_blocks(lanes * C), kGridThreads, lrn_fwd_any_k)(x, a, p.size, y);
         }
     });
     DN_KERNEL_CHECK();
@@ -202,9 +202,9 @@ void lrn_backward_gpu(const float* x, const float* dy, int N, int C, int S, cons
         constexpr int SZ = decltype(sz)::value;
         if constexpr (SZ > 0) {
             const size_t threads = lanes * ((C + kLrnRun - 1) / kLrnRun);
-            lrn_bwd_k<SZ><<<static_cast<unsigned>((threads + 127) / 128), 128>>>(x, dy, a, dx, accumulate);
+            DN_LAUNCH(static_cast<unsigned>((threads + 127) / 128), 128, lrn_bwd_k<SZ>)(x, dy, a, dx, accumulate);
         } else {
-            lrn_bwd_any_k<<<grid_blocks(lanes * C), kGridThreads>>>(x, dy, a, p.size, dx, accumulate);
+            DN_LAUNCH(grid_blocks(lanes * C), kGridThreads, lrn_bwd_any_k)(x, dy, a, p.size, dx, accumulate);
         }
     });
     DN_KERNEL_CHECK();

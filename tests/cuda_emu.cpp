@@ -1,0 +1,206 @@
+// The runtime of tests/cuda_emu.hpp (CPU builds only).
+#ifndef DN_GPU
+#include "cuda_emu.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#if !defined(__x86_64__)
+#include <ucontext.h>
+#endif
+
+namespace dn_emu {
+
+thread_local Index3 thread_idx, block_idx;
+thread_local dim3 block_dim, grid_dim;
+
+namespace {
+
+// Each CUDA thread of a block is a fiber of the calling OS thread; a scheduler runs every runnable
+// fiber until it finishes or waits at a barrier, then opens the block barrier once all of the
+// block's live fibers wait at it, and each warp barrier once all of that warp's do. On x86-64 a
+// switch saves the callee-saved registers and swaps stacks (about 100x cheaper than swapcontext,
+// which makes a system call); elsewhere it is swapcontext.
+#if defined(__x86_64__)
+extern "C" void dn_emu_switch(void** save_sp, void* to_sp);
+asm(R"(
+    .text
+    .globl dn_emu_switch
+    .type dn_emu_switch, @function
+dn_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size dn_emu_switch, .-dn_emu_switch
+)");
+struct Context {
+    void* sp = nullptr;
+};
+void switch_to(Context& save, Context& to) { dn_emu_switch(&save.sp, to.sp); }
+void make_context(Context& c, std::vector<char>& stack, void (*entry)()) {
+    // The frame dn_emu_switch pops: six registers, then the return address `entry`; entry then
+    // starts with rsp = 8 mod 16, as after a call.
+    auto top = reinterpret_cast<uintptr_t>(stack.data() + stack.size()) & ~uintptr_t(15);
+    auto* frame = reinterpret_cast<void**>(top - 8 * sizeof(void*));
+    for (int i = 0; i < 6; ++i) frame[i] = nullptr;
+    frame[6] = reinterpret_cast<void*>(entry);
+    frame[7] = nullptr;
+    c.sp = frame;
+}
+#else
+struct Context {
+    ucontext_t uc;
+};
+void switch_to(Context& save, Context& to) { swapcontext(&save.uc, &to.uc); }
+void make_context(Context& c, std::vector<char>& stack, void (*entry)()) {
+    getcontext(&c.uc);
+    c.uc.uc_stack.ss_sp = stack.data();
+    c.uc.uc_stack.ss_size = stack.size();
+    c.uc.uc_link = nullptr;
+    makecontext(&c.uc, entry, 0);
+}
+#endif
+
+enum Wait { kNone, kBlock, kWarp };
+
+struct Fiber {
+    Context ctx;
+    std::vector<char> stack;
+    Index3 idx;
+    Wait wait = kNone;
+    bool done = false;
+};
+
+struct Block {
+    Context sched;
+    std::vector<Fiber> fibers;
+    std::vector<float> lanes;  // shuffle slots, one per thread
+    const std::function<void()>* body = nullptr;
+    unsigned current = 0;
+};
+Block* blk = nullptr;
+
+[[noreturn]] void fiber_main() {
+    (*blk->body)();
+    Fiber& f = blk->fibers[blk->current];
+    f.done = true;
+    switch_to(f.ctx, blk->sched);
+    std::abort();  // a finished fiber is never resumed
+}
+
+void wait_at(Wait w) {
+    Fiber& f = blk->fibers[blk->current];
+    f.wait = w;
+    switch_to(f.ctx, blk->sched);
+}
+
+// Runs the fibers of one block to the end.
+void run_block() {
+    const unsigned B = static_cast<unsigned>(blk->fibers.size());
+    for (Fiber& f : blk->fibers) {
+        f.done = false;
+        f.wait = kNone;
+        make_context(f.ctx, f.stack, fiber_main);
+    }
+    for (;;) {
+        for (unsigned t = 0; t < B; ++t) {
+            Fiber& f = blk->fibers[t];
+            if (f.done || f.wait != kNone) continue;
+            blk->current = t;
+            thread_idx = f.idx;
+            switch_to(blk->sched, f.ctx);
+        }
+        // Every live fiber now waits at a barrier: open the block barrier if all wait there, and
+        // each warp barrier that all of its warp's live fibers wait at.
+        unsigned alive = 0, at_block = 0;
+        for (const Fiber& f : blk->fibers) {
+            if (f.done) continue;
+            ++alive;
+            at_block += f.wait == kBlock;
+        }
+        if (!alive) return;
+        bool opened = false;
+        if (at_block == alive) {
+            for (Fiber& f : blk->fibers) f.wait = kNone;
+            opened = true;
+        }
+        for (unsigned w = 0; !opened && w * 32 < B; ++w) {
+            const unsigned t1 = std::min(B, w * 32 + 32);
+            bool all = true, any = false;
+            for (unsigned t = w * 32; t < t1; ++t) {
+                if (blk->fibers[t].done) continue;
+                any = true;
+                all = all && blk->fibers[t].wait == kWarp;
+            }
+            if (!any || !all) continue;
+            for (unsigned t = w * 32; t < t1; ++t) blk->fibers[t].wait = kNone;
+        }
+        for (const Fiber& f : blk->fibers) opened = opened || (!f.done && f.wait == kNone);
+        if (!opened) {
+            std::fprintf(stderr, "cuda_emu: deadlock: block (%u,%u,%u) waits at a barrier some threads never reach\n",
+                         block_idx.x, block_idx.y, block_idx.z);
+            std::abort();
+        }
+    }
+}
+
+}  // namespace
+
+void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
+    const unsigned B = block.x * block.y * block.z;
+    static Block b;  // fibers and their stacks, reused across launches
+    if (b.fibers.size() != B) {
+        b.fibers = std::vector<Fiber>(B);
+        for (Fiber& f : b.fibers) f.stack.resize(64 << 10);
+    }
+    for (unsigned t = 0; t < B; ++t) b.fibers[t].idx = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+    b.lanes.assign(B, 0.f);
+    b.body = &body;
+    blk = &b;
+    block_dim = block;
+    grid_dim = grid;
+    for (unsigned z = 0; z < grid.z; ++z)
+        for (unsigned y = 0; y < grid.y; ++y)
+            for (unsigned x = 0; x < grid.x; ++x) {
+                block_idx = {x, y, z};
+                run_block();
+            }
+    blk = nullptr;
+}
+
+void syncthreads() { wait_at(kBlock); }
+
+float shfl_down(float v, int o) {
+    const unsigned t = blk->current, lane = t % 32;
+    blk->lanes[t] = v;
+    wait_at(kWarp);
+    const float r = lane + o < 32 && t + o < blk->lanes.size() ? blk->lanes[t + o] : v;
+    wait_at(kWarp);  // every lane has read before any writes again
+    return r;
+}
+
+}  // namespace dn_emu
+
+namespace dn {
+
+float* gpu_scratch(size_t n) {
+    static std::vector<float> s;
+    if (s.size() < n) s.resize(n);
+    return s.data();
+}
+
+}  // namespace dn
+#endif  // DN_GPU

@@ -1,0 +1,89 @@
+// A small CUDA emulation that runs the normalization kernels (src/kernels/{batchnorm,groupnorm,
+// lrn}.cu) on the CPU, so that a build without a GPU (CI) still executes every line of them:
+// tests/test_gpu_emu_*.cpp include one .cu file each after this header and compare its launchers
+// with the CPU specification.
+//
+// Model: a launch (DN_LAUNCH) runs the grid's blocks in order; each CUDA thread of a block is a
+// fiber (ucontext) that runs until it finishes or waits at a barrier, and a barrier opens once all
+// of the block's (or warp's) live threads wait at it. Hence `__shared__` is plain static storage
+// (one block uses it at a time), `__syncthreads()` is a barrier of the block's threads and
+// `__shfl_down_sync` a two-phase exchange between the 32 threads of a warp (each writes its value,
+// waits for the warp, reads its partner's, waits again). A barrier that some threads never reach
+// aborts with a message (a deadlock on the device). Not modelled: timing, the memory model beyond
+// barriers, atomics, clusters, launch limits; those are the device tests' job
+// (tests/test_gpu_agreement.cpp).
+// CPU builds only (GPU=0): a GPU build links the real kernels.
+#pragma once
+
+#ifdef DN_GPU
+#error "tests/cuda_emu.hpp is for CPU builds; GPU builds run the real kernels"
+#endif
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__ static
+
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+inline float rsqrtf(float v) { return 1.f / std::sqrt(v); }
+// CUDA's device min/max of two values of one type.
+template <class T>
+inline T min(T a, T b) {
+    return b < a ? b : a;
+}
+template <class T>
+inline T max(T a, T b) {
+    return a < b ? b : a;
+}
+
+namespace dn_emu {
+
+struct Index3 {
+    unsigned x = 0, y = 0, z = 0;
+};
+extern thread_local Index3 thread_idx, block_idx;
+extern thread_local dim3 block_dim, grid_dim;
+
+/// Runs body once per thread of every block of the grid (blocks in order, threads concurrently).
+void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
+/// __syncthreads(): waits for every thread of the block.
+void syncthreads();
+/// __shfl_down_sync(full mask, v, o): v of lane + o, or v itself where lane + o >= 32.
+float shfl_down(float v, int o);
+
+template <class K>
+auto launch(dim3 grid, dim3 block, K kernel) {
+    return [grid, block, kernel](auto... args) { run_grid(grid, block, [&] { kernel(args...); }); };
+}
+
+}  // namespace dn_emu
+
+#define threadIdx (::dn_emu::thread_idx)
+#define blockIdx (::dn_emu::block_idx)
+#define blockDim (::dn_emu::block_dim)
+#define gridDim (::dn_emu::grid_dim)
+#define __syncthreads() ::dn_emu::syncthreads()
+#define __shfl_down_sync(mask, v, o) ::dn_emu::shfl_down((v), (o))
+#define DN_LAUNCH(grid, block, ...) ::dn_emu::launch(dim3(grid), dim3(block), __VA_ARGS__)
+#define DN_KERNEL_CHECK() \
+    do {                  \
+    } while (0)
+
+namespace dn {
+/// A grow-only scratch area of at least n floats (host memory here).
+float* gpu_scratch(size_t n);
+}  // namespace dn

@@ -1,0 +1,44 @@
+// Helpers of the emulated-kernel tests (tests/test_gpu_emu_*.cpp): random tensors and the same
+// agreement measure as tests/test_gpu_agreement.cpp (max |a - b| / max |b| <= 1e-5 in float32).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace emu_test {
+
+/// n values from N(mean, sd), plus `pad` leading values: data() + pad is then 4-byte but not
+/// 16-byte aligned when pad is odd, which sends the launchers down their scalar (non-float4) path.
+struct Tensor {
+    std::vector<float> v;
+    size_t pad;
+    Tensor(size_t n, std::mt19937& g, float mean = 0.f, float sd = 1.f, size_t pad_ = 0) : v(n + pad_), pad(pad_) {
+        std::normal_distribution<float> d(mean, sd);
+        for (auto& x : v) x = d(g);
+    }
+    float* data() { return v.data() + pad; }
+    size_t size() const { return v.size() - pad; }
+    std::vector<float> values() const { return {v.begin() + pad, v.end()}; }
+};
+
+inline double max_norm_err(const std::vector<float>& a, const std::vector<float>& b) {
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+        scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+    }
+    return diff / std::max(scale, 1e-6);
+}
+
+/// EXPECTs got ~= want (normalized error <= 1e-5) and equal sizes.
+inline void expect_close(const std::string& what, const std::vector<float>& got, const std::vector<float>& want) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    EXPECT_LE(max_norm_err(got, want), 1e-5) << what;
+}
+
+}  // namespace emu_test

@@ -1,0 +1,94 @@
+// src/kernels/batchnorm.cu run on the CPU through tests/cuda_emu.hpp against the CPU specification
+// (kernels/batchnorm.hpp): training and eval, forward and backward, one block or several per
+// channel, float4-aligned and unaligned buffers, dx written, added, and in place over dy.
+#ifndef DN_GPU
+#include "cuda_emu.hpp"
+// clang-format off
+#include "../src/kernels/batchnorm.cu"
+// clang-format on
+#include "gpu_emu_util.hpp"
+#include "kernels/batchnorm.hpp"
+
+namespace {
+
+using emu_test::expect_close;
+using emu_test::Tensor;
+
+struct BnCase {
+    int N, C, S;
+    size_t pad;  // odd: unaligned buffers (scalar path)
+};
+
+class GpuEmuBatchnorm : public testing::TestWithParam<BnCase> {};
+
+TEST_P(GpuEmuBatchnorm, TrainAndEvalMatchTheCpu) {
+    const BnCase t = GetParam();
+    const size_t n = static_cast<size_t>(t.N) * t.C * t.S, C = t.C;
+    std::mt19937 g(7);
+    Tensor x(n, g, 0.5f, 2.f, t.pad), dy(n, g, 0.f, 1.f, t.pad), gamma(C, g, 1.f, 0.5f), beta(C, g), rm(C, g),
+        rv(C, g, 2.f, 0.3f), dg0(C, g), db0(C, g), dx0(n, g, 0.f, 1.f, t.pad);
+    const double eps = dn::kBatchnormEps;
+
+    // forward, training: y, batch statistics, rolling statistics
+    std::vector<float> y(n), mean(C), inv(C), rm_c = rm.values(), rv_c = rv.values();
+    dn::batchnorm_forward_train(x.data(), t.N, t.C, t.S, gamma.data(), beta.data(), y.data(), mean.data(), inv.data(),
+                                rm_c.data(), rv_c.data(), eps);
+    Tensor ye(n, g, 0.f, 1.f, t.pad);
+    std::vector<float> mean_e(C), inv_e(C), rm_e = rm.values(), rv_e = rv.values();
+    dn::batchnorm_forward_train_gpu(x.data(), t.N, t.C, t.S, gamma.data(), beta.data(), ye.data(), mean_e.data(),
+                                    inv_e.data(), rm_e.data(), rv_e.data(), eps, dn::kBatchnormMomentum);
+    expect_close("forward y", ye.values(), y);
+    expect_close("mean", mean_e, mean);
+    expect_close("inv_std", inv_e, inv);
+    expect_close("rolling_mean", rm_e, rm_c);
+    expect_close("rolling_var", rv_e, rv_c);
+
+    // backward, training: dx written, added, and in place over dy; dgamma/dbeta added
+    for (int mode = 0; mode < 3; ++mode) {
+        const bool accumulate = mode == 1, in_place = mode == 2;
+        std::vector<float> dx = dx0.values(), dgc = dg0.values(), dbc = db0.values();
+        dn::batchnorm_backward_train(x.data(), dy.data(), t.N, t.C, t.S, gamma.data(), mean.data(), inv.data(), dx.data(),
+                                     accumulate, dgc.data(), dbc.data());
+        Tensor dxe = dx0, dye = dy;
+        std::vector<float> dge = dg0.values(), dbe = db0.values();
+        float* out = in_place ? dye.data() : dxe.data();
+        dn::batchnorm_backward_train_gpu(x.data(), dye.data(), t.N, t.C, t.S, gamma.data(), mean.data(), inv.data(), out,
+                                         accumulate, dge.data(), dbe.data());
+        const std::string m = " (mode " + std::to_string(mode) + ")";
+        expect_close("dx" + m, in_place ? dye.values() : dxe.values(), dx);
+        expect_close("dgamma" + m, dge, dgc);
+        expect_close("dbeta" + m, dbe, dbc);
+    }
+
+    // eval: forward with the rolling statistics, backward through them
+    dn::batchnorm_forward_eval(x.data(), t.N, t.C, t.S, gamma.data(), beta.data(), rm.data(), rv.data(), y.data(), eps);
+    dn::batchnorm_forward_eval_gpu(x.data(), t.N, t.C, t.S, gamma.data(), beta.data(), rm.data(), rv.data(), ye.data(), eps);
+    expect_close("eval y", ye.values(), y);
+    for (int accumulate = 0; accumulate < 2; ++accumulate) {
+        std::vector<float> dx = dx0.values(), dgc = dg0.values(), dbc = db0.values();
+        dn::batchnorm_backward_eval(x.data(), dy.data(), t.N, t.C, t.S, gamma.data(), rm.data(), rv.data(), dx.data(),
+                                    accumulate, dgc.data(), dbc.data(), eps);
+        Tensor dxe = dx0;
+        std::vector<float> dge = dg0.values(), dbe = db0.values();
+        dn::batchnorm_backward_eval_gpu(x.data(), dy.data(), t.N, t.C, t.S, gamma.data(), rm.data(), rv.data(), dxe.data(),
+                                        accumulate, dge.data(), dbe.data(), eps);
+        expect_close("eval dx", dxe.values(), dx);
+        expect_close("eval dgamma", dge, dgc);
+        expect_close("eval dbeta", dbe, dbc);
+    }
+}
+
+// One block per channel (N*S <= 8192) and several (more), planes that are and are not a multiple
+// of 4, aligned and unaligned buffers, S = 1 (connected layers).
+INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuBatchnorm,
+                         testing::Values(BnCase{2, 3, 36, 0}, BnCase{2, 3, 36, 1}, BnCase{3, 2, 35, 0},
+                                         BnCase{8, 5, 1, 0}, BnCase{2, 3, 4352, 0}, BnCase{2, 2, 4352, 1},
+                                         BnCase{4, 2, 5183, 0}),
+                         [](const testing::TestParamInfo<BnCase>& i) {
+                             const BnCase& c = i.param;
+                             return std::to_string(c.N) + "x" + std::to_string(c.C) + "x" + std::to_string(c.S) +
+                                    (c.pad ? "_unaligned" : "");
+                         });
+
+}  // namespace
+#endif  // DN_GPU
