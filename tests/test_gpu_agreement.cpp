@@ -75,6 +75,16 @@ std::vector<GpuCase> gpu_cases() {
         {"lrn_5_deep", "[lrn]\nsize=5\nalpha=0.4\nbeta=0.75\nkappa=1.5\n", 40, 9, 11},
         {"lrn_3_three_runs", "[lrn]\nsize=3\nalpha=0.3\nbeta=0.75\nkappa=1\n", 70, 3, 4},
         {"lrn_11_generic_deep", "[lrn]\nsize=11\nalpha=0.1\nbeta=0.6\nkappa=1\n", 30, 5, 7},
+        // float4 paths (H*W a multiple of 4) with several blocks per channel or group (the
+        // two-kernel schemes), and GroupNorm's warp-per-plane sums (N*C >= 4096 planes), with
+        // float4 and without.
+        {"batchnorm_multiblock_vec4", "[batchnorm]\n", 3, 64, 68},
+        {"batchnorm_multiblock_vec4_eval", "[batchnorm]\n", 3, 64, 68, false},
+        {"conv_bn_vec4", "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n", 2, 64, 68},
+        {"groupnorm_vec4", "[groupnorm]\ngroups=4\nactivation=linear\n", 8, 6, 6},
+        {"groupnorm_multiblock_vec4", "[groupnorm]\ngroups=2\nactivation=linear\n", 8, 64, 64},
+        {"groupnorm_many_planes_vec4", "[groupnorm]\ngroups=16\nactivation=linear\n", 64, 2, 2, true, false, 64},
+        {"groupnorm_many_planes", "[groupnorm]\ngroups=16\nactivation=linear\n", 64, 3, 3, true, false, 64},
     };
 }
 

@@ -6,6 +6,11 @@
 //   forward (train): statistics pass (reads x) + normalize pass (reads x, writes y);
 //   backward (train): one reduction of (sum dy, sum dy*x_hat) per channel (reads x, dy) + one
 //   elementwise pass (reads x, dy, writes dx).
+// When one block covers a channel (N*S <= 8192, or many channels), that block also does the
+// elementwise pass over the values it has just read (cache hits): forward and backward are then a
+// single kernel reading each tensor from memory once. Otherwise the elementwise pass runs last tile
+// first, so that it starts on what the reduction read last (still in the L2). Planes whose size is
+// a multiple of 4 move as float4.
 // Statistics: each thread folds its elements into a Welford state in float, four loads at a time
 // (Welford::add4); threads, blocks and the per-channel partial results are merged with Chan et
 // al.'s pairwise formula (no E[x^2] - E[x]^2 cancellation).
@@ -60,43 +65,63 @@ __global__ void bn_finalize_k(const float* part, int C, int P, BnFinal f) {
 }
 
 // Block (c, p): Welford statistics of the values m in [p*chunk, (p+1)*chunk) of channel c, where
-// value m is x[(m / S) * C + c][m % S]. Writes (count, mean, M2) to part[(c*P + p)*3].
-__global__ void bn_stats_k(const float* __restrict__ x, int N, int C, int S, int P, float* part, BnFinal f) {
+// value m is x[(m / S) * C + c][m % S], read as units of V floats (V divides S; Su = S / V).
+// P > 1: writes (count, mean, M2) to part[(c*P + p)*3]. P == 1: the block holds the whole channel,
+// finalizes it and, when y is given, normalizes it at once: each thread re-reads the units it has
+// just read (from L1/L2, not HBM), so the forward is one kernel reading x from memory once.
+template <int V>
+__global__ void bn_stats_k(const float* x, int N, int C, int Su, int P, float* part, BnFinal f,
+                           const float* gamma, const float* beta, float* y) {
     const int c = blockIdx.x, p = blockIdx.y;
-    const size_t M = static_cast<size_t>(N) * S, chunk = (M + P - 1) / P;
-    const size_t m0 = p * chunk, m1 = min(M, m0 + chunk);
-    const uint32_t B = blockDim.x;
+    const size_t Mu = static_cast<size_t>(N) * Su, chunk = (Mu + P - 1) / P;
+    const size_t u0 = p * chunk, u1 = min(Mu, u0 + chunk);
     Welford w;
-    size_t m = m0 + threadIdx.x;
-    ChannelWalk it(m, C, c, S, B);
-    for (; m + 3 * B < m1; m += 4 * B) {  // four independent loads in flight per thread
-        const float a = x[it.off];
-        it.next();
-        const float b = x[it.off];
-        it.next();
-        const float d = x[it.off];
-        it.next();
-        const float e = x[it.off];
-        it.next();
-        w.add4(a, b, d, e);
-    }
-    for (; m < m1; m += B, it.next()) w.add(x[it.off]);
+    walk_channel(u0, u1, C, c, Su, [&](auto kk, const size_t* off) {
+        constexpr int K = decltype(kk)::value;
+        float v[K * V];  // all K loads issued before the arithmetic
+#pragma unroll
+        for (int k = 0; k < K; ++k) load_vec<V>(x + off[k] * V, v + k * V);
+        w.add_all(v);
+    });
     w = block_merge(w);
+    __shared__ float mu_is[2];
     if (threadIdx.x == 0) {
         if (P == 1) {
             bn_finalize_channel(c, w, f);
+            mu_is[0] = w.mean, mu_is[1] = f.inv_std[c];
         } else {
             float* o = part + (static_cast<size_t>(c) * P + p) * 3;
             o[0] = w.n, o[1] = w.mean, o[2] = w.m2;
         }
     }
+    if (P != 1 || !y) return;
+    __syncthreads();
+    const float mu = mu_is[0], gis = gamma[c] * mu_is[1], b = beta[c];
+    walk_channel(u0, u1, C, c, Su, [&](auto kk, const size_t* off) {
+        constexpr int K = decltype(kk)::value;
+        float v[K * V];
+#pragma unroll
+        for (int k = 0; k < K; ++k) load_vec<V>(x + off[k] * V, v + k * V);
+#pragma unroll
+        for (int k = 0; k < K; ++k) {
+            affine_vec<V>(v + k * V, mu, gis, b);
+            store_vec<V>(y + off[k] * V, v + k * V);
+        }
+    });
 }
 
-__global__ void bn_normalize_k(const float* __restrict__ x, uint32_t n, NchwIndex ix, const float* gamma,
-                               const float* beta, const float* mean, const float* inv_std, float* __restrict__ y) {
-    DN_GRID_FOR32(i, n) {
-        const uint32_t c = ix.channel(i);
-        y[i] = gamma[c] * (x[i] - mean[c]) * inv_std[c] + beta[c];
+// y = gamma (x - mean) inv_std + beta over the units of V floats, last tile first (after bn_stats_k
+// the end of x is still in the L2).
+template <int V>
+__global__ void bn_normalize_k(const float* x, uint32_t nu, NchwIndex ix, const float* gamma, const float* beta,
+                               const float* mean, const float* inv_std, float* y) {
+    DN_GRID_FOR32_REV(u, nu) {
+        const uint32_t i = u * V, c = ix.channel(i);
+        const float mu = mean[c], gis = gamma[c] * inv_std[c], b = beta[c];
+        float v[V];
+        load_vec<V>(x + i, v);
+        affine_vec<V>(v, mu, gis, b);
+        store_vec<V>(y + i, v);
     }
 }
 
@@ -105,14 +130,18 @@ __global__ void bn_inv_std_k(const float* rv, int C, float eps, float* inv_std) 
     if (c < C) inv_std[c] = rsqrtf(rv[c] + eps);
 }
 
-__global__ void bn_eval_k(const float* __restrict__ x, uint32_t n, NchwIndex ix, const float* gamma,
+template <int V>
+__global__ void bn_eval_k(const float* __restrict__ x, uint32_t nu, NchwIndex ix, const float* gamma,
                           const float* beta, const float* rm, const float* rv, float eps, float* __restrict__ y) {
-    DN_GRID_FOR32(i, n) {
-        const uint32_t c = ix.channel(i);
-        y[i] = gamma[c] * (x[i] - rm[c]) * rsqrtf(rv[c] + eps) + beta[c];
+    DN_GRID_FOR32(u, nu) {
+        const uint32_t i = u * V, c = ix.channel(i);
+        const float mu = rm[c], gis = gamma[c] * rsqrtf(rv[c] + eps), b = beta[c];
+        float v[V];
+        load_vec<V>(x + i, v);
+        affine_vec<V>(v, mu, gis, b);
+        store_vec<V>(y + i, v);
     }
 }
-
 // Per channel: dL/dbeta += sum dy, dL/dgamma += sum dy x_hat, and k = (sum dy / M,
 // sum dy x_hat / M) for the elementwise pass.
 struct BnDFinal {
@@ -139,36 +168,58 @@ __global__ void bn_dfinal_k(const float* part, int C, int P, BnDFinal g) {
     bn_dfinal_channel(c, a, b, g);
 }
 
-// Block (c, p): partial sums of dy and dy * x_hat over its values of channel c.
-__global__ void bn_dsum_k(const float* __restrict__ x, const float* __restrict__ dy, int N, int C, int S, int P,
-                          const float* mean, const float* inv_std, float* part, BnDFinal g) {
+// dx for V floats at element i of channel c: with k = (mean dy, mean dy x_hat) (train) or null (eval),
+//   dx = gamma inv_std (dy - k0 - x_hat k1)   or   gamma inv_std dy.
+// dx may be dy (the convolutional layer normalizes its delta in place): each element is read
+// before it is written, by the same thread.
+template <int V>
+__device__ __forceinline__ void bn_dx_at(const float* x, const float* dy, size_t i, float mu, float is, float gis,
+                                         const float* k, float* dx, bool accumulate) {
+    float d[V], v[V];
+    load_vec<V>(dy + i, d);
+    if (k) {
+        const float k0 = k[0], k1 = k[1];
+        load_vec<V>(x + i, v);
+#pragma unroll
+        for (int j = 0; j < V; ++j) d[j] -= k0 + (v[j] - mu) * is * k1;
+    }
+    if (accumulate) {
+        load_vec<V>(dx + i, v);
+#pragma unroll
+        for (int j = 0; j < V; ++j) v[j] += gis * d[j];
+    } else {
+#pragma unroll
+        for (int j = 0; j < V; ++j) v[j] = gis * d[j];
+    }
+    store_vec<V>(dx + i, v);
+}
+
+// Block (c, p): partial sums of dy and dy * x_hat over its values of channel c (units of V floats).
+// P == 1: the block finishes the channel and, when dx is given, writes its dx at once from the
+// units it has just read (cache hits): the backward is then one kernel.
+template <int V>
+__global__ void bn_dsum_k(const float* x, const float* dy, int N, int C, int Su, int P,
+                          const float* mean, const float* inv_std, float* part, BnDFinal g, const float* gamma,
+                          float* dx, bool accumulate) {
     const int c = blockIdx.x, p = blockIdx.y;
-    const size_t M = static_cast<size_t>(N) * S, chunk = (M + P - 1) / P;
-    const size_t m0 = p * chunk, m1 = min(M, m0 + chunk);
-    const uint32_t B = blockDim.x;
+    const size_t Mu = static_cast<size_t>(N) * Su, chunk = (Mu + P - 1) / P;
+    const size_t u0 = p * chunk, u1 = min(Mu, u0 + chunk);
     const float mu = mean[c], is = inv_std[c];
     float a = 0.f, b = 0.f;
-    size_t m = m0 + threadIdx.x;
-    ChannelWalk it(m, C, c, S, B);
-    for (; m + 3 * B < m1; m += 4 * B) {  // eight independent loads in flight per thread
-        float xv[4], dv[4];
+    walk_channel(u0, u1, C, c, Su, [&](auto kk, const size_t* off) {
+        constexpr int K = decltype(kk)::value;
+        float xv[K * V], dv[K * V];  // 2K loads in flight
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            xv[k] = x[it.off];
-            dv[k] = dy[it.off];
-            it.next();
+        for (int k = 0; k < K; ++k) {
+            load_vec<V>(x + off[k] * V, xv + k * V);
+            load_vec<V>(dy + off[k] * V, dv + k * V);
         }
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            a += dv[k];
-            b += dv[k] * (xv[k] - mu) * is;
+        for (int j = 0; j < K * V; ++j) {
+            a += dv[j];
+            b += dv[j] * (xv[j] - mu) * is;
         }
-    }
-    for (; m < m1; m += B, it.next()) {
-        const float d = dy[it.off];
-        a += d;
-        b += d * (x[it.off] - mu) * is;
-    }
+    });
     block_sum2(a, b);
     if (threadIdx.x == 0) {
         if (P == 1) {
@@ -178,23 +229,25 @@ __global__ void bn_dsum_k(const float* __restrict__ x, const float* __restrict__
             part[(static_cast<size_t>(c) * P + p) * 2 + 1] = b;
         }
     }
+    if (P != 1 || !dx) return;
+    __syncthreads();  // k of channel c written by thread 0; every read of dy in this block done
+    const float* kc = g.k + 2 * c;
+    const float gis = gamma[c] * is;
+    walk_channel(u0, u1, C, c, Su, [&](auto kk, const size_t* off) {
+        constexpr int K = decltype(kk)::value;
+#pragma unroll
+        for (int k = 0; k < K; ++k) bn_dx_at<V>(x, dy, off[k] * V, mu, is, gis, kc, dx, accumulate);
+    });
 }
 
-// dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy x_hat))   (train; k from bn_dfinal_k)
-// dx = gamma * inv_std * dy                                          (eval; k null)
-// dx may be dy (the convolutional layer normalizes its delta in place): each element is read
-// before it is written, by the same thread.
-__global__ void bn_dx_k(const float* __restrict__ x, const float* dy, uint32_t n, NchwIndex ix,
-                        const float* gamma, const float* mean, const float* inv_std, const float* k, float* dx,
-                        bool accumulate) {
-    DN_GRID_FOR32(i, n) {
-        const uint32_t c = ix.channel(i);
+// The elementwise dx pass after bn_dsum_k (P > 1) or alone (eval, k null), last tile first.
+template <int V>
+__global__ void bn_dx_k(const float* x, const float* dy, uint32_t nu, NchwIndex ix, const float* gamma,
+                        const float* mean, const float* inv_std, const float* k, float* dx, bool accumulate) {
+    DN_GRID_FOR32_REV(u, nu) {
+        const uint32_t i = u * V, c = ix.channel(i);
         const float is = inv_std[c];
-        float g = dy[i];
-        if (k) g -= k[2 * c] + (x[i] - mean[c]) * is * k[2 * c + 1];
-        const float v = gamma[c] * is * g;
-        if (accumulate) dx[i] += v;
-        else dx[i] = v;
+        bn_dx_at<V>(x, dy, i, mean[c], is, gamma[c] * is, k ? k + 2 * c : nullptr, dx, accumulate);
     }
 }
 
@@ -209,15 +262,17 @@ void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const floa
     const int P = parts_for(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 3);
     const BnFinal f{M, static_cast<float>(eps), static_cast<float>(momentum), mean, inv_std, rolling_mean, rolling_var};
-    DN_LAUNCH(dim3(C, P), kReduceThreads, bn_stats_k)(x, N, C, S, P, part, f);
-    DN_KERNEL_CHECK();
-    if (P > 1) {
+    with_vec(vec4_ok(S, {x, y}), [&](auto vv) {
+        constexpr int V = decltype(vv)::value;
+        DN_LAUNCH(dim3(C, P), kReduceThreads, bn_stats_k<V>)(x, N, C, S / V, P, part, f, gamma, beta, y);
+        DN_KERNEL_CHECK();
+        if (P == 1) return;  // normalized by bn_stats_k
         DN_LAUNCH((C + 127) / 128, 128, bn_finalize_k)(part, C, P, f);
         DN_KERNEL_CHECK();
-    }
-    DN_LAUNCH(grid_blocks(n), kGridThreads, bn_normalize_k)(x, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, beta, mean,
-                                                      inv_std, y);
-    DN_KERNEL_CHECK();
+        DN_LAUNCH(grid_blocks(n / V), kGridThreads, bn_normalize_k<V>)(x, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma,
+                                                                 beta, mean, inv_std, y);
+        DN_KERNEL_CHECK();
+    });
 }
 
 void batchnorm_forward_eval_gpu(const float* x, int N, int C, int S, const float* gamma, const float* beta,
@@ -225,9 +280,12 @@ void batchnorm_forward_eval_gpu(const float* x, int N, int C, int S, const float
     const size_t n = static_cast<size_t>(N) * C * S;
     if (!n) return;
     gpu_index_check(n, "batchnorm_forward_eval_gpu");
-    DN_LAUNCH(grid_blocks(n), kGridThreads, bn_eval_k)(x, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, beta, rolling_mean,
-                                                 rolling_var, static_cast<float>(eps), y);
-    DN_KERNEL_CHECK();
+    with_vec(vec4_ok(S, {x, y}), [&](auto vv) {
+        constexpr int V = decltype(vv)::value;
+        DN_LAUNCH(grid_blocks(n / V), kGridThreads, bn_eval_k<V>)(x, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma, beta,
+                                                            rolling_mean, rolling_var, static_cast<float>(eps), y);
+        DN_KERNEL_CHECK();
+    });
 }
 
 // Backward (Ioffe & Szegedy 2015, Sec. 3; derivation in docs/math.md). With M = N*S values per
@@ -245,17 +303,19 @@ void batchnorm_backward_train_gpu(const float* x, const float* dy, int N, int C,
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 2);
     float* k = part + static_cast<size_t>(C) * P * 2;
     const BnDFinal g{M, dgamma, dbeta, k};
-    DN_LAUNCH(dim3(C, P), kReduceThreads, bn_dsum_k)(x, dy, N, C, S, P, mean, inv_std, part, g);
-    DN_KERNEL_CHECK();
-    if (P > 1) {
+    with_vec(vec4_ok(S, {x, dy, dx}), [&](auto vv) {
+        constexpr int V = decltype(vv)::value;
+        DN_LAUNCH(dim3(C, P), kReduceThreads, bn_dsum_k<V>)(x, dy, N, C, S / V, P, mean, inv_std, part, g, gamma, dx,
+                                                      accumulate);
+        DN_KERNEL_CHECK();
+        if (P == 1) return;  // dx written by bn_dsum_k
         DN_LAUNCH((C + 127) / 128, 128, bn_dfinal_k)(part, C, P, g);
         DN_KERNEL_CHECK();
-    }
-    if (dx) {
-        DN_LAUNCH(grid_blocks(n), kGridThreads, bn_dx_k)(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, mean, inv_std,
-                                                   k, dx, accumulate);
+        if (!dx) return;
+        DN_LAUNCH(grid_blocks(n / V), kGridThreads, bn_dx_k<V>)(x, dy, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma,
+                                                          mean, inv_std, k, dx, accumulate);
         DN_KERNEL_CHECK();
-    }
+    });
 }
 
 // Eval backward: mean and variance are the rolling constants, so x_hat is affine in x and
@@ -273,17 +333,21 @@ void batchnorm_backward_eval_gpu(const float* x, const float* dy, int N, int C, 
     DN_LAUNCH((C + 127) / 128, 128, bn_inv_std_k)(rolling_var, C, static_cast<float>(eps), inv_std);
     DN_KERNEL_CHECK();
     const BnDFinal g{M, dgamma, dbeta, k};
-    DN_LAUNCH(dim3(C, P), kReduceThreads, bn_dsum_k)(x, dy, N, C, S, P, rolling_mean, inv_std, part, g);
-    DN_KERNEL_CHECK();
-    if (P > 1) {
-        DN_LAUNCH((C + 127) / 128, 128, bn_dfinal_k)(part, C, P, g);
+    with_vec(vec4_ok(S, {x, dy, dx}), [&](auto vv) {
+        constexpr int V = decltype(vv)::value;
+        // dx is not x_hat-dependent here: the elementwise pass below writes it (k null).
+        DN_LAUNCH(dim3(C, P), kReduceThreads, bn_dsum_k<V>)(x, dy, N, C, S / V, P, rolling_mean, inv_std, part, g, gamma,
+                                                      nullptr, false);
         DN_KERNEL_CHECK();
-    }
-    if (dx) {
-        DN_LAUNCH(grid_blocks(n), kGridThreads, bn_dx_k)(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), gamma, rolling_mean,
-                                                   inv_std, nullptr, dx, accumulate);
+        if (P > 1) {
+            DN_LAUNCH((C + 127) / 128, 128, bn_dfinal_k)(part, C, P, g);
+            DN_KERNEL_CHECK();
+        }
+        if (!dx) return;
+        DN_LAUNCH(grid_blocks(n / V), kGridThreads, bn_dx_k<V>)(x, dy, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma,
+                                                          rolling_mean, inv_std, nullptr, dx, accumulate);
         DN_KERNEL_CHECK();
-    }
+    });
 }
 
 }  // namespace dn

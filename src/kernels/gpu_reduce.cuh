@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <type_traits>
 
 #include "kernels/gpu_index.hpp"
 
@@ -34,6 +36,59 @@ inline unsigned grid_blocks(size_t n) {
     for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < static_cast<uint32_t>(n); \
          i += gridDim.x * blockDim.x)
 
+/// Grid-stride loop over i in [0, n) (n < 2^31) that visits the tiles of blockDim.x indices last
+/// tile first. The elementwise pass that follows a reduction over the same tensor runs backwards
+/// through it, so it starts on what the reduction read last, still in the L2.
+#define DN_GRID_FOR32_REV(i, n)                                                                               \
+    for (uint32_t dn_tile_ = blockIdx.x, dn_tiles_ = (static_cast<uint32_t>(n) + blockDim.x - 1) / blockDim.x; \
+         dn_tile_ < dn_tiles_; dn_tile_ += gridDim.x)                                                         \
+        if (const uint32_t i = (dn_tiles_ - 1 - dn_tile_) * blockDim.x + threadIdx.x; i < static_cast<uint32_t>(n))
+
+/// V consecutive floats (V = 1 or 4) to or from memory in one access: p is 4V-byte aligned.
+template <int V>
+__device__ __forceinline__ void load_vec(const float* p, float* v) {
+    if constexpr (V == 4) {
+        const float4 t = *reinterpret_cast<const float4*>(p);
+        v[0] = t.x, v[1] = t.y, v[2] = t.z, v[3] = t.w;
+    } else {
+        static_assert(V == 1, "V is 1 or 4");
+        v[0] = *p;
+    }
+}
+template <int V>
+__device__ __forceinline__ void store_vec(float* p, const float* v) {
+    if constexpr (V == 4) {
+        *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+    } else {
+        static_assert(V == 1, "V is 1 or 4");
+        *p = v[0];
+    }
+}
+
+/// v = gis (v - mu) + b for V values: the normalize step gamma inv_std (x - mean) + beta with
+/// gis = gamma * inv_std.
+template <int V>
+__device__ __forceinline__ void affine_vec(float* v, float mu, float gis, float b) {
+#pragma unroll
+    for (int j = 0; j < V; ++j) v[j] = gis * (v[j] - mu) + b;
+}
+
+/// True when per-plane runs of S floats can be moved as float4: S % 4 == 0 and every pointer is
+/// 16-byte aligned (then 4 consecutive elements from a multiple of 4 share their plane).
+inline bool vec4_ok(int S, std::initializer_list<const void*> ptrs) {
+    if (S % 4) return false;
+    for (const void* p : ptrs)
+        if (reinterpret_cast<uintptr_t>(p) % 16) return false;
+    return true;
+}
+
+/// Calls f(std::integral_constant<int, V>) with V = 4 when v4, else 1.
+template <class F>
+void with_vec(bool v4, F&& f) {
+    if (v4) f(std::integral_constant<int, 4>{});
+    else f(std::integral_constant<int, 1>{});
+}
+
 /// Count, mean and sum of squared deviations (M2) of a set of values, in float.
 struct Welford {
     float n = 0.f, mean = 0.f, m2 = 0.f;
@@ -48,6 +103,17 @@ struct Welford {
         const float m = 0.25f * ((a + b) + (c + d));
         const float da = a - m, db = b - m, dc = c - m, dd = d - m;
         merge(Welford{4.f, m, (da * da + db * db) + (dc * dc + dd * dd)});
+    }
+    /// Adds K values: four at a time when K is a multiple of 4.
+    template <int K>
+    __device__ void add_all(const float (&v)[K]) {
+        if constexpr (K % 4 == 0) {
+#pragma unroll
+            for (int i = 0; i < K; i += 4) add4(v[i], v[i + 1], v[i + 2], v[i + 3]);
+        } else {
+#pragma unroll
+            for (int i = 0; i < K; ++i) add(v[i]);
+        }
     }
     /// Chan's merge: delta = mean_b - mean_a, M2 = M2_a + M2_b + delta^2 n_a n_b / n.
     __host__ __device__ void merge(const Welford& o) {
@@ -85,6 +151,46 @@ __device__ inline Welford block_merge(Welford w) {
     }
     __syncthreads();
     return w;
+}
+
+/// Visits the units of channel c of an NCHW tensor that this thread owns among [u0, u1) (thread t
+/// owns u0 + t, u0 + t + blockDim.x, ...), in the value order of ChannelWalk with plane size Su: four
+/// at a time, f(std::integral_constant<int, 4>, off) with the four unit offsets in off[0..3] (so the
+/// caller issues their loads together), then the rest one at a time (integral_constant<int, 1>).
+template <class F>
+__device__ __forceinline__ void walk_channel(size_t u0, size_t u1, int C, int c, int Su, F&& f) {
+    const uint32_t B = blockDim.x;
+    size_t u = u0 + threadIdx.x, off[4];
+    ChannelWalk it(u, C, c, Su, B);
+    for (; u + 3 * B < u1; u += 4 * B) {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            off[k] = it.off;
+            it.next();
+        }
+        f(std::integral_constant<int, 4>{}, off);
+    }
+    for (; u < u1; u += B, it.next()) {
+        off[0] = it.off;
+        f(std::integral_constant<int, 1>{}, off);
+    }
+}
+
+/// walk_channel for a contiguous range: this thread's units u0 + t, u0 + t + blockDim.x, ... < u1,
+/// four at a time, then one at a time; f gets the unit indices.
+template <class F>
+__device__ __forceinline__ void walk_range(size_t u0, size_t u1, F&& f) {
+    const size_t B = blockDim.x;
+    size_t u = u0 + threadIdx.x, off[4];
+    for (; u + 3 * B < u1; u += 4 * B) {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) off[k] = u + k * B;
+        f(std::integral_constant<int, 4>{}, off);
+    }
+    for (; u < u1; u += B) {
+        off[0] = u;
+        f(std::integral_constant<int, 1>{}, off);
+    }
 }
 
 /// Block-wide sums of a and b; the results are valid in thread 0. Every thread must call it.

@@ -2,10 +2,12 @@
 // statistics per (n, g) over the M = (C/G)*S contiguous values of the group, biased variance,
 // per-channel gamma/beta.
 //   forward: Welford statistics per (n, g) (reads x) + one elementwise pass (reads x, writes y);
-//   backward: per-(n, c) sums of dy and dy*x_hat (reads x, dy) + tiny combines + one elementwise
-//   pass (reads x, dy, writes dx).
-// The reductions keep four loads in flight per thread; the elementwise passes find channel and
-// group with multiply-highs (NchwIndex), not integer divisions.
+//   when one block covers a group, that block normalizes it too, re-reading from cache (one kernel);
+//   backward: per-(n, c) sums of dy and dy*x_hat (reads x, dy; a warp per plane when planes are
+//   many) + one tiny combine + one elementwise pass (reads x, dy, writes dx).
+// Planes whose size is a multiple of 4 move as float4; the reductions keep four such loads in
+// flight per thread; the elementwise passes run last tile first (the reduction's last reads are
+// still in the L2) and find channel and group with multiply-highs (NchwIndex), not divisions.
 #include <algorithm>
 
 #include "kernels/gpu.hpp"
@@ -21,21 +23,66 @@ int parts_for(size_t L, int groups) {
     return static_cast<int>(std::max<size_t>(1, std::min<size_t>(p, std::max(1, 4096 / std::max(1, groups)))));
 }
 
-// Block (q, p), q = n*G + g: Welford over part p of the group's L contiguous values.
-__global__ void gn_stats_k(const float* __restrict__ x, size_t L, int P, float* part) {
+__device__ void gn_finalize_group(int q, const Welford& w, float eps, float* mean, float* inv_std) {
+    mean[q] = w.mean;
+    inv_std[q] = rsqrtf((w.n > 0 ? w.m2 / w.n : 0.f) + eps);
+}
+
+// Where the statistics go and, for the fused normalize (P == 1), what it needs.
+struct GnArgs {
+    float eps;
+    float *mean, *inv_std;
+    int G, cpg;
+    FastDivmod Su;  ///< units per plane (unit u of a group lies in its channel u / Su)
+    const float *gamma, *beta;
+    float* y;  ///< null: statistics only
+};
+
+// Block (q, p), q = n*G + g: Welford over part p of the group's Lu contiguous units of V floats.
+// P > 1: (count, mean, M2) to part[(q*P + p)*3]. P == 1: the block finalizes the group and, when
+// a.y is set, normalizes it from the units its threads have just read (cache hits): one kernel.
+template <int V>
+__global__ void gn_stats_k(const float* x, size_t Lu, int P, float* part, GnArgs a) {
     const int q = blockIdx.x, p = blockIdx.y;
-    const size_t chunk = (L + P - 1) / P, m0 = p * chunk, m1 = min(L, m0 + chunk);
-    const float* g = x + static_cast<size_t>(q) * L;
-    const size_t B = blockDim.x;
+    const size_t chunk = (Lu + P - 1) / P, u0 = p * chunk, u1 = min(Lu, u0 + chunk);
+    const float* xg = x + static_cast<size_t>(q) * Lu * V;
     Welford w;
-    size_t m = m0 + threadIdx.x;
-    for (; m + 3 * B < m1; m += 4 * B) w.add4(g[m], g[m + B], g[m + 2 * B], g[m + 3 * B]);
-    for (; m < m1; m += B) w.add(g[m]);
+    walk_range(u0, u1, [&](auto kk, const size_t* off) {
+        constexpr int K = decltype(kk)::value;
+        float v[K * V];
+#pragma unroll
+        for (int k = 0; k < K; ++k) load_vec<V>(xg + off[k] * V, v + k * V);
+        w.add_all(v);
+    });
     w = block_merge(w);
+    __shared__ float mu_is[2];
     if (threadIdx.x == 0) {
-        float* o = part + (static_cast<size_t>(q) * P + p) * 3;
-        o[0] = w.n, o[1] = w.mean, o[2] = w.m2;
+        if (P == 1) {
+            gn_finalize_group(q, w, a.eps, a.mean, a.inv_std);
+            mu_is[0] = w.mean, mu_is[1] = a.inv_std[q];
+        } else {
+            float* o = part + (static_cast<size_t>(q) * P + p) * 3;
+            o[0] = w.n, o[1] = w.mean, o[2] = w.m2;
+        }
     }
+    if (P != 1 || !a.y) return;
+    __syncthreads();
+    const float mu = mu_is[0], is = mu_is[1];
+    const int c0 = (q % a.G) * a.cpg;
+    float* yg = a.y + static_cast<size_t>(q) * Lu * V;
+    walk_range(u0, u1, [&](auto kk, const size_t* off) {
+        constexpr int K = decltype(kk)::value;
+        float v[K * V];
+#pragma unroll
+        for (int k = 0; k < K; ++k) load_vec<V>(xg + off[k] * V, v + k * V);
+#pragma unroll
+        for (int k = 0; k < K; ++k) {
+            const int c = c0 + static_cast<int>(a.Su.div(static_cast<uint32_t>(off[k])));
+            const float gis = a.gamma[c] * is, b = a.beta[c];
+            affine_vec<V>(v + k * V, mu, gis, b);
+            store_vec<V>(yg + off[k] * V, v + k * V);
+        }
+    });
 }
 
 __global__ void gn_finalize_k(const float* part, int Q, int P, float eps, float* mean, float* inv_std) {
@@ -46,56 +93,92 @@ __global__ void gn_finalize_k(const float* part, int Q, int P, float eps, float*
         const float* o = part + (static_cast<size_t>(q) * P + p) * 3;
         w.merge(Welford{o[0], o[1], o[2]});
     }
-    mean[q] = w.mean;
-    inv_std[q] = rsqrtf((w.n > 0 ? w.m2 / w.n : 0.f) + eps);
+    gn_finalize_group(q, w, eps, mean, inv_std);
 }
 
-__global__ void gn_normalize_k(const float* __restrict__ x, uint32_t n, NchwIndex ix, FastDivmod cpg, uint32_t G,
+// y = gamma_c (x - mean_q) inv_std_q + beta_c over units of V floats, last tile first.
+template <int V>
+__global__ void gn_normalize_k(const float* x, uint32_t nu, NchwIndex ix, FastDivmod cpg, uint32_t G,
                                const float* gamma, const float* beta, const float* mean, const float* inv_std,
-                               float* __restrict__ y) {
-    DN_GRID_FOR32(i, n) {
-        const uint32_t c = ix.channel(i), q = ix.group(i, cpg, G);
-        y[i] = gamma[c] * (x[i] - mean[q]) * inv_std[q] + beta[c];
+                               float* y) {
+    DN_GRID_FOR32_REV(u, nu) {
+        const uint32_t i = u * V, c = ix.channel(i), q = ix.group(i, cpg, G);
+        const float mu = mean[q], gis = gamma[c] * inv_std[q], b = beta[c];
+        float v[V];
+        load_vec<V>(x + i, v);
+        affine_vec<V>(v, mu, gis, b);
+        store_vec<V>(y + i, v);
     }
 }
 
-// Block per plane (n, c): A = sum_s dy, B = sum_s dy * x_hat.
-__global__ void gn_plane_sums_k(const float* __restrict__ x, const float* __restrict__ dy, int C, int S, int cpg,
-                                const float* mean, const float* inv_std, float* AB) {
-    const size_t nc = blockIdx.x;
-    const int c = static_cast<int>(nc % C);
-    const size_t q = (nc / C) * (C / cpg) + c / cpg;
-    const float mu = mean[q], is = inv_std[q];
-    const float* xp = x + nc * S;
-    const float* dp = dy + nc * S;
+// Per plane (n, c): A = sum_s dy, B = sum_s dy * x_hat. A team of T threads per plane (T = 32: a
+// warp, for many small planes; T = blockDim.x: the block, for few large ones), units of V floats.
+template <int V, int T>
+__global__ void gn_plane_sums_k(const float* __restrict__ x, const float* __restrict__ dy, int NC, int C, int Su,
+                                int cpg, const float* mean, const float* inv_std, float* AB) {
+    const int teams = blockDim.x / T, team = threadIdx.x / T, r = threadIdx.x % T;
+    const int nc = blockIdx.x * teams + team;
     float a = 0.f, b = 0.f;
-#pragma unroll 4
-    for (int s = threadIdx.x; s < S; s += blockDim.x) {
-        const float d = dp[s];
-        a += d;
-        b += d * (xp[s] - mu) * is;
+    if (nc < NC) {
+        const int c = nc % C;
+        const size_t q = static_cast<size_t>(nc / C) * (C / cpg) + c / cpg;
+        const float mu = mean[q], is = inv_std[q];
+        const float* xp = x + static_cast<size_t>(nc) * Su * V;
+        const float* dp = dy + static_cast<size_t>(nc) * Su * V;
+        int u = r;
+        for (; u + 3 * T < Su; u += 4 * T) {
+            float xv[4 * V], dv[4 * V];
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {
+                load_vec<V>(xp + (u + k * T) * V, xv + k * V);
+                load_vec<V>(dp + (u + k * T) * V, dv + k * V);
+            }
+#pragma unroll
+            for (int j = 0; j < 4 * V; ++j) {
+                a += dv[j];
+                b += dv[j] * (xv[j] - mu) * is;
+            }
+        }
+        for (; u < Su; u += T) {
+            float xv[V], dv[V];
+            load_vec<V>(xp + u * V, xv);
+            load_vec<V>(dp + u * V, dv);
+#pragma unroll
+            for (int j = 0; j < V; ++j) {
+                a += dv[j];
+                b += dv[j] * (xv[j] - mu) * is;
+            }
+        }
     }
-    block_sum2(a, b);
-    if (threadIdx.x == 0) AB[2 * nc] = a, AB[2 * nc + 1] = b;
+    if constexpr (T == 32) {
+        for (int o = 16; o > 0; o >>= 1) {
+            a += __shfl_down_sync(0xffffffffu, a, o);
+            b += __shfl_down_sync(0xffffffffu, b, o);
+        }
+    } else {
+        block_sum2(a, b);
+    }
+    if (r == 0 && nc < NC) AB[2 * static_cast<size_t>(nc)] = a, AB[2 * static_cast<size_t>(nc) + 1] = b;
 }
 
-// Per channel: dbeta_c += sum_n A[n,c], dgamma_c += sum_n B[n,c].
-__global__ void gn_param_grads_k(const float* AB, int N, int C, float* dgamma, float* dbeta) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    double a = 0, b = 0;
-    for (int n = 0; n < N; ++n) {
-        a += AB[2 * (static_cast<size_t>(n) * C + c)];
-        b += AB[2 * (static_cast<size_t>(n) * C + c) + 1];
+// Threads [0, C): dbeta_c += sum_n A[n,c], dgamma_c += sum_n B[n,c] (in double, n in order).
+// Threads [C, C + Q), q = n*G + g: k_q = (sum_c gamma_c A / M, sum_c gamma_c B / M) over the
+// group's channels.
+__global__ void gn_combine_k(const float* AB, int N, int C, int Q, int cpg, const float* gamma, float M,
+                             float* dgamma, float* dbeta, float* k) {
+    const int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < C) {
+        double a = 0, b = 0;
+        for (int n = 0; n < N; ++n) {
+            a += AB[2 * (static_cast<size_t>(n) * C + t)];
+            b += AB[2 * (static_cast<size_t>(n) * C + t) + 1];
+        }
+        dbeta[t] += static_cast<float>(a);
+        dgamma[t] += static_cast<float>(b);
+        return;
     }
-    dbeta[c] += static_cast<float>(a);
-    dgamma[c] += static_cast<float>(b);
-}
-
-// Per group q = (n, g): k = (sum_c gamma_c A / M, sum_c gamma_c B / M) over the group's channels.
-__global__ void gn_group_k(const float* AB, int Q, int C, int cpg, const float* gamma, float M, float* k) {
-    const int q = blockIdx.x * blockDim.x + threadIdx.x;
-    if (q >= Q) return;
+    const int q = t - C;
+    if (q >= Q || !k) return;
     const int G = C / cpg;
     const size_t n = q / G;
     const int g = q % G;
@@ -109,16 +192,25 @@ __global__ void gn_group_k(const float* AB, int Q, int C, int cpg, const float* 
     k[2 * q + 1] = b / M;
 }
 
-// dx may alias dy (each element is read before it is written, by the same thread).
-__global__ void gn_dx_k(const float* __restrict__ x, const float* dy, uint32_t n, NchwIndex ix, FastDivmod cpg,
-                        uint32_t G, const float* gamma, const float* mean, const float* inv_std, const float* k,
-                        float* dx, bool accumulate) {
-    DN_GRID_FOR32(i, n) {
-        const uint32_t c = ix.channel(i), q = ix.group(i, cpg, G);
-        const float is = inv_std[q];
-        const float v = is * (gamma[c] * dy[i] - k[2 * q] - (x[i] - mean[q]) * is * k[2 * q + 1]);
-        if (accumulate) dx[i] += v;
-        else dx[i] = v;
+// dx = inv_std (gamma_c dy - k0 - x_hat k1) over units of V floats, last tile first. dx may alias
+// dy (each element is read before it is written, by the same thread).
+template <int V>
+__global__ void gn_dx_k(const float* x, const float* dy, uint32_t nu, NchwIndex ix, FastDivmod cpg, uint32_t G,
+                        const float* gamma, const float* mean, const float* inv_std, const float* k, float* dx,
+                        bool accumulate) {
+    DN_GRID_FOR32_REV(u, nu) {
+        const uint32_t i = u * V, c = ix.channel(i), q = ix.group(i, cpg, G);
+        const float is = inv_std[q], mu = mean[q], gc = gamma[c], k0 = k[2 * q], k1 = k[2 * q + 1];
+        float xv[V], d[V], o[V];
+        load_vec<V>(x + i, xv);
+        load_vec<V>(dy + i, d);
+        if (accumulate) load_vec<V>(dx + i, o);
+#pragma unroll
+        for (int j = 0; j < V; ++j) {
+            const float v = is * (gc * d[j] - k0 - (xv[j] - mu) * is * k1);
+            o[j] = accumulate ? o[j] + v : v;
+        }
+        store_vec<V>(dx + i, o);
     }
 }
 
@@ -132,13 +224,18 @@ void groupnorm_forward_gpu(const float* x, int N, int C, int S, int G, const flo
     gpu_index_check(n, "groupnorm_forward_gpu");
     const int P = parts_for(L, Q);
     float* part = gpu_scratch(static_cast<size_t>(Q) * P * 3);
-    DN_LAUNCH(dim3(Q, P), kReduceThreads, gn_stats_k)(x, L, P, part);
-    DN_KERNEL_CHECK();
-    DN_LAUNCH((Q + 127) / 128, 128, gn_finalize_k)(part, Q, P, static_cast<float>(eps), mean, inv_std);
-    DN_KERNEL_CHECK();
-    DN_LAUNCH(grid_blocks(n), kGridThreads, gn_normalize_k)(x, static_cast<uint32_t>(n), NchwIndex(C, S), FastDivmod(cpg), G,
-                                                      gamma, beta, mean, inv_std, y);
-    DN_KERNEL_CHECK();
+    with_vec(vec4_ok(S, {x, y}), [&](auto vv) {
+        constexpr int V = decltype(vv)::value;
+        const GnArgs a{static_cast<float>(eps), mean, inv_std, G, cpg, FastDivmod(S / V), gamma, beta, y};
+        DN_LAUNCH(dim3(Q, P), kReduceThreads, gn_stats_k<V>)(x, L / V, P, part, a);
+        DN_KERNEL_CHECK();
+        if (P == 1) return;  // normalized by gn_stats_k
+        DN_LAUNCH((Q + 127) / 128, 128, gn_finalize_k)(part, Q, P, static_cast<float>(eps), mean, inv_std);
+        DN_KERNEL_CHECK();
+        DN_LAUNCH(grid_blocks(n / V), kGridThreads, gn_normalize_k<V>)(x, static_cast<uint32_t>(n / V), NchwIndex(C, S),
+                                                                 FastDivmod(cpg), G, gamma, beta, mean, inv_std, y);
+        DN_KERNEL_CHECK();
+    });
 }
 
 // Backward (Wu & He 2018; derivation in docs/math.md). Per group (n, g) with M values,
@@ -150,22 +247,31 @@ void groupnorm_forward_gpu(const float* x, int N, int C, int S, int G, const flo
 void groupnorm_backward_gpu(const float* x, const float* dy, int N, int C, int S, int G, const float* gamma,
                             const float* mean, const float* inv_std, float* dx, bool accumulate, float* dgamma,
                             float* dbeta) {
-    const int Q = N * G, cpg = C / G;
+    const int Q = N * G, cpg = C / G, NC = N * C;
     const size_t n = static_cast<size_t>(N) * C * S;
     if (!n) return;
     gpu_index_check(n, "groupnorm_backward_gpu");
-    float* AB = gpu_scratch(static_cast<size_t>(N) * C * 2 + static_cast<size_t>(Q) * 2);
-    float* k = AB + static_cast<size_t>(N) * C * 2;
-    DN_LAUNCH(N * C, kReduceThreads, gn_plane_sums_k)(x, dy, C, S, cpg, mean, inv_std, AB);
-    DN_KERNEL_CHECK();
-    DN_LAUNCH((C + 127) / 128, 128, gn_param_grads_k)(AB, N, C, dgamma, dbeta);
-    DN_KERNEL_CHECK();
-    if (!dx) return;
-    DN_LAUNCH((Q + 127) / 128, 128, gn_group_k)(AB, Q, C, cpg, gamma, static_cast<float>(static_cast<size_t>(cpg) * S), k);
-    DN_KERNEL_CHECK();
-    DN_LAUNCH(grid_blocks(n), kGridThreads, gn_dx_k)(x, dy, static_cast<uint32_t>(n), NchwIndex(C, S), FastDivmod(cpg), G, gamma,
-                                               mean, inv_std, k, dx, accumulate);
-    DN_KERNEL_CHECK();
+    float* AB = gpu_scratch(static_cast<size_t>(NC) * 2 + static_cast<size_t>(Q) * 2);
+    float* k = AB + static_cast<size_t>(NC) * 2;
+    with_vec(vec4_ok(S, {x, dy, dx}), [&](auto vv) {
+        constexpr int V = decltype(vv)::value;
+        // A warp per plane when there are planes enough to fill the GPU with warps, else a block.
+        if (NC >= 4096) {
+            constexpr int teams = kReduceThreads / 32;
+            DN_LAUNCH((NC + teams - 1) / teams, kReduceThreads, gn_plane_sums_k<V, 32>)(x, dy, NC, C, S / V, cpg, mean, inv_std,
+                                                                                 AB);
+        } else {
+            DN_LAUNCH(NC, kReduceThreads, gn_plane_sums_k<V, kReduceThreads>)(x, dy, NC, C, S / V, cpg, mean, inv_std, AB);
+        }
+        DN_KERNEL_CHECK();
+        DN_LAUNCH((C + Q + 127) / 128, 128, gn_combine_k)(AB, N, C, Q, cpg, gamma, static_cast<float>(static_cast<size_t>(cpg) * S),
+                                                   dgamma, dbeta, dx ? k : nullptr);
+        DN_KERNEL_CHECK();
+        if (!dx) return;
+        DN_LAUNCH(grid_blocks(n / V), kGridThreads, gn_dx_k<V>)(x, dy, static_cast<uint32_t>(n / V), NchwIndex(C, S),
+                                                          FastDivmod(cpg), G, gamma, mean, inv_std, k, dx, accumulate);
+        DN_KERNEL_CHECK();
+    });
 }
 
 }  // namespace dn
