@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <vector>
 
-#if !defined(__x86_64__)
+#if !defined(__x86_64__) || defined(DN_EMU_UCONTEXT)
 #include <ucontext.h>
 #endif
 
@@ -21,8 +21,8 @@ namespace {
 // fiber until it finishes or waits at a barrier, then opens the block barrier once all of the
 // block's live fibers wait at it, and each warp barrier once all of that warp's do. On x86-64 a
 // switch saves the callee-saved registers and swaps stacks (about 100x cheaper than swapcontext,
-// which makes a system call); elsewhere it is swapcontext.
-#if defined(__x86_64__)
+// which makes a system call); elsewhere, or with -DDN_EMU_UCONTEXT, it is swapcontext.
+#if defined(__x86_64__) && !defined(DN_EMU_UCONTEXT)
 extern "C" void dn_emu_switch(void** save_sp, void* to_sp);
 asm(R"(
     .text
