@@ -1,6 +1,7 @@
 // src/kernels/batchnorm.cu run on the CPU through tests/cuda_emu.hpp against the CPU specification
 // (kernels/batchnorm.hpp): training and eval, forward and backward, one block or several per
-// channel, float4-aligned and unaligned buffers, dx written, added, and in place over dy.
+// channel, float4-aligned and unaligned buffers, y in place over x, dx written, added, and in
+// place over dy.
 #ifndef DN_GPU
 #include "cuda_emu.hpp"
 // clang-format off
@@ -42,6 +43,10 @@ TEST_P(GpuEmuBatchnorm, TrainAndEvalMatchTheCpu) {
     expect_close("inv_std", inv_e, inv);
     expect_close("rolling_mean", rm_e, rm_c);
     expect_close("rolling_var", rv_e, rv_c);
+    Tensor xy = x;  // y in place over x, as the CPU function allows
+    dn::batchnorm_forward_train_gpu(xy.data(), t.N, t.C, t.S, gamma.data(), beta.data(), xy.data(), mean_e.data(),
+                                    inv_e.data(), nullptr, nullptr, eps, dn::kBatchnormMomentum);
+    expect_close("forward y in place", xy.values(), y);
 
     // backward, training: dx written, added, and in place over dy; dgamma/dbeta added
     for (int mode = 0; mode < 3; ++mode) {
