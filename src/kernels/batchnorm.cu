@@ -78,9 +78,8 @@ __global__ void bn_stats_k(const float* x, int N, int C, int Su, int P, float* p
     Welford w;
     walk_channel(u0, u1, C, c, Su, [&](auto kk, const size_t* off) {
         constexpr int K = decltype(kk)::value;
-        float v[K * V];  // all K loads issued before the arithmetic
-#pragma unroll
-        for (int k = 0; k < K; ++k) load_vec<V>(x + off[k] * V, v + k * V);
+        float v[K * V];
+        load_units<K, V>(x, off, v);
         w.add_all(v);
     });
     w = block_merge(w);
@@ -100,8 +99,7 @@ __global__ void bn_stats_k(const float* x, int N, int C, int Su, int P, float* p
     walk_channel(u0, u1, C, c, Su, [&](auto kk, const size_t* off) {
         constexpr int K = decltype(kk)::value;
         float v[K * V];
-#pragma unroll
-        for (int k = 0; k < K; ++k) load_vec<V>(x + off[k] * V, v + k * V);
+        load_units<K, V>(x, off, v);
 #pragma unroll
         for (int k = 0; k < K; ++k) {
             affine_vec<V>(v + k * V, mu, gis, b);
@@ -209,11 +207,8 @@ __global__ void bn_dsum_k(const float* x, const float* dy, int N, int C, int Su,
     walk_channel(u0, u1, C, c, Su, [&](auto kk, const size_t* off) {
         constexpr int K = decltype(kk)::value;
         float xv[K * V], dv[K * V];  // 2K loads in flight
-#pragma unroll
-        for (int k = 0; k < K; ++k) {
-            load_vec<V>(x + off[k] * V, xv + k * V);
-            load_vec<V>(dy + off[k] * V, dv + k * V);
-        }
+        load_units<K, V>(x, off, xv);
+        load_units<K, V>(dy, off, dv);
 #pragma unroll
         for (int j = 0; j < K * V; ++j) {
             a += dv[j];

@@ -65,6 +65,13 @@ __device__ __forceinline__ void store_vec(float* p, const float* v) {
     }
 }
 
+/// The K units of V floats at unit offsets off[0..K) of p into v[0..K*V), all loads issued first.
+template <int K, int V>
+__device__ __forceinline__ void load_units(const float* p, const size_t* off, float* v) {
+#pragma unroll
+    for (int k = 0; k < K; ++k) load_vec<V>(p + off[k] * V, v + k * V);
+}
+
 /// v = gis (v - mu) + b for V values: the normalize step gamma inv_std (x - mean) + beta with
 /// gis = gamma * inv_std.
 template <int V>

@@ -50,8 +50,7 @@ __global__ void gn_stats_k(const float* x, size_t Lu, int P, float* part, GnArgs
     walk_range(u0, u1, [&](auto kk, const size_t* off) {
         constexpr int K = decltype(kk)::value;
         float v[K * V];
-#pragma unroll
-        for (int k = 0; k < K; ++k) load_vec<V>(xg + off[k] * V, v + k * V);
+        load_units<K, V>(xg, off, v);
         w.add_all(v);
     });
     w = block_merge(w);
@@ -73,8 +72,7 @@ __global__ void gn_stats_k(const float* x, size_t Lu, int P, float* part, GnArgs
     walk_range(u0, u1, [&](auto kk, const size_t* off) {
         constexpr int K = decltype(kk)::value;
         float v[K * V];
-#pragma unroll
-        for (int k = 0; k < K; ++k) load_vec<V>(xg + off[k] * V, v + k * V);
+        load_units<K, V>(xg, off, v);
 #pragma unroll
         for (int k = 0; k < K; ++k) {
             const int c = c0 + static_cast<int>(a.Su.div(static_cast<uint32_t>(off[k])));
