@@ -87,7 +87,7 @@ struct Fiber {
 struct Block {
     Context sched;
     std::vector<Fiber> fibers;
-    std::vector<float> lanes;  // shuffle slots, one per thread
+    std::vector<double> lanes;  // shuffle slots, one per thread
     const std::function<void()>* body = nullptr;
     unsigned current = 0;
 };
@@ -167,7 +167,7 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
         for (Fiber& f : b.fibers) f.stack.resize(64 << 10);
     }
     for (unsigned t = 0; t < B; ++t) b.fibers[t].idx = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
-    b.lanes.assign(B, 0.f);
+    b.lanes.assign(B, 0.0);
     b.body = &body;
     blk = &b;
     block_dim = block;
@@ -183,14 +183,20 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
 
 void syncthreads() { wait_at(kBlock); }
 
-float shfl_down(float v, int o) {
-    const unsigned t = blk->current, lane = t % 32;
+// Both shuffles: lane `lane` of this warp reads the slot of lane `from` (its own value when that
+// lane is outside the warp or the block).
+static double exchange(double v, unsigned from) {
+    const unsigned t = blk->current, base = t - t % 32;
     blk->lanes[t] = v;
     wait_at(kWarp);
-    const float r = lane + o < 32 && t + o < blk->lanes.size() ? blk->lanes[t + o] : v;
+    const double r = from < 32 && base + from < blk->lanes.size() ? blk->lanes[base + from] : v;
     wait_at(kWarp);  // every lane has read before any writes again
     return r;
 }
+
+double shfl_down_slot(double v, int o) { return exchange(v, blk->current % 32 + static_cast<unsigned>(o)); }
+
+double shfl_slot(double v, int src) { return exchange(v, static_cast<unsigned>(src)); }
 
 }  // namespace dn_emu
 

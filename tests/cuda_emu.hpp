@@ -1,14 +1,15 @@
-// A small CUDA emulation that runs the normalization kernels (src/kernels/{batchnorm,groupnorm,
-// lrn}.cu) on the CPU, so that a build without a GPU (CI) still executes every line of them:
-// tests/test_gpu_emu_*.cpp include one .cu file each after this header and compare its launchers
-// with the CPU specification.
+// A small CUDA emulation that runs our GPU kernels (src/kernels/*.cu: the normalization kernels,
+// activations, the elementwise/im2col kernels and the data-movement layers') on the CPU, so that a
+// build without a GPU (CI) still executes every line of them: tests/test_gpu_emu_*.cpp include one
+// .cu file each after this header and compare its launchers with the CPU specification.
 //
 // Model: a launch (DN_LAUNCH) runs the grid's blocks in order; each CUDA thread of a block is a
 // fiber (ucontext) that runs until it finishes or waits at a barrier, and a barrier opens once all
 // of the block's (or warp's) live threads wait at it. Hence `__shared__` is plain static storage
 // (one block uses it at a time), `__syncthreads()` is a barrier of the block's threads and
-// `__shfl_down_sync` a two-phase exchange between the 32 threads of a warp (each writes its value,
-// waits for the warp, reads its partner's, waits again). A barrier that some threads never reach
+// `__shfl_down_sync` / `__shfl_sync` a two-phase exchange between the 32 threads of a warp (each
+// writes its value, waits for the warp, reads its partner's, waits again); cudaMemcpy is memcpy
+// (device memory is host memory here). A barrier that some threads never reach
 // aborts with a message (a deadlock on the device). Not modelled: timing, the memory model beyond
 // barriers, atomics, clusters, launch limits; those are the device tests' job
 // (tests/test_gpu_agreement.cpp).
@@ -22,6 +23,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 
 
@@ -62,8 +64,22 @@ extern thread_local dim3 block_dim, grid_dim;
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
 /// __syncthreads(): waits for every thread of the block.
 void syncthreads();
-/// __shfl_down_sync(full mask, v, o): v of lane + o, or v itself where lane + o >= 32.
-float shfl_down(float v, int o);
+/// The value lane + o of this warp passed to the same exchange (all of the warp's live threads
+/// take part); `v` itself where that lane does not exist.
+double shfl_down_slot(double v, int o);
+/// __shfl_down_sync(full mask, v, o): v of lane + o, or v itself where lane + o >= 32. Values go
+/// through a double, exactly for float, double and 32-bit integers.
+template <class T>
+T shfl_down(T v, int o) {
+    return static_cast<T>(shfl_down_slot(static_cast<double>(v), o));
+}
+/// The value lane src of this warp passed to the same exchange; `v` itself where there is none.
+double shfl_slot(double v, int src);
+/// __shfl_sync(full mask, v, src): v of lane src.
+template <class T>
+T shfl(T v, int src) {
+    return static_cast<T>(shfl_slot(static_cast<double>(v), src));
+}
 
 template <class K>
 auto launch(dim3 grid, dim3 block, K kernel) {
@@ -78,10 +94,20 @@ auto launch(dim3 grid, dim3 block, K kernel) {
 #define gridDim (::dn_emu::grid_dim)
 #define __syncthreads() ::dn_emu::syncthreads()
 #define __shfl_down_sync(mask, v, o) ::dn_emu::shfl_down((v), (o))
+#define __shfl_sync(mask, v, src) ::dn_emu::shfl((v), (src))
 #define DN_LAUNCH(grid, block, ...) ::dn_emu::launch(dim3(grid), dim3(block), __VA_ARGS__)
 #define DN_KERNEL_CHECK() \
     do {                  \
     } while (0)
+
+// The runtime calls the launchers make; device pointers are host pointers.
+using cudaError_t = int;
+enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
+inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+    std::memcpy(dst, src, bytes);
+    return 0;
+}
+#define DN_CUDA_CHECK(x) static_cast<void>(x)
 
 namespace dn {
 /// A grow-only scratch area of at least n floats (host memory here).

@@ -47,6 +47,7 @@ std::vector<GpuCase> gpu_cases() {
         {"connected_bn", "[connected]\noutput=5\nbatch_normalize=1\nactivation=leaky\n", 3, 6, 6, true, false, 8},
         {"maxpool_2x2", "[maxpool]\nsize=2\nstride=2\n"},
         {"maxpool_3x3_s1", "[maxpool]\nsize=3\nstride=1\n"},
+        {"maxpool_3x3_s2_pad", "[maxpool]\nsize=3\nstride=2\npadding=2\n", 3, 9, 8},
         {"avgpool", "[avgpool]\n"},
         {"upsample", "[upsample]\nstride=2\nscale=0.7\n"},
         {"dropout", "[dropout]\nprobability=0.3\n"},
@@ -57,6 +58,11 @@ std::vector<GpuCase> gpu_cases() {
                              "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[shortcut]\nfrom=-3\n"},
         {"softmax_groups", "[softmax]\ngroups=2\ntemperature=1.7\n", 6, 1, 1},
         {"softmax_loss", "[softmax]\ntemperature=0.8\n", 6, 1, 1, true, true},
+        // a warp per group (70 elements: two full passes of the lanes and a tail) and a thread per
+        // position (spatial)
+        {"softmax_wide", "[softmax]\ntemperature=1.3\n", 70, 1, 1},
+        {"softmax_wide_loss", "[softmax]\n", 70, 1, 1, true, true},
+        {"softmax_spatial", "[softmax]\nspatial=1\n", 5, 3, 4},
         {"cost_sse", "[cost]\nscale=0.5\n", 5, 1, 1, true, true},
         {"yolo_loss", "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=1.1\niou_loss=ciou\n", 14, 3, 3, true, true},
         {"batchnorm", "[batchnorm]\n"},

@@ -71,6 +71,24 @@ void gpu_memcpy_d2d(void* dst, const void* src, size_t bytes) {
 }
 void gpu_memset0(void* p, size_t bytes) { DN_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, 0)); }
 
+// The launchers' scratch area (kernels/gpu.hpp): one per host thread, grown on demand.
+float* gpu_scratch(size_t n) {
+    static thread_local float* p = nullptr;
+    static thread_local size_t have = 0;
+    if (n > have) {
+        if (p) cudaFree(p);
+        p = nullptr;
+        have = 0;
+        DN_CUDA_CHECK(cudaMalloc(&p, n * sizeof(float)));
+        have = n;
+    }
+    return p;
+}
+
+void copy_gpu(const float* x, float* y, size_t n) {
+    if (n && x != y) DN_CUDA_CHECK(cudaMemcpyAsync(y, x, n * sizeof(float), cudaMemcpyDeviceToDevice, 0));
+}
+
 // One handle per device and thread would be needed for multi-GPU threads; the CLI drives one device.
 cublasHandle_t blas_handle() {
     static thread_local cublasHandle_t h = nullptr;
@@ -82,6 +100,13 @@ cublasHandle_t blas_handle() {
         dev = d;
     }
     return h;
+}
+
+// Row-major C = A B is column-major C^T = B^T A^T: swap the operands and their roles.
+void gemm_gpu(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+              float beta, float* C, int ldc) {
+    DN_CUBLAS_CHECK(cublasSgemm(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K,
+                                &alpha, B, ldb, A, lda, &beta, C, ldc));
 }
 
 #ifdef DN_CUDNN

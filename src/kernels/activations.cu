@@ -36,7 +36,7 @@ void activate_gpu(float* y, size_t n, Activation a) {
     if (!n || a == Activation::Linear) return;
     dispatch_activation(a, [&](auto tag) {
         constexpr Activation A = decltype(tag)::value;
-        activate_k<A><<<grid_blocks(n), kGridThreads>>>(y, n);
+        DN_LAUNCH(grid_blocks(n), kGridThreads, activate_k<A>)(y, n);
     });
     DN_KERNEL_CHECK();
 }
@@ -47,7 +47,7 @@ void bias_activate_gpu(float* y, const float* bias, int N, int C, int S, Activat
     gpu_index_check(n, "bias_activate_gpu");
     dispatch_activation(a, [&](auto tag) {
         constexpr Activation A = decltype(tag)::value;
-        bias_activate_k<A><<<grid_blocks(n), kGridThreads>>>(y, bias, static_cast<uint32_t>(n), NchwIndex(C, S), x_keep);
+        DN_LAUNCH(grid_blocks(n), kGridThreads, bias_activate_k<A>)(y, bias, static_cast<uint32_t>(n), NchwIndex(C, S), x_keep);
     });
     DN_KERNEL_CHECK();
 }
@@ -57,7 +57,7 @@ void gradient_gpu(const float* y, const float* x, size_t n, Activation a, float*
     if (activation_needs_input(a) && !x) fail("gradient_gpu: activation %s needs its input", activation_name(a));
     dispatch_activation(a, [&](auto tag) {
         constexpr Activation A = decltype(tag)::value;
-        gradient_k<A><<<grid_blocks(n), kGridThreads>>>(y, x, n, delta);
+        DN_LAUNCH(grid_blocks(n), kGridThreads, gradient_k<A>)(y, x, n, delta);
     });
     DN_KERNEL_CHECK();
 }

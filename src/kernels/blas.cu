@@ -1,4 +1,6 @@
-// Elementwise kernels, im2col/col2im and cuBLAS GEMM (the GPU side of kernels/blas.hpp).
+// Elementwise kernels and im2col/col2im (the GPU side of kernels/blas.hpp); cuBLAS GEMM, copies
+// and the scratch area are host code in src/core/cuda.cpp. Kernels launch through DN_LAUNCH, so
+// tests/test_gpu_emu_blas.cpp runs this file on the CPU.
 #include <algorithm>
 
 #include "kernels/gpu.hpp"
@@ -8,8 +10,6 @@ namespace dn {
 
 namespace {
 
-
-
 __global__ void fill_k(float* x, size_t n, float v) { DN_GRID_FOR(i, n) x[i] = v; }
 __global__ void axpy_k(size_t n, float a, const float* x, float* y) { DN_GRID_FOR(i, n) y[i] += a * x[i]; }
 
@@ -17,7 +17,7 @@ __global__ void add_bias_k(float* y, const float* bias, uint32_t n, NchwIndex ix
     DN_GRID_FOR32(i, n) y[i] += bias[ix.channel(i)];
 }
 
-// One block per channel: sum over the N*S values of that channel (float partials, tree reduction).
+// One block per channel: sum over the N*S values of that channel (float partials, block_sum).
 __global__ void bias_grad_k(const float* d, int N, int C, int S, float* db) {
     const int c = blockIdx.x;
     float s = 0.f;
@@ -25,14 +25,8 @@ __global__ void bias_grad_k(const float* d, int N, int C, int S, float* db) {
         const float* p = d + (static_cast<size_t>(n) * C + c) * S;
         for (int k = threadIdx.x; k < S; k += blockDim.x) s += p[k];
     }
-    __shared__ float sh[kGridThreads];
-    sh[threadIdx.x] = s;
-    __syncthreads();
-    for (int o = blockDim.x / 2; o > 0; o >>= 1) {
-        if (threadIdx.x < o) sh[threadIdx.x] += sh[threadIdx.x + o];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) db[c] += sh[0];
+    s = block_sum(s);
+    if (threadIdx.x == 0) db[c] += s;
 }
 
 __global__ void sgd_k(float* v, float* g, size_t n, float lr, float decay, float mom, bool apply_decay) {
@@ -97,51 +91,27 @@ __global__ void col2im_k(const float* col, ConvGeom g, int oh, int ow, float* im
 
 }  // namespace
 
-float* gpu_scratch(size_t n) {
-    static thread_local float* p = nullptr;
-    static thread_local size_t have = 0;
-    if (n > have) {
-        if (p) cudaFree(p);
-        p = nullptr;
-        have = 0;
-        DN_CUDA_CHECK(cudaMalloc(&p, n * sizeof(float)));
-        have = n;
-    }
-    return p;
-}
-
 void fill_gpu(float* x, size_t n, float v) {
     if (!n) return;
-    fill_k<<<grid_blocks(n), kGridThreads>>>(x, n, v);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, fill_k)(x, n, v);
     DN_KERNEL_CHECK();
-}
-
-void copy_gpu(const float* x, float* y, size_t n) {
-    if (n && x != y) DN_CUDA_CHECK(cudaMemcpyAsync(y, x, n * sizeof(float), cudaMemcpyDeviceToDevice, 0));
 }
 
 void axpy_gpu(size_t n, float a, const float* x, float* y) {
     if (!n) return;
-    axpy_k<<<grid_blocks(n), kGridThreads>>>(n, a, x, y);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, axpy_k)(n, a, x, y);
     DN_KERNEL_CHECK();
-}
-
-// Row-major C = A B is column-major C^T = B^T A^T: swap the operands and their roles.
-void gemm_gpu(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
-              float beta, float* C, int ldc) {
-    DN_CUBLAS_CHECK(cublasSgemm(blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K,
-                                &alpha, B, ldb, A, lda, &beta, C, ldc));
 }
 
 void im2col_gpu(const float* im, const ConvGeom& g, float* col) {
     const size_t n = static_cast<size_t>(g.channels) * g.ksize_h * g.ksize_w * g.out_h() * g.out_w();
-    im2col_k<<<grid_blocks(n), kGridThreads>>>(im, g, g.out_h(), g.out_w(), col);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, im2col_k)(im, g, g.out_h(), g.out_w(), col);
     DN_KERNEL_CHECK();
 }
 
 void col2im_add_gpu(const float* col, const ConvGeom& g, float* im) {
     const size_t n = static_cast<size_t>(g.channels) * g.height * g.width;
-    col2im_k<<<grid_blocks(n), kGridThreads>>>(col, g, g.out_h(), g.out_w(), im);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, col2im_k)(col, g, g.out_h(), g.out_w(), im);
     DN_KERNEL_CHECK();
 }
 
@@ -149,26 +119,26 @@ void add_bias_gpu(float* y, const float* bias, int N, int C, int S) {
     const size_t n = static_cast<size_t>(N) * C * S;
     if (!n) return;
     gpu_index_check(n, "add_bias_gpu");
-    add_bias_k<<<grid_blocks(n), kGridThreads>>>(y, bias, static_cast<uint32_t>(n), NchwIndex(C, S));
+    DN_LAUNCH(grid_blocks(n), kGridThreads, add_bias_k)(y, bias, static_cast<uint32_t>(n), NchwIndex(C, S));
     DN_KERNEL_CHECK();
 }
 
 void bias_grad_gpu(const float* delta, int N, int C, int S, float* dbias) {
     if (!C) return;
-    bias_grad_k<<<C, kGridThreads>>>(delta, N, C, S, dbias);
+    DN_LAUNCH(C, kGridThreads, bias_grad_k)(delta, N, C, S, dbias);
     DN_KERNEL_CHECK();
 }
 
 void sgd_update_gpu(float* v, float* g, size_t n, float lr, float decay, float momentum, bool apply_decay) {
     if (!n) return;
-    sgd_k<<<grid_blocks(n), kGridThreads>>>(v, g, n, lr, decay, momentum, apply_decay);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, sgd_k)(v, g, n, lr, decay, momentum, apply_decay);
     DN_KERNEL_CHECK();
 }
 
 void copy_rows_gpu(const float* src, size_t src_stride, float* dst, size_t dst_stride, size_t rows, size_t len,
                    bool accumulate) {
     if (!rows || !len) return;
-    copy_rows_k<<<grid_blocks(rows * len), kGridThreads>>>(src, src_stride, dst, dst_stride, rows, len, accumulate);
+    DN_LAUNCH(grid_blocks(rows * len), kGridThreads, copy_rows_k)(src, src_stride, dst, dst_stride, rows, len, accumulate);
     DN_KERNEL_CHECK();
 }
 

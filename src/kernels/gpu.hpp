@@ -73,7 +73,10 @@ void gradient_gpu(const float* y, const float* x, size_t n, Activation a, float*
 // ---- layers' small kernels (layers_gpu.cu) --------------------------------------------------
 void maxpool_forward_gpu(const float* in, int planes, int w, int h, int size, int sx, int sy, int off, int ow, int oh,
                          float* out, int* idx);
-void maxpool_backward_gpu(const float* d, const int* idx, size_t n, float* din);
+/// din [planes][h][w] += dL/dx from d [planes][oh][ow] through the argmax indexes idx of the forward
+/// (window geometry as forward); a gather per input pixel, bit-identical to the CPU.
+void maxpool_backward_gpu(const float* d, const int* idx, int planes, int w, int h, int size, int sx, int sy, int off,
+                          int ow, int oh, float* din);
 void avgpool_forward_gpu(const float* in, int planes, int S, float* out);
 void avgpool_backward_gpu(const float* d, int planes, int S, float* din);
 void upsample_forward_gpu(const float* in, int planes, int w, int h, int stride, float scale, float* out);
@@ -90,7 +93,8 @@ void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, i
                          float inv_t, float* y);
 void softmax_backward_gpu(const float* y, const float* d, int batch, int per_image, int groups, int n, int stride,
                           int group_stride, float inv_t, float* dx);
-/// Loss mode: delta = (y - t) * inv_t; returns -sum t log y.
+/// Loss mode: delta = (y - t) * inv_t; returns -sum t log y (the same value every run: block sums
+/// added on the host in order).
 double softmax_ce_gpu(const float* y, const float* t, size_t n, float inv_t, float* delta);
 
 // ---- normalization (batchnorm.cu, groupnorm.cu, lrn.cu) -------------------------------------

@@ -200,6 +200,33 @@ __device__ __forceinline__ void walk_range(size_t u0, size_t u1, F&& f) {
     }
 }
 
+/// The sum of v over the warp's 32 lanes, in every lane (all 32 must call it); float or double.
+template <class T>
+__device__ inline T warp_sum(T v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    return __shfl_sync(0xffffffffu, v, 0);
+}
+
+/// The sum of v over the block's threads (blockDim.x a multiple of 32), valid in thread 0; float
+/// or double. Every thread of the block must call it.
+template <class T>
+__device__ inline T block_sum(T v) {
+    __shared__ T part[32];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        v = lane < static_cast<int>(blockDim.x >> 5) ? part[lane] : T(0);
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    }
+    __syncthreads();
+    return v;
+}
+
 /// Block-wide sums of a and b; the results are valid in thread 0. Every thread must call it.
 __device__ inline void block_sum2(float& a, float& b) {
     __shared__ float sa[kReduceThreads / 32], sb[kReduceThreads / 32];

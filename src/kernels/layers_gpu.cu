@@ -1,7 +1,10 @@
 // Small GPU kernels of the data-movement layers (maxpool, avgpool, upsample, shortcut, dropout,
-// softmax); each mirrors the CPU loop of its layer in src/layers.
+// softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
+// atomics), so GPU results are bit-repeatable run to run. Kernels launch through DN_LAUNCH, so
+// tests/test_gpu_emu_layers.cpp runs this file on the CPU against the CPU layers.
 #include <algorithm>
 #include <cfloat>
+#include <vector>
 
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
@@ -33,18 +36,35 @@ __global__ void maxpool_k(const float* in, size_t n, int w, int h, int size, int
     }
 }
 
-// Windows overlap when stride < size: outputs add into shared inputs atomically.
-__global__ void maxpool_bwd_k(const float* d, const int* idx, size_t n, float* din) {
-    DN_GRID_FOR(o, n) {
-        if (idx[o] >= 0) atomicAdd(din + idx[o], d[o]);
+// Backward as a gather, in the CPU's order: input pixel (p, y, x) is in the window of output (i, j)
+// when off + i*sy <= y <= off + i*sy + size - 1, i.e. i in [ceil((y - off - size + 1) / sy),
+// floor((y - off) / sy)] (and likewise j); it adds the deltas of those outputs whose argmax it is,
+// in increasing output index, one by one onto dL/dx as the CPU's serial loop does (bit-identical,
+// and no atomics where windows overlap).
+__global__ void maxpool_bwd_k(const float* d, const int* idx, size_t n, int w, int h, int size, int sx, int sy, int off,
+                              int ow, int oh, float* din) {
+    DN_GRID_FOR(i, n) {
+        const int x = static_cast<int>(i % w), y = static_cast<int>((i / w) % h);
+        const size_t p = i / (static_cast<size_t>(w) * h);
+        const int ty = y - off, tx = x - off;  // >= 0: off <= 0
+        const int i0 = max(0, (ty - size + sy) / sy), i1 = min(oh - 1, ty / sy);
+        const int j0 = max(0, (tx - size + sx) / sx), j1 = min(ow - 1, tx / sx);
+        const size_t base = p * ow * oh;
+        float v = din[i];
+        for (int a = i0; a <= i1; ++a)
+            for (int b = j0; b <= j1; ++b) {
+                const size_t o = base + static_cast<size_t>(a) * ow + b;
+                if (idx[o] == static_cast<int>(i)) v += d[o];
+            }
+        din[i] = v;
     }
 }
 
-__global__ void avgpool_k(const float* in, int planes, int S, float* out) {
+__global__ void avgpool_k(const float* in, int S, float* out) {
     const int p = blockIdx.x;
-    float a = 0.f, b = 0.f;
+    float a = 0.f;
     for (int s = threadIdx.x; s < S; s += blockDim.x) a += in[static_cast<size_t>(p) * S + s];
-    block_sum2(a, b);
+    a = block_sum(a);
     if (threadIdx.x == 0) out[p] = a / S;
 }
 
@@ -109,45 +129,88 @@ __global__ void dropout_k(const float* x, const uint8_t* keep, size_t n, float s
     }
 }
 
-// One thread per softmax group (group g of image b starts at b*per_image + g*group_stride; its n
-// elements are `stride` apart).
-__global__ void softmax_k(const float* x, int batch, int per_image, int groups, int n, int stride, int group_stride,
-                          float inv_t, float* y) {
-    const size_t q = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-    if (q >= static_cast<size_t>(batch) * groups) return;
-    const size_t off = (q / groups) * per_image + (q % groups) * group_stride;
+// Softmax group g of image b starts at b*per_image + g*group_stride; its n elements are `stride`
+// apart. Groups of consecutive elements (stride 1: [softmax] groups=) take one warp each, its
+// lanes reading consecutive elements; strided groups (spatial=1: one group per position, stride
+// H*W) take one thread each, so that a warp reads consecutive positions. Sums are in double, as on
+// the CPU.
+struct SoftmaxGroups {
+    int batch, per_image, groups, n, stride, group_stride;
+    float inv_t;
+    __device__ size_t offset(size_t q) const { return (q / groups) * per_image + (q % groups) * group_stride; }
+};
+
+constexpr int kWarpsPerBlock = kGridThreads / 32;
+
+__device__ inline float warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_down_sync(0xffffffffu, v, o));
+    return __shfl_sync(0xffffffffu, v, 0);
+}
+
+// The softmax of one group: `first` and `step` pick this thread's elements (lane, 32 for a warp;
+// 0, 1 for a thread); with Warp the 32 lanes combine their max and sum by shuffles.
+template <bool Warp>
+__device__ void softmax_group(const float* x, const SoftmaxGroups& s, size_t off, int first, int step, float* y) {
     float m = -FLT_MAX;
-    for (int i = 0; i < n; ++i) m = fmaxf(m, x[off + static_cast<size_t>(i) * stride]);
+    for (int i = first; i < s.n; i += step) m = fmaxf(m, x[off + static_cast<size_t>(i) * s.stride]);
+    if constexpr (Warp) m = warp_max(m);
     double sum = 0;
-    for (int i = 0; i < n; ++i) {
-        const float e = expf((x[off + static_cast<size_t>(i) * stride] - m) * inv_t);
-        y[off + static_cast<size_t>(i) * stride] = e;
+    for (int i = first; i < s.n; i += step) {
+        const size_t k = off + static_cast<size_t>(i) * s.stride;
+        const float e = expf((x[k] - m) * s.inv_t);
+        y[k] = e;
         sum += e;
     }
-    for (int i = 0; i < n; ++i) y[off + static_cast<size_t>(i) * stride] = static_cast<float>(y[off + static_cast<size_t>(i) * stride] / sum);
-}
-
-// dL/dx_k += y_k (dL/dy_k - sum_i dL/dy_i y_i) / T per group.
-__global__ void softmax_bwd_k(const float* y, const float* d, int batch, int per_image, int groups, int n, int stride,
-                              int group_stride, float inv_t, float* dx) {
-    const size_t q = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-    if (q >= static_cast<size_t>(batch) * groups) return;
-    const size_t off = (q / groups) * per_image + (q % groups) * group_stride;
-    double dot = 0;
-    for (int i = 0; i < n; ++i) dot += d[off + static_cast<size_t>(i) * stride] * y[off + static_cast<size_t>(i) * stride];
-    for (int i = 0; i < n; ++i) {
-        const size_t k = off + static_cast<size_t>(i) * stride;
-        dx[k] += static_cast<float>(y[k] * (d[k] - dot) * inv_t);
+    if constexpr (Warp) sum = warp_sum(sum);
+    for (int i = first; i < s.n; i += step) {
+        const size_t k = off + static_cast<size_t>(i) * s.stride;
+        y[k] = static_cast<float>(y[k] / sum);
     }
 }
 
+// dL/dx_k += y_k (dL/dy_k - sum_i dL/dy_i y_i) / T per group (softmax_layer.cpp).
+template <bool Warp>
+__device__ void softmax_group_bwd(const float* y, const float* d, const SoftmaxGroups& s, size_t off, int first,
+                                  int step, float* dx) {
+    double dot = 0;
+    for (int i = first; i < s.n; i += step) {
+        const size_t k = off + static_cast<size_t>(i) * s.stride;
+        dot += d[k] * y[k];
+    }
+    if constexpr (Warp) dot = warp_sum(dot);
+    for (int i = first; i < s.n; i += step) {
+        const size_t k = off + static_cast<size_t>(i) * s.stride;
+        dx[k] += static_cast<float>(y[k] * (d[k] - dot) * s.inv_t);
+    }
+}
+
+template <bool Warp>
+__global__ void softmax_k(const float* x, SoftmaxGroups s, float* y) {
+    const size_t q = Warp ? blockIdx.x * static_cast<size_t>(kWarpsPerBlock) + threadIdx.x / 32
+                          : blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+    if (q >= static_cast<size_t>(s.batch) * s.groups) return;  // a whole warp at once when Warp
+    softmax_group<Warp>(x, s, s.offset(q), Warp ? threadIdx.x % 32 : 0, Warp ? 32 : 1, y);
+}
+
+template <bool Warp>
+__global__ void softmax_bwd_k(const float* y, const float* d, SoftmaxGroups s, float* dx) {
+    const size_t q = Warp ? blockIdx.x * static_cast<size_t>(kWarpsPerBlock) + threadIdx.x / 32
+                          : blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+    if (q >= static_cast<size_t>(s.batch) * s.groups) return;
+    softmax_group_bwd<Warp>(y, d, s, s.offset(q), Warp ? threadIdx.x % 32 : 0, Warp ? 32 : 1, dx);
+}
+
+// Loss mode: delta = (y - t) / T, and each block's part of -sum t log y into cost[blockIdx.x]
+// (summed on the host in block order: the same loss every run).
 __global__ void softmax_ce_k(const float* y, const float* t, size_t n, float inv_t, float* delta, double* cost) {
     double c = 0;
     DN_GRID_FOR(i, n) {
         delta[i] = (y[i] - t[i]) * inv_t;
         if (t[i] != 0.f) c -= t[i] * log(fmax(static_cast<double>(y[i]), 1.17549435e-38));
     }
-    atomicAdd(cost, c);
+    c = block_sum(c);
+    if (threadIdx.x == 0) cost[blockIdx.x] = c;
 }
 
 }  // namespace
@@ -156,40 +219,42 @@ void maxpool_forward_gpu(const float* in, int planes, int w, int h, int size, in
                          float* out, int* idx) {
     const size_t n = static_cast<size_t>(planes) * ow * oh;
     if (!n) return;
-    maxpool_k<<<grid_blocks(n), kGridThreads>>>(in, n, w, h, size, sx, sy, off, ow, oh, out, idx);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, maxpool_k)(in, n, w, h, size, sx, sy, off, ow, oh, out, idx);
     DN_KERNEL_CHECK();
 }
 
-void maxpool_backward_gpu(const float* d, const int* idx, size_t n, float* din) {
+void maxpool_backward_gpu(const float* d, const int* idx, int planes, int w, int h, int size, int sx, int sy, int off,
+                          int ow, int oh, float* din) {
+    const size_t n = static_cast<size_t>(planes) * w * h;
     if (!n) return;
-    maxpool_bwd_k<<<grid_blocks(n), kGridThreads>>>(d, idx, n, din);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, maxpool_bwd_k)(d, idx, n, w, h, size, sx, sy, off, ow, oh, din);
     DN_KERNEL_CHECK();
 }
 
 void avgpool_forward_gpu(const float* in, int planes, int S, float* out) {
     if (!planes) return;
-    avgpool_k<<<planes, kReduceThreads>>>(in, planes, S, out);
+    DN_LAUNCH(planes, kReduceThreads, avgpool_k)(in, S, out);
     DN_KERNEL_CHECK();
 }
 
 void avgpool_backward_gpu(const float* d, int planes, int S, float* din) {
     const size_t n = static_cast<size_t>(planes) * S;
     if (!n) return;
-    avgpool_bwd_k<<<grid_blocks(n), kGridThreads>>>(d, n, S, din);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, avgpool_bwd_k)(d, n, S, din);
     DN_KERNEL_CHECK();
 }
 
 void upsample_forward_gpu(const float* in, int planes, int w, int h, int stride, float scale, float* out) {
     const size_t n = static_cast<size_t>(planes) * w * h * stride * stride;
     if (!n) return;
-    upsample_k<<<grid_blocks(n), kGridThreads>>>(in, n, w, h, stride, scale, out);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, upsample_k)(in, n, w, h, stride, scale, out);
     DN_KERNEL_CHECK();
 }
 
 void upsample_backward_gpu(const float* d, int planes, int w, int h, int stride, float scale, float* din) {
     const size_t n = static_cast<size_t>(planes) * w * h;
     if (!n) return;
-    upsample_bwd_k<<<grid_blocks(n), kGridThreads>>>(d, n, w, h, stride, scale, din);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, upsample_bwd_k)(d, n, w, h, stride, scale, din);
     DN_KERNEL_CHECK();
 }
 
@@ -197,7 +262,7 @@ void shortcut_gpu(int batch, int w1, int h1, int c1, const float* add, int w2, i
     const ShortcutMap m = shortcut_map(w1, h1, c1, w2, h2, c2);
     const size_t n = static_cast<size_t>(batch) * m.minc * m.minh * m.minw;
     if (!n) return;
-    shortcut_k<<<grid_blocks(n), kGridThreads>>>(batch, m, add, out, false);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, shortcut_k)(batch, m, add, out, false);
     DN_KERNEL_CHECK();
 }
 
@@ -205,48 +270,63 @@ void shortcut_backward_gpu(int batch, int w1, int h1, int c1, float* add_delta, 
     const ShortcutMap m = shortcut_map(w1, h1, c1, w2, h2, c2);
     const size_t n = static_cast<size_t>(batch) * m.minc * m.minh * m.minw;
     if (!n) return;
-    shortcut_k<<<grid_blocks(n), kGridThreads>>>(batch, m, add_delta, const_cast<float*>(d), true);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, shortcut_k)(batch, m, add_delta, const_cast<float*>(d), true);
     DN_KERNEL_CHECK();
 }
 
 void dropout_forward_gpu(const float* x, const uint8_t* keep, size_t n, float scale, float* y) {
     if (!n) return;
-    dropout_k<<<grid_blocks(n), kGridThreads>>>(x, keep, n, scale, y, false);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, dropout_k)(x, keep, n, scale, y, false);
     DN_KERNEL_CHECK();
 }
 
 void dropout_backward_gpu(const float* d, const uint8_t* keep, size_t n, float scale, float* dx) {
     if (!n) return;
-    dropout_k<<<grid_blocks(n), kGridThreads>>>(d, keep, n, scale, dx, true);
+    DN_LAUNCH(grid_blocks(n), kGridThreads, dropout_k)(d, keep, n, scale, dx, true);
     DN_KERNEL_CHECK();
 }
 
+namespace {
+
+// Launches kernel<true> (a warp per group) for stride-1 groups, else kernel<false>.
+template <class Launch>
+void softmax_launch(const SoftmaxGroups& s, Launch&& launch) {
+    const size_t q = static_cast<size_t>(s.batch) * s.groups;
+    if (!q || !s.n) return;
+    if (s.stride == 1) launch(std::true_type{}, static_cast<unsigned>((q + kWarpsPerBlock - 1) / kWarpsPerBlock));
+    else launch(std::false_type{}, static_cast<unsigned>((q + kGridThreads - 1) / kGridThreads));
+    DN_KERNEL_CHECK();
+}
+
+}  // namespace
+
 void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, int n, int stride, int group_stride,
                          float inv_t, float* y) {
-    const size_t q = static_cast<size_t>(batch) * groups;
-    if (!q) return;
-    softmax_k<<<static_cast<unsigned>((q + 127) / 128), 128>>>(x, batch, per_image, groups, n, stride, group_stride, inv_t, y);
-    DN_KERNEL_CHECK();
+    const SoftmaxGroups s{batch, per_image, groups, n, stride, group_stride, inv_t};
+    softmax_launch(s, [&](auto warp, unsigned blocks) {
+        DN_LAUNCH(blocks, kGridThreads, softmax_k<decltype(warp)::value>)(x, s, y);
+    });
 }
 
 void softmax_backward_gpu(const float* y, const float* d, int batch, int per_image, int groups, int n, int stride,
                           int group_stride, float inv_t, float* dx) {
-    const size_t q = static_cast<size_t>(batch) * groups;
-    if (!q) return;
-    softmax_bwd_k<<<static_cast<unsigned>((q + 127) / 128), 128>>>(y, d, batch, per_image, groups, n, stride,
-                                                                   group_stride, inv_t, dx);
-    DN_KERNEL_CHECK();
+    const SoftmaxGroups s{batch, per_image, groups, n, stride, group_stride, inv_t};
+    softmax_launch(s, [&](auto warp, unsigned blocks) {
+        DN_LAUNCH(blocks, kGridThreads, softmax_bwd_k<decltype(warp)::value>)(y, d, s, dx);
+    });
 }
 
 double softmax_ce_gpu(const float* y, const float* t, size_t n, float inv_t, float* delta) {
     if (!n) return 0;
-    double* c = reinterpret_cast<double*>(gpu_scratch(2));
-    DN_CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof(double), 0));
-    softmax_ce_k<<<std::min(grid_blocks(n), 1024u), kGridThreads>>>(y, t, n, inv_t, delta, c);
+    const unsigned blocks = std::min(grid_blocks(n), 1024u);
+    double* part = reinterpret_cast<double*>(gpu_scratch(2 * static_cast<size_t>(blocks)));
+    DN_LAUNCH(blocks, kGridThreads, softmax_ce_k)(y, t, n, inv_t, delta, part);
     DN_KERNEL_CHECK();
-    double h = 0;
-    DN_CUDA_CHECK(cudaMemcpy(&h, c, sizeof(double), cudaMemcpyDeviceToHost));
-    return h;
+    std::vector<double> h(blocks);
+    DN_CUDA_CHECK(cudaMemcpy(h.data(), part, blocks * sizeof(double), cudaMemcpyDeviceToHost));
+    double c = 0;
+    for (double v : h) c += v;
+    return c;
 }
 
 }  // namespace dn

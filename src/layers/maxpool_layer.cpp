@@ -102,7 +102,9 @@ void MaxpoolLayer<T>::forward(Network<T>& net) {
                     }
                 }
                 out[i * ow + j] = best;
-                if (idx) idx[static_cast<size_t>(p) * ow * oh + i * ow + j] = p * w * h + best_i;
+                // a window wholly in the padding (padding >= 2*size) has no argmax: -1, not the
+                // last pixel of the plane before (Darknet's p*w*h - 1)
+                if (idx) idx[static_cast<size_t>(p) * ow * oh + i * ow + j] = best_i < 0 ? -1 : p * w * h + best_i;
             }
         }
     }

@@ -16,14 +16,16 @@ void MaxpoolLayer<T>::forward_gpu(Network<T>& net) {
     }
 }
 
-// Backward: dL/dx_i += sum of dL/dy_o over the outputs o whose argmax is i.
+// Backward: dL/dx_i += sum of dL/dy_o over the outputs o whose argmax is i (a gather per input
+// pixel over the windows that contain it, in the CPU's order).
 template <class T>
 void MaxpoolLayer<T>::backward_gpu(Network<T>& net) {
     if constexpr (!std::is_same<T, float>::value) {
         gpu_needs_float(this->where);
     } else {
         if (!net.delta_gpu) return;
-        maxpool_backward_gpu(this->delta_gpu.data(), indexes_gpu_.data(), this->delta_gpu.size(), net.delta_gpu);
+        maxpool_backward_gpu(this->delta_gpu.data(), indexes_gpu_.data(), this->batch * this->c, this->w, this->h, size,
+                             stride_x, stride_y, -padding / 2, this->out_w, this->out_h, net.delta_gpu);
     }
 }
 

@@ -46,6 +46,16 @@ void SoftmaxLayer<T>::for_each_group(F&& f) const {
 }
 
 template <class T>
+void SoftmaxLayer<T>::gpu_groups(int* ngroups, int* n, int* stride, int* group_stride) const {
+    const int per = this->outputs();
+    if (spatial) {
+        *ngroups = this->w * this->h, *n = this->c, *stride = this->w * this->h, *group_stride = 1;
+    } else {
+        *ngroups = groups, *n = per / groups, *stride = 1, *group_stride = per / groups;
+    }
+}
+
+template <class T>
 void SoftmaxLayer<T>::forward(Network<T>& net) {
     const T inv_t = static_cast<T>(1.0 / temperature);
     for_each_group([&](size_t off, int n, int stride) {

@@ -7,16 +7,6 @@
 namespace dn {
 
 template <class T>
-void SoftmaxLayer<T>::gpu_groups(int* ngroups, int* n, int* stride, int* group_stride) const {
-    const int per = this->outputs();
-    if (spatial) {
-        *ngroups = this->w * this->h, *n = this->c, *stride = this->w * this->h, *group_stride = 1;
-    } else {
-        *ngroups = groups, *n = per / groups, *stride = 1, *group_stride = per / groups;
-    }
-}
-
-template <class T>
 void SoftmaxLayer<T>::forward_gpu(Network<T>& net) {
     if constexpr (!std::is_same<T, float>::value) {
         gpu_needs_float(this->where);
@@ -52,8 +42,6 @@ void SoftmaxLayer<T>::backward_gpu(Network<T>& net) {
     }
 }
 
-template void SoftmaxLayer<float>::gpu_groups(int*, int*, int*, int*) const;
-template void SoftmaxLayer<double>::gpu_groups(int*, int*, int*, int*) const;
 DN_GPU_LAYER_METHODS(SoftmaxLayer)
 
 }  // namespace dn

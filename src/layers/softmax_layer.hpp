@@ -25,6 +25,10 @@ public:
     void resize(Network<T>& net, int new_w, int new_h) override;
     void random_truth(std::mt19937_64& rng, T* truth) const override;
 
+    /// The groups as the GPU kernels take them (softmax_forward_gpu): groups per image, elements per
+    /// group, element stride, group stride (spatial: H*W groups of C elements H*W apart).
+    void gpu_groups(int* ngroups, int* n, int* stride, int* group_stride) const;
+
     int groups = 1;
     float temperature = 1;
     bool spatial = false;
@@ -33,10 +37,6 @@ private:
     bool loss_mode_ = false;  ///< the last forward computed the loss (delta = dL/d input)
     template <class F>
     void for_each_group(F&& f) const;  ///< f(offset, count, stride) per softmax group
-#ifdef DN_GPU
-    /// The groups for the GPU kernels: count per image, size, element stride, group stride.
-    void gpu_groups(int* ngroups, int* n, int* stride, int* group_stride) const;
-#endif
 };
 
 }  // namespace dn

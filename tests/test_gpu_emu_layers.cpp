@@ -1,0 +1,238 @@
+// src/kernels/layers_gpu.cu run on the CPU through tests/cuda_emu.hpp against the CPU layers
+// themselves (src/layers/*.cpp, run through a Network built from cfg text): maxpool (overlapping
+// windows, padding, unequal strides, windows wholly in the padding), avgpool, upsample, shortcut
+// (downsampling and upsampling maps), softmax (a warp per group and a thread per group, with a
+// temperature; Jacobian backward and the cross-entropy loss), dropout. The forward outputs and the
+// gradients ADDED onto a pattern already in dL/dx must agree; maxpool and shortcut are
+// bit-identical (the same additions in the same order).
+#ifndef DN_GPU
+#include "cuda_emu.hpp"
+// clang-format off
+#include "../src/kernels/layers_gpu.cu"
+// clang-format on
+#include "gpu_emu_util.hpp"
+#include "layers/maxpool_layer.hpp"
+#include "layers/softmax_layer.hpp"
+#include "layers/upsample_layer.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using emu_test::expect_close;
+using emu_test::Tensor;
+
+std::string net_cfg(int batch, int w, int h, int c, const std::string& layers) {
+    return "[net]\nbatch=" + std::to_string(batch) + "\nwidth=" + std::to_string(w) + "\nheight=" + std::to_string(h) +
+           "\nchannels=" + std::to_string(c) + "\n" + layers;
+}
+
+/// A one-layer network on the CPU: forward (training) on x, then backward of `upstream` with
+/// dL/dx added onto `dx` (which holds a pattern beforehand).
+struct OneLayer {
+    std::unique_ptr<dn::Network<float>> net;
+    dn::Layer<float>* l;
+    OneLayer(const std::string& cfg, const float* x, const std::vector<float>& upstream, std::vector<float>& dx,
+             const float* truth = nullptr) {
+        net = dn::test::net_from<float>(cfg);
+        l = net->layers.back().get();
+        net->forward(x, true, truth);
+        net->ensure_grads();
+        l->ensure_delta();
+        if (!truth) std::copy(upstream.begin(), upstream.end(), l->delta.begin());
+        net->backward(dx.data());
+    }
+    std::vector<float> output() const { return {l->output.begin(), l->output.end()}; }
+};
+
+struct PoolCase {
+    std::string name, layer;
+    int w, h, c;
+};
+void PrintTo(const PoolCase& c, std::ostream* os) { *os << c.name; }
+
+class GpuEmuMaxpool : public testing::TestWithParam<PoolCase> {};
+
+TEST_P(GpuEmuMaxpool, ForwardAndGatherBackwardAreTheCpusBitForBit) {
+    const PoolCase& t = GetParam();
+    const int batch = 2;
+    const std::string cfg = net_cfg(batch, t.w, t.h, t.c, "[maxpool]\n" + t.layer);
+    auto probe = dn::test::net_from<float>(cfg);
+    auto& m = dynamic_cast<dn::MaxpoolLayer<float>&>(*probe->layers[0]);
+    const size_t n_in = static_cast<size_t>(batch) * m.inputs(), n_out = static_cast<size_t>(batch) * m.outputs();
+    std::mt19937 r(17);
+    Tensor x(n_in, r), up(n_out, r), dx0(n_in, r);
+    // ties: a few repeated values, so that the first maximum of a window must win, as on the CPU
+    for (size_t i = 0; i + 3 < n_in; i += 7) x.data()[i + 1] = x.data()[i];
+    std::vector<float> dx = dx0.values();
+    OneLayer cpu(cfg, x.data(), up.values(), dx);
+
+    const int planes = batch * m.c, off = -m.padding / 2;
+    std::vector<float> y(n_out, 9.f), dxe = dx0.values();
+    std::vector<int> idx(n_out, -7);
+    dn::maxpool_forward_gpu(x.data(), planes, m.w, m.h, m.size, m.stride_x, m.stride_y, off, m.out_w, m.out_h, y.data(),
+                            idx.data());
+    EXPECT_EQ(y, cpu.output()) << "forward";
+    dn::maxpool_backward_gpu(up.data(), idx.data(), planes, m.w, m.h, m.size, m.stride_x, m.stride_y, off, m.out_w,
+                             m.out_h, dxe.data());
+    EXPECT_EQ(dxe, dx) << "dL/dx added onto a pattern";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Windows, GpuEmuMaxpool,
+    testing::Values(PoolCase{"2x2_s2", "size=2\nstride=2\n", 8, 6, 3}, PoolCase{"2x2_s2_odd", "size=2\nstride=2\n", 7, 5, 2},
+                    PoolCase{"3x3_s1_overlap", "size=3\nstride=1\n", 6, 7, 2},
+                    PoolCase{"3x3_s2_overlap", "size=3\nstride=2\n", 9, 8, 2},
+                    PoolCase{"5x5_s1_pad4", "size=5\nstride=1\npadding=4\n", 6, 5, 2},
+                    PoolCase{"2x2_s1_yolo_tiny", "size=2\nstride=1\n", 5, 5, 3},
+                    PoolCase{"stride_x2_y1", "size=3\nstride_x=2\nstride_y=1\n", 8, 6, 2},
+                    PoolCase{"windows_in_padding", "size=1\nstride=1\npadding=2\n", 4, 3, 2}),
+    [](const testing::TestParamInfo<PoolCase>& i) { return i.param.name; });
+
+TEST(GpuEmuLayers, AvgpoolMatchesTheCpu) {
+    const int batch = 2, w = 7, h = 5, c = 3;
+    const std::string cfg = net_cfg(batch, w, h, c, "[avgpool]\n");
+    std::mt19937 r(2);
+    const size_t n_in = static_cast<size_t>(batch) * w * h * c, planes = static_cast<size_t>(batch) * c;
+    Tensor x(n_in, r, 0.4f), up(planes, r), dx0(n_in, r);
+    std::vector<float> dx = dx0.values();
+    OneLayer cpu(cfg, x.data(), up.values(), dx);
+    std::vector<float> y(planes), dxe = dx0.values();
+    dn::avgpool_forward_gpu(x.data(), static_cast<int>(planes), w * h, y.data());
+    expect_close("forward", y, cpu.output());
+    dn::avgpool_backward_gpu(up.data(), static_cast<int>(planes), w * h, dxe.data());
+    expect_close("dL/dx added", dxe, dx);
+}
+
+TEST(GpuEmuLayers, UpsampleMatchesTheCpu) {
+    for (int stride : {2, 3}) {
+        const int batch = 2, w = 4, h = 3, c = 2;
+        const std::string cfg = net_cfg(batch, w, h, c, "[upsample]\nstride=" + std::to_string(stride) + "\nscale=0.7\n");
+        auto probe = dn::test::net_from<float>(cfg);
+        auto& u = dynamic_cast<dn::UpsampleLayer<float>&>(*probe->layers[0]);
+        std::mt19937 r(stride);
+        const size_t n_in = static_cast<size_t>(batch) * u.inputs(), n_out = static_cast<size_t>(batch) * u.outputs();
+        Tensor x(n_in, r), up(n_out, r), dx0(n_in, r);
+        std::vector<float> dx = dx0.values();
+        OneLayer cpu(cfg, x.data(), up.values(), dx);
+        std::vector<float> y(n_out), dxe = dx0.values();
+        dn::upsample_forward_gpu(x.data(), batch * c, w, h, u.stride, u.scale, y.data());
+        EXPECT_EQ(y, cpu.output()) << "forward, stride " << stride;
+        dn::upsample_backward_gpu(up.data(), batch * c, w, h, u.stride, u.scale, dxe.data());
+        expect_close("dL/dx added, stride " + std::to_string(stride), dxe, dx);
+    }
+}
+
+// [shortcut] from a layer of another size: the kernels compute out += P add and add_delta += P^T d
+// for pjreddie's index map P; the CPU layer's forward (linear activation) and its backward into the
+// source layer's delta are the reference.
+TEST(GpuEmuLayers, ShortcutIndexMapMatchesTheCpu) {
+    struct Case {
+        const char* name;
+        int w, h, c;
+        std::string layers;  // layer 0: the source, layer 2: the previous layer, layer 3: shortcut
+    };
+    const Case cases[] = {
+        {"downsample", 8, 8, 3,
+         "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[maxpool]\nsize=2\nstride=2\n"
+         "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[shortcut]\nfrom=-3\n"},
+        {"upsample", 4, 3, 2,
+         "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[upsample]\nstride=2\n"
+         "[convolutional]\nfilters=5\nsize=1\nactivation=linear\n[shortcut]\nfrom=-3\n"},
+    };
+    for (const Case& t : cases) {
+        const int batch = 2;
+        auto net = dn::test::net_from<float>(net_cfg(batch, t.w, t.h, t.c, t.layers));
+        std::mt19937 r(5);
+        Tensor x(static_cast<size_t>(batch) * net->inputs(), r);
+        net->forward(x.data(), true);
+        net->ensure_grads();
+        const dn::Layer<float>& src = *net->layers[0];
+        const dn::Layer<float>& prev = *net->layers[2];
+        dn::Layer<float>& sc = *net->layers[3];
+        ASSERT_NE(src.out_w, sc.out_w) << t.name;
+        std::vector<float> out(prev.output.begin(), prev.output.end());
+        dn::shortcut_gpu(batch, src.out_w, src.out_h, src.out_c, src.output.data(), sc.out_w, sc.out_h, sc.out_c,
+                         out.data());
+        EXPECT_EQ(out, std::vector<float>(sc.output.begin(), sc.output.end())) << t.name << " forward";
+
+        Tensor up(sc.delta.size(), r);
+        std::copy(up.v.begin(), up.v.end(), sc.delta.begin());
+        net->backward_layer(3);
+        std::vector<float> add_delta(src.delta.size(), 0.f);
+        dn::shortcut_backward_gpu(batch, src.out_w, src.out_h, src.out_c, add_delta.data(), sc.out_w, sc.out_h, sc.out_c,
+                                  up.data());
+        EXPECT_EQ(add_delta, std::vector<float>(src.delta.begin(), src.delta.end())) << t.name << " backward";
+    }
+}
+
+struct SoftmaxCase {
+    std::string name;
+    int w, h, c;
+    std::string keys;
+};
+void PrintTo(const SoftmaxCase& c, std::ostream* os) { *os << c.name; }
+
+class GpuEmuSoftmax : public testing::TestWithParam<SoftmaxCase> {};
+
+TEST_P(GpuEmuSoftmax, ForwardJacobianAndLossMatchTheCpu) {
+    const SoftmaxCase& t = GetParam();
+    const int batch = 3;
+    const std::string cfg = net_cfg(batch, t.w, t.h, t.c, "[softmax]\n" + t.keys);
+    auto probe = dn::test::net_from<float>(cfg);
+    auto& s = dynamic_cast<dn::SoftmaxLayer<float>&>(*probe->layers[0]);
+    int g, n, st, gs;
+    s.gpu_groups(&g, &n, &st, &gs);
+    const float inv_t = static_cast<float>(1.0 / s.temperature);
+    const size_t size = static_cast<size_t>(batch) * s.outputs();
+    std::mt19937 r(8);
+    Tensor x(size, r, 0.f, 3.f), up(size, r), dx0(size, r);
+
+    std::vector<float> dx = dx0.values();
+    OneLayer cpu(cfg, x.data(), up.values(), dx);  // no labels: the Jacobian backward
+    std::vector<float> y(size), dxe = dx0.values();
+    dn::softmax_forward_gpu(x.data(), batch, s.outputs(), g, n, st, gs, inv_t, y.data());
+    expect_close("forward", y, cpu.output());
+    dn::softmax_backward_gpu(y.data(), up.data(), batch, s.outputs(), g, n, st, gs, inv_t, dxe.data());
+    expect_close("Jacobian backward, added", dxe, dx);
+
+    std::vector<float> truth(size);
+    std::mt19937_64 r64(3);
+    for (int b = 0; b < batch; ++b) s.random_truth(r64, truth.data() + static_cast<size_t>(b) * s.outputs());
+    std::vector<float> unused = dx0.values();
+    OneLayer loss(cfg, x.data(), {}, unused, truth.data());
+    std::vector<float> delta(size, 5.f);
+    const double cost = dn::softmax_ce_gpu(y.data(), truth.data(), size, inv_t, delta.data());
+    expect_close("loss delta (y - t) / T", delta, std::vector<float>(loss.l->delta.begin(), loss.l->delta.end()));
+    EXPECT_NEAR(cost, loss.l->cost, 1e-5 * std::max(1.0, std::fabs(loss.l->cost))) << "cross-entropy";
+}
+
+INSTANTIATE_TEST_SUITE_P(Groups, GpuEmuSoftmax,
+                         testing::Values(SoftmaxCase{"one_group_of_70", 1, 1, 70, "temperature=1.7\n"},
+                                         SoftmaxCase{"three_groups_of_4", 1, 1, 12, "groups=3\n"},
+                                         SoftmaxCase{"two_groups_of_300", 1, 1, 600, "groups=2\ntemperature=0.6\n"},
+                                         SoftmaxCase{"groups_of_32", 2, 2, 16, "groups=2\n"},
+                                         SoftmaxCase{"spatial", 5, 3, 6, "spatial=1\ntemperature=1.3\n"}),
+                         [](const testing::TestParamInfo<SoftmaxCase>& i) { return i.param.name; });
+
+// dropout's kernel against its definition: y = keep ? x / (1 - p) : 0, and dx += keep ? d / (1 - p)
+// : 0 (the CPU layer draws its own mask, so the mask is given here).
+TEST(GpuEmuLayers, DropoutAppliesTheMask) {
+    std::mt19937 r(6);
+    const size_t n = 777;
+    Tensor x(n, r), d(n, r), dx0(n, r);
+    std::vector<uint8_t> keep(n);
+    for (size_t i = 0; i < n; ++i) keep[i] = (r() % 10) >= 3;
+    const float scale = 1.f / (1.f - 0.3f);
+    std::vector<float> y(n, 4.f), want(n), dxe = dx0.values(), dxw = dx0.values();
+    for (size_t i = 0; i < n; ++i) {
+        want[i] = keep[i] ? x.data()[i] * scale : 0.f;
+        dxw[i] += keep[i] ? d.data()[i] * scale : 0.f;
+    }
+    dn::dropout_forward_gpu(x.data(), keep.data(), n, scale, y.data());
+    EXPECT_EQ(y, want);
+    dn::dropout_backward_gpu(d.data(), keep.data(), n, scale, dxe.data());
+    expect_close("dL/dx added", dxe, dxw);  // dxw's multiply-add may be contracted into an FMA
+}
+
+}  // namespace
+#endif  // DN_GPU
