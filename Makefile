@@ -15,9 +15,11 @@ CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=c
 CXX ?= g++
 NVCC ?= $(CUDA_PATH)/bin/nvcc
 
-# Objects of each flag combination live apart, so switching flags never mixes them.
+# Objects of each flag combination live apart, so switching flags never mixes them (an ARCH other
+# than the default adds its name: ARCH=-march=x86-64-v3 builds under ...-san-march_x86-64-v3).
 comma := ,
-CONFIG := gpu$(GPU)-cudnn$(CUDNN)-cv$(OPENCV)-omp$(OPENMP)-dbg$(DEBUG)-san$(subst $(comma),_,$(SANITIZE))
+ARCH_TAG := $(if $(filter -march=native,$(ARCH)),,$(subst =,_,$(subst $(eval) ,,$(ARCH))))
+CONFIG := gpu$(GPU)-cudnn$(CUDNN)-cv$(OPENCV)-omp$(OPENMP)-dbg$(DEBUG)-san$(subst $(comma),_,$(SANITIZE))$(ARCH_TAG)
 OBJDIR := build/$(CONFIG)
 
 CPPFLAGS := -Iinclude -Isrc -I/usr/include/stb -MMD -MP

@@ -3,7 +3,12 @@
 # with ../shared beside it and data/fashion-mnist from scripts/get_fashion_mnist.sh, which may be
 # copied from another machine: its lists are rewritten to this checkout's path):
 #
-#   bash scripts/gpu_acceptance.sh [iterations=300] [jobs=$(nproc)]
+#   bash scripts/gpu_acceptance.sh [--bundle DIR] [iterations=300] [jobs=$(nproc)]
+#
+# --bundle DIR: use the binaries, libraries, model and Fashion-MNIST subset that
+# scripts/gpu_bundle.sh packed (nothing is built or installed: for a GPU machine without our
+# build dependencies or a network); CUDA and cuDNN are taken from the machine (/usr/local/cuda,
+# else PyTorch's pip packages).
 #
 # 1. builds GPU=1 CUDNN=1 and runs every GPU test: each layer type against the CPU (forward,
 #    input and parameter gradients, ADD into net.delta_gpu), the SGD update, and `detector test`
@@ -14,43 +19,72 @@
 # Exits non-zero when the build or a GPU test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BUNDLE=
+if [ "${1:-}" = "--bundle" ]; then
+    BUNDLE=$(cd "$2" && pwd)
+    shift 2
+fi
 ITER=${1:-300}
 JOBS=${2:-$(nproc)}
 CONFIG=build/gpu1-cudnn1-cv0-omp1-dbg0-san
+DARKNET=$PWD/darknet
+LIB=$PWD/libdarknet.so
+TEST_BIN=$CONFIG/test_darknet
+BENCH_BIN=$CONFIG/bench_darknet
+SHARED=${DARKNET_SHARED:-../shared}
+FASHION=$PWD/data/fashion-mnist
+if [ -n "$BUNDLE" ]; then
+    DARKNET=$BUNDLE/bin/darknet
+    LIB=$BUNDLE/bin/libdarknet.so
+    TEST_BIN=$BUNDLE/bin/test_darknet
+    BENCH_BIN=$BUNDLE/bin/bench_darknet
+    SHARED=$BUNDLE/shared
+    FASHION=$BUNDLE/data/fashion-mnist
+    libs=$BUNDLE/lib:/usr/local/cuda/lib64
+    # cuDNN (and CUDA) from PyTorch's pip packages where the system has none
+    nv=$(python3 -c 'import nvidia, os; print(os.pathsep.join(sorted(os.path.join(p, d, "lib") for p in nvidia.__path__ for d in os.listdir(p) if os.path.isdir(os.path.join(p, d, "lib")))))' 2>/dev/null || true)
+    export LD_LIBRARY_PATH=$libs${nv:+:$nv}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    missing=$(for b in "$BUNDLE"/bin/*; do ldd "$b"; done | grep "not found" | sort -u || true)
+    if [ -n "$missing" ]; then
+        echo "libraries not found on this machine:"; echo "$missing"; exit 1
+    fi
+fi
+export DARKNET_SHARED=$SHARED
 
 echo "== device"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 
-echo "== build (make -j$JOBS GPU=1 CUDNN=1)"
-make -s -j"$JOBS" GPU=1 CUDNN=1 darknet libdarknet.so "$CONFIG/test_darknet" "$CONFIG/bench_darknet"
+if [ -z "$BUNDLE" ]; then
+    echo "== build (make -j$JOBS GPU=1 CUDNN=1)"
+    make -s -j"$JOBS" GPU=1 CUDNN=1 darknet libdarknet.so "$TEST_BIN" "$BENCH_BIN"
+fi
 
 echo "== GPU tests"
-DARKNET_BIN=$PWD/darknet DARKNET_LIB=$PWD/libdarknet.so "$CONFIG/test_darknet" \
-    --gtest_filter='*Gpu*:FastDivmod*:NchwIndex*:ChannelWalk*'
+DARKNET_BIN=$DARKNET DARKNET_LIB=$LIB "$TEST_BIN" --gtest_filter='GpuAgreement*:*/GpuAgreement*:FastDivmod*:NchwIndex*:ChannelWalk*'
 
 echo "== detector test, GPU (-i 0) and CPU (-nogpu)"
-M=../shared/models/yolo-fastest-1.1
+M=$SHARED/models/yolo-fastest-1.1
 for dev in "-i 0" "-nogpu"; do
     echo "-- $dev"
     # shellcheck disable=SC2086
-    ./darknet detector test cfg/coco.data $M/yolo-fastest-1.1-xl.cfg $M/yolo-fastest-1.1-xl.weights \
-        ../shared/images/dog.jpg -ext_output -dont_show $dev 2>&1 | grep -E "%|Predicted"
+    "$DARKNET" detector test cfg/coco.data $M/yolo-fastest-1.1-xl.cfg $M/yolo-fastest-1.1-xl.weights \
+        "$SHARED/images/dog.jpg" -ext_output -dont_show $dev 2>&1 | grep -E "%|Predicted"
 done
 
 echo "== fashion_bn: $ITER iterations on the GPU and on the CPU, same seed"
-if [ ! -f data/fashion-mnist/train.list ]; then
-    echo "data/fashion-mnist is missing (bash scripts/get_fashion_mnist.sh); skipping the training comparison"
+if [ ! -f "$FASHION/train.list" ]; then
+    echo "$FASHION is missing (bash scripts/get_fashion_mnist.sh); skipping the training comparison"
 else
     T=$(mktemp -d)
-    sed "s|^.*/data/fashion-mnist/|$PWD/data/fashion-mnist/|" data/fashion-mnist/train.list > "$T/train.list"
-    sed "s|^.*/data/fashion-mnist/|$PWD/data/fashion-mnist/|" data/fashion-mnist/test.list > "$T/test.list"
+    sed "s|^.*data/fashion-mnist/|$FASHION/|" "$FASHION/train.list" > "$T/train.list"
+    sed "s|^.*data/fashion-mnist/|$FASHION/|" "$FASHION/test.list" > "$T/test.list"
     printf 'classes=10\ntrain=%s\nvalid=%s\nlabels=%s\nbackup=%s\ntop=2\n' "$T/train.list" "$T/test.list" \
-        "$PWD/data/fashion-mnist/labels.txt" "$T/backup" > "$T/fashion.data"
+        "$FASHION/labels.txt" "$T/backup" > "$T/fashion.data"
     for dev in gpu cpu; do
         flag=$([ $dev = gpu ] && echo "-i 0" || echo "-nogpu")
         start=$EPOCHREALTIME
         # shellcheck disable=SC2086
-        ./darknet classifier train "$T/fashion.data" cfg/fashion_bn.cfg -dont_show -chart "$T/$dev.png" \
+        "$DARKNET" classifier train "$T/fashion.data" cfg/fashion_bn.cfg -dont_show -chart "$T/$dev.png" \
             -max_batches "$ITER" -seed 1 $flag > "$T/$dev.log" 2>&1 || { tail -20 "$T/$dev.log"; exit 1; }
         echo "$dev ($flag): $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $start }") s for $ITER iterations"
         grep -oE '^[0-9]+, [0-9.]+: [0-9.eE+-]+' "$T/$dev.log" | awk '{print $3}' > "$T/$dev.loss"
@@ -62,4 +96,6 @@ else
 fi
 
 echo "== GPU normalization benchmark"
-/usr/bin/python3 scripts/bench_norm_gpu.py "$CONFIG/bench_darknet"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+"$PY" scripts/bench_norm_gpu.py "$BENCH_BIN"
