@@ -15,11 +15,13 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "darknet/cuda.hpp"
 #include "kernels/batchnorm.hpp"
 #include "kernels/gpu.hpp"
+#include "kernels/gpu_tuning.hpp"
 
 namespace {
 
@@ -167,21 +169,27 @@ void BM_GpuGroupnormBackward(benchmark::State& st) {
     });
 }
 
-void BM_GpuLrnForward(benchmark::State& st) {
+// LRN with its launch rule's shape (labelled "vec V run R"), and with a fixed shape: one position
+// and 32 channels per thread, the shape of the H100 measurements in docs/benchmarks.md.
+void lrn_bench(benchmark::State& st, bool backward, int vec, int run) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
     dn::LrnParams p;
-    timed(st, s, 2, 2, [&] { dn::lrn_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, p, d.y.data()); });
+    dn::gpu_tuning().lrn_vec = vec, dn::gpu_tuning().lrn_run = run;
+    int v = 0, r = 0;
+    dn::lrn_gpu_shape(s.n, s.c, s.h * s.w, d.x.data(), d.y.data(), &v, &r);
+    st.SetLabel("vec " + std::to_string(v) + " run " + std::to_string(r));
+    if (backward)
+        timed(st, s, 3, 3, [&] { dn::lrn_backward_gpu(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, p, d.y.data(), false); });
+    else
+        timed(st, s, 2, 2, [&] { dn::lrn_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, p, d.y.data()); });
+    dn::gpu_tuning() = dn::GpuTuning{};
 }
-
-void BM_GpuLrnBackward(benchmark::State& st) {
-    const Shape s = kShapes[st.range(0)];
-    if (!have_gpu()) return st.SkipWithError("no CUDA device");
-    GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
-    dn::LrnParams p;
-    timed(st, s, 3, 3, [&] { dn::lrn_backward_gpu(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, p, d.y.data(), false); });
-}
+void BM_GpuLrnForward(benchmark::State& st) { lrn_bench(st, false, 0, 0); }
+void BM_GpuLrnBackward(benchmark::State& st) { lrn_bench(st, true, 0, 0); }
+void BM_GpuLrnForwardV1Run32(benchmark::State& st) { lrn_bench(st, false, 1, 32); }
+void BM_GpuLrnBackwardV1Run32(benchmark::State& st) { lrn_bench(st, true, 1, 32); }
 
 #ifdef DN_CUDNN
 // cuDNN's spatial batchnorm (CUDNN_BATCHNORM_SPATIAL; epsilon 1e-5, factor 0.01 as ours).
@@ -240,6 +248,8 @@ BENCHMARK(BM_GpuGroupnormForward)->DenseRange(0, 5)->UseManualTime()->Unit(bench
 BENCHMARK(BM_GpuGroupnormBackward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GpuLrnForward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GpuLrnBackward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuLrnForwardV1Run32)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuLrnBackwardV1Run32)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 #endif  // DN_GPU

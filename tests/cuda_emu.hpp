@@ -41,6 +41,10 @@ struct alignas(16) float4 {
     float x, y, z, w;
 };
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+struct alignas(8) float2 {
+    float x, y;
+};
+inline float2 make_float2(float x, float y) { return {x, y}; }
 inline float rsqrtf(float v) { return 1.f / std::sqrt(v); }
 // CUDA's device min/max of two values of one type.
 template <class T>

@@ -1,13 +1,16 @@
 // src/kernels/lrn.cu run on the CPU through tests/cuda_emu.hpp against the CPU specification
 // (kernels/lrn.hpp): window sizes 1-7 (the register-window kernels, odd and even) and a larger one
-// (the direct kernel), one run of channels per thread and several, dx written and added.
+// (the direct kernel); the launch rule's shape and forced ones (1, 2 or 4 positions per thread;
+// runs of one channel, a few, 32 with a tail, the whole column); dx written and added.
 #ifndef DN_GPU
 #include "cuda_emu.hpp"
 // clang-format off
 #include "kernels/lrn.hpp"
+#include "kernels/gpu_tuning.hpp"
 #include "../src/kernels/lrn.cu"
 // clang-format on
 #include "gpu_emu_util.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -17,6 +20,14 @@ using emu_test::Tensor;
 struct LrnCase {
     int N, C, S, size;
     double alpha, beta, kappa;
+    int vec = 0, run = 0;  // forced launch shape (0: the rule's)
+    size_t pad = 0;        // odd: unaligned buffers
+};
+
+/// Sets dn::gpu_tuning()'s LRN fields for its lifetime.
+struct LrnTuning {
+    LrnTuning(int vec, int run) { dn::gpu_tuning().lrn_vec = vec, dn::gpu_tuning().lrn_run = run; }
+    ~LrnTuning() { dn::gpu_tuning() = dn::GpuTuning{}; }
 };
 
 class GpuEmuLrn : public testing::TestWithParam<LrnCase> {};
@@ -26,8 +37,9 @@ TEST_P(GpuEmuLrn, MatchesTheCpu) {
     const size_t n = static_cast<size_t>(t.N) * t.C * t.S;
     dn::LrnParams p;
     p.size = t.size, p.alpha = t.alpha, p.beta = t.beta, p.kappa = t.kappa;
+    LrnTuning tuning(t.vec, t.run);
     std::mt19937 g(5);
-    Tensor x(n, g, 0.3f, 1.5f), dy(n, g), dx0(n, g);
+    Tensor x(n, g, 0.3f, 1.5f, t.pad), dy(n, g, 0.f, 1.f, t.pad), dx0(n, g, 0.f, 1.f, t.pad);
     std::vector<float> y(n), ye(n);
     dn::lrn_forward(x.data(), t.N, t.C, t.S, p, y.data());
     dn::lrn_forward_gpu(x.data(), t.N, t.C, t.S, p, ye.data());
@@ -45,12 +57,49 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuLrn,
                                          LrnCase{1, 70, 12, 3, 0.3, 0.75, 1}, LrnCase{2, 40, 9, 5, 0.4, 0.75, 1.5},
                                          LrnCase{2, 10, 7, 4, 0.2, 0.6, 1}, LrnCase{2, 9, 5, 2, 0.2, 0.75, 1},
                                          LrnCase{1, 5, 6, 1, 0.5, 0.75, 1}, LrnCase{2, 37, 5, 7, 0.1, 0.75, 1},
-                                         LrnCase{2, 12, 9, 9, 0.2, 0.75, 1}),
+                                         LrnCase{2, 12, 9, 9, 0.2, 0.75, 1},
+                                         // forced launch shapes: float4 over whole columns and over
+                                         // runs of 32 with a tail, float2 with odd runs, one
+                                         // channel per thread, and the rule on unaligned buffers
+                                         LrnCase{2, 40, 16, 5, 0.4, 0.75, 1.5, 4, 40},
+                                         LrnCase{1, 70, 12, 3, 0.3, 0.75, 1, 4, 32},
+                                         LrnCase{2, 37, 10, 7, 0.1, 0.75, 1, 2, 7},
+                                         LrnCase{2, 9, 6, 2, 0.2, 0.6, 1, 2, 9},
+                                         LrnCase{2, 10, 8, 4, 0.2, 0.75, 1, 4, 3},
+                                         LrnCase{2, 6, 5, 5, 0.5, 0.75, 2, 1, 1},
+                                         LrnCase{2, 11, 8, 5, 0.5, 0.75, 2, 0, 0, 1}),
                          [](const testing::TestParamInfo<LrnCase>& i) {
                              const LrnCase& c = i.param;
-                             return std::to_string(c.N) + "x" + std::to_string(c.C) + "x" + std::to_string(c.S) +
-                                    "_size" + std::to_string(c.size);
+                             std::string name = std::to_string(c.N) + "x" + std::to_string(c.C) + "x" +
+                                                std::to_string(c.S) + "_size" + std::to_string(c.size);
+                             if (c.vec) name += "_vec" + std::to_string(c.vec) + "_run" + std::to_string(c.run);
+                             if (c.pad) name += "_unaligned";
+                             return name;
                          });
+
+// The rule's shapes (threads * V >= 2^17 with the widest loads and longest runs) and the errors of
+// a forced shape the tensor cannot take.
+TEST(GpuEmuLrnShape, RuleAndForcedShapes) {
+    std::vector<float> buf(16);
+    const void* al = buf.data();  // std::vector<float> storage: 16-byte aligned (operator new)
+    const void* un = buf.data() + 1;
+    auto shape = [&](int N, int C, int S, const void* p) { return dn::lrn_shape(N, C, S, {p}); };
+    EXPECT_EQ(shape(64, 128, 112 * 112, al).vec, 4);
+    EXPECT_EQ(shape(64, 128, 112 * 112, al).run, 128);  // whole columns: no halo
+    EXPECT_EQ(shape(32, 256, 56 * 56, al).vec, 4);
+    EXPECT_EQ(shape(32, 256, 56 * 56, al).run, 32);
+    EXPECT_EQ(shape(32, 256, 56 * 56, un).vec, 1) << "unaligned: scalar loads";
+    EXPECT_EQ(shape(32, 256, 14 * 14, al).run, 8) << "few positions: short runs for enough threads";
+    EXPECT_EQ(shape(2, 3, 5, al).vec, 1) << "H*W odd";
+    {
+        LrnTuning t(2, 5);
+        EXPECT_EQ(shape(32, 256, 56 * 56, al).vec, 2);
+        EXPECT_EQ(shape(32, 256, 56 * 56, al).run, 5);
+    }
+    LrnTuning t(4, 0);
+    EXPECT_NE(dn::test::error_of([&] { shape(2, 3, 6, al); }).find("lrn_vec=4"), std::string::npos);
+    EXPECT_NE(dn::test::error_of([&] { shape(2, 3, 8, un); }).find("aligned"), std::string::npos);
+}
 
 }  // namespace
 #endif  // DN_GPU

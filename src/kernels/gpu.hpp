@@ -117,6 +117,9 @@ void groupnorm_backward_gpu(const float* x, const float* dy, int N, int C, int S
                             const float* mean, const float* inv_std, float* dx, bool accumulate, float* dgamma,
                             float* dbeta);
 void lrn_forward_gpu(const float* x, int N, int C, int S, const LrnParams& p, float* y);
+/// The launch shape lrn_forward_gpu takes for these buffers (window sizes 1-7): positions and
+/// channels per thread (lrn.cu's rule, or kernels/gpu_tuning.hpp's overrides).
+void lrn_gpu_shape(int N, int C, int S, const float* x, const float* y, int* vec, int* run);
 void lrn_backward_gpu(const float* x, const float* dy, int N, int C, int S, const LrnParams& p, float* dx,
                       bool accumulate);
 

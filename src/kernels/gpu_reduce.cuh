@@ -44,14 +44,17 @@ inline unsigned grid_blocks(size_t n) {
          dn_tile_ < dn_tiles_; dn_tile_ += gridDim.x)                                                         \
         if (const uint32_t i = (dn_tiles_ - 1 - dn_tile_) * blockDim.x + threadIdx.x; i < static_cast<uint32_t>(n))
 
-/// V consecutive floats (V = 1 or 4) to or from memory in one access: p is 4V-byte aligned.
+/// V consecutive floats (V = 1, 2 or 4) to or from memory in one access: p is 4V-byte aligned.
 template <int V>
 __device__ __forceinline__ void load_vec(const float* p, float* v) {
     if constexpr (V == 4) {
         const float4 t = *reinterpret_cast<const float4*>(p);
         v[0] = t.x, v[1] = t.y, v[2] = t.z, v[3] = t.w;
+    } else if constexpr (V == 2) {
+        const float2 t = *reinterpret_cast<const float2*>(p);
+        v[0] = t.x, v[1] = t.y;
     } else {
-        static_assert(V == 1, "V is 1 or 4");
+        static_assert(V == 1, "V is 1, 2 or 4");
         v[0] = *p;
     }
 }
@@ -59,8 +62,10 @@ template <int V>
 __device__ __forceinline__ void store_vec(float* p, const float* v) {
     if constexpr (V == 4) {
         *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+    } else if constexpr (V == 2) {
+        *reinterpret_cast<float2*>(p) = make_float2(v[0], v[1]);
     } else {
-        static_assert(V == 1, "V is 1 or 4");
+        static_assert(V == 1, "V is 1, 2 or 4");
         *p = v[0];
     }
 }
@@ -80,14 +85,16 @@ __device__ __forceinline__ void affine_vec(float* v, float mu, float gis, float 
     for (int j = 0; j < V; ++j) v[j] = gis * (v[j] - mu) + b;
 }
 
-/// True when per-plane runs of S floats can be moved as float4: S % 4 == 0 and every pointer is
-/// 16-byte aligned (then 4 consecutive elements from a multiple of 4 share their plane).
-inline bool vec4_ok(int S, std::initializer_list<const void*> ptrs) {
-    if (S % 4) return false;
+/// True when every pointer is a multiple of `bytes`.
+inline bool aligned(std::initializer_list<const void*> ptrs, uintptr_t bytes) {
     for (const void* p : ptrs)
-        if (reinterpret_cast<uintptr_t>(p) % 16) return false;
+        if (reinterpret_cast<uintptr_t>(p) % bytes) return false;
     return true;
 }
+
+/// True when per-plane runs of S floats can be moved as float4: S % 4 == 0 and every pointer is
+/// 16-byte aligned (then 4 consecutive elements from a multiple of 4 share their plane).
+inline bool vec4_ok(int S, std::initializer_list<const void*> ptrs) { return S % 4 == 0 && aligned(ptrs, 16); }
 
 /// Calls f(std::integral_constant<int, V>) with V = 4 when v4, else 1.
 template <class F>

@@ -1,18 +1,20 @@
 // Local response normalization on the GPU: the definition of kernels/lrn.hpp (window
 // [c - (size-1)/2, c + size/2], alpha not divided by size), exactly as on the CPU.
 //
-// One thread per (image, position, run of kLrnRun channels) streams through its channels keeping
-// the window in registers (sizes 1-7, compiled per size): x and dy are read once from memory
-// (plus a halo of size - 1 channels per run, mostly from cache), y / dx written once. Runs rather
-// than whole channel columns give the GPU enough threads (and loads in flight) when N*H*W is small.
-// Window sums add the non-negative squares directly (no running-sum cancellation).
-// Each thread loads the next four channels' values together (four loads in flight, not one).
+// One thread per (image, V consecutive positions, run of channels) streams through its channels
+// keeping the window in registers (sizes 1-7, compiled per size and V): x and dy are read once
+// from memory (plus a halo of size - 1 channels per run), y / dx written once, in V-wide accesses
+// (V = 4: float4, when H*W % 4 == 0 and the buffers are aligned). Runs rather than whole channel
+// columns give the GPU enough threads (and loads in flight) when N*H*W is small; lrn_shape picks
+// V and the run length. Window sums add the non-negative squares directly (no running-sum
+// cancellation). Each thread loads the next four channels' values together (four loads in flight).
 // Other sizes use a direct kernel that re-reads the window from cache.
 #include <algorithm>
 
 #include "darknet/error.hpp"
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
+#include "kernels/gpu_tuning.hpp"
 
 namespace dn {
 
@@ -26,49 +28,80 @@ __device__ inline float pow_neg(float n, float beta, bool three_quarters) {
     return powf(n, -beta);
 }
 
-constexpr int kLrnRun = 32;  ///< channels per thread
-
 struct LrnArgs {
     int N, C, S;
     float alpha, beta, kappa;
-    bool tq;  ///< beta == 0.75
+    bool tq;   ///< beta == 0.75
+    int run;   ///< channels per thread
 };
 
-template <int SZ>
+/// The thread of a register-window kernel: image n, positions [s, s + V), channels [c0, c1), and
+/// `off`, the offset of (n, 0, s). Threads t = run index * lanes + lane, lanes = N * S / V, so
+/// that a warp covers consecutive positions of one run (coalesced loads).
+template <int V>
+struct LrnThread {
+    size_t off;
+    int c0, c1;
+    __device__ bool init(const LrnArgs& a) {
+        const size_t t = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+        const size_t Su = static_cast<size_t>(a.S) / V, lanes = static_cast<size_t>(a.N) * Su;
+        const int runs = (a.C + a.run - 1) / a.run;
+        if (t >= lanes * runs) return false;
+        const size_t lane = t % lanes, n = lane / Su, s = (lane % Su) * V;
+        c0 = static_cast<int>(t / lanes) * a.run;
+        c1 = min(a.C, c0 + a.run);
+        off = n * a.C * static_cast<size_t>(a.S) + s;
+        return true;
+    }
+};
+
+/// p[j*S .. j*S + V) into v when channel j is in [lo, hi), else zeros.
+template <int V>
+__device__ __forceinline__ void load_chan(const float* p, int j, int lo, int hi, size_t S, float* v) {
+    if (j >= lo && j < hi) {
+        load_vec<V>(p + j * S, v);
+    } else {
+#pragma unroll
+        for (int q = 0; q < V; ++q) v[q] = 0.f;
+    }
+}
+
+template <int SZ, int V>
 __global__ void lrn_fwd_k(const float* __restrict__ x, LrnArgs a, float* __restrict__ y) {
     constexpr int lo = (SZ - 1) / 2, hi = SZ / 2;
-    const size_t t = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x, lanes = static_cast<size_t>(a.N) * a.S;
-    const int runs = (a.C + kLrnRun - 1) / kLrnRun;
-    if (t >= lanes * runs) return;
-    const size_t lane = t % lanes, n = lane / a.S, s = lane % a.S, S = a.S;
-    const int c0 = static_cast<int>(t / lanes) * kLrnRun, c1 = min(a.C, c0 + kLrnRun);
-    const float* xp = x + n * a.C * S + s;
-    float* yp = y + n * a.C * S + s;
-    float xw[SZ];  // x over [c - lo, c + hi], 0 outside [0, C)
+    LrnThread<V> th;
+    if (!th.init(a)) return;
+    const size_t S = a.S;
+    const int c0 = th.c0, c1 = th.c1;
+    const float* xp = x + th.off;
+    float* yp = y + th.off;
+    float xw[SZ][V];  // x over [c - lo, c + hi], 0 outside [0, C)
 #pragma unroll
-    for (int k = 0; k < SZ; ++k) {
-        const int j = c0 + k - lo;
-        xw[k] = (j >= 0 && j < a.C) ? xp[j * S] : 0.f;
-    }
+    for (int k = 0; k < SZ; ++k) load_chan<V>(xp, c0 + k - lo, 0, a.C, S, xw[k]);
     const int jend = min(a.C, c1 + hi);  // x beyond channel c1 - 1 + hi is not needed by this run
     for (int c = c0; c < c1; c += 4) {
-        float nx[4];  // the next four window channels, loaded together
+        float nx[4][V];  // the next four window channels, loaded together
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            const int j = c + 1 + hi + k;
-            nx[k] = j < jend ? xp[j * S] : 0.f;
-        }
+        for (int k = 0; k < 4; ++k) load_chan<V>(xp, c + 1 + hi + k, 0, jend, S, nx[k]);
 #pragma unroll
         for (int k = 0; k < 4; ++k) {
             if (c + k < c1) {
-                float sum = 0.f;
+                float out[V];
 #pragma unroll
-                for (int i = 0; i < SZ; ++i) sum += xw[i] * xw[i];
-                yp[(c + k) * S] = xw[lo] * pow_neg(a.kappa + a.alpha * sum, a.beta, a.tq);
+                for (int q = 0; q < V; ++q) {
+                    float sum = 0.f;
+#pragma unroll
+                    for (int i = 0; i < SZ; ++i) sum += xw[i][q] * xw[i][q];
+                    out[q] = xw[lo][q] * pow_neg(a.kappa + a.alpha * sum, a.beta, a.tq);
+                }
+                store_vec<V>(yp + (c + k) * S, out);
             }
 #pragma unroll
-            for (int i = 0; i + 1 < SZ; ++i) xw[i] = xw[i + 1];
-            xw[SZ - 1] = nx[k];
+            for (int q = 0; q < V; ++q) {
+#pragma unroll
+                for (int i = 0; i + 1 < SZ; ++i) xw[i][q] = xw[i + 1][q];
+                xw[SZ - 1][q] = nx[k][q];
+            }
         }
     }
 }
@@ -79,66 +112,72 @@ __global__ void lrn_fwd_k(const float* __restrict__ x, LrnArgs a, float* __restr
 // and c in win(j) <=> j in [c - hi, c + lo]. The thread runs a head j over the channels, computing
 // t_j = dy_j x_j k_j / norm_j; output c = j - lo is complete once t_{c+lo} is known. A run of
 // outputs [c0, c1) starts the head at j = c0 - hi (the first t its first output needs).
-template <int SZ>
+template <int SZ, int V>
 __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__ dy, LrnArgs a, float* dx,
                           bool accumulate) {
     constexpr int lo = (SZ - 1) / 2, hi = SZ / 2;
-    const size_t t = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x, lanes = static_cast<size_t>(a.N) * a.S;
-    const int runs = (a.C + kLrnRun - 1) / kLrnRun;
-    if (t >= lanes * runs) return;
-    const size_t lane = t % lanes, n = lane / a.S, s = lane % a.S, S = a.S;
-    const int c0 = static_cast<int>(t / lanes) * kLrnRun, c1 = min(a.C, c0 + kLrnRun);
-    const size_t off = n * a.C * S + s;
-    const float *xp = x + off, *dp = dy + off;
-    float* op = dx + off;
+    LrnThread<V> th;
+    if (!th.init(a)) return;
+    const size_t S = a.S;
+    const int c0 = th.c0, c1 = th.c1;
+    const float *xp = x + th.off, *dp = dy + th.off;
+    float* op = dx + th.off;
     const int j0 = c0 - hi;
-    float xw[SZ];                  // x over [j - lo, j + hi]
-    float tw[SZ], kw[SZ], dw[SZ];  // t, k, dy of channels j - SZ + 1 .. j
+    float xw[SZ][V];                        // x over [j - lo, j + hi]
+    float tw[SZ][V], kw[SZ][V], dw[SZ][V];  // t, k, dy of channels j - SZ + 1 .. j
 #pragma unroll
     for (int k = 0; k < SZ; ++k) {
-        const int j = j0 + k - lo;
-        xw[k] = (j >= 0 && j < a.C) ? xp[j * S] : 0.f;
-        tw[k] = kw[k] = dw[k] = 0.f;
+        load_chan<V>(xp, j0 + k - lo, 0, a.C, S, xw[k]);
+#pragma unroll
+        for (int q = 0; q < V; ++q) tw[k][q] = kw[k][q] = dw[k][q] = 0.f;
     }
     const float two_ab = 2.f * a.alpha * a.beta;
     const int jend = c1 + lo, xend = min(a.C, jend + hi);  // head channels; x needed below xend
     for (int j4 = j0; j4 < jend; j4 += 4) {
-        float nd[4], nx[4];  // dy of the next four heads and x entering the window: loaded together
+        float nd[4][V], nx[4][V];  // dy of the next four heads and x entering the window: loaded together
 #pragma unroll
         for (int k = 0; k < 4; ++k) {
-            const int j = j4 + k, e = j + 1 + hi;
-            nd[k] = (j >= 0 && j < a.C && j < jend) ? dp[j * S] : 0.f;
-            nx[k] = (e >= 0 && e < xend) ? xp[e * S] : 0.f;
+            load_chan<V>(dp, j4 + k, 0, min(a.C, jend), S, nd[k]);
+            load_chan<V>(xp, j4 + k + 1 + hi, 0, xend, S, nx[k]);
         }
 #pragma unroll
         for (int k = 0; k < 4; ++k) {
             const int j = j4 + k;
             if (j >= jend) break;
-            float tj = 0.f, kj = 0.f;
-            const float xc = xw[0];  // x_{j - lo}: the output channel c of this step
-            if (j >= 0 && j < a.C) {
-                float sum = 0.f;
-#pragma unroll
-                for (int i = 0; i < SZ; ++i) sum += xw[i] * xw[i];
-                const float nrm = a.kappa + a.alpha * sum;
-                kj = pow_neg(nrm, a.beta, a.tq);
-                tj = nd[k] * xw[lo] * kj / nrm;
-            }
-#pragma unroll
-            for (int i = 0; i + 1 < SZ; ++i) tw[i] = tw[i + 1], kw[i] = kw[i + 1], dw[i] = dw[i + 1];
-            tw[SZ - 1] = tj, kw[SZ - 1] = kj, dw[SZ - 1] = nd[k];
             const int c = j - lo;
-            if (c >= c0) {
+            float out[V];
+#pragma unroll
+            for (int q = 0; q < V; ++q) {
+                float tj = 0.f, kj = 0.f;
+                if (j >= 0 && j < a.C) {
+                    float sum = 0.f;
+#pragma unroll
+                    for (int i = 0; i < SZ; ++i) sum += xw[i][q] * xw[i][q];
+                    const float nrm = a.kappa + a.alpha * sum;
+                    kj = pow_neg(nrm, a.beta, a.tq);
+                    tj = nd[k][q] * xw[lo][q] * kj / nrm;
+                }
+                const float xc = xw[0][q];  // x_{j - lo}: the output channel c of this step
+#pragma unroll
+                for (int i = 0; i + 1 < SZ; ++i) tw[i][q] = tw[i + 1][q], kw[i][q] = kw[i + 1][q], dw[i][q] = dw[i + 1][q];
+                tw[SZ - 1][q] = tj, kw[SZ - 1][q] = kj, dw[SZ - 1][q] = nd[k][q];
                 float ts = 0.f;
 #pragma unroll
-                for (int i = 0; i < SZ; ++i) ts += tw[i];
-                const float v = dw[SZ - 1 - lo] * kw[SZ - 1 - lo] - two_ab * xc * ts;
-                if (accumulate) op[c * S] += v;
-                else op[c * S] = v;
-            }
+                for (int i = 0; i < SZ; ++i) ts += tw[i][q];
+                out[q] = dw[SZ - 1 - lo][q] * kw[SZ - 1 - lo][q] - two_ab * xc * ts;
 #pragma unroll
-            for (int i = 0; i + 1 < SZ; ++i) xw[i] = xw[i + 1];
-            xw[SZ - 1] = nx[k];
+                for (int i = 0; i + 1 < SZ; ++i) xw[i][q] = xw[i + 1][q];
+                xw[SZ - 1][q] = nx[k][q];
+            }
+            if (c >= c0) {
+                if (accumulate) {
+                    float old[V];
+                    load_vec<V>(op + c * S, old);
+#pragma unroll
+                    for (int q = 0; q < V; ++q) out[q] += old[q];
+                }
+                store_vec<V>(op + c * S, out);
+            }
         }
     }
 }
@@ -179,10 +218,6 @@ __global__ void lrn_bwd_any_k(const float* x, const float* dy, LrnArgs a, int si
     }
 }
 
-LrnArgs args(int N, int C, int S, const LrnParams& p) {
-    return {N, C, S, static_cast<float>(p.alpha), static_cast<float>(p.beta), static_cast<float>(p.kappa), p.beta == 0.75};
-}
-
 template <class F>
 void by_size(int size, F&& f) {
     switch (size) {
@@ -197,40 +232,86 @@ void by_size(int size, F&& f) {
     }
 }
 
-}  // namespace
+LrnArgs args(int N, int C, int S, const LrnParams& p) {
+    return {N, C, S, static_cast<float>(p.alpha), static_cast<float>(p.beta), static_cast<float>(p.kappa), p.beta == 0.75,
+            C};
+}
 
-void lrn_forward_gpu(const float* x, int N, int C, int S, const LrnParams& p, float* y) {
-    const size_t lanes = static_cast<size_t>(N) * S;
-    if (!lanes || !C) return;
-    const LrnArgs a = args(N, C, S, p);
+// The launch shape of the register-window kernels: V positions per thread (V-wide loads; S % V
+// == 0 and aligned buffers) and runs of `run` channels (a run re-reads a halo of size - 1 channels).
+// Rule: enough loads in flight to cover the memory latency, threads * V >= 2^17 (about 2 MB in
+// flight at four V-wide loads per thread), with the widest loads and the longest runs that give
+// it, in the order (V, run) = (4, C), (4, 32), (2, C), (2, 32), (1, C), (1, 32), then runs of 16
+// and 8 channels; gpu_tuning() overrides either choice.
+struct LrnShape {
+    int vec, run;
+};
+LrnShape lrn_shape(int N, int C, int S, std::initializer_list<const void*> ptrs) {
+    const GpuTuning& tune = gpu_tuning();
+    auto vec_ok = [&](int v) { return v == 1 || (v == 2 && S % 2 == 0 && aligned(ptrs, 8)) || (v == 4 && vec4_ok(S, ptrs)); };
+    if (tune.lrn_vec && !vec_ok(tune.lrn_vec))
+        fail("lrn GPU kernels: lrn_vec=%d needs H*W (%d) divisible by it and aligned buffers", tune.lrn_vec, S);
+    const LrnShape order[] = {{4, C}, {4, 32}, {2, C}, {2, 32}, {1, C}, {1, 32}, {4, 16}, {2, 16}, {1, 16}, {1, 8}};
+    LrnShape best{1, std::min(C, 8)};
+    for (LrnShape o : order) {
+        if (tune.lrn_vec) o.vec = tune.lrn_vec;
+        if (tune.lrn_run) o.run = tune.lrn_run;
+        o.run = std::max(1, std::min(o.run, C));
+        if (!vec_ok(o.vec)) continue;
+        const size_t threads = static_cast<size_t>(N) * (S / o.vec) * ((C + o.run - 1) / o.run);
+        best = o;
+        if (threads * o.vec >= (size_t(1) << 17)) break;
+    }
+    return best;
+}
+
+// Launches kernel<SZ, V> (SZ = the window size when the register-window kernels take it, else 0
+// and the direct kernel) with V positions per thread, one thread per (lane, run).
+template <class F>
+void lrn_launch(int N, int C, int S, const LrnParams& p, std::initializer_list<const void*> ptrs, F&& f) {
     by_size(p.size, [&](auto sz) {
         constexpr int SZ = decltype(sz)::value;
         if constexpr (SZ > 0) {
-            const size_t threads = lanes * ((C + kLrnRun - 1) / kLrnRun);
-            DN_LAUNCH(static_cast<unsigned>((threads + 127) / 128), 128, lrn_fwd_k<SZ>)(x, a, y);
+            LrnArgs a = args(N, C, S, p);
+            const LrnShape sh = lrn_shape(N, C, S, ptrs);
+            a.run = sh.run;
+            const size_t threads = static_cast<size_t>(N) * (S / sh.vec) * ((C + a.run - 1) / a.run);
+            const unsigned blocks = static_cast<unsigned>((threads + 127) / 128);
+            if (sh.vec == 4) f(sz, std::integral_constant<int, 4>{}, blocks, a);
+            else if (sh.vec == 2) f(sz, std::integral_constant<int, 2>{}, blocks, a);
+            else f(sz, std::integral_constant<int, 1>{}, blocks, a);
         } else {
-            DN_LAUNCH(grid_blocks(lanes * C), kGridThreads, lrn_fwd_any_k)(x, a, p.size, y);
+            f(sz, std::integral_constant<int, 1>{}, grid_blocks(static_cast<size_t>(N) * C * S), args(N, C, S, p));
         }
     });
     DN_KERNEL_CHECK();
 }
 
+}  // namespace
+
+void lrn_gpu_shape(int N, int C, int S, const float* x, const float* y, int* vec, int* run) {
+    const LrnShape sh = lrn_shape(N, C, S, {x, y});
+    *vec = sh.vec, *run = sh.run;
+}
+
+void lrn_forward_gpu(const float* x, int N, int C, int S, const LrnParams& p, float* y) {
+    if (!N || !C || !S) return;
+    lrn_launch(N, C, S, p, {x, y}, [&](auto sz, auto vv, unsigned blocks, const LrnArgs& a) {
+        constexpr int SZ = decltype(sz)::value, V = decltype(vv)::value;
+        if constexpr (SZ > 0) DN_LAUNCH(blocks, 128, lrn_fwd_k<SZ, V>)(x, a, y);
+        else DN_LAUNCH(blocks, kGridThreads, lrn_fwd_any_k)(x, a, p.size, y);
+    });
+}
+
 void lrn_backward_gpu(const float* x, const float* dy, int N, int C, int S, const LrnParams& p, float* dx,
                       bool accumulate) {
-    const size_t lanes = static_cast<size_t>(N) * S;
-    if (!lanes || !C) return;
+    if (!N || !C || !S) return;
     if (!accumulate && dx == dy) fail("lrn_backward_gpu: dx may not alias dy");
-    const LrnArgs a = args(N, C, S, p);
-    by_size(p.size, [&](auto sz) {
-        constexpr int SZ = decltype(sz)::value;
-        if constexpr (SZ > 0) {
-            const size_t threads = lanes * ((C + kLrnRun - 1) / kLrnRun);
-            DN_LAUNCH(static_cast<unsigned>((threads + 127) / 128), 128, lrn_bwd_k<SZ>)(x, dy, a, dx, accumulate);
-        } else {
-            DN_LAUNCH(grid_blocks(lanes * C), kGridThreads, lrn_bwd_any_k)(x, dy, a, p.size, dx, accumulate);
-        }
+    lrn_launch(N, C, S, p, {x, dy, dx}, [&](auto sz, auto vv, unsigned blocks, const LrnArgs& a) {
+        constexpr int SZ = decltype(sz)::value, V = decltype(vv)::value;
+        if constexpr (SZ > 0) DN_LAUNCH(blocks, 128, lrn_bwd_k<SZ, V>)(x, dy, a, dx, accumulate);
+        else DN_LAUNCH(blocks, kGridThreads, lrn_bwd_any_k)(x, dy, a, p.size, dx, accumulate);
     });
-    DN_KERNEL_CHECK();
 }
 
 }  // namespace dn

@@ -1,0 +1,44 @@
+// DN_GPU_TUNING: "key=value,key=value" overrides of the GPU launch shapes (kernels/gpu_tuning.hpp).
+#include "kernels/gpu_tuning.hpp"
+
+#include <cstdlib>
+#include <sstream>
+#include <string>
+
+#include "darknet/error.hpp"
+
+namespace dn {
+
+namespace {
+
+GpuTuning from_env() {
+    GpuTuning t;
+    const char* env = std::getenv("DN_GPU_TUNING");
+    if (!env) return t;
+    std::stringstream ss(env);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        if (item.empty()) continue;
+        const size_t eq = item.find('=');
+        const std::string key = item.substr(0, eq);
+        int* field = key == "lrn_vec" ? &t.lrn_vec : key == "lrn_run" ? &t.lrn_run : nullptr;
+        if (!field) fail("DN_GPU_TUNING: unknown key '%s' (known: lrn_vec, lrn_run)", key.c_str());
+        char* end = nullptr;
+        const std::string val = eq == std::string::npos ? "" : item.substr(eq + 1);
+        const long v = std::strtol(val.c_str(), &end, 10);
+        if (val.empty() || *end || v < 0 || v > 1 << 20) fail("DN_GPU_TUNING: %s='%s' is not a count", key.c_str(), val.c_str());
+        *field = static_cast<int>(v);
+    }
+    if (t.lrn_vec && t.lrn_vec != 1 && t.lrn_vec != 2 && t.lrn_vec != 4)
+        fail("DN_GPU_TUNING: lrn_vec=%d must be 1, 2 or 4", t.lrn_vec);
+    return t;
+}
+
+}  // namespace
+
+GpuTuning& gpu_tuning() {
+    static GpuTuning t = from_env();
+    return t;
+}
+
+}  // namespace dn

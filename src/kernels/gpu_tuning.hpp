@@ -1,0 +1,18 @@
+// Launch shapes of the GPU normalization kernels that only a device can settle. Each launcher
+// picks its shape by a rule (its .cu file says which); a field set here (non-zero) overrides the
+// rule, so that `make bench GPU=1` can time the alternatives side by side and the GPU emulation
+// tests (tests/test_gpu_emu_*.cpp) can drive every path. Host code; no CUDA needed.
+#pragma once
+
+namespace dn {
+
+struct GpuTuning {
+    int lrn_vec = 0;  ///< LRN: positions per thread, 1, 2 or 4 (0: the rule; 2 and 4 need H*W % v == 0)
+    int lrn_run = 0;  ///< LRN: channels per thread, >= 1 (0: the rule)
+};
+
+/// The process-wide overrides; initially every field 0, or as DN_GPU_TUNING says
+/// ("lrn_vec=4,lrn_run=32"; an unknown key or a bad value throws dn::Error naming it).
+GpuTuning& gpu_tuning();
+
+}  // namespace dn
