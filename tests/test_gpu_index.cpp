@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "kernels/gpu_index.hpp"
+#include "kernels/gpu_tuning.hpp"
+#include "test_util.hpp"
 
 using dn::FastDivmod;
 using dn::NchwIndex;
@@ -104,4 +106,19 @@ TEST(ChannelWalk, ThreadsOfAllPartsCoverEachChannelElementOnce) {
                 }
         for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], 1) << "element " << i << " N=" << sh.N << " S=" << sh.S;
     }
+}
+
+// DN_GPU_TUNING's spec: every key, and a clear error for each kind of bad input.
+TEST(GpuTuning, ParsesOverridesAndNamesBadOnes) {
+    const dn::GpuTuning none = dn::parse_gpu_tuning(nullptr);
+    EXPECT_EQ(none.lrn_vec, 0);
+    EXPECT_EQ(none.lrn_run, 0);
+    const dn::GpuTuning t = dn::parse_gpu_tuning("lrn_vec=2,lrn_run=16");
+    EXPECT_EQ(t.lrn_vec, 2);
+    EXPECT_EQ(t.lrn_run, 16);
+    auto err = [](const char* spec) { return dn::test::error_of([&] { dn::parse_gpu_tuning(spec); }); };
+    EXPECT_NE(err("lrn_width=4").find("unknown key 'lrn_width'"), std::string::npos);
+    EXPECT_NE(err("lrn_vec=3").find("must be 1, 2 or 4"), std::string::npos);
+    EXPECT_NE(err("lrn_run=x").find("lrn_run='x' is not a count"), std::string::npos);
+    EXPECT_NE(err("lrn_run").find("is not a count"), std::string::npos);
 }

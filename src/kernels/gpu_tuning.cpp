@@ -9,13 +9,10 @@
 
 namespace dn {
 
-namespace {
-
-GpuTuning from_env() {
+GpuTuning parse_gpu_tuning(const char* spec) {
     GpuTuning t;
-    const char* env = std::getenv("DN_GPU_TUNING");
-    if (!env) return t;
-    std::stringstream ss(env);
+    if (!spec) return t;
+    std::stringstream ss(spec);
     std::string item;
     while (std::getline(ss, item, ',')) {
         if (item.empty()) continue;
@@ -34,10 +31,8 @@ GpuTuning from_env() {
     return t;
 }
 
-}  // namespace
-
 GpuTuning& gpu_tuning() {
-    static GpuTuning t = from_env();
+    static GpuTuning t = parse_gpu_tuning(std::getenv("DN_GPU_TUNING"));
     return t;
 }
 

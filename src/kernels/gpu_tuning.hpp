@@ -11,8 +11,10 @@ struct GpuTuning {
     int lrn_run = 0;  ///< LRN: channels per thread, >= 1 (0: the rule)
 };
 
-/// The process-wide overrides; initially every field 0, or as DN_GPU_TUNING says
-/// ("lrn_vec=4,lrn_run=32"; an unknown key or a bad value throws dn::Error naming it).
+/// Overrides from a spec "key=value,key=value" ("lrn_vec=4,lrn_run=32"; null or "" gives none).
+/// Throws dn::Error naming an unknown key or a bad value.
+GpuTuning parse_gpu_tuning(const char* spec);
+/// The process-wide overrides: parse_gpu_tuning($DN_GPU_TUNING) at first use.
 GpuTuning& gpu_tuning();
 
 }  // namespace dn
