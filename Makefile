@@ -136,12 +136,13 @@ test:
 	@$(MAKE) --no-print-directory darknet libdarknet.so $(TEST_BIN)
 	@DARKNET_BIN=$(CURDIR)/darknet DARKNET_LIB=$(CURDIR)/libdarknet.so $(TEST_BIN)
 
-# The error-handling tests (malformed cfgs and weights, bad images) under ASan + UBSan, in their
-# own object directory so ./darknet is untouched.
+# The error-handling tests (malformed cfgs and weights, bad images), the forward passes and every
+# emulated GPU kernel (tests/test_gpu_emu_*.cpp: an index past a buffer is a heap overflow here)
+# under ASan + UBSan, in their own object directory so ./darknet is untouched.
 SAN_DIR := build/gpu0-cudnn0-cv0-omp$(OPENMP)-dbg0-sanaddress_undefined
 test-sanitize:
 	$(MAKE) --no-print-directory SANITIZE=address,undefined GPU=0 CUDNN=0 $(SAN_DIR)/test_darknet
-	@ASAN_OPTIONS=detect_leaks=1 $(SAN_DIR)/test_darknet --gtest_filter='Cfg*:*Malformed*:Weights*:Nms*:*Forward*'
+	@ASAN_OPTIONS=detect_leaks=1 $(SAN_DIR)/test_darknet --gtest_filter='Cfg*:*Malformed*:Weights*:Nms*:*Forward*:*GpuEmu*'
 
 bench: darknet $(BENCH_BIN)
 	@BENCH_BIN=$(BENCH_BIN) bash scripts/bench.sh
