@@ -50,6 +50,15 @@ ifeq ($(OPENCV),1)
 CPPFLAGS += -DDN_OPENCV $(shell pkg-config --cflags opencv4)
 LDLIBS += $(shell pkg-config --libs opencv4)
 endif
+ifeq ($(GPU),emu)
+# The GPU build run on the CPU, for machines without a device (make test runs its GPU agreement
+# tests): tests/emu/ stands in for CUDA's runtime and cuBLAS on the host, tests/cuda_emu.hpp runs
+# each CUDA thread of our kernels as a fiber; every GPU code path runs but cuDNN's.
+ifneq ($(CUDNN),0)
+$(error GPU=emu has no cuDNN: use CUDNN=0)
+endif
+CPPFLAGS += -DDN_GPU -DDN_GPU_EMU -Itests/emu
+endif
 ifeq ($(GPU),1)
 CPPFLAGS += -DDN_GPU -I$(CUDA_PATH)/include
 LDFLAGS += -L$(CUDA_PATH)/lib64 -Wl,-rpath,$(CUDA_PATH)/lib64
@@ -63,7 +72,7 @@ NVCCFLAGS += $(filter -D%,$(CPPFLAGS))
 endif
 
 LIB_SRCS := $(wildcard src/core/*.cpp src/kernels/*.cpp src/layers/*.cpp src/data/*.cpp src/train/*.cpp src/api/*.cpp)
-CU_SRCS := $(if $(filter 1,$(GPU)),$(wildcard src/*/*.cu),)
+CU_SRCS := $(if $(filter 1 emu,$(GPU)),$(wildcard src/*/*.cu),)
 CLI_SRCS := $(wildcard examples/*.cpp)
 TEST_SRCS := $(wildcard tests/*.cpp)
 BENCH_SRCS := $(wildcard bench/*.cpp)
@@ -71,6 +80,11 @@ BENCH_SRCS := $(wildcard bench/*.cpp)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(OBJDIR)/%.o) $(CU_SRCS:%.cu=$(OBJDIR)/%.cu.o)
 CLI_OBJS := $(CLI_SRCS:%.cpp=$(OBJDIR)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.cpp=$(OBJDIR)/%.o)
+ifeq ($(GPU),emu)
+# the emulated device's runtime is part of the library there
+LIB_OBJS += $(OBJDIR)/tests/cuda_emu.o
+TEST_OBJS := $(filter-out $(OBJDIR)/tests/cuda_emu.o,$(TEST_OBJS))
+endif
 BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(OBJDIR)/%.o)
 
 TEST_BIN := $(OBJDIR)/test_darknet
@@ -96,10 +110,17 @@ $(OBJDIR)/%.o: %.cpp
 	@$(if $(Q),echo "  CXX     $<")
 	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
+ifeq ($(GPU),emu)
+$(OBJDIR)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $< (emulated GPU)")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -Wno-unknown-pragmas -x c++ -c $< -o $@
+else
 $(OBJDIR)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NVCC    $<")
 	$(Q)$(NVCC) $(NVCCFLAGS) -c $< -o $@
+endif
 
 # Layers register themselves from static initializers, so executables link the objects (or the
 # shared library); static users link libdarknet.a with -Wl,--whole-archive.
@@ -121,6 +142,11 @@ libdarknet.so: $(LIB_OBJS) $(LINK_STAMP)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CXX) -shared $(LDFLAGS) $(filter-out $(LINK_STAMP),$^) -o $@ $(LDLIBS)
 
+# The CLI of this flag set in its object folder (what the GPU=emu tests run; ./darknet is untouched).
+$(OBJDIR)/darknet: $(CLI_OBJS) $(LIB_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
 $(TEST_BIN): $(TEST_OBJS) $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lgtest
@@ -129,12 +155,15 @@ $(BENCH_BIN): $(BENCH_OBJS) $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lbenchmark
 
-# Installs missing Debian packages (scripts/setup.sh), builds, runs every test; ends with the line
-# "N passed, N failed[, N skipped]".
+# Installs missing Debian packages (scripts/setup.sh), builds, runs every test: this build's, then
+# the GPU agreement tests on the GPU build run on the CPU (GPU=emu); ends with the line
+# "N passed, N failed[, N skipped]" over both (scripts/run_tests.sh).
+EMU_DIR := build/gpuemu-cudnn0-cv$(OPENCV)-omp$(OPENMP)-dbg$(DEBUG)-san$(ARCH_TAG)
 test:
 	@bash scripts/setup.sh
 	@$(MAKE) --no-print-directory darknet libdarknet.so $(TEST_BIN)
-	@DARKNET_BIN=$(CURDIR)/darknet DARKNET_LIB=$(CURDIR)/libdarknet.so $(TEST_BIN)
+	@$(MAKE) --no-print-directory GPU=emu CUDNN=0 $(EMU_DIR)/test_darknet $(EMU_DIR)/darknet
+	@bash scripts/run_tests.sh $(TEST_BIN) $(EMU_DIR)
 
 # The error-handling tests (malformed cfgs and weights, bad images), the forward passes and every
 # emulated GPU kernel (tests/test_gpu_emu_*.cpp: an index past a buffer is a heap overflow here)

@@ -1,9 +1,10 @@
-// The runtime of tests/cuda_emu.hpp (CPU builds only).
-#ifndef DN_GPU
+// The runtime of tests/cuda_emu.hpp (CPU builds and GPU=emu).
+#if !defined(DN_GPU) || defined(DN_GPU_EMU)
 #include "cuda_emu.hpp"
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <vector>
 
 #if !defined(__x86_64__) || defined(DN_EMU_UCONTEXT)
@@ -78,7 +79,7 @@ enum Wait { kNone, kBlock, kWarp };
 
 struct Fiber {
     Context ctx;
-    std::vector<char> stack;
+    std::vector<char>* stack = nullptr;  // from a pool that only grows (blocks of other sizes reuse it)
     Index3 idx;
     Wait wait = kNone;
     bool done = false;
@@ -113,7 +114,7 @@ void run_block() {
     for (Fiber& f : blk->fibers) {
         f.done = false;
         f.wait = kNone;
-        make_context(f.ctx, f.stack, fiber_main);
+        make_context(f.ctx, *f.stack, fiber_main);
     }
     for (;;) {
         for (unsigned t = 0; t < B; ++t) {
@@ -162,9 +163,11 @@ void run_block() {
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
     const unsigned B = block.x * block.y * block.z;
     static Block b;  // fibers and their stacks, reused across launches
+    static std::vector<std::unique_ptr<std::vector<char>>> stacks;
+    while (stacks.size() < B) stacks.push_back(std::make_unique<std::vector<char>>(64 << 10));
     if (b.fibers.size() != B) {
         b.fibers = std::vector<Fiber>(B);
-        for (Fiber& f : b.fibers) f.stack.resize(64 << 10);
+        for (unsigned t = 0; t < B; ++t) b.fibers[t].stack = stacks[t].get();
     }
     for (unsigned t = 0; t < B; ++t) b.fibers[t].idx = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
     b.lanes.assign(B, 0.0);
@@ -200,6 +203,7 @@ double shfl_slot(double v, int src) { return exchange(v, static_cast<unsigned>(s
 
 }  // namespace dn_emu
 
+#ifndef DN_GPU  // GPU=emu: src/core/cuda.cpp's, on the emulated cudaMalloc
 namespace dn {
 
 float* gpu_scratch(size_t n) {
@@ -209,4 +213,5 @@ float* gpu_scratch(size_t n) {
 }
 
 }  // namespace dn
-#endif  // DN_GPU
+#endif
+#endif  // !DN_GPU || DN_GPU_EMU

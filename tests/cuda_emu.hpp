@@ -1,23 +1,26 @@
 // A small CUDA emulation that runs our GPU kernels (src/kernels/*.cu: the normalization kernels,
 // activations, the elementwise/im2col kernels and the data-movement layers') on the CPU, so that a
-// build without a GPU (CI) still executes every line of them: tests/test_gpu_emu_*.cpp include one
-// .cu file each after this header and compare its launchers with the CPU specification.
+// build without a GPU (CI) still executes every line of them. Two uses:
+//  - CPU builds: tests/test_gpu_emu_*.cpp include one .cu file each after this header and compare
+//    its launchers with the CPU specification;
+//  - the GPU build run on the CPU (`make GPU=emu`, part of `make test`): tests/emu/cuda_runtime.h
+//    and cublas_v2.h stand in for CUDA's, include this header, and the whole GPU code path (layers'
+//    forward_gpu/backward_gpu/update_gpu, the network runner, the CLI's -i 0) runs on the host; the
+//    device agreement tests (tests/test_gpu_agreement.cpp) run against it.
 //
 // Model: a launch (DN_LAUNCH) runs the grid's blocks in order; each CUDA thread of a block is a
 // fiber (ucontext) that runs until it finishes or waits at a barrier, and a barrier opens once all
 // of the block's (or warp's) live threads wait at it. Hence `__shared__` is plain static storage
 // (one block uses it at a time), `__syncthreads()` is a barrier of the block's threads and
 // `__shfl_down_sync` / `__shfl_sync` a two-phase exchange between the 32 threads of a warp (each
-// writes its value, waits for the warp, reads its partner's, waits again); cudaMemcpy is memcpy
-// (device memory is host memory here). A barrier that some threads never reach
-// aborts with a message (a deadlock on the device). Not modelled: timing, the memory model beyond
-// barriers, atomics, clusters, launch limits; those are the device tests' job
-// (tests/test_gpu_agreement.cpp).
-// CPU builds only (GPU=0): a GPU build links the real kernels.
+// writes its value, waits for the warp, reads its partner's, waits again); device memory is host
+// memory. A barrier that some threads never reach aborts with a message (a deadlock on the
+// device). Not modelled: timing, the memory model beyond barriers, atomics, clusters, launch
+// limits, cuDNN; those are the device tests' job (tests/test_gpu_agreement.cpp on a GPU).
 #pragma once
 
-#ifdef DN_GPU
-#error "tests/cuda_emu.hpp is for CPU builds; GPU builds run the real kernels"
+#if defined(DN_GPU) && !defined(DN_GPU_EMU)
+#error "tests/cuda_emu.hpp is for CPU builds and GPU=emu; GPU builds run the real kernels"
 #endif
 
 #include <cmath>
@@ -100,20 +103,16 @@ auto launch(dim3 grid, dim3 block, K kernel) {
 #define __shfl_down_sync(mask, v, o) ::dn_emu::shfl_down((v), (o))
 #define __shfl_sync(mask, v, src) ::dn_emu::shfl((v), (src))
 #define DN_LAUNCH(grid, block, ...) ::dn_emu::launch(dim3(grid), dim3(block), __VA_ARGS__)
+#ifndef DN_GPU
+// CPU builds: the runtime calls and check macros the launchers use (in GPU builds, kernels/gpu.hpp
+// gives them).
+#include "emu/cuda_runtime.h"
 #define DN_KERNEL_CHECK() \
     do {                  \
     } while (0)
-
-// The runtime calls the launchers make; device pointers are host pointers.
-using cudaError_t = int;
-enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
-inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
-    std::memcpy(dst, src, bytes);
-    return 0;
-}
 #define DN_CUDA_CHECK(x) static_cast<void>(x)
-
 namespace dn {
 /// A grow-only scratch area of at least n floats (host memory here).
 float* gpu_scratch(size_t n);
 }  // namespace dn
+#endif

@@ -1,7 +1,8 @@
 // GPU against CPU, layer by layer: identical inputs and parameters; the forward output, the
 // gradient w.r.t. the layer's input and its parameter gradients must agree (max normalized error
 // <= 1e-5 in float32), and the GPU backward must ADD into the previous layer's delta. Without a
-// CUDA device (or in a CPU build) every test here is skipped.
+// CUDA device (or in a CPU build) every test here is skipped; `make test` also runs them on the GPU
+// build run on the CPU (GPU=emu, tests/emu/), where everything but cuDNN is exercised.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -100,6 +100,13 @@ ConvGeom ConvolutionalLayer<T>::geom() const {
 }
 
 template <class T>
+ConvGeom ConvolutionalLayer<T>::group_geom() const {
+    ConvGeom g = geom();
+    g.channels = this->c / groups;
+    return g;
+}
+
+template <class T>
 bool ConvolutionalLayer<T>::direct_1x1() const {
     return size == 1 && stride_x == 1 && stride_y == 1 && padding == 0 && dilation == 1;
 }

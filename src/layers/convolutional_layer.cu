@@ -127,7 +127,7 @@ void ConvolutionalLayer<T>::forward_gpu(Network<T>& net) {
         DN_CUDNN_CHECK(cudnnConvolutionForward(cudnn_handle(), &one, s.x, net.input_gpu, s.f, W, s.conv, s.fwd, ws,
                                                s.ws_bytes, &zero, s.y, raw));
 #else
-        const ConvGeom g = geom();
+        const ConvGeom g = group_geom();  // per group, depthwise included
         const int M = F / groups, K = g.channels * size * size;
         const size_t in_group = static_cast<size_t>(g.channels) * this->h * this->w, per_in = this->inputs();
         const bool direct = direct_1x1();
@@ -185,7 +185,7 @@ void ConvolutionalLayer<T>::backward_gpu(Network<T>& net) {
             DN_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn_handle(), &one, s.f, W, s.y, d, s.conv, s.bwd_data, ws,
                                                         s.ws_bytes, &one, s.x, net.delta_gpu));
 #else
-        const ConvGeom g = geom();
+        const ConvGeom g = group_geom();  // per group, depthwise included
         const int M = F / groups, K = g.channels * size * size;
         const size_t in_group = static_cast<size_t>(g.channels) * this->h * this->w, per_in = this->inputs();
         const bool direct = direct_1x1();

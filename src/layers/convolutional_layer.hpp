@@ -47,7 +47,12 @@ public:
     BatchNorm<T> bn;
 
 private:
-    ConvGeom geom() const;  ///< geometry of one group
+    /// Geometry for the CPU kernels: one group's (im2col + GEMM), or all channels for the depthwise
+    /// kernel (kernels/depthwise.hpp), which walks them itself.
+    ConvGeom geom() const;
+    /// Geometry of one group (channels = c / groups) whatever the kernel: what im2col of one group
+    /// takes (the GPU's im2col + cuBLAS path, depthwise included).
+    ConvGeom group_geom() const;
     bool depthwise() const { return groups == this->c && filters == this->c && groups > 1; }
     bool direct_1x1() const;
     /// out[filters, oh*ow] = act(W (*) in + bias) for one image; bias null: no bias, no activation.
