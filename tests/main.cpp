@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "darknet/error.hpp"
+#include "darknet/image.hpp"
 #include "test_util.hpp"
 
 namespace dn::test {
@@ -47,6 +49,50 @@ std::string make_temp_dir() {
     char* d = mkdtemp(tmpl);
     if (!d) throw Error("mkdtemp failed");
     return d;
+}
+
+const char* const kFashionLabels[10] = {"tee",   "trouser", "pullover", "dress", "coat",
+                                        "sandal", "shirt",  "sneaker", "bag",   "boot"};
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream f(path);
+    f << text;
+}
+
+std::string small_classification_set() {
+    static std::string dir;
+    if (!dir.empty()) return dir;
+    dir = make_temp_dir();
+    int rc = 0;
+    if (file_exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+        std::string out = run("python3 " + repo_root() + "/scripts/fashion_mnist_to_darknet.py "
+                              "/usr/share/datasets/fashion-mnist " + dir + " --limit 600", &rc);
+        if (rc == 0) return dir;
+        ADD_FAILURE() << out;
+    }
+    std::string labels;
+    for (const char* l : kFashionLabels) labels += std::string(l) + "\n";
+    write_text(dir + "/labels.txt", labels);
+    std::mt19937 g(3);
+    std::uniform_real_distribution<float> noise(0, 0.3f);
+    for (const char* split : {"train", "test"}) {
+        std::string list;
+        const int n = std::string(split) == "train" ? 600 : 200;
+        for (int i = 0; i < n; ++i) {
+            const int k = i % 10;
+            Image im(28, 28, 1);
+            for (auto& v : im.data) v = noise(g);
+            for (int y = 0; y < 10; ++y)
+                for (int x = 0; x < 5; ++x) im.at(2 + (k % 5) * 5 + x, 4 + (k / 5) * 12 + y, 0) = 1.f;
+            std::string p = dir + "/" + split + "_" + std::to_string(i) + "_" + kFashionLabels[k] + ".png";
+            save_image(im, p);
+            list += p + "\n";
+        }
+        write_text(dir + "/" + split + ".list", list);
+    }
+    write_text(dir + "/fashion.data", "classes=10\ntrain=" + dir + "/train.list\nvalid=" + dir +
+                                          "/test.list\nlabels=" + dir + "/labels.txt\nbackup=backup/\ntop=2\n");
+    return dir;
 }
 
 std::vector<double> losses(const std::string& log) {

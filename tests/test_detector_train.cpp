@@ -19,10 +19,6 @@ using namespace dn::test;
 
 namespace {
 
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream f(path);
-    f << text;
-}
 
 // Three 100x100 images with known boxes (pixels, [x0, y0, x1, y1]) and known predictions written
 // in `detector valid`'s format (1-based pixels). Classes "a" and "b".

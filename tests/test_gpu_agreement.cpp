@@ -256,6 +256,36 @@ TEST(GpuAgreementNet, DetectorTestGivesTheCpuDetections) {
     }
 }
 
+// The CLI's training loop on the device: `classifier train -i 0` and `-nogpu` from the same seed
+// (the same images, crops, flips and dropout masks) follow the same loss curve. Batchnorm, dropout,
+// subdivisions, the learning-rate schedule and the SGD step all run on the device.
+TEST(GpuAgreementNet, ClassifierTrainFollowsTheCpu) {
+    DN_REQUIRE_GPU();
+    const std::string set = small_classification_set(), dir = make_temp_dir();
+    write_text(dir + "/t.cfg",
+               "[net]\nbatch=16\nsubdivisions=2\nwidth=28\nheight=28\nchannels=1\nmomentum=0.9\ndecay=0.0005\n"
+               "learning_rate=0.05\nburn_in=4\npolicy=poly\npower=2\nmax_batches=12\nmin_crop=28\nmax_crop=30\nflip=1\n"
+               "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+               "[maxpool]\nsize=2\nstride=2\n"
+               "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=mish\n"
+               "[dropout]\nprobability=.2\n"
+               "[connected]\noutput=10\nactivation=linear\n[softmax]\n");
+    auto train = [&](const std::string& dev, const std::string& chart) {
+        int rc = -1;
+        const std::string out = run("cd " + dir + " && OMP_NUM_THREADS=2 " + darknet_path() + " " + dev +
+                                        " classifier train " + set + "/fashion.data t.cfg -dont_show -seed 7 -chart " +
+                                        chart,
+                                    &rc);
+        EXPECT_EQ(rc, 0) << out;
+        return losses(out);
+    };
+    const std::vector<double> cpu = train("-nogpu", "cpu.png"), gpu = train("-i 0", "gpu.png");
+    ASSERT_EQ(cpu.size(), 12u);
+    ASSERT_EQ(gpu.size(), cpu.size());
+    for (size_t i = 0; i < cpu.size(); ++i)
+        EXPECT_NEAR(gpu[i], cpu[i], 1e-3 * std::max(1.0, std::fabs(cpu[i]))) << "iteration " << i + 1;
+}
+
 // Without a device the GPU entry points fail with a clear message instead of crashing.
 TEST(GpuAgreementNet, NoDeviceIsAClearError) {
     if (gpu_count() > 0) GTEST_SKIP() << "SKIP: a device is present";

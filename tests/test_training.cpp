@@ -18,52 +18,6 @@ using namespace dn::test;
 
 namespace {
 
-const char* kLabels[] = {"tee", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"};
-
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream f(path);
-    f << text;
-}
-
-// A small training set: the first 600 train / 200 test Fashion-MNIST images (Debian
-// dataset-fashion-mnist), or, without the package, a synthetic 10-class set (a bright block whose
-// position is the class, on noise) so that the tests still train on something learnable.
-std::string dataset_dir() {
-    static std::string dir;
-    if (!dir.empty()) return dir;
-    dir = make_temp_dir();
-    int rc = 0;
-    if (file_exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-        std::string out = run("python3 " + repo_root() + "/scripts/fashion_mnist_to_darknet.py "
-                              "/usr/share/datasets/fashion-mnist " + dir + " --limit 600", &rc);
-        if (rc == 0) return dir;
-        ADD_FAILURE() << out;
-    }
-    std::string labels, data;
-    for (const char* l : kLabels) labels += std::string(l) + "\n";
-    write_text(dir + "/labels.txt", labels);
-    std::mt19937 g(3);
-    std::uniform_real_distribution<float> noise(0, 0.3f);
-    for (const char* split : {"train", "test"}) {
-        std::string list;
-        const int n = std::string(split) == "train" ? 600 : 200;
-        for (int i = 0; i < n; ++i) {
-            const int k = i % 10;
-            Image im(28, 28, 1);
-            for (auto& v : im.data) v = noise(g);
-            for (int y = 0; y < 10; ++y)
-                for (int x = 0; x < 5; ++x) im.at(2 + (k % 5) * 5 + x, 4 + (k / 5) * 12 + y, 0) = 1.f;
-            std::string p = dir + "/" + split + "_" + std::to_string(i) + "_" + kLabels[k] + ".png";
-            save_image(im, p);
-            list += p + "\n";
-        }
-        write_text(dir + "/" + split + ".list", list);
-    }
-    write_text(dir + "/fashion.data", "classes=10\ntrain=" + dir + "/train.list\nvalid=" + dir +
-                                          "/test.list\nlabels=" + dir + "/labels.txt\nbackup=backup/\ntop=2\n");
-    return dir;
-}
-
 std::string tiny_cfg(int max_batches, float lr) {
     return strfmt("[net]\nbatch=32\nsubdivisions=2\nwidth=28\nheight=28\nchannels=1\nmomentum=0.9\ndecay=0.0005\n"
                   "learning_rate=%g\nburn_in=10\npolicy=poly\npower=2\nmax_batches=%d\nmin_crop=28\nmax_crop=30\n"
@@ -75,7 +29,7 @@ std::string tiny_cfg(int max_batches, float lr) {
 }
 
 std::string train_cmd(const std::string& dir, const std::string& cfg, const std::string& weights = "") {
-    return "cd " + dir + " && OMP_NUM_THREADS=2 exec " + darknet_bin() + " classifier train " + dataset_dir() +
+    return "cd " + dir + " && OMP_NUM_THREADS=2 exec " + darknet_bin() + " classifier train " + small_classification_set() +
            "/fashion.data " + cfg + " " + weights + " -dont_show -chart chart.png";
 }
 
@@ -93,13 +47,13 @@ TEST(Training, LossFallsOnFashionMnistAndTheModelClassifies) {
     EXPECT_LT(last, 0.6 * first) << "loss did not fall: first " << first << ", last " << last;
     EXPECT_TRUE(file_exists(dir + "/backup/tiny_final.weights"));
     EXPECT_TRUE(file_exists(dir + "/chart.png"));
-    std::string out = run("cd " + dir + " && " + darknet_bin() + " classifier valid " + dataset_dir() + "/fashion.data tiny.cfg backup/tiny_final.weights", &rc);
+    std::string out = run("cd " + dir + " && " + darknet_bin() + " classifier valid " + small_classification_set() + "/fashion.data tiny.cfg backup/tiny_final.weights", &rc);
     ASSERT_EQ(rc, 0) << out;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(out, m, std::regex("\\d+ images: top 1: ([0-9.]+), top 2: ([0-9.]+)"))) << out;
     EXPECT_GT(std::stod(m[1]), 0.5) << out;  // 10 classes: chance is 0.1
-    out = run("cd " + dir + " && " + darknet_bin() + " classifier predict " + dataset_dir() +
-                  "/fashion.data tiny.cfg backup/tiny_final.weights $(head -1 " + dataset_dir() + "/test.list)",
+    out = run("cd " + dir + " && " + darknet_bin() + " classifier predict " + small_classification_set() +
+                  "/fashion.data tiny.cfg backup/tiny_final.weights $(head -1 " + small_classification_set() + "/test.list)",
               &rc);
     ASSERT_EQ(rc, 0) << out;
     EXPECT_TRUE(std::regex_search(out, std::regex("Predicted in [0-9.]+ seconds\\.\\n *[0-9.]+%: [a-z]+\\n"))) << out;
@@ -185,8 +139,8 @@ TEST(Training, LabelsComeFromThePathAndBadPathsAreNamed) {
 }
 
 TEST(Training, AugmentedBatchesAreAFunctionOfTheirSeed) {
-    ClassificationSet set = load_classification_set(dataset_dir() + "/train.list",
-                                                     std::vector<std::string>(std::begin(kLabels), std::end(kLabels)));
+    ClassificationSet set = load_classification_set(small_classification_set() + "/train.list",
+                                                     std::vector<std::string>(std::begin(kFashionLabels), std::end(kFashionLabels)));
     ClassifierAugment aug;
     aug.angle = 10;
     aug.min_crop = 28;
@@ -271,10 +225,10 @@ TEST(Training, MissingAndCorruptImagesAndEmptyListsAreNamed) {
     write_text(dir + "/n.cfg",
                "[net]\nbatch=8\nsubdivisions=1\nwidth=28\nheight=28\nchannels=1\nmax_batches=3\n"
                "[connected]\noutput=10\nactivation=linear\n[softmax]\n");
-    const std::string first = run("head -1 " + dataset_dir() + "/train.list | tr -d '\\n'");
+    const std::string first = run("head -1 " + small_classification_set() + "/train.list | tr -d '\\n'");
     run("head -c 100 " + first + " > " + dir + "/corrupt_bag.png");
     std::string labels;
-    for (const char* l : kLabels) labels += std::string(l) + "\n";
+    for (const char* l : kFashionLabels) labels += std::string(l) + "\n";
     write_text(dir + "/labels.txt", labels);
     auto train = [&](const std::string& list) {
         write_text(dir + "/t.list", list);

@@ -32,6 +32,15 @@ std::vector<char> read_bytes(const std::string& path);
 void write_bytes(const std::string& path, const std::vector<char>& b);
 /// The per-iteration losses of a training log (the trainer's "iteration, epoch: loss, ..." lines).
 std::vector<double> losses(const std::string& log);
+/// Fashion-MNIST's class names, in label order (small_classification_set's labels.txt).
+extern const char* const kFashionLabels[10];
+/// Writes text to a file (replacing it).
+void write_text(const std::string& path, const std::string& text);
+/// A small classification set in a temporary directory (made once per process): the first 600
+/// train / 200 test Fashion-MNIST images (Debian dataset-fashion-mnist), or, without the package,
+/// a synthetic 10-class set (a bright block whose position is the class, on noise), with
+/// train.list, test.list, labels.txt and fashion.data (backup=backup/). Returns the directory.
+std::string small_classification_set();
 
 /// Builds a network from cfg text ("t.cfg" in messages), quietly.
 template <class T>
