@@ -271,6 +271,32 @@ TEST(DetectorTrain, LossFallsAndMapRuns) {
     EXPECT_NEAR(number(out, "\\(mAP@0.50\\) = ([0-9.]+)"), direct, 0.02) << out;
 }
 
+// `detector train -i 0` follows `-nogpu` from the same seed (the same images, augmentations and
+// multi-scale sizes): the device's convolutions, batchnorm and the [yolo] loss (computed on the
+// host, as in Darknet) through 12 iterations, with a resize at iteration 10. Named for the GPU
+// agreement suite, which `make test` also runs on the emulated device.
+TEST(GpuAgreementNet, DetectorTrainFollowsTheCpu) {
+    DN_REQUIRE_GPU();
+    const std::string data = detect_set_dir();
+    if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
+    const std::string dir = make_temp_dir();
+    write_text(dir + "/tiny-yolo.cfg", tiny_yolo(12, 1));
+    auto train = [&](const std::string& dev, const std::string& chart) {
+        int rc = -1;
+        const std::string log = run("cd " + dir + " && OMP_NUM_THREADS=2 " + darknet_path() + " " + dev + " detector train " +
+                                        data + "/fashion-detect.data tiny-yolo.cfg -dont_show -seed 3 -chart " + chart,
+                                    &rc);
+        EXPECT_EQ(rc, 0) << log;
+        EXPECT_NE(log.find("Resizing the network to"), std::string::npos) << "random=1 did not resize\n" << log;
+        return losses(log);
+    };
+    const std::vector<double> cpu = train("-nogpu", "cpu.png"), gpu = train("-i 0", "gpu.png");
+    ASSERT_EQ(cpu.size(), 12u);
+    ASSERT_EQ(gpu.size(), cpu.size());
+    for (size_t i = 0; i < cpu.size(); ++i)
+        EXPECT_NEAR(gpu[i], cpu[i], 2e-3 * std::max(1.0, std::fabs(cpu[i]))) << "iteration " << i + 1;
+}
+
 // Training survives corrupt labels: they are reported (file:line) and skipped.
 TEST(DetectorTrain, CorruptLabelsAreReportedNotLearned) {
     const std::string data = detect_set_dir();

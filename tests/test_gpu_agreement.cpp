@@ -19,12 +19,6 @@ using namespace dn::test;
 
 namespace {
 
-#define DN_REQUIRE_GPU()                                                                                 \
-    do {                                                                                                 \
-        if (gpu_count() == 0)                                                                            \
-            GTEST_SKIP() << "SKIP: no CUDA device (or a CPU build); GPU agreement needs make GPU=1 and a GPU"; \
-    } while (0)
-
 struct GpuCase {
     std::string name;
     std::string layers;  // cfg text after "[net]" and the leading identity layer

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "darknet/cfg.hpp"
+#include "darknet/cuda.hpp"
 #include "darknet/error.hpp"
 #include "darknet/network.hpp"
 
@@ -64,6 +65,13 @@ std::string error_of(F&& f) {
 }
 
 }  // namespace dn::test
+
+/// Skips a test that needs a CUDA device (a GPU build on a GPU machine, or GPU=emu).
+#define DN_REQUIRE_GPU()                                                                                 \
+    do {                                                                                                 \
+        if (::dn::gpu_count() == 0)                                                                      \
+            GTEST_SKIP() << "SKIP: no CUDA device (or a CPU build); GPU agreement needs make GPU=1 and a GPU"; \
+    } while (0)
 
 #define DN_REQUIRE_SHARED()                                                                                \
     do {                                                                                                   \
