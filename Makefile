@@ -165,13 +165,16 @@ test:
 	@$(MAKE) --no-print-directory GPU=emu CUDNN=0 $(EMU_DIR)/test_darknet $(EMU_DIR)/darknet
 	@bash scripts/run_tests.sh $(TEST_BIN) $(EMU_DIR)
 
-# The error-handling tests (malformed cfgs and weights, bad images), the forward passes and every
-# emulated GPU kernel (tests/test_gpu_emu_*.cpp: an index past a buffer is a heap overflow here)
-# under ASan + UBSan, in their own object directory so ./darknet is untouched.
-SAN_DIR := build/gpu0-cudnn0-cv0-omp$(OPENMP)-dbg0-sanaddress_undefined
+# Under ASan + UBSan, on the GPU build run on the CPU (GPU=emu: device memory is host memory, so an
+# index past a device buffer is a heap overflow here): the error-handling tests (malformed cfgs and
+# weights, bad images), the forward passes, every emulated kernel (tests/test_gpu_emu_*.cpp) and
+# the GPU agreement tests (the layers' GPU code, training and detection on the emulated device).
+# Its own object directory; ./darknet is untouched.
+SAN_DIR := build/gpuemu-cudnn0-cv0-omp$(OPENMP)-dbg0-sanaddress_undefined
 test-sanitize:
-	$(MAKE) --no-print-directory SANITIZE=address,undefined GPU=0 CUDNN=0 $(SAN_DIR)/test_darknet
-	@ASAN_OPTIONS=detect_leaks=1 $(SAN_DIR)/test_darknet --gtest_filter='Cfg*:*Malformed*:Weights*:Nms*:*Forward*:*GpuEmu*'
+	$(MAKE) --no-print-directory SANITIZE=address,undefined GPU=emu CUDNN=0 $(SAN_DIR)/test_darknet $(SAN_DIR)/darknet
+	@ASAN_OPTIONS=detect_leaks=1 DARKNET_BIN=$(CURDIR)/$(SAN_DIR)/darknet $(SAN_DIR)/test_darknet \
+	    --gtest_filter='Cfg*:*Malformed*:Weights*:Nms*:*Forward*:*GpuEmu*:GpuAgreement*:*/GpuAgreement*'
 
 bench: darknet $(BENCH_BIN)
 	@BENCH_BIN=$(BENCH_BIN) bash scripts/bench.sh

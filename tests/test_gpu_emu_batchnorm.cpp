@@ -2,10 +2,14 @@
 // (kernels/batchnorm.hpp): training and eval, forward and backward, one block or several per
 // channel, float4-aligned and unaligned buffers, y in place over x, dx written, added, and in
 // place over dy.
-#ifndef DN_GPU
+#if !defined(DN_GPU) || defined(DN_GPU_EMU)
 #include "cuda_emu.hpp"
 // clang-format off
+#ifdef DN_GPU  // GPU=emu: the library's launchers (src/kernels/*.cu built as C++)
+#include "kernels/gpu.hpp"
+#else  // CPU builds: this file runs the kernels itself
 #include "../src/kernels/batchnorm.cu"
+#endif
 // clang-format on
 #include "gpu_emu_util.hpp"
 #include "kernels/batchnorm.hpp"
@@ -96,4 +100,4 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuBatchnorm,
                          });
 
 }  // namespace
-#endif  // DN_GPU
+#endif  // !DN_GPU || DN_GPU_EMU

@@ -1,10 +1,14 @@
 // src/kernels/groupnorm.cu run on the CPU through tests/cuda_emu.hpp against the CPU specification
 // (kernels/groupnorm.hpp): forward and backward, one block or several per group, float4-aligned
 // and unaligned buffers, dx written, added, and in place over dy.
-#ifndef DN_GPU
+#if !defined(DN_GPU) || defined(DN_GPU_EMU)
 #include "cuda_emu.hpp"
 // clang-format off
+#ifdef DN_GPU  // GPU=emu: the library's launchers (src/kernels/*.cu built as C++)
+#include "kernels/gpu.hpp"
+#else  // CPU builds: this file runs the kernels itself
 #include "../src/kernels/groupnorm.cu"
+#endif
 // clang-format on
 #include "gpu_emu_util.hpp"
 #include "kernels/groupnorm.hpp"
@@ -69,4 +73,4 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuGroupnorm,
                          });
 
 }  // namespace
-#endif  // DN_GPU
+#endif  // !DN_GPU || DN_GPU_EMU

@@ -2,12 +2,16 @@
 // (kernels/lrn.hpp): window sizes 1-7 (the register-window kernels, odd and even) and a larger one
 // (the direct kernel); the launch rule's shape and forced ones (1, 2 or 4 positions per thread;
 // runs of one channel, a few, 32 with a tail, the whole column); dx written and added.
-#ifndef DN_GPU
+#if !defined(DN_GPU) || defined(DN_GPU_EMU)
 #include "cuda_emu.hpp"
 // clang-format off
 #include "kernels/lrn.hpp"
 #include "kernels/gpu_tuning.hpp"
+#ifdef DN_GPU  // GPU=emu: the library's launchers (src/kernels/*.cu built as C++)
+#include "kernels/gpu.hpp"
+#else  // CPU builds: this file runs the kernels itself
 #include "../src/kernels/lrn.cu"
+#endif
 // clang-format on
 #include "gpu_emu_util.hpp"
 #include "test_util.hpp"
@@ -83,7 +87,15 @@ TEST(GpuEmuLrnShape, RuleAndForcedShapes) {
     std::vector<float> buf(16);
     const void* al = buf.data();  // std::vector<float> storage: 16-byte aligned (operator new)
     const void* un = buf.data() + 1;
-    auto shape = [&](int N, int C, int S, const void* p) { return dn::lrn_shape(N, C, S, {p}); };
+    struct Shape {
+        int vec, run;
+    };
+    auto shape = [&](int N, int C, int S, const void* p) {
+        Shape s{};
+        const float* f = static_cast<const float*>(p);
+        dn::lrn_gpu_shape(N, C, S, f, f, &s.vec, &s.run);
+        return s;
+    };
     EXPECT_EQ(shape(64, 128, 112 * 112, al).vec, 4);
     EXPECT_EQ(shape(64, 128, 112 * 112, al).run, 128);  // whole columns: no halo
     EXPECT_EQ(shape(32, 256, 56 * 56, al).vec, 4);
@@ -102,4 +114,4 @@ TEST(GpuEmuLrnShape, RuleAndForcedShapes) {
 }
 
 }  // namespace
-#endif  // DN_GPU
+#endif  // !DN_GPU || DN_GPU_EMU
