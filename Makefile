@@ -170,7 +170,7 @@ test:
 # weights, bad images), the forward passes, every emulated kernel (tests/test_gpu_emu_*.cpp) and
 # the GPU agreement tests (the layers' GPU code, training and detection on the emulated device).
 # Its own object directory; ./darknet is untouched.
-SAN_DIR := build/gpuemu-cudnn0-cv0-omp$(OPENMP)-dbg0-sanaddress_undefined
+SAN_DIR := build/gpuemu-cudnn0-cv$(OPENCV)-omp$(OPENMP)-dbg$(DEBUG)-sanaddress_undefined$(ARCH_TAG)
 test-sanitize:
 	$(MAKE) --no-print-directory SANITIZE=address,undefined GPU=emu CUDNN=0 $(SAN_DIR)/test_darknet $(SAN_DIR)/darknet
 	@ASAN_OPTIONS=detect_leaks=1 DARKNET_BIN=$(CURDIR)/$(SAN_DIR)/darknet $(SAN_DIR)/test_darknet \
