@@ -1,6 +1,24 @@
-// Helpers of the emulated-kernel tests (tests/test_gpu_emu_*.cpp): random tensors and the same
-// agreement measure as tests/test_gpu_agreement.cpp (max |a - b| / max |b| <= 1e-5 in float32).
+// Helpers of the emulated-kernel tests (tests/test_gpu_emu_*.cpp): the kernels under test, random
+// tensors and the same agreement measure as tests/test_gpu_agreement.cpp (max |a - b| / max |b|
+// <= 1e-5 in float32).
+//
+// A test file defines DN_EMU_KERNELS_CU as the path of its .cu file (relative to tests/), includes
+// this header and puts its tests under `#if DN_EMU_TESTS`. CPU builds compile that .cu file into the
+// test itself, on the emulation of tests/cuda_emu.hpp; GPU=emu builds call the library's launchers
+// (the same .cu files built as C++); real GPU builds leave these tests out (they pass host memory).
 #pragma once
+
+#if !defined(DN_GPU) || defined(DN_GPU_EMU)
+#define DN_EMU_TESTS 1
+#include "cuda_emu.hpp"
+#ifdef DN_GPU
+#include "kernels/gpu.hpp"
+#else
+#include DN_EMU_KERNELS_CU
+#endif
+#else
+#define DN_EMU_TESTS 0
+#endif
 
 #include <gtest/gtest.h>
 

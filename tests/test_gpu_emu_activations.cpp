@@ -1,17 +1,10 @@
 // src/kernels/activations.cu run on the CPU through tests/cuda_emu.hpp against the CPU
 // specification (kernels/activations.hpp): every activation, in place, fused with a per-channel
 // bias (keeping the pre-activation input), and its gradient.
-#if !defined(DN_GPU) || defined(DN_GPU_EMU)
-#include "cuda_emu.hpp"
-// clang-format off
-#include "kernels/activations.hpp"
-#ifdef DN_GPU  // GPU=emu: the library's launchers (src/kernels/*.cu built as C++)
-#include "kernels/gpu.hpp"
-#else  // CPU builds: this file runs the kernels itself
-#include "../src/kernels/activations.cu"
-#endif
-// clang-format on
+#define DN_EMU_KERNELS_CU "../src/kernels/activations.cu"
 #include "gpu_emu_util.hpp"
+#if DN_EMU_TESTS
+#include "kernels/activations.hpp"
 
 namespace {
 
@@ -74,4 +67,4 @@ TEST(GpuEmuActivations, GradientWithoutTheInputItNeedsIsAClearError) {
 }
 
 }  // namespace
-#endif  // !DN_GPU || DN_GPU_EMU
+#endif  // DN_EMU_TESTS

@@ -2,16 +2,9 @@
 // (kernels/batchnorm.hpp): training and eval, forward and backward, one block or several per
 // channel, float4-aligned and unaligned buffers, y in place over x, dx written, added, and in
 // place over dy.
-#if !defined(DN_GPU) || defined(DN_GPU_EMU)
-#include "cuda_emu.hpp"
-// clang-format off
-#ifdef DN_GPU  // GPU=emu: the library's launchers (src/kernels/*.cu built as C++)
-#include "kernels/gpu.hpp"
-#else  // CPU builds: this file runs the kernels itself
-#include "../src/kernels/batchnorm.cu"
-#endif
-// clang-format on
+#define DN_EMU_KERNELS_CU "../src/kernels/batchnorm.cu"
 #include "gpu_emu_util.hpp"
+#if DN_EMU_TESTS
 #include "kernels/batchnorm.hpp"
 
 namespace {
@@ -100,4 +93,4 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuBatchnorm,
                          });
 
 }  // namespace
-#endif  // !DN_GPU || DN_GPU_EMU
+#endif  // DN_EMU_TESTS

@@ -2,17 +2,10 @@
 // im2col / col2im (kernels/blas.hpp) over strides, paddings, dilations and rectangular windows; the
 // per-channel bias add and bias gradient; the SGD step against Layer::update of a real layer; and
 // the small elementwise kernels.
-#if !defined(DN_GPU) || defined(DN_GPU_EMU)
-#include "cuda_emu.hpp"
-// clang-format off
-#include "kernels/blas.hpp"
-#ifdef DN_GPU  // GPU=emu: the library's launchers (src/kernels/*.cu built as C++)
-#include "kernels/gpu.hpp"
-#else  // CPU builds: this file runs the kernels itself
-#include "../src/kernels/blas.cu"
-#endif
-// clang-format on
+#define DN_EMU_KERNELS_CU "../src/kernels/blas.cu"
 #include "gpu_emu_util.hpp"
+#if DN_EMU_TESTS
+#include "kernels/blas.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -135,4 +128,4 @@ TEST(GpuEmuBlas, FillAxpyAndStridedRowCopies) {
 }
 
 }  // namespace
-#endif  // !DN_GPU || DN_GPU_EMU
+#endif  // DN_EMU_TESTS

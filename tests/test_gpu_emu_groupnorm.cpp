@@ -1,16 +1,9 @@
 // src/kernels/groupnorm.cu run on the CPU through tests/cuda_emu.hpp against the CPU specification
 // (kernels/groupnorm.hpp): forward and backward, one block or several per group, float4-aligned
 // and unaligned buffers, dx written, added, and in place over dy.
-#if !defined(DN_GPU) || defined(DN_GPU_EMU)
-#include "cuda_emu.hpp"
-// clang-format off
-#ifdef DN_GPU  // GPU=emu: the library's launchers (src/kernels/*.cu built as C++)
-#include "kernels/gpu.hpp"
-#else  // CPU builds: this file runs the kernels itself
-#include "../src/kernels/groupnorm.cu"
-#endif
-// clang-format on
+#define DN_EMU_KERNELS_CU "../src/kernels/groupnorm.cu"
 #include "gpu_emu_util.hpp"
+#if DN_EMU_TESTS
 #include "kernels/groupnorm.hpp"
 
 namespace {
@@ -73,4 +66,4 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuGroupnorm,
                          });
 
 }  // namespace
-#endif  // !DN_GPU || DN_GPU_EMU
+#endif  // DN_EMU_TESTS

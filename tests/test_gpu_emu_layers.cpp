@@ -5,16 +5,9 @@
 // temperature; Jacobian backward and the cross-entropy loss), dropout. The forward outputs and the
 // gradients ADDED onto a pattern already in dL/dx must agree; maxpool and shortcut are
 // bit-identical (the same additions in the same order).
-#if !defined(DN_GPU) || defined(DN_GPU_EMU)
-#include "cuda_emu.hpp"
-// clang-format off
-#ifdef DN_GPU  // GPU=emu: the library's launchers (src/kernels/*.cu built as C++)
-#include "kernels/gpu.hpp"
-#else  // CPU builds: this file runs the kernels itself
-#include "../src/kernels/layers_gpu.cu"
-#endif
-// clang-format on
+#define DN_EMU_KERNELS_CU "../src/kernels/layers_gpu.cu"
 #include "gpu_emu_util.hpp"
+#if DN_EMU_TESTS
 #include "layers/maxpool_layer.hpp"
 #include "layers/softmax_layer.hpp"
 #include "layers/upsample_layer.hpp"
@@ -239,4 +232,4 @@ TEST(GpuEmuLayers, DropoutAppliesTheMask) {
 }
 
 }  // namespace
-#endif  // !DN_GPU || DN_GPU_EMU
+#endif  // DN_EMU_TESTS

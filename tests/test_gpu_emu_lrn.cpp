@@ -2,18 +2,11 @@
 // (kernels/lrn.hpp): window sizes 1-7 (the register-window kernels, odd and even) and a larger one
 // (the direct kernel); the launch rule's shape and forced ones (1, 2 or 4 positions per thread;
 // runs of one channel, a few, 32 with a tail, the whole column); dx written and added.
-#if !defined(DN_GPU) || defined(DN_GPU_EMU)
-#include "cuda_emu.hpp"
-// clang-format off
+#define DN_EMU_KERNELS_CU "../src/kernels/lrn.cu"
+#include "gpu_emu_util.hpp"
+#if DN_EMU_TESTS
 #include "kernels/lrn.hpp"
 #include "kernels/gpu_tuning.hpp"
-#ifdef DN_GPU  // GPU=emu: the library's launchers (src/kernels/*.cu built as C++)
-#include "kernels/gpu.hpp"
-#else  // CPU builds: this file runs the kernels itself
-#include "../src/kernels/lrn.cu"
-#endif
-// clang-format on
-#include "gpu_emu_util.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -114,4 +107,4 @@ TEST(GpuEmuLrnShape, RuleAndForcedShapes) {
 }
 
 }  // namespace
-#endif  // !DN_GPU || DN_GPU_EMU
+#endif  // DN_EMU_TESTS

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "darknet/error.hpp"
+#include "kernels/activations.hpp"
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
 

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/batchnorm.hpp"
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
 

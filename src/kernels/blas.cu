@@ -3,6 +3,7 @@
 // tests/test_gpu_emu_blas.cpp runs this file on the CPU.
 #include <algorithm>
 
+#include "kernels/blas.hpp"
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
 

@@ -12,6 +12,7 @@
 
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
+#include "kernels/groupnorm.hpp"
 
 namespace dn {
 

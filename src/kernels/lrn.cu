@@ -15,6 +15,7 @@
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
 #include "kernels/gpu_tuning.hpp"
+#include "kernels/lrn.hpp"
 
 namespace dn {
 
