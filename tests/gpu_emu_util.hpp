@@ -59,4 +59,21 @@ inline void expect_close(const std::string& what, const std::vector<float>& got,
     EXPECT_LE(max_norm_err(got, want), 1e-5) << what;
 }
 
+/// The checks of the large-mean statistics tests (x ~ N(1000, 1), gamma ~ N(1, .5)): per channel or
+/// group, the GPU's mean within 4 ulps of 1000 of the CPU's (double-precision) mean, its inverse
+/// standard deviation within 1e-5 relative; y within 5 such ulps times 1.5 (|gamma| bound) absolute.
+inline void expect_large_mean_stats(const std::string& what, const std::vector<float>& mean_e,
+                                    const std::vector<float>& mean, const std::vector<float>& inv_e,
+                                    const std::vector<float>& inv, const std::vector<float>& ye,
+                                    const std::vector<float>& y) {
+    constexpr double ulp1000 = 6.1035e-5;
+    for (size_t q = 0; q < mean.size(); ++q) {
+        EXPECT_LE(std::fabs(mean_e[q] - mean[q]), 4 * ulp1000) << what << ": mean " << q;
+        EXPECT_LE(std::fabs(inv_e[q] / inv[q] - 1), 1e-5) << what << ": inv_std " << q;
+    }
+    double y_err = 0;
+    for (size_t i = 0; i < y.size(); ++i) y_err = std::max(y_err, std::fabs(static_cast<double>(ye[i]) - y[i]));
+    EXPECT_LE(y_err, 5 * ulp1000 * 1.5) << what << ": y";
+}
+
 }  // namespace emu_test

@@ -92,5 +92,35 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuBatchnorm,
                                     (c.pad ? "_unaligned" : "");
                          });
 
+// Statistics of data far from zero (mean 1000, sd 1: E[x^2] - E[x]^2 in float would cancel six
+// of its seven digits): the GPU's float Welford/Chan statistics against the CPU's double-precision
+// ones, with one block per channel and with several (emu_test::expect_large_mean_stats). The naive
+// float formula is computed too, to show that the test tells the two apart.
+TEST(GpuEmuBatchnormStats, LargeMeanKeepsItsDigits) {
+    for (const BnCase t : {BnCase{2, 2, 4096, 0}, BnCase{8, 2, 4096, 0}, BnCase{8, 2, 4095, 0}}) {
+        const size_t n = static_cast<size_t>(t.N) * t.C * t.S, C = t.C;
+        std::mt19937 g(11);
+        Tensor x(n, g, 1000.f, 1.f), gamma(C, g, 1.f, 0.5f), beta(C, g);
+        std::vector<float> y(n), mean(C), inv(C), ye(n), mean_e(C), inv_e(C);
+        dn::batchnorm_forward_train(x.data(), t.N, t.C, t.S, gamma.data(), beta.data(), y.data(), mean.data(), inv.data(),
+                                    static_cast<float*>(nullptr), static_cast<float*>(nullptr), dn::kBatchnormEps);
+        dn::batchnorm_forward_train_gpu(x.data(), t.N, t.C, t.S, gamma.data(), beta.data(), ye.data(), mean_e.data(),
+                                        inv_e.data(), nullptr, nullptr, dn::kBatchnormEps, dn::kBatchnormMomentum);
+        const std::string shape = std::to_string(t.N) + "x" + std::to_string(t.C) + "x" + std::to_string(t.S);
+        emu_test::expect_large_mean_stats(shape, mean_e, mean, inv_e, inv, ye, y);
+        for (size_t c = 0; c < C; ++c) {
+            float s = 0.f, s2 = 0.f;
+            for (int b = 0; b < t.N; ++b)
+                for (int k = 0; k < t.S; ++k) {
+                    const float v = x.data()[(static_cast<size_t>(b) * C + c) * t.S + k];
+                    s += v, s2 += v * v;
+                }
+            const float m = s / (t.N * t.S), naive_var = s2 / (t.N * t.S) - m * m;
+            const double var = 1.0 / (static_cast<double>(inv[c]) * inv[c]) - dn::kBatchnormEps;
+            EXPECT_GT(std::fabs(naive_var / var - 1), 1e-2) << "the naive formula would pass this test";
+        }
+    }
+}
+
 }  // namespace
 #endif  // DN_EMU_TESTS

@@ -65,5 +65,26 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuGroupnorm,
                                     std::to_string(c.G) + (c.pad ? "_unaligned" : "");
                          });
 
+// Statistics of data far from zero (mean 1000, sd 1), one block per group and several: see
+// GpuEmuBatchnormStats.LargeMeanKeepsItsDigits.
+TEST(GpuEmuGroupnormStats, LargeMeanKeepsItsDigits) {
+    struct Shape {
+        int N, C, S, G;
+    };
+    for (const Shape t : {Shape{2, 8, 1024, 4}, Shape{2, 4, 16384, 2}, Shape{1, 6, 9999, 3}}) {
+        const size_t n = static_cast<size_t>(t.N) * t.C * t.S, Q = static_cast<size_t>(t.N) * t.G;
+        std::mt19937 g(12);
+        Tensor x(n, g, 1000.f, 1.f), gamma(t.C, g, 1.f, 0.5f), beta(t.C, g);
+        std::vector<float> y(n), mean(Q), inv(Q), ye(n), mean_e(Q), inv_e(Q);
+        dn::groupnorm_forward(x.data(), t.N, t.C, t.S, t.G, gamma.data(), beta.data(), dn::kGroupnormEps, y.data(),
+                              mean.data(), inv.data());
+        dn::groupnorm_forward_gpu(x.data(), t.N, t.C, t.S, t.G, gamma.data(), beta.data(), dn::kGroupnormEps, ye.data(),
+                                  mean_e.data(), inv_e.data());
+        emu_test::expect_large_mean_stats(std::to_string(t.N) + "x" + std::to_string(t.C) + "x" + std::to_string(t.S) +
+                                              " G" + std::to_string(t.G),
+                                          mean_e, mean, inv_e, inv, ye, y);
+    }
+}
+
 }  // namespace
 #endif  // DN_EMU_TESTS

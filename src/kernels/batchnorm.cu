@@ -11,9 +11,10 @@
 // single kernel reading each tensor from memory once. Otherwise the elementwise pass runs last tile
 // first, so that it starts on what the reduction read last (still in the L2). Planes whose size is
 // a multiple of 4 move as float4.
-// Statistics: each thread folds its elements into a Welford state in float, four loads at a time
-// (Welford::add4); threads, blocks and the per-channel partial results are merged with Chan et
-// al.'s pairwise formula (no E[x^2] - E[x]^2 cancellation).
+// Statistics: each thread folds its elements into a Welford state in float, four V-wide loads at
+// a time (Welford::add_all: the mean and M2 of those 4V values by two passes over registers, then
+// one merge); threads, blocks and the per-channel partial results are merged with Chan et al.'s
+// pairwise formula (no E[x^2] - E[x]^2 cancellation).
 // Index arithmetic: the reductions walk a channel with ChannelWalk (no division per value); the
 // elementwise passes find the channel with a multiply-high (NchwIndex), not an integer division.
 #include <algorithm>

@@ -112,33 +112,36 @@ struct Welford {
         mean += d / n;
         m2 += d * (x - mean);
     }
-    /// Adds four values at once: their own mean and M2, then one merge (one division per four).
-    __device__ void add4(float a, float b, float c, float d) {
-        const float m = 0.25f * ((a + b) + (c + d));
-        const float da = a - m, db = b - m, dc = c - m, dd = d - m;
-        merge(Welford{4.f, m, (da * da + db * db) + (dc * dc + dd * dd)});
-    }
-    /// Adds K values: four at a time when K is a multiple of 4.
+    /// Adds K values: when K is a multiple of 4 (the V-wide loads of four units that a thread has
+    /// in flight), their own mean and M2 by two passes over the registers (four partial sums each,
+    /// pairwise at the end), then one merge: one division per K values instead of one per value,
+    /// which keeps the statistics pass memory-bound rather than bound by division sequences.
     template <int K>
     __device__ void add_all(const float (&v)[K]) {
         if constexpr (K % 4 == 0) {
+            float s[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
-            for (int i = 0; i < K; i += 4) add4(v[i], v[i + 1], v[i + 2], v[i + 3]);
+            for (int i = 0; i < K; ++i) s[i % 4] += v[i];
+            const float m = ((s[0] + s[1]) + (s[2] + s[3])) * (1.f / K);
+            float q[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+            for (int i = 0; i < K; ++i) q[i % 4] += (v[i] - m) * (v[i] - m);
+            merge(Welford{static_cast<float>(K), m, (q[0] + q[1]) + (q[2] + q[3])});
         } else {
 #pragma unroll
             for (int i = 0; i < K; ++i) add(v[i]);
         }
     }
-    /// Chan's merge: delta = mean_b - mean_a, M2 = M2_a + M2_b + delta^2 n_a n_b / n.
+    /// Chan's merge: delta = mean_b - mean_a, M2 = M2_a + M2_b + delta^2 n_a n_b / n (one division).
     __host__ __device__ void merge(const Welford& o) {
         if (o.n == 0.f) return;
         if (n == 0.f) {
             *this = o;
             return;
         }
-        const float t = n + o.n, d = o.mean - mean;
-        mean += d * (o.n / t);
-        m2 += o.m2 + d * d * (n * o.n / t);
+        const float t = n + o.n, d = o.mean - mean, wb = o.n / t;
+        mean += d * wb;
+        m2 += o.m2 + d * d * (n * wb);
         n = t;
     }
 };

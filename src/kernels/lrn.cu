@@ -21,18 +21,36 @@ namespace dn {
 
 namespace {
 
-__device__ inline float pow_neg(float n, float beta, bool three_quarters) {
-    if (three_quarters) {
-        const float r = rsqrtf(n);
-        return r * sqrtf(r);  // n^-3/4
+/// How k = norm^-beta is computed: Darknet's beta = 3/4 and beta = 1/2 by reciprocal square roots,
+/// others by exp2(-beta log2 norm).
+enum class LrnPow : int { ThreeQuarters, Half, General };
+
+/// k = n^-beta and k / n = n^(-beta-1) (the backward's factor) for n >= kappa > 0, from the GPU's
+/// approximate special-function unit only (rsqrt.approx, lg2/ex2.approx, rcp.approx; relative error
+/// a few 1e-7, against the 1e-5 CPU agreement bound): no IEEE square root or division, each a
+/// multi-instruction sequence with a slow-path branch, in the per-element loops.
+///   3/4: r = n^-1/2, k = r^2 r^-1/2 = n^-3/4, k / n = k r^2;
+///   1/2: k = r, k / n = r^3;   else: k = 2^(-beta log2 n), k / n = k rcp(n).
+struct LrnK {
+    float k, k_over_n;
+};
+__device__ __forceinline__ LrnK lrn_k(float n, float beta, LrnPow kind) {
+    if (kind == LrnPow::ThreeQuarters) {
+        const float r = rsqrtf(n), r2 = r * r, k = r2 * rsqrtf(r);
+        return {k, k * r2};
     }
-    return powf(n, -beta);
+    if (kind == LrnPow::Half) {
+        const float r = rsqrtf(n);
+        return {r, r * r * r};
+    }
+    const float k = __powf(n, -beta);
+    return {k, __fdividef(k, n)};
 }
 
 struct LrnArgs {
     int N, C, S;
     float alpha, beta, kappa;
-    bool tq;   ///< beta == 0.75
+    LrnPow pow;
     int run;   ///< channels per thread
 };
 
@@ -93,7 +111,7 @@ __global__ void lrn_fwd_k(const float* __restrict__ x, LrnArgs a, float* __restr
                     float sum = 0.f;
 #pragma unroll
                     for (int i = 0; i < SZ; ++i) sum += xw[i][q] * xw[i][q];
-                    out[q] = xw[lo][q] * pow_neg(a.kappa + a.alpha * sum, a.beta, a.tq);
+                    out[q] = xw[lo][q] * lrn_k(a.kappa + a.alpha * sum, a.beta, a.pow).k;
                 }
                 store_vec<V>(yp + (c + k) * S, out);
             }
@@ -125,13 +143,18 @@ __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__
     float* op = dx + th.off;
     const int j0 = c0 - hi;
     float xw[SZ][V];                        // x over [j - lo, j + hi]
-    float tw[SZ][V], kw[SZ][V], dw[SZ][V];  // t, k, dy of channels j - SZ + 1 .. j
+    float tw[SZ][V];      // t of channels j - SZ + 1 .. j
+    float pw[lo + 1][V];  // dy k of channels j - lo .. j
 #pragma unroll
     for (int k = 0; k < SZ; ++k) {
         load_chan<V>(xp, j0 + k - lo, 0, a.C, S, xw[k]);
 #pragma unroll
-        for (int q = 0; q < V; ++q) tw[k][q] = kw[k][q] = dw[k][q] = 0.f;
+        for (int q = 0; q < V; ++q) tw[k][q] = 0.f;
     }
+#pragma unroll
+    for (int k = 0; k <= lo; ++k)
+#pragma unroll
+        for (int q = 0; q < V; ++q) pw[k][q] = 0.f;
     const float two_ab = 2.f * a.alpha * a.beta;
     const int jend = c1 + lo, xend = min(a.C, jend + hi);  // head channels; x needed below xend
     for (int j4 = j0; j4 < jend; j4 += 4) {
@@ -149,23 +172,26 @@ __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__
             float out[V];
 #pragma unroll
             for (int q = 0; q < V; ++q) {
-                float tj = 0.f, kj = 0.f;
+                float tj = 0.f, pj = 0.f;
                 if (j >= 0 && j < a.C) {
                     float sum = 0.f;
 #pragma unroll
                     for (int i = 0; i < SZ; ++i) sum += xw[i][q] * xw[i][q];
-                    const float nrm = a.kappa + a.alpha * sum;
-                    kj = pow_neg(nrm, a.beta, a.tq);
-                    tj = nd[k][q] * xw[lo][q] * kj / nrm;
+                    const LrnK kn = lrn_k(a.kappa + a.alpha * sum, a.beta, a.pow);
+                    pj = nd[k][q] * kn.k;
+                    tj = nd[k][q] * xw[lo][q] * kn.k_over_n;
                 }
                 const float xc = xw[0][q];  // x_{j - lo}: the output channel c of this step
 #pragma unroll
-                for (int i = 0; i + 1 < SZ; ++i) tw[i][q] = tw[i + 1][q], kw[i][q] = kw[i + 1][q], dw[i][q] = dw[i + 1][q];
-                tw[SZ - 1][q] = tj, kw[SZ - 1][q] = kj, dw[SZ - 1][q] = nd[k][q];
+                for (int i = 0; i + 1 < SZ; ++i) tw[i][q] = tw[i + 1][q];
+                tw[SZ - 1][q] = tj;
+#pragma unroll
+                for (int i = 0; i < lo; ++i) pw[i][q] = pw[i + 1][q];
+                pw[lo][q] = pj;
                 float ts = 0.f;
 #pragma unroll
                 for (int i = 0; i < SZ; ++i) ts += tw[i][q];
-                out[q] = dw[SZ - 1 - lo][q] * kw[SZ - 1 - lo][q] - two_ab * xc * ts;
+                out[q] = pw[0][q] - two_ab * xc * ts;
 #pragma unroll
                 for (int i = 0; i + 1 < SZ; ++i) xw[i][q] = xw[i + 1][q];
                 xw[SZ - 1][q] = nx[k][q];
@@ -196,7 +222,7 @@ __global__ void lrn_fwd_any_k(const float* x, LrnArgs a, int size, float* y) {
         const size_t n = i / (static_cast<size_t>(a.C) * a.S), s = i % a.S;
         const int c = static_cast<int>((i / a.S) % a.C);
         const float* xp = x + n * a.C * a.S + s;
-        y[i] = x[i] * pow_neg(norm_at(xp, a.S, a.C, c, lo, hi, a), a.beta, a.tq);
+        y[i] = x[i] * lrn_k(norm_at(xp, a.S, a.C, c, lo, hi, a), a.beta, a.pow).k;
     }
 }
 
@@ -210,10 +236,9 @@ __global__ void lrn_bwd_any_k(const float* x, const float* dy, LrnArgs a, int si
         const float* dp = dy + base;
         float ts = 0.f;
         for (int j = max(0, c - hi); j <= min(a.C - 1, c + lo); ++j) {
-            const float nrm = norm_at(xp, a.S, a.C, j, lo, hi, a);
-            ts += dp[j * a.S] * xp[j * a.S] * pow_neg(nrm, a.beta, a.tq) / nrm;
+            ts += dp[j * a.S] * xp[j * a.S] * lrn_k(norm_at(xp, a.S, a.C, j, lo, hi, a), a.beta, a.pow).k_over_n;
         }
-        const float v = dy[i] * pow_neg(norm_at(xp, a.S, a.C, c, lo, hi, a), a.beta, a.tq) - 2.f * a.alpha * a.beta * x[i] * ts;
+        const float v = dy[i] * lrn_k(norm_at(xp, a.S, a.C, c, lo, hi, a), a.beta, a.pow).k - 2.f * a.alpha * a.beta * x[i] * ts;
         if (accumulate) dx[i] += v;
         else dx[i] = v;
     }
@@ -234,8 +259,8 @@ void by_size(int size, F&& f) {
 }
 
 LrnArgs args(int N, int C, int S, const LrnParams& p) {
-    return {N, C, S, static_cast<float>(p.alpha), static_cast<float>(p.beta), static_cast<float>(p.kappa), p.beta == 0.75,
-            C};
+    const LrnPow kind = p.beta == 0.75 ? LrnPow::ThreeQuarters : p.beta == 0.5 ? LrnPow::Half : LrnPow::General;
+    return {N, C, S, static_cast<float>(p.alpha), static_cast<float>(p.beta), static_cast<float>(p.kappa), kind, C};
 }
 
 // The launch shape of the register-window kernels: V positions per thread (V-wide loads; S % V
