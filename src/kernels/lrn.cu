@@ -34,18 +34,34 @@ enum class LrnPow : int { ThreeQuarters, Half, General };
 struct LrnK {
     float k, k_over_n;
 };
-__device__ __forceinline__ LrnK lrn_k(float n, float beta, LrnPow kind) {
-    if (kind == LrnPow::ThreeQuarters) {
+template <LrnPow P>
+__device__ __forceinline__ LrnK lrn_k(float n, float beta) {
+    if constexpr (P == LrnPow::ThreeQuarters) {
         const float r = rsqrtf(n), r2 = r * r, k = r2 * rsqrtf(r);
         return {k, k * r2};
-    }
-    if (kind == LrnPow::Half) {
+    } else if constexpr (P == LrnPow::Half) {
         const float r = rsqrtf(n);
         return {r, r * r * r};
+    } else {
+        const float k = __powf(n, -beta);
+        return {k, __fdividef(k, n)};
     }
-    const float k = __powf(n, -beta);
-    return {k, __fdividef(k, n)};
 }
+/// lrn_k for a kind known only at run time (the direct kernels; the register-window kernels are
+/// compiled per kind, so that their channel loops carry no branch on it).
+__device__ inline LrnK lrn_k(float n, float beta, LrnPow kind) {
+    if (kind == LrnPow::ThreeQuarters) return lrn_k<LrnPow::ThreeQuarters>(n, beta);
+    if (kind == LrnPow::Half) return lrn_k<LrnPow::Half>(n, beta);
+    return lrn_k<LrnPow::General>(n, beta);
+}
+
+/// Channels whose loads a thread issues together (loads in flight per tensor). DN_LRN_AHEAD is for
+/// scripts/lrn_step_instructions.sh, which counts machine instructions per channel step from the
+/// size difference of builds with 4 and 8.
+#ifndef DN_LRN_AHEAD
+#define DN_LRN_AHEAD 4
+#endif
+constexpr int kAhead = DN_LRN_AHEAD;
 
 struct LrnArgs {
     int N, C, S;
@@ -74,53 +90,57 @@ struct LrnThread {
     }
 };
 
-/// p[j*S .. j*S + V) into v when channel j is in [lo, hi), else zeros.
+/// p[0 .. V) into v when `in` (the channel exists and the run needs it), else zeros.
 template <int V>
-__device__ __forceinline__ void load_chan(const float* p, int j, int lo, int hi, size_t S, float* v) {
-    if (j >= lo && j < hi) {
-        load_vec<V>(p + j * S, v);
+__device__ __forceinline__ void load_if(const float* p, bool in, float* v) {
+    if (in) {
+        load_vec<V>(p, v);
     } else {
 #pragma unroll
         for (int q = 0; q < V; ++q) v[q] = 0.f;
     }
 }
 
-template <int SZ, int V>
+// The register-window kernels address channel j of their column as base + o + k*S with a running
+// plane offset o (one add per kAhead channels) and loop-invariant k*S: no multiply per access.
+// Every step runs the same instructions (no data-dependent branch but the stores' guards), which
+// lets the compiler rename the windows' registers instead of copying them.
+
+template <int SZ, int V, LrnPow P>
 __global__ void lrn_fwd_k(const float* __restrict__ x, LrnArgs a, float* __restrict__ y) {
     constexpr int lo = (SZ - 1) / 2, hi = SZ / 2;
     LrnThread<V> th;
     if (!th.init(a)) return;
-    const size_t S = a.S;
+    const ptrdiff_t S = a.S;
     const int c0 = th.c0, c1 = th.c1;
     const float* xp = x + th.off;
     float* yp = y + th.off;
     float xw[SZ][V];  // x over [c - lo, c + hi], 0 outside [0, C)
 #pragma unroll
-    for (int k = 0; k < SZ; ++k) load_chan<V>(xp, c0 + k - lo, 0, a.C, S, xw[k]);
+    for (int k = 0; k < SZ; ++k) {
+        const int j = c0 + k - lo;
+        load_if<V>(xp + j * S, j >= 0 && j < a.C, xw[k]);
+    }
     const int jend = min(a.C, c1 + hi);  // x beyond channel c1 - 1 + hi is not needed by this run
-    for (int c = c0; c < c1; c += 4) {
-        float nx[4][V];  // the next four window channels, loaded together
+    ptrdiff_t o = c0 * S;                // plane offset of channel c
+    for (int c = c0; c < c1; c += kAhead, o += kAhead * S) {
+        float nx[kAhead][V];  // the next kAhead window channels, loaded together
 #pragma unroll
-        for (int k = 0; k < 4; ++k) load_chan<V>(xp, c + 1 + hi + k, 0, jend, S, nx[k]);
+        for (int k = 0; k < kAhead; ++k) load_if<V>(xp + o + (1 + hi + k) * S, c + 1 + hi + k < jend, nx[k]);
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            if (c + k < c1) {
-                float out[V];
-#pragma unroll
-                for (int q = 0; q < V; ++q) {
-                    float sum = 0.f;
-#pragma unroll
-                    for (int i = 0; i < SZ; ++i) sum += xw[i][q] * xw[i][q];
-                    out[q] = xw[lo][q] * lrn_k(a.kappa + a.alpha * sum, a.beta, a.pow).k;
-                }
-                store_vec<V>(yp + (c + k) * S, out);
-            }
+        for (int k = 0; k < kAhead; ++k) {
+            float out[V];
 #pragma unroll
             for (int q = 0; q < V; ++q) {
+                float sum = 0.f;
+#pragma unroll
+                for (int i = 0; i < SZ; ++i) sum += xw[i][q] * xw[i][q];
+                out[q] = xw[lo][q] * lrn_k<P>(a.kappa + a.alpha * sum, a.beta).k;
 #pragma unroll
                 for (int i = 0; i + 1 < SZ; ++i) xw[i][q] = xw[i + 1][q];
                 xw[SZ - 1][q] = nx[k][q];
             }
+            if (c + k < c1) store_vec<V>(yp + o + k * S, out);
         }
     }
 }
@@ -129,25 +149,29 @@ __global__ void lrn_fwd_k(const float* __restrict__ x, LrnArgs a, float* __restr
 // k_j = norm_j^-beta and y_j = x_j k_j,
 //   dL/dx_c = dy_c k_c - 2 alpha beta x_c sum_{j : c in win(j)} dy_j x_j k_j / norm_j,
 // and c in win(j) <=> j in [c - hi, c + lo]. The thread runs a head j over the channels, computing
-// t_j = dy_j x_j k_j / norm_j; output c = j - lo is complete once t_{c+lo} is known. A run of
-// outputs [c0, c1) starts the head at j = c0 - hi (the first t its first output needs).
-template <int SZ, int V>
+// t_j = dy_j x_j k_j / norm_j and p_j = dy_j k_j; output c = j - lo is complete once t_{c+lo} is
+// known. A run of outputs [c0, c1) starts the head at j = c0 - hi (the first t its first output
+// needs) and ends at c1 - 1 + lo. Heads outside [0, C) (and past the run) load dy = 0, so their t
+// and p are 0 with no branch: norm >= kappa > 0 (the layer requires kappa > 0, alpha >= 0) keeps
+// k and k / norm finite.
+template <int SZ, int V, LrnPow P>
 __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__ dy, LrnArgs a, float* dx,
                           bool accumulate) {
     constexpr int lo = (SZ - 1) / 2, hi = SZ / 2;
     LrnThread<V> th;
     if (!th.init(a)) return;
-    const size_t S = a.S;
+    const ptrdiff_t S = a.S;
     const int c0 = th.c0, c1 = th.c1;
     const float *xp = x + th.off, *dp = dy + th.off;
     float* op = dx + th.off;
     const int j0 = c0 - hi;
-    float xw[SZ][V];                        // x over [j - lo, j + hi]
+    float xw[SZ][V];      // x over [j - lo, j + hi]
     float tw[SZ][V];      // t of channels j - SZ + 1 .. j
     float pw[lo + 1][V];  // dy k of channels j - lo .. j
 #pragma unroll
     for (int k = 0; k < SZ; ++k) {
-        load_chan<V>(xp, j0 + k - lo, 0, a.C, S, xw[k]);
+        const int j = j0 + k - lo;
+        load_if<V>(xp + j * S, j >= 0 && j < a.C, xw[k]);
 #pragma unroll
         for (int q = 0; q < V; ++q) tw[k][q] = 0.f;
     }
@@ -156,31 +180,27 @@ __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__
 #pragma unroll
         for (int q = 0; q < V; ++q) pw[k][q] = 0.f;
     const float two_ab = 2.f * a.alpha * a.beta;
-    const int jend = c1 + lo, xend = min(a.C, jend + hi);  // head channels; x needed below xend
-    for (int j4 = j0; j4 < jend; j4 += 4) {
-        float nd[4][V], nx[4][V];  // dy of the next four heads and x entering the window: loaded together
+    // head channels [j0, jend); dy needed below dend, x below xend
+    const int jend = c1 + lo, dend = min(a.C, jend), xend = min(a.C, jend + hi);
+    ptrdiff_t o = j0 * S;  // plane offset of head j
+    for (int j4 = j0; j4 < jend; j4 += kAhead, o += kAhead * S) {
+        float nd[kAhead][V], nx[kAhead][V];  // dy of the next heads and x entering the window: loaded together
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            load_chan<V>(dp, j4 + k, 0, min(a.C, jend), S, nd[k]);
-            load_chan<V>(xp, j4 + k + 1 + hi, 0, xend, S, nx[k]);
+        for (int k = 0; k < kAhead; ++k) {
+            const int j = j4 + k;
+            load_if<V>(dp + o + k * S, j >= 0 && j < dend, nd[k]);
+            load_if<V>(xp + o + (k + 1 + hi) * S, j + 1 + hi >= 0 && j + 1 + hi < xend, nx[k]);
         }
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            const int j = j4 + k;
-            if (j >= jend) break;
-            const int c = j - lo;
+        for (int k = 0; k < kAhead; ++k) {
             float out[V];
 #pragma unroll
             for (int q = 0; q < V; ++q) {
-                float tj = 0.f, pj = 0.f;
-                if (j >= 0 && j < a.C) {
-                    float sum = 0.f;
+                float sum = 0.f;
 #pragma unroll
-                    for (int i = 0; i < SZ; ++i) sum += xw[i][q] * xw[i][q];
-                    const LrnK kn = lrn_k(a.kappa + a.alpha * sum, a.beta, a.pow);
-                    pj = nd[k][q] * kn.k;
-                    tj = nd[k][q] * xw[lo][q] * kn.k_over_n;
-                }
+                for (int i = 0; i < SZ; ++i) sum += xw[i][q] * xw[i][q];
+                const LrnK kn = lrn_k<P>(a.kappa + a.alpha * sum, a.beta);
+                const float pj = nd[k][q] * kn.k, tj = nd[k][q] * xw[lo][q] * kn.k_over_n;
                 const float xc = xw[0][q];  // x_{j - lo}: the output channel c of this step
 #pragma unroll
                 for (int i = 0; i + 1 < SZ; ++i) tw[i][q] = tw[i + 1][q];
@@ -196,14 +216,16 @@ __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__
                 for (int i = 0; i + 1 < SZ; ++i) xw[i][q] = xw[i + 1][q];
                 xw[SZ - 1][q] = nx[k][q];
             }
-            if (c >= c0) {
+            const int c = j4 + k - lo;
+            if (c >= c0 && c < c1) {
+                float* oc = op + o + (k - lo) * S;
                 if (accumulate) {
                     float old[V];
-                    load_vec<V>(op + c * S, old);
+                    load_vec<V>(oc, old);
 #pragma unroll
                     for (int q = 0; q < V; ++q) out[q] += old[q];
                 }
-                store_vec<V>(op + c * S, out);
+                store_vec<V>(oc, out);
             }
         }
     }
@@ -291,23 +313,32 @@ LrnShape lrn_shape(int N, int C, int S, std::initializer_list<const void*> ptrs)
     return best;
 }
 
-// Launches kernel<SZ, V> (SZ = the window size when the register-window kernels take it, else 0
-// and the direct kernel) with V positions per thread, one thread per (lane, run).
+// Launches kernel<SZ, V, P> (SZ = the window size when the register-window kernels take it, else 0
+// and the direct kernel; P the power's kind) with V positions per thread, one thread per (lane, run):
+// f(SZ, V, P as integral constants, blocks, args).
 template <class F>
 void lrn_launch(int N, int C, int S, const LrnParams& p, std::initializer_list<const void*> ptrs, F&& f) {
+    using ThreeQuarters = std::integral_constant<LrnPow, LrnPow::ThreeQuarters>;
+    using Half = std::integral_constant<LrnPow, LrnPow::Half>;
+    using General = std::integral_constant<LrnPow, LrnPow::General>;
     by_size(p.size, [&](auto sz) {
         constexpr int SZ = decltype(sz)::value;
+        LrnArgs a = args(N, C, S, p);
         if constexpr (SZ > 0) {
-            LrnArgs a = args(N, C, S, p);
             const LrnShape sh = lrn_shape(N, C, S, ptrs);
             a.run = sh.run;
             const size_t threads = static_cast<size_t>(N) * (S / sh.vec) * ((C + a.run - 1) / a.run);
             const unsigned blocks = static_cast<unsigned>((threads + 127) / 128);
-            if (sh.vec == 4) f(sz, std::integral_constant<int, 4>{}, blocks, a);
-            else if (sh.vec == 2) f(sz, std::integral_constant<int, 2>{}, blocks, a);
-            else f(sz, std::integral_constant<int, 1>{}, blocks, a);
+            auto with_pow = [&](auto vv) {
+                if (a.pow == LrnPow::ThreeQuarters) f(sz, vv, ThreeQuarters{}, blocks, a);
+                else if (a.pow == LrnPow::Half) f(sz, vv, Half{}, blocks, a);
+                else f(sz, vv, General{}, blocks, a);
+            };
+            if (sh.vec == 4) with_pow(std::integral_constant<int, 4>{});
+            else if (sh.vec == 2) with_pow(std::integral_constant<int, 2>{});
+            else with_pow(std::integral_constant<int, 1>{});
         } else {
-            f(sz, std::integral_constant<int, 1>{}, grid_blocks(static_cast<size_t>(N) * C * S), args(N, C, S, p));
+            f(sz, std::integral_constant<int, 1>{}, General{}, grid_blocks(static_cast<size_t>(N) * C * S), a);
         }
     });
     DN_KERNEL_CHECK();
@@ -322,9 +353,10 @@ void lrn_gpu_shape(int N, int C, int S, const float* x, const float* y, int* vec
 
 void lrn_forward_gpu(const float* x, int N, int C, int S, const LrnParams& p, float* y) {
     if (!N || !C || !S) return;
-    lrn_launch(N, C, S, p, {x, y}, [&](auto sz, auto vv, unsigned blocks, const LrnArgs& a) {
+    lrn_launch(N, C, S, p, {x, y}, [&](auto sz, auto vv, auto pw, unsigned blocks, const LrnArgs& a) {
         constexpr int SZ = decltype(sz)::value, V = decltype(vv)::value;
-        if constexpr (SZ > 0) DN_LAUNCH(blocks, 128, lrn_fwd_k<SZ, V>)(x, a, y);
+        constexpr LrnPow P = decltype(pw)::value;
+        if constexpr (SZ > 0) DN_LAUNCH(blocks, 128, lrn_fwd_k<SZ, V, P>)(x, a, y);
         else DN_LAUNCH(blocks, kGridThreads, lrn_fwd_any_k)(x, a, p.size, y);
     });
 }
@@ -333,9 +365,10 @@ void lrn_backward_gpu(const float* x, const float* dy, int N, int C, int S, cons
                       bool accumulate) {
     if (!N || !C || !S) return;
     if (!accumulate && dx == dy) fail("lrn_backward_gpu: dx may not alias dy");
-    lrn_launch(N, C, S, p, {x, dy, dx}, [&](auto sz, auto vv, unsigned blocks, const LrnArgs& a) {
+    lrn_launch(N, C, S, p, {x, dy, dx}, [&](auto sz, auto vv, auto pw, unsigned blocks, const LrnArgs& a) {
         constexpr int SZ = decltype(sz)::value, V = decltype(vv)::value;
-        if constexpr (SZ > 0) DN_LAUNCH(blocks, 128, lrn_bwd_k<SZ, V>)(x, dy, a, dx, accumulate);
+        constexpr LrnPow P = decltype(pw)::value;
+        if constexpr (SZ > 0) DN_LAUNCH(blocks, 128, lrn_bwd_k<SZ, V, P>)(x, dy, a, dx, accumulate);
         else DN_LAUNCH(blocks, kGridThreads, lrn_bwd_any_k)(x, dy, a, p.size, dx, accumulate);
     });
 }
