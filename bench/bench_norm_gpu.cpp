@@ -123,10 +123,25 @@ void BM_GpuCopy(benchmark::State& st) {
     timed(st, s, 2, 2, [&] { dn::gpu_memcpy_d2d(d.y.data(), d.x.data(), s.size() * sizeof(float)); });
 }
 
-void BM_GpuBatchnormForwardTrain(benchmark::State& st) {
+// The launch overrides of one benchmark (kernels/gpu_tuning.hpp), cleared when it ends.
+struct TuningScope {
+    explicit TuningScope(const dn::GpuTuning& t) { dn::gpu_tuning() = t; }
+    ~TuningScope() { dn::gpu_tuning() = dn::GpuTuning{}; }
+};
+dn::GpuTuning chunk_tuning(benchmark::State& st, int chunk) {
+    st.SetLabel(chunk ? "chunk " + std::to_string(chunk) : "chunk 8192 (rule)");
+    dn::GpuTuning t;
+    t.norm_chunk = chunk;
+    return t;
+}
+
+// Batchnorm and GroupNorm with the rule's reduction blocks (8192 values each) and, as
+// alternatives for choosing the rule, 4096 and 32768 (gpu_tuning().norm_chunk).
+void bn_forward(benchmark::State& st, int chunk) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
+    const TuningScope tune(chunk_tuning(st, chunk));
     timed(st, s, 2, 3, [&] {
         dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
                                         d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
@@ -134,10 +149,11 @@ void BM_GpuBatchnormForwardTrain(benchmark::State& st) {
     });
 }
 
-void BM_GpuBatchnormBackwardTrain(benchmark::State& st) {
+void bn_backward(benchmark::State& st, int chunk) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
+    const TuningScope tune(chunk_tuning(st, chunk));
     dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
                                     d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
                                     dn::kBatchnormMomentum);
@@ -147,20 +163,22 @@ void BM_GpuBatchnormBackwardTrain(benchmark::State& st) {
     });
 }
 
-void BM_GpuGroupnormForward(benchmark::State& st) {
+void gn_forward(benchmark::State& st, int chunk) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 32);
+    const TuningScope tune(chunk_tuning(st, chunk));
     timed(st, s, 2, 3, [&] {
         dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
                                   d.mean.data(), d.inv.data());
     });
 }
 
-void BM_GpuGroupnormBackward(benchmark::State& st) {
+void gn_backward(benchmark::State& st, int chunk) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 32);
+    const TuningScope tune(chunk_tuning(st, chunk));
     dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
                               d.mean.data(), d.inv.data());
     timed(st, s, 3, 5, [&] {
@@ -169,6 +187,14 @@ void BM_GpuGroupnormBackward(benchmark::State& st) {
     });
 }
 
+#define DN_CHUNK_BENCHES(Name, fn)                                                   \
+    void BM_Gpu##Name(benchmark::State& st) { fn(st, 0); }                          \
+    void BM_Gpu##Name##Chunk4k(benchmark::State& st) { fn(st, 4096); }              \
+    void BM_Gpu##Name##Chunk32k(benchmark::State& st) { fn(st, 32768); }            \
+    BENCHMARK(BM_Gpu##Name)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond); \
+    BENCHMARK(BM_Gpu##Name##Chunk4k)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond); \
+    BENCHMARK(BM_Gpu##Name##Chunk32k)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond)
+
 // LRN with its launch rule's shape (labelled "vec V run R"), and with a fixed shape: one position
 // and 32 channels per thread, the shape of the H100 measurements in docs/benchmarks.md.
 void lrn_bench(benchmark::State& st, bool backward, int vec, int run) {
@@ -176,7 +202,9 @@ void lrn_bench(benchmark::State& st, bool backward, int vec, int run) {
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
     dn::LrnParams p;
-    dn::gpu_tuning().lrn_vec = vec, dn::gpu_tuning().lrn_run = run;
+    dn::GpuTuning t;
+    t.lrn_vec = vec, t.lrn_run = run;
+    const TuningScope tune(t);
     int v = 0, r = 0;
     dn::lrn_gpu_shape(s.n, s.c, s.h * s.w, d.x.data(), d.y.data(), &v, &r);
     st.SetLabel("vec " + std::to_string(v) + " run " + std::to_string(r));
@@ -184,7 +212,6 @@ void lrn_bench(benchmark::State& st, bool backward, int vec, int run) {
         timed(st, s, 3, 3, [&] { dn::lrn_backward_gpu(d.x.data(), d.dy.data(), s.n, s.c, s.h * s.w, p, d.y.data(), false); });
     else
         timed(st, s, 2, 2, [&] { dn::lrn_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, p, d.y.data()); });
-    dn::gpu_tuning() = dn::GpuTuning{};
 }
 void BM_GpuLrnForward(benchmark::State& st) { lrn_bench(st, false, 0, 0); }
 void BM_GpuLrnBackward(benchmark::State& st) { lrn_bench(st, true, 0, 0); }
@@ -242,10 +269,10 @@ BENCHMARK(BM_GpuCudnnBatchnormBackward)->DenseRange(0, 5)->UseManualTime()->Unit
 #endif
 
 BENCHMARK(BM_GpuCopy)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_GpuBatchnormForwardTrain)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_GpuBatchnormBackwardTrain)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_GpuGroupnormForward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_GpuGroupnormBackward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+DN_CHUNK_BENCHES(BatchnormForwardTrain, bn_forward);
+DN_CHUNK_BENCHES(BatchnormBackwardTrain, bn_backward);
+DN_CHUNK_BENCHES(GroupnormForward, gn_forward);
+DN_CHUNK_BENCHES(GroupnormBackward, gn_backward);
 BENCHMARK(BM_GpuLrnForward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GpuLrnBackward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GpuLrnForwardV1Run32)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -17,12 +17,15 @@ SHORT = {"BatchnormForwardTrain": "BN forward", "BatchnormBackwardTrain": "BN ba
          "GroupnormForward": "GN forward", "GroupnormBackward": "GN backward", "LrnForward": "LRN forward",
          "LrnBackward": "LRN backward"}
 LARGE = (4, 5)  # larger than an H100's 50 MB L2
-KERNELS = ["BatchnormForwardTrain", "CudnnBatchnormForwardTrain", "BatchnormBackwardTrain",
-           "CudnnBatchnormBackward", "GroupnormForward", "GroupnormBackward", "LrnForward", "LrnForwardV1Run32",
-           "LrnBackward", "LrnBackwardV1Run32"]
+CHUNKS = ["Chunk4k", "Chunk32k"]  # batchnorm/GroupNorm reduction blocks of 4096 and 32768 values (rule: 8192)
+KERNELS = (["BatchnormForwardTrain"] + ["BatchnormForwardTrain" + c for c in CHUNKS] + ["CudnnBatchnormForwardTrain"] +
+           ["BatchnormBackwardTrain"] + ["BatchnormBackwardTrain" + c for c in CHUNKS] + ["CudnnBatchnormBackward"] +
+           ["GroupnormForward"] + ["GroupnormForward" + c for c in CHUNKS] +
+           ["GroupnormBackward"] + ["GroupnormBackward" + c for c in CHUNKS] +
+           ["LrnForward", "LrnForwardV1Run32", "LrnBackward", "LrnBackwardV1Run32"])
 # Other launch shapes of our kernels, for choosing the rule (not what the layers run: left out of
 # the acceptance lines).
-ALTERNATIVES = {"LrnForwardV1Run32", "LrnBackwardV1Run32"}
+ALTERNATIVES = {"LrnForwardV1Run32", "LrnBackwardV1Run32"} | {k for k in KERNELS if k.endswith(tuple(CHUNKS))}
 
 
 def main():
@@ -69,34 +72,34 @@ def report(out, torch):
     print("   (forward 2, backward 3), the rate to compare with cuDNN's (whose passes are unknown)")
     if torch:
         print("   Torch rows: PyTorch %s's kernels, default settings (scripts/bench_norm_torch.py)" % torch["torch"])
-    print("%-28s %-17s %9s %8s %7s %8s" % ("kernel", "shape", "ms", "GB/s", "% copy", "eff GB/s"))
+    print("%-31s %-17s %9s %8s %7s %8s" % ("kernel", "shape", "ms", "GB/s", "% copy", "eff GB/s"))
     worst_large, worst_vs_cudnn = 1e9, 1e9
     for i, shape in enumerate(SHAPES):
         copy = res.get("BM_GpuCopy/%d" % i)
         if not copy:
             continue
-        print("%-28s %-17s %9.4f %8.1f %6.0f%% %8.1f" % ("Copy", shape, copy[0], copy[1], 100, copy[2]))
+        print("%-31s %-17s %9.4f %8.1f %6.0f%% %8.1f" % ("Copy", shape, copy[0], copy[1], 100, copy[2]))
         for k in KERNELS:
             v = res.get("BM_Gpu%s/%d" % (k, i))
             if not v:
                 continue
             if k.startswith("Cudnn"):
-                print("%-28s %-17s %9.4f %8s %7s %8.1f" % (k, shape, v[0], "-", "-", v[2]))
+                print("%-31s %-17s %9.4f %8s %7s %8.1f" % (k, shape, v[0], "-", "-", v[2]))
                 continue
             pct = 100 * v[1] / copy[1]
             if i in LARGE and k not in ALTERNATIVES:
                 worst_large = min(worst_large, pct)
-            print(("%-28s %-17s %9.4f %8.1f %6.0f%% %8.1f  %s" % (k, shape, v[0], v[1], pct, v[2], v[3])).rstrip())
+            print(("%-31s %-17s %9.4f %8.1f %6.0f%% %8.1f  %s" % (k, shape, v[0], v[1], pct, v[2], v[3])).rstrip())
             t = torch.get("ms", {}).get("Torch%s/%d" % (k, i))
             if t:
                 n = [int(v) for v in shape.strip("()").split(",")]
                 eff = (3 if "Backward" in k else 2) * n[0] * n[1] * n[2] * n[3] * 4 / t / 1e6
-                print("%-28s %-17s %9.4f %8s %7s %8.1f" % ("Torch" + k, shape, t, "-", "-", eff))
+                print("%-31s %-17s %9.4f %8s %7s %8.1f" % ("Torch" + k, shape, t, "-", "-", eff))
         for ours_k, cudnn_k, what in (("BatchnormForwardTrain", "CudnnBatchnormForwardTrain", "BN forward"),
                                       ("BatchnormBackwardTrain", "CudnnBatchnormBackward", "BN backward")):
             ours, cudnn = res.get("BM_Gpu%s/%d" % (ours_k, i)), res.get("BM_Gpu%s/%d" % (cudnn_k, i))
             if ours and cudnn:
-                print("%-28s %-17s %9.2fx" % (what + " speed vs cuDNN", shape, cudnn[0] / ours[0]))
+                print("%-31s %-17s %9.2fx" % (what + " speed vs cuDNN", shape, cudnn[0] / ours[0]))
                 if what == "BN backward":
                     worst_vs_cudnn = min(worst_vs_cudnn, cudnn[0] / ours[0])
         for k in KERNELS:
@@ -104,7 +107,21 @@ def report(out, torch):
                 continue
             ours, t = res.get("BM_Gpu%s/%d" % (k, i)), torch.get("ms", {}).get("Torch%s/%d" % (k, i))
             if ours and t:
-                print("%-28s %-17s %9.2fx" % (SHORT[k] + " speed vs PyTorch", shape, t / ours[0]))
+                print("%-31s %-17s %9.2fx" % (SHORT[k] + " speed vs PyTorch", shape, t / ours[0]))
+    chunk_lines = []
+    for base in ("BatchnormForwardTrain", "BatchnormBackwardTrain", "GroupnormForward", "GroupnormBackward"):
+        cells = []
+        for i, shape in enumerate(SHAPES):
+            t = {c: res.get("BM_Gpu%s%s/%d" % (base, c, i)) for c in [""] + CHUNKS}
+            if all(t.values()):
+                best = min(t, key=lambda c: t[c][0])
+                cells.append("%s %s (%.2fx the rule)" % (shape, {"": "8192", "Chunk4k": "4096", "Chunk32k": "32768"}[best],
+                                                         t[""][0] / t[best][0]))
+        if cells:
+            chunk_lines.append("   %-23s %s" % (base, "; ".join(cells)))
+    if chunk_lines:
+        print("== reduction block size (values per block) that was fastest, per shape:")
+        print("\n".join(chunk_lines))
     if worst_large < 1e9:
         print("== acceptance: lowest %% of copy bandwidth on the large shapes (%s): %.0f%% (target >= 80%%)"
               % (", ".join(SHAPES[i] for i in LARGE), worst_large))

@@ -15,7 +15,8 @@
 #    on ../shared with -i 0 against -nogpu;
 # 2. trains cfg/fashion_bn.cfg for `iterations` on the GPU and on the CPU from the same seed (the
 #    same images, augmentations and dropout masks) and prints both loss curves in windows of 25;
-# 3. runs the GPU normalization benchmark (ms, GB/s, % of the copy bandwidth, against cuDNN).
+# 3. runs the GPU normalization benchmark (ms, GB/s, % of the copy bandwidth, against cuDNN), and
+#    again with the bundle's reference benchmark when it has one (gpu_bundle.sh REF_REV=...).
 # Exits non-zero when the build or a GPU test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,3 +100,7 @@ echo "== GPU normalization benchmark"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 "$PY" scripts/bench_norm_gpu.py "$BENCH_BIN"
+if [ -n "$BUNDLE" ] && [ -x "$BUNDLE/bin/bench_darknet_ref" ]; then
+    echo "== the same benchmark with the kernels of $(cat "$BUNDLE/bench_darknet_ref.rev") (gpu_bundle.sh REF_REV)"
+    "$PY" scripts/bench_norm_gpu.py "$BUNDLE/bin/bench_darknet_ref"
+fi

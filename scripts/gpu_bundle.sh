@@ -3,7 +3,7 @@
 # driver, CUDA 13 and cuDNN (or PyTorch's pip copies of them) but neither our other libraries nor a
 # network (the `device` tool's machines, where device time is short and nothing can be installed):
 #
-#   bash scripts/gpu_bundle.sh [out=build/gpu-bundle] [train_images=12000]
+#   [REF_REV=<git revision>] bash scripts/gpu_bundle.sh [out=build/gpu-bundle] [train_images=12000]
 #
 #   bin/     darknet, libdarknet.so, test_darknet, bench_darknet: make GPU=1 CUDNN=1 built for a
 #            portable x86-64 (ARCH=-march=x86-64-v3, its own object folder), stripped
@@ -11,6 +11,8 @@
 #            (OpenBLAS and its Fortran runtime, OpenMP, GoogleTest, Google Benchmark, ...)
 #   shared/  ../shared's yolo-fastest-1.1-xl model and dog.jpg (what the GPU tests read)
 #   data/fashion-mnist/  the first train_images training images and 1,000 test images (0: none)
+#   bin/bench_darknet_ref  with REF_REV: the benchmark built from that revision (a git worktree), so
+#            that gpu_acceptance.sh times the kernels of both on the same device (before/after)
 #
 # and writes <out>.tar.xz beside the folder. On the GPU machine, from the repository root:
 #   tar xf build/gpu-bundle.tar.xz -C build && bash scripts/gpu_acceptance.sh --bundle build/gpu-bundle
@@ -28,6 +30,16 @@ echo "== build ($CONFIG)"
 
 rm -rf "$OUT" && mkdir -p "$OUT/bin" "$OUT/lib" "$OUT/shared/models/yolo-fastest-1.1" "$OUT/shared/images"
 cp darknet libdarknet.so "$CONFIG/test_darknet" "$CONFIG/bench_darknet" "$OUT/bin/"
+if [ -n "${REF_REV:-}" ]; then
+    echo "== reference benchmark at $REF_REV"
+    W=$(mktemp -d)/ref
+    git worktree add -q --detach "$W" "$REF_REV"
+    REF_CONFIG=$(cd "$W" && "${MK[@]}" print-bench-bin)
+    (cd "$W" && "${MK[@]}" "$REF_CONFIG")
+    cp "$W/$REF_CONFIG" "$OUT/bin/bench_darknet_ref"
+    git rev-parse --short "$REF_REV" > "$OUT/bench_darknet_ref.rev"
+    git worktree remove --force "$W"
+fi
 strip --strip-debug "$OUT"/bin/*
 # ./darknet is shared by every flag set: relink the default build next time make runs
 rm -f build/.linked-*

@@ -14,13 +14,17 @@ using emu_test::Tensor;
 
 struct BnCase {
     int N, C, S;
-    size_t pad;  // odd: unaligned buffers (scalar path)
+    size_t pad;     // odd: unaligned buffers (scalar path)
+    int chunk = 0;  // values per reduction block (gpu_tuning().norm_chunk; 0: the rule)
 };
 
 class GpuEmuBatchnorm : public testing::TestWithParam<BnCase> {};
 
 TEST_P(GpuEmuBatchnorm, TrainAndEvalMatchTheCpu) {
     const BnCase t = GetParam();
+    dn::GpuTuning tune;
+    tune.norm_chunk = t.chunk;
+    const emu_test::Tuning tuning(tune);
     const size_t n = static_cast<size_t>(t.N) * t.C * t.S, C = t.C;
     std::mt19937 g(7);
     Tensor x(n, g, 0.5f, 2.f, t.pad), dy(n, g, 0.f, 1.f, t.pad), gamma(C, g, 1.f, 0.5f), beta(C, g), rm(C, g),
@@ -81,15 +85,20 @@ TEST_P(GpuEmuBatchnorm, TrainAndEvalMatchTheCpu) {
 }
 
 // One block per channel (N*S <= 8192) and several (more), planes that are and are not a multiple
-// of 4, aligned and unaligned buffers, S = 1 (connected layers).
+// of 4, aligned and unaligned buffers, S = 1 (connected layers), and block sizes forced.
 INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuBatchnorm,
                          testing::Values(BnCase{2, 3, 36, 0}, BnCase{2, 3, 36, 1}, BnCase{3, 2, 35, 0},
                                          BnCase{8, 5, 1, 0}, BnCase{2, 3, 4352, 0}, BnCase{2, 2, 4352, 1},
-                                         BnCase{4, 2, 5183, 0}),
+                                         BnCase{4, 2, 5183, 0},
+                                         // forced block sizes: several small blocks per channel
+                                         // (a last block shorter than the rest), and one
+                                         // block for a channel the rule would split
+                                         BnCase{2, 3, 36, 0, 32}, BnCase{3, 2, 35, 1, 50},
+                                         BnCase{2, 2, 4352, 0, 1000}, BnCase{4, 2, 5183, 0, 1 << 20}),
                          [](const testing::TestParamInfo<BnCase>& i) {
                              const BnCase& c = i.param;
                              return std::to_string(c.N) + "x" + std::to_string(c.C) + "x" + std::to_string(c.S) +
-                                    (c.pad ? "_unaligned" : "");
+                                    (c.pad ? "_unaligned" : "") + (c.chunk ? "_chunk" + std::to_string(c.chunk) : "");
                          });
 
 // Statistics of data far from zero (mean 1000, sd 1: E[x^2] - E[x]^2 in float would cancel six

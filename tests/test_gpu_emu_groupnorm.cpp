@@ -13,13 +13,17 @@ using emu_test::Tensor;
 
 struct GnCase {
     int N, C, S, G;
-    size_t pad;  // odd: unaligned buffers (scalar path)
+    size_t pad;     // odd: unaligned buffers (scalar path)
+    int chunk = 0;  // values per reduction block (gpu_tuning().norm_chunk; 0: the rule)
 };
 
 class GpuEmuGroupnorm : public testing::TestWithParam<GnCase> {};
 
 TEST_P(GpuEmuGroupnorm, MatchesTheCpu) {
     const GnCase t = GetParam();
+    dn::GpuTuning tune;
+    tune.norm_chunk = t.chunk;
+    const emu_test::Tuning tuning(tune);
     const size_t n = static_cast<size_t>(t.N) * t.C * t.S, C = t.C, Q = static_cast<size_t>(t.N) * t.G;
     std::mt19937 g(11);
     Tensor x(n, g, 0.5f, 2.f, t.pad), dy(n, g, 0.f, 1.f, t.pad), gamma(C, g, 1.f, 0.5f), beta(C, g), dg0(C, g),
@@ -58,11 +62,16 @@ TEST_P(GpuEmuGroupnorm, MatchesTheCpu) {
 INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuGroupnorm,
                          testing::Values(GnCase{2, 8, 36, 4, 0}, GnCase{2, 8, 36, 4, 1}, GnCase{2, 4, 9, 2, 0},
                                          GnCase{2, 8, 4096, 2, 0}, GnCase{1, 4, 4361, 1, 0},
-                                         GnCase{64, 64, 4, 16, 0}, GnCase{64, 64, 3, 16, 0}),
+                                         GnCase{64, 64, 4, 16, 0}, GnCase{64, 64, 3, 16, 0},
+                                         // forced block sizes (norm_chunk): several small blocks
+                                         // per group, and one for a group the rule would split
+                                         GnCase{2, 8, 36, 4, 0, 32}, GnCase{2, 8, 36, 4, 1, 50},
+                                         GnCase{1, 4, 4361, 1, 0, 1 << 20}),
                          [](const testing::TestParamInfo<GnCase>& i) {
                              const GnCase& c = i.param;
                              return std::to_string(c.N) + "x" + std::to_string(c.C) + "x" + std::to_string(c.S) + "_g" +
-                                    std::to_string(c.G) + (c.pad ? "_unaligned" : "");
+                                    std::to_string(c.G) + (c.pad ? "_unaligned" : "") +
+                                    (c.chunk ? "_chunk" + std::to_string(c.chunk) : "");
                          });
 
 // Statistics of data far from zero (mean 1000, sd 1), one block per group and several: see

@@ -22,9 +22,14 @@ struct LrnCase {
 };
 
 /// Sets dn::gpu_tuning()'s LRN fields for its lifetime.
-struct LrnTuning {
-    LrnTuning(int vec, int run) { dn::gpu_tuning().lrn_vec = vec, dn::gpu_tuning().lrn_run = run; }
-    ~LrnTuning() { dn::gpu_tuning() = dn::GpuTuning{}; }
+// Forces LRN's launch shape for its lifetime (0: the rule).
+struct LrnTuning : emu_test::Tuning {
+    LrnTuning(int vec, int run) : Tuning(shape(vec, run)) {}
+    static dn::GpuTuning shape(int vec, int run) {
+        dn::GpuTuning t;
+        t.lrn_vec = vec, t.lrn_run = run;
+        return t;
+    }
 };
 
 class GpuEmuLrn : public testing::TestWithParam<LrnCase> {};

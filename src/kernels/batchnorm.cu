@@ -28,13 +28,6 @@ namespace dn {
 
 namespace {
 
-// Blocks per channel so that every SM gets several blocks; each block then covers ~kChunk values.
-constexpr int kChunk = 8192;
-int parts_for(size_t M, int C) {
-    const size_t p = (M + kChunk - 1) / kChunk;
-    return static_cast<int>(std::max<size_t>(1, std::min<size_t>(p, std::max(1, 4096 / std::max(1, C)))));
-}
-
 // Where the per-channel results go: mean, 1/sqrt(var + eps) and the rolling update.
 struct BnFinal {
     size_t M;
@@ -256,7 +249,7 @@ void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const floa
     const size_t M = static_cast<size_t>(N) * S, n = M * C;
     if (!n) return;
     gpu_index_check(n, "batchnorm_forward_train_gpu");
-    const int P = parts_for(M, C);
+    const int P = reduction_parts(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 3);
     const BnFinal f{M, static_cast<float>(eps), static_cast<float>(momentum), mean, inv_std, rolling_mean, rolling_var};
     with_vec(vec4_ok(S, {x, y}), [&](auto vv) {
@@ -296,7 +289,7 @@ void batchnorm_backward_train_gpu(const float* x, const float* dy, int N, int C,
     const size_t M = static_cast<size_t>(N) * S, n = M * C;
     if (!n) return;
     gpu_index_check(n, "batchnorm_backward_train_gpu");
-    const int P = parts_for(M, C);
+    const int P = reduction_parts(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 2);
     float* k = part + static_cast<size_t>(C) * P * 2;
     const BnDFinal g{M, dgamma, dbeta, k};
@@ -323,7 +316,7 @@ void batchnorm_backward_eval_gpu(const float* x, const float* dy, int N, int C, 
     const size_t M = static_cast<size_t>(N) * S, n = M * C;
     if (!n) return;
     gpu_index_check(n, "batchnorm_backward_eval_gpu");
-    const int P = parts_for(M, C);
+    const int P = reduction_parts(M, C);
     float* part = gpu_scratch(static_cast<size_t>(C) * P * 2 + static_cast<size_t>(C) * 3);
     float* k = part + static_cast<size_t>(C) * P * 2;
     float* inv_std = k + 2 * C;

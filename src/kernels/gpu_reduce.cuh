@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "kernels/gpu_index.hpp"
+#include "kernels/gpu_tuning.hpp"
 
 namespace dn {
 
@@ -24,6 +25,15 @@ constexpr int kReduceThreads = 256;  ///< threads per block of reduction kernels
 
 inline unsigned grid_blocks(size_t n) {
     return static_cast<unsigned>(std::min<size_t>((n + kGridThreads - 1) / kGridThreads, 1u << 20));
+}
+
+/// Blocks per reduced set (a batchnorm channel, a GroupNorm group) of M values, over `sets` sets:
+/// about one block per `chunk` values (gpu_tuning().norm_chunk, else 8192), so that every SM gets
+/// several blocks, and at most 4096 blocks in all unless a set alone needs more than one.
+inline int reduction_parts(size_t M, int sets) {
+    const size_t chunk = gpu_tuning().norm_chunk ? gpu_tuning().norm_chunk : 8192;
+    const size_t p = (M + chunk - 1) / chunk;
+    return static_cast<int>(std::max<size_t>(1, std::min<size_t>(p, std::max(1, 4096 / std::max(1, sets)))));
 }
 
 #define DN_GRID_FOR(i, n)                                                                   \

@@ -18,8 +18,11 @@ GpuTuning parse_gpu_tuning(const char* spec) {
         if (item.empty()) continue;
         const size_t eq = item.find('=');
         const std::string key = item.substr(0, eq);
-        int* field = key == "lrn_vec" ? &t.lrn_vec : key == "lrn_run" ? &t.lrn_run : nullptr;
-        if (!field) fail("DN_GPU_TUNING: unknown key '%s' (known: lrn_vec, lrn_run)", key.c_str());
+        int* field = key == "lrn_vec"      ? &t.lrn_vec
+                     : key == "lrn_run"    ? &t.lrn_run
+                     : key == "norm_chunk" ? &t.norm_chunk
+                                           : nullptr;
+        if (!field) fail("DN_GPU_TUNING: unknown key '%s' (known: lrn_vec, lrn_run, norm_chunk)", key.c_str());
         char* end = nullptr;
         const std::string val = eq == std::string::npos ? "" : item.substr(eq + 1);
         const long v = std::strtol(val.c_str(), &end, 10);
@@ -28,6 +31,7 @@ GpuTuning parse_gpu_tuning(const char* spec) {
     }
     if (t.lrn_vec && t.lrn_vec != 1 && t.lrn_vec != 2 && t.lrn_vec != 4)
         fail("DN_GPU_TUNING: lrn_vec=%d must be 1, 2 or 4", t.lrn_vec);
+    if (t.norm_chunk && t.norm_chunk < 32) fail("DN_GPU_TUNING: norm_chunk=%d must be >= 32", t.norm_chunk);
     return t;
 }
 

@@ -18,12 +18,6 @@ namespace dn {
 
 namespace {
 
-constexpr int kChunk = 8192;
-int parts_for(size_t L, int groups) {
-    const size_t p = (L + kChunk - 1) / kChunk;
-    return static_cast<int>(std::max<size_t>(1, std::min<size_t>(p, std::max(1, 4096 / std::max(1, groups)))));
-}
-
 __device__ void gn_finalize_group(int q, const Welford& w, float eps, float* mean, float* inv_std) {
     mean[q] = w.mean;
     inv_std[q] = rsqrtf((w.n > 0 ? w.m2 / w.n : 0.f) + eps);
@@ -221,7 +215,7 @@ void groupnorm_forward_gpu(const float* x, int N, int C, int S, int G, const flo
     const size_t L = static_cast<size_t>(cpg) * S, n = static_cast<size_t>(N) * C * S;
     if (!n) return;
     gpu_index_check(n, "groupnorm_forward_gpu");
-    const int P = parts_for(L, Q);
+    const int P = reduction_parts(L, Q);
     float* part = gpu_scratch(static_cast<size_t>(Q) * P * 3);
     with_vec(vec4_ok(S, {x, y}), [&](auto vv) {
         constexpr int V = decltype(vv)::value;
