@@ -48,10 +48,22 @@ struct alignas(8) float2 {
     float x, y;
 };
 inline float2 make_float2(float x, float y) { return {x, y}; }
-inline float rsqrtf(float v) { return 1.f / std::sqrt(v); }
-// The fast intrinsics, exactly (the device's are within a few ulp of these).
-inline float __powf(float x, float y) { return std::pow(x, y); }
-inline float __fdividef(float x, float y) { return x / y; }
+// The device's special-function unit approximates: rsqrt.approx (rsqrtf) has a relative error up
+// to 2^-22.9, __powf (ex2/lg2.approx) and __fdividef (rcp.approx) a few ulps. The emulation gives
+// the exact value moved by -2..+2 ulps, chosen from the arguments' bits (deterministic), so that
+// the tests see the kind of error a device makes rather than a correctly rounded result.
+inline float emu_ulps(float exact, float a, float b = 0.f) {
+    uint32_t ua, ub;
+    std::memcpy(&ua, &a, 4);
+    std::memcpy(&ub, &b, 4);
+    const int k = static_cast<int>(((ua ^ (ub * 0x9e3779b9u)) * 2654435761u) >> 29) % 5 - 2;
+    const float toward = k < 0 ? -INFINITY : INFINITY;
+    for (int i = 0; i < (k < 0 ? -k : k) && std::isfinite(exact); ++i) exact = std::nextafter(exact, toward);
+    return exact;
+}
+inline float rsqrtf(float v) { return emu_ulps(1.f / std::sqrt(v), v); }
+inline float __powf(float x, float y) { return emu_ulps(std::pow(x, y), x, y); }
+inline float __fdividef(float x, float y) { return emu_ulps(x / y, x, y); }
 // CUDA's device min/max of two values of one type.
 template <class T>
 inline T min(T a, T b) {
