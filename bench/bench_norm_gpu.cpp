@@ -195,8 +195,8 @@ void gn_backward(benchmark::State& st, int chunk) {
     BENCHMARK(BM_Gpu##Name##Chunk4k)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond); \
     BENCHMARK(BM_Gpu##Name##Chunk32k)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond)
 
-// LRN with its launch rule's shape (labelled "vec V run R"), and with a fixed shape: one position
-// and 32 channels per thread, the shape of the H100 measurements in docs/benchmarks.md.
+// LRN with its launch rule's shape (labelled "vec V run R"), and with fixed shapes: one position
+// and 32 channels per thread (the shape of the H100 measurements in docs/benchmarks.md), ...
 void lrn_bench(benchmark::State& st, bool backward, int vec, int run) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
@@ -217,6 +217,12 @@ void BM_GpuLrnForward(benchmark::State& st) { lrn_bench(st, false, 0, 0); }
 void BM_GpuLrnBackward(benchmark::State& st) { lrn_bench(st, true, 0, 0); }
 void BM_GpuLrnForwardV1Run32(benchmark::State& st) { lrn_bench(st, false, 1, 32); }
 void BM_GpuLrnBackwardV1Run32(benchmark::State& st) { lrn_bench(st, true, 1, 32); }
+// The rule's V with runs of 32 channels (the previous rule's choice on the large shapes) and with
+// whole channel columns (the fewest threads, no halo).
+void BM_GpuLrnForwardRun32(benchmark::State& st) { lrn_bench(st, false, 0, 32); }
+void BM_GpuLrnBackwardRun32(benchmark::State& st) { lrn_bench(st, true, 0, 32); }
+void BM_GpuLrnForwardRunAll(benchmark::State& st) { lrn_bench(st, false, 0, 1 << 20); }
+void BM_GpuLrnBackwardRunAll(benchmark::State& st) { lrn_bench(st, true, 0, 1 << 20); }
 
 #ifdef DN_CUDNN
 // cuDNN's spatial batchnorm (CUDNN_BATCHNORM_SPATIAL; epsilon 1e-5, factor 0.01 as ours).
@@ -277,6 +283,10 @@ BENCHMARK(BM_GpuLrnForward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::
 BENCHMARK(BM_GpuLrnBackward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GpuLrnForwardV1Run32)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GpuLrnBackwardV1Run32)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuLrnForwardRun32)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuLrnBackwardRun32)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuLrnForwardRunAll)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GpuLrnBackwardRunAll)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 #endif  // DN_GPU

@@ -22,10 +22,12 @@ KERNELS = (["BatchnormForwardTrain"] + ["BatchnormForwardTrain" + c for c in CHU
            ["BatchnormBackwardTrain"] + ["BatchnormBackwardTrain" + c for c in CHUNKS] + ["CudnnBatchnormBackward"] +
            ["GroupnormForward"] + ["GroupnormForward" + c for c in CHUNKS] +
            ["GroupnormBackward"] + ["GroupnormBackward" + c for c in CHUNKS] +
-           ["LrnForward", "LrnForwardV1Run32", "LrnBackward", "LrnBackwardV1Run32"])
+           ["LrnForward", "LrnForwardV1Run32", "LrnForwardRun32", "LrnForwardRunAll",
+            "LrnBackward", "LrnBackwardV1Run32", "LrnBackwardRun32", "LrnBackwardRunAll"])
 # Other launch shapes of our kernels, for choosing the rule (not what the layers run: left out of
 # the acceptance lines).
-ALTERNATIVES = {"LrnForwardV1Run32", "LrnBackwardV1Run32"} | {k for k in KERNELS if k.endswith(tuple(CHUNKS))}
+ALTERNATIVES = ({k for k in KERNELS if k.startswith("Lrn") and k not in ("LrnForward", "LrnBackward")} |
+                {k for k in KERNELS if k.endswith(tuple(CHUNKS))})
 
 
 def main():
@@ -108,20 +110,25 @@ def report(out, torch):
             ours, t = res.get("BM_Gpu%s/%d" % (k, i)), torch.get("ms", {}).get("Torch%s/%d" % (k, i))
             if ours and t:
                 print("%-31s %-17s %9.2fx" % (SHORT[k] + " speed vs PyTorch", shape, t / ours[0]))
-    chunk_lines = []
-    for base in ("BatchnormForwardTrain", "BatchnormBackwardTrain", "GroupnormForward", "GroupnormBackward"):
+    # the fastest of each kernel's launch shapes (the rule and its alternatives), per shape
+    groups = [(base, [""] + CHUNKS) for base in ("BatchnormForwardTrain", "BatchnormBackwardTrain",
+                                                 "GroupnormForward", "GroupnormBackward")]
+    groups += [(base, ["", "V1Run32", "Run32", "RunAll"]) for base in ("LrnForward", "LrnBackward")]
+    lines = []
+    for base, alts in groups:
         cells = []
         for i, shape in enumerate(SHAPES):
-            t = {c: res.get("BM_Gpu%s%s/%d" % (base, c, i)) for c in [""] + CHUNKS}
+            t = {a: res.get("BM_Gpu%s%s/%d" % (base, a, i)) for a in alts}
             if all(t.values()):
-                best = min(t, key=lambda c: t[c][0])
-                cells.append("%s %s (%.2fx the rule)" % (shape, {"": "8192", "Chunk4k": "4096", "Chunk32k": "32768"}[best],
-                                                         t[""][0] / t[best][0]))
+                best = min(t, key=lambda a: t[a][0])
+                cells.append("%s %s%s" % (shape, best or "rule",
+                                          " (%.2fx the rule)" % (t[""][0] / t[best][0]) if best else ""))
         if cells:
-            chunk_lines.append("   %-23s %s" % (base, "; ".join(cells)))
-    if chunk_lines:
-        print("== reduction block size (values per block) that was fastest, per shape:")
-        print("\n".join(chunk_lines))
+            lines.append("   %-23s %s" % (base, "; ".join(cells)))
+    if lines:
+        print("== fastest launch shape per kernel and shape (Chunk4k/32k: reduction blocks of 4096/32768 values,")
+        print("   rule 8192; LRN: V1Run32 = 1 position x 32 channels, Run32 / RunAll = the rule's V x 32 / all)")
+        print("\n".join(lines))
     if worst_large < 1e9:
         print("== acceptance: lowest %% of copy bandwidth on the large shapes (%s): %.0f%% (target >= 80%%)"
               % (", ".join(SHAPES[i] for i in LARGE), worst_large))

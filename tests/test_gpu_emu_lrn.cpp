@@ -79,7 +79,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuLrn,
                              return name;
                          });
 
-// The rule's shapes (threads * V >= 2^17 with the widest loads and longest runs) and the errors of
+// The rule's shapes (N*S * runs >= 2^17 from the fewest runs, the widest loads) and the errors of
 // a forced shape the tensor cannot take.
 TEST(GpuEmuLrnShape, RuleAndForcedShapes) {
     std::vector<float> buf(16);
@@ -97,10 +97,14 @@ TEST(GpuEmuLrnShape, RuleAndForcedShapes) {
     EXPECT_EQ(shape(64, 128, 112 * 112, al).vec, 4);
     EXPECT_EQ(shape(64, 128, 112 * 112, al).run, 128);  // whole columns: no halo
     EXPECT_EQ(shape(32, 256, 56 * 56, al).vec, 4);
-    EXPECT_EQ(shape(32, 256, 56 * 56, al).run, 32);
+    EXPECT_EQ(shape(32, 256, 56 * 56, al).run, 128) << "two runs per column give 2^17 position-runs";
     EXPECT_EQ(shape(32, 256, 56 * 56, un).vec, 1) << "unaligned: scalar loads";
-    EXPECT_EQ(shape(32, 256, 14 * 14, al).run, 8) << "few positions: short runs for enough threads";
+    EXPECT_EQ(shape(32, 256, 14 * 14, al).vec, 4);
+    EXPECT_EQ(shape(32, 256, 14 * 14, al).run, 12) << "few positions: 22 runs of 12 channels for enough loads";
+    EXPECT_EQ(shape(8, 128, 80 * 80, al).run, 42);
     EXPECT_EQ(shape(2, 3, 5, al).vec, 1) << "H*W odd";
+    EXPECT_EQ(shape(2, 16, 64, al).vec, 1) << "a small tensor: the most threads";
+    EXPECT_EQ(shape(2, 16, 64, al).run, 8);
     {
         LrnTuning t(2, 5);
         EXPECT_EQ(shape(32, 256, 56 * 56, al).vec, 2);

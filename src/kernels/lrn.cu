@@ -286,31 +286,35 @@ LrnArgs args(int N, int C, int S, const LrnParams& p) {
 }
 
 // The launch shape of the register-window kernels: V positions per thread (V-wide loads; S % V
-// == 0 and aligned buffers) and runs of `run` channels (a run re-reads a halo of size - 1 channels).
-// Rule: enough loads in flight to cover the memory latency, threads * V >= 2^17 (about 2 MB in
-// flight at four V-wide loads per thread), with the widest loads and the longest runs that give
-// it, in the order (V, run) = (4, C), (4, 32), (2, C), (2, 32), (1, C), (1, 32), then runs of 16
-// and 8 channels; gpu_tuning() overrides either choice.
+// == 0 and aligned buffers) and runs of `run` channels (a run re-reads a halo of size - 1 channels
+// of x, and the backward as many of dy).
+// Rule: enough loads in flight to cover the memory latency, N*S * runs >= 2^17 (threads * V: about
+// 2 MB in flight at four V-wide loads per thread and tensor), from the fewest runs that give it,
+// i.e. the longest runs and the least halo (run = floor(C / runs)); the widest V the tensor takes
+// (the count of loads in flight does not depend on V). When even runs of 8 channels fall short
+// (a small tensor), V = 1 and runs of min(C, 8): the most threads. gpu_tuning() overrides V, the
+// run or both.
 struct LrnShape {
     int vec, run;
 };
 LrnShape lrn_shape(int N, int C, int S, std::initializer_list<const void*> ptrs) {
+    constexpr size_t kInFlight = size_t(1) << 17;
     const GpuTuning& tune = gpu_tuning();
     auto vec_ok = [&](int v) { return v == 1 || (v == 2 && S % 2 == 0 && aligned(ptrs, 8)) || (v == 4 && vec4_ok(S, ptrs)); };
     if (tune.lrn_vec && !vec_ok(tune.lrn_vec))
         fail("lrn GPU kernels: lrn_vec=%d needs H*W (%d) divisible by it and aligned buffers", tune.lrn_vec, S);
-    const LrnShape order[] = {{4, C}, {4, 32}, {2, C}, {2, 32}, {1, C}, {1, 32}, {4, 16}, {2, 16}, {1, 16}, {1, 8}};
-    LrnShape best{1, std::min(C, 8)};
-    for (LrnShape o : order) {
-        if (tune.lrn_vec) o.vec = tune.lrn_vec;
-        if (tune.lrn_run) o.run = tune.lrn_run;
-        o.run = std::max(1, std::min(o.run, C));
-        if (!vec_ok(o.vec)) continue;
-        const size_t threads = static_cast<size_t>(N) * (S / o.vec) * ((C + o.run - 1) / o.run);
-        best = o;
-        if (threads * o.vec >= (size_t(1) << 17)) break;
+    const size_t positions = static_cast<size_t>(N) * S;
+    const int short_run = std::min(C, 8);
+    const bool small = positions * ((C + short_run - 1) / short_run) < kInFlight;
+    LrnShape sh{1, short_run};
+    if (!small) {
+        const size_t runs = (kInFlight + positions - 1) / positions;  // >= 1
+        sh.run = std::max(short_run, static_cast<int>(C / std::min<size_t>(runs, C)));
+        sh.vec = vec_ok(4) ? 4 : vec_ok(2) ? 2 : 1;
     }
-    return best;
+    if (tune.lrn_vec) sh.vec = tune.lrn_vec;
+    if (tune.lrn_run) sh.run = std::max(1, std::min(tune.lrn_run, C));
+    return sh;
 }
 
 // Launches kernel<SZ, V, P> (SZ = the window size when the register-window kernels take it, else 0
