@@ -17,9 +17,10 @@
 #    same images, augmentations and dropout masks) and prints both loss curves in windows of 25;
 # 3. runs the GPU normalization benchmark (ms, GB/s, % of the copy bandwidth, against cuDNN), and
 #    again with the bundle's reference benchmark when it has one (gpu_bundle.sh REF_REV=...).
-# Exits non-zero when the build or a GPU test fails.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# A failing step is reported and the next one still runs (device time is short: one run should
+# bring back everything it can); exits non-zero when the build or any step failed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
 BUNDLE=
 if [ "${1:-}" = "--bundle" ]; then
     BUNDLE=$(cd "$2" && pwd)
@@ -57,26 +58,44 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 
 if [ -z "$BUNDLE" ]; then
     echo "== build (make -j$JOBS GPU=1 CUDNN=1)"
-    make -s -j"$JOBS" GPU=1 CUDNN=1 darknet libdarknet.so "$TEST_BIN" "$BENCH_BIN"
+    make -s -j"$JOBS" GPU=1 CUDNN=1 darknet libdarknet.so "$TEST_BIN" "$BENCH_BIN" || exit 1
 fi
 
-echo "== GPU tests"
-DARKNET_BIN=$DARKNET DARKNET_LIB=$LIB "$TEST_BIN" --gtest_filter='GpuAgreement*:*/GpuAgreement*:FastDivmod*:NchwIndex*:ChannelWalk*'
+FAILED=()
+# step NAME COMMAND...: runs it; a failure is reported and remembered, and the script goes on.
+step() {
+    local name=$1
+    shift
+    echo "== $name"
+    if ! "$@"; then
+        echo "!! $name: FAILED (continuing with the next step)"
+        FAILED+=("$name")
+    fi
+}
 
-echo "== detector test, GPU (-i 0) and CPU (-nogpu)"
-M=$SHARED/models/yolo-fastest-1.1
-for dev in "-i 0" "-nogpu"; do
-    echo "-- $dev"
-    # shellcheck disable=SC2086
-    "$DARKNET" detector test cfg/coco.data $M/yolo-fastest-1.1-xl.cfg $M/yolo-fastest-1.1-xl.weights \
-        "$SHARED/images/dog.jpg" -ext_output -dont_show $dev 2>&1 | grep -E "%|Predicted"
-done
+gpu_tests() {
+    DARKNET_BIN=$DARKNET DARKNET_LIB=$LIB "$TEST_BIN" --gtest_filter='GpuAgreement*:*/GpuAgreement*:FastDivmod*:NchwIndex*:ChannelWalk*'
+}
 
-echo "== fashion_bn: $ITER iterations on the GPU and on the CPU, same seed"
-if [ ! -f "$FASHION/train.list" ]; then
-    echo "$FASHION is missing (bash scripts/get_fashion_mnist.sh); skipping the training comparison"
-else
-    T=$(mktemp -d)
+detector_test() {
+    local M=$SHARED/models/yolo-fastest-1.1 dev rc=0
+    for dev in "-i 0" "-nogpu"; do
+        echo "-- $dev"
+        # shellcheck disable=SC2086
+        "$DARKNET" detector test cfg/coco.data $M/yolo-fastest-1.1-xl.cfg $M/yolo-fastest-1.1-xl.weights \
+            "$SHARED/images/dog.jpg" -ext_output -dont_show $dev > "$TMP/detect.log" 2>&1 || { tail -5 "$TMP/detect.log"; rc=1; }
+        grep -E "%|Predicted" "$TMP/detect.log"
+    done
+    return $rc
+}
+
+training() {
+    if [ ! -f "$FASHION/train.list" ]; then
+        echo "$FASHION is missing (bash scripts/get_fashion_mnist.sh); skipping the training comparison"
+        return 0
+    fi
+    local T=$TMP/train dev flag start
+    mkdir -p "$T"
     sed "s|^.*data/fashion-mnist/|$FASHION/|" "$FASHION/train.list" > "$T/train.list"
     sed "s|^.*data/fashion-mnist/|$FASHION/|" "$FASHION/test.list" > "$T/test.list"
     printf 'classes=10\ntrain=%s\nvalid=%s\nlabels=%s\nbackup=%s\ntop=2\n' "$T/train.list" "$T/test.list" \
@@ -86,7 +105,7 @@ else
         start=$EPOCHREALTIME
         # shellcheck disable=SC2086
         "$DARKNET" classifier train "$T/fashion.data" cfg/fashion_bn.cfg -dont_show -chart "$T/$dev.png" \
-            -max_batches "$ITER" -seed 1 $flag > "$T/$dev.log" 2>&1 || { tail -20 "$T/$dev.log"; exit 1; }
+            -max_batches "$ITER" -seed 1 $flag > "$T/$dev.log" 2>&1 || { tail -20 "$T/$dev.log"; return 1; }
         echo "$dev ($flag): $(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $start }") s for $ITER iterations"
         grep -oE '^[0-9]+, [0-9.]+: [0-9.eE+-]+' "$T/$dev.log" | awk '{print $3}' > "$T/$dev.loss"
     done
@@ -94,13 +113,24 @@ else
         { g += $1; c += $2; n++; d = $1 - $2; if (d < 0) d = -d; if (d > md) md = d }
         n == 25 { printf "iterations %4d-%4d   GPU loss %.4f   CPU loss %.4f\n", NR - 24, NR, g / n, c / n; g = c = n = 0 }
         END { printf "largest per-iteration difference %.4f\n", md }'
-fi
+}
 
-echo "== GPU normalization benchmark"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-"$PY" scripts/bench_norm_gpu.py "$BENCH_BIN"
+benchmark() { "$PY" scripts/bench_norm_gpu.py "$1"; }
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+step "GPU tests" gpu_tests
+step "detector test, GPU (-i 0) and CPU (-nogpu)" detector_test
+step "fashion_bn: $ITER iterations on the GPU and on the CPU, same seed" training
+step "GPU normalization benchmark" benchmark "$BENCH_BIN"
 if [ -n "$BUNDLE" ] && [ -x "$BUNDLE/bin/bench_darknet_ref" ]; then
-    echo "== the same benchmark with the kernels of $(cat "$BUNDLE/bench_darknet_ref.rev") (gpu_bundle.sh REF_REV)"
-    "$PY" scripts/bench_norm_gpu.py "$BUNDLE/bin/bench_darknet_ref"
+    step "the same benchmark with the kernels of $(cat "$BUNDLE/bench_darknet_ref.rev") (gpu_bundle.sh REF_REV)" \
+        benchmark "$BUNDLE/bin/bench_darknet_ref"
 fi
+if [ ${#FAILED[@]} -gt 0 ]; then
+    printf '== FAILED: %s\n' "${FAILED[@]}"
+    exit 1
+fi
+echo "== all steps passed"
