@@ -26,6 +26,7 @@ struct GpuCase {
     bool train = true;
     bool truth = false;  // the last layer is a loss fed with random labels
     int batch = 2;
+    float x_mean = 0.2f;  // of the N(x_mean, 1) input
 };
 
 std::vector<GpuCase> gpu_cases() {
@@ -76,6 +77,10 @@ std::vector<GpuCase> gpu_cases() {
         {"lrn_5_deep", "[lrn]\nsize=5\nalpha=0.4\nbeta=0.75\nkappa=1.5\n", 40, 9, 11},
         {"lrn_3_three_runs", "[lrn]\nsize=3\nalpha=0.3\nbeta=0.75\nkappa=1\n", 70, 3, 4},
         {"lrn_11_generic_deep", "[lrn]\nsize=11\nalpha=0.1\nbeta=0.6\nkappa=1\n", 30, 5, 7},
+        // the register-window kernels with a beta other than 3/4 and 1/2 (__powf, __fdividef), and
+        // with long runs of float4 columns (2^15 positions: 5 runs of 12 channels, one short)
+        {"lrn_5_beta_other", "[lrn]\nsize=5\nalpha=0.3\nbeta=0.6\nkappa=1\n", 12, 5, 6},
+        {"lrn_5_long_runs_vec4", "[lrn]\nsize=5\nalpha=0.2\nbeta=0.75\nkappa=1\n", 50, 128, 128},
         // float4 paths (H*W a multiple of 4) with several blocks per channel or group (the
         // two-kernel schemes), and GroupNorm's warp-per-plane sums (N*C >= 4096 planes), with
         // float4 and without.
@@ -86,6 +91,11 @@ std::vector<GpuCase> gpu_cases() {
         {"groupnorm_multiblock_vec4", "[groupnorm]\ngroups=2\nactivation=linear\n", 8, 64, 64},
         {"groupnorm_many_planes_vec4", "[groupnorm]\ngroups=16\nactivation=linear\n", 64, 2, 2, true, false, 64},
         {"groupnorm_many_planes", "[groupnorm]\ngroups=16\nactivation=linear\n", 64, 3, 3, true, false, 64},
+        // inputs of mean 8 and sd 1 (statistics away from zero, on the device's arithmetic; the
+        // float-cancellation tests proper, mean 1000, are tests/test_gpu_emu_*'s LargeMean ones,
+        // whose tolerances allow for the ulp of the mean)
+        {"batchnorm_offset_vec4", "[batchnorm]\n", 3, 64, 68, true, false, 2, 8.f},
+        {"groupnorm_offset", "[groupnorm]\ngroups=2\nactivation=linear\n", 8, 61, 63, true, false, 2, 8.f},
     };
 }
 
@@ -127,7 +137,7 @@ TEST_P(GpuAgreement, ForwardBackwardAndAccumulate) {
         gpu->layers[li]->params_changed();
     }
     std::vector<float> x(static_cast<size_t>(cpu->batch) * cpu->inputs());
-    for (auto& v : x) v = nd(g);
+    for (auto& v : x) v = t.x_mean - 0.2f + nd(g);
     std::vector<float> truth;
     if (t.truth) {
         Layer<float>& last = *cpu->layers.back();

@@ -102,6 +102,7 @@ TEST(GpuEmuLrnShape, RuleAndForcedShapes) {
     EXPECT_EQ(shape(32, 256, 14 * 14, al).vec, 4);
     EXPECT_EQ(shape(32, 256, 14 * 14, al).run, 12) << "few positions: 22 runs of 12 channels for enough loads";
     EXPECT_EQ(shape(8, 128, 80 * 80, al).run, 42);
+    EXPECT_EQ(shape(2, 50, 128 * 128, al).run, 12) << "GpuAgreement's lrn_5_long_runs_vec4";
     EXPECT_EQ(shape(2, 3, 5, al).vec, 1) << "H*W odd";
     EXPECT_EQ(shape(2, 16, 64, al).vec, 1) << "a small tensor: the most threads";
     EXPECT_EQ(shape(2, 16, 64, al).run, 8);
