@@ -101,8 +101,9 @@ __device__ __forceinline__ void load_if(const float* p, bool in, float* v) {
     }
 }
 
-// The register-window kernels address channel j of their column as base + o + k*S with a running
-// plane offset o (one add per kAhead channels) and loop-invariant k*S: no multiply per access.
+// The register-window kernels address channel planes through pointers stepped once per kAhead
+// channels plus loop-invariant k*S (no multiply per access), and test ranges with one unsigned
+// compare ((unsigned)(j - lo) < (unsigned)(hi - lo)).
 // Every step runs the same instructions (no data-dependent branch but the stores' guards), which
 // lets the compiler rename the windows' registers instead of copying them.
 
@@ -122,11 +123,12 @@ __global__ void lrn_fwd_k(const float* __restrict__ x, LrnArgs a, float* __restr
         load_if<V>(xp + j * S, j >= 0 && j < a.C, xw[k]);
     }
     const int jend = min(a.C, c1 + hi);  // x beyond channel c1 - 1 + hi is not needed by this run
-    ptrdiff_t o = c0 * S;                // plane offset of channel c
-    for (int c = c0; c < c1; c += kAhead, o += kAhead * S) {
+    const float* xq = xp + (c0 + 1 + hi) * S;  // x of the channel entering the window at step 0
+    float* yq = yp + c0 * S;                   // y of channel c
+    for (int c = c0; c < c1; c += kAhead, xq += kAhead * S, yq += kAhead * S) {
         float nx[kAhead][V];  // the next kAhead window channels, loaded together
 #pragma unroll
-        for (int k = 0; k < kAhead; ++k) load_if<V>(xp + o + (1 + hi + k) * S, c + 1 + hi + k < jend, nx[k]);
+        for (int k = 0; k < kAhead; ++k) load_if<V>(xq + k * S, c + 1 + hi + k < jend, nx[k]);
 #pragma unroll
         for (int k = 0; k < kAhead; ++k) {
             float out[V];
@@ -140,7 +142,7 @@ __global__ void lrn_fwd_k(const float* __restrict__ x, LrnArgs a, float* __restr
                 for (int i = 0; i + 1 < SZ; ++i) xw[i][q] = xw[i + 1][q];
                 xw[SZ - 1][q] = nx[k][q];
             }
-            if (c + k < c1) store_vec<V>(yp + o + k * S, out);
+            if (c + k < c1) store_vec<V>(yq + k * S, out);
         }
     }
 }
@@ -182,14 +184,19 @@ __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__
     const float two_ab = 2.f * a.alpha * a.beta;
     // head channels [j0, jend); dy needed below dend, x below xend
     const int jend = c1 + lo, dend = min(a.C, jend), xend = min(a.C, jend + hi);
-    ptrdiff_t o = j0 * S;  // plane offset of head j
-    for (int j4 = j0; j4 < jend; j4 += kAhead, o += kAhead * S) {
+    // dy of head j4, x entering the window at head j4, dx of output j4 - lo: channel planes that
+    // may lie outside the tensor (j < 0), read or written only when in range (unsigned compares)
+    const float* dq = dp + j0 * S;
+    const float* xq = xp + (j0 + 1 + hi) * S;
+    float* oq = op + (j0 - lo) * S;
+    const ptrdiff_t step = kAhead * S;
+    for (int j4 = j0; j4 < jend; j4 += kAhead, dq += step, xq += step, oq += step) {
         float nd[kAhead][V], nx[kAhead][V];  // dy of the next heads and x entering the window: loaded together
 #pragma unroll
         for (int k = 0; k < kAhead; ++k) {
             const int j = j4 + k;
-            load_if<V>(dp + o + k * S, j >= 0 && j < dend, nd[k]);
-            load_if<V>(xp + o + (k + 1 + hi) * S, j + 1 + hi >= 0 && j + 1 + hi < xend, nx[k]);
+            load_if<V>(dq + k * S, static_cast<unsigned>(j) < static_cast<unsigned>(dend), nd[k]);
+            load_if<V>(xq + k * S, static_cast<unsigned>(j + 1 + hi) < static_cast<unsigned>(xend), nx[k]);
         }
 #pragma unroll
         for (int k = 0; k < kAhead; ++k) {
@@ -217,8 +224,8 @@ __global__ void lrn_bwd_k(const float* __restrict__ x, const float* __restrict__
                 xw[SZ - 1][q] = nx[k][q];
             }
             const int c = j4 + k - lo;
-            if (c >= c0 && c < c1) {
-                float* oc = op + o + (k - lo) * S;
+            if (static_cast<unsigned>(c - c0) < static_cast<unsigned>(c1 - c0)) {
+                float* oc = oq + k * S;
                 if (accumulate) {
                     float old[V];
                     load_vec<V>(oc, old);
