@@ -21,16 +21,17 @@ namespace dn {
 
 namespace {
 
-/// How k = norm^-beta is computed: Darknet's beta = 3/4 and beta = 1/2 by reciprocal square roots,
-/// others by exp2(-beta log2 norm).
-enum class LrnPow : int { ThreeQuarters, Half, General };
+/// How k = norm^-beta is computed: Darknet's beta = 3/4 by reciprocal square roots, others by
+/// exp2(-beta log2 norm). (Each kind is its own set of register-window kernels, 42 per kind: a
+/// third for beta = 1/2 would not pay for its compile time.)
+enum class LrnPow : int { ThreeQuarters, General };
 
 /// k = n^-beta and k / n = n^(-beta-1) (the backward's factor) for n >= kappa > 0, from the GPU's
 /// approximate special-function unit only (rsqrt.approx, lg2/ex2.approx, rcp.approx; relative error
 /// a few 1e-7, against the 1e-5 CPU agreement bound): no IEEE square root or division, each a
 /// multi-instruction sequence with a slow-path branch, in the per-element loops.
-///   3/4: r = n^-1/2, k = r^2 r^-1/2 = n^-3/4, k / n = k r^2;
-///   1/2: k = r, k / n = r^3;   else: k = 2^(-beta log2 n), k / n = k rcp(n).
+///   3/4: r = n^-1/2, k = r^2 r^-1/2 = n^-3/4, k / n = k r^2;   else: k = 2^(-beta log2 n),
+///   k / n = k rcp(n).
 struct LrnK {
     float k, k_over_n;
 };
@@ -39,9 +40,6 @@ __device__ __forceinline__ LrnK lrn_k(float n, float beta) {
     if constexpr (P == LrnPow::ThreeQuarters) {
         const float r = rsqrtf(n), r2 = r * r, k = r2 * rsqrtf(r);
         return {k, k * r2};
-    } else if constexpr (P == LrnPow::Half) {
-        const float r = rsqrtf(n);
-        return {r, r * r * r};
     } else {
         const float k = __powf(n, -beta);
         return {k, __fdividef(k, n)};
@@ -51,13 +49,12 @@ __device__ __forceinline__ LrnK lrn_k(float n, float beta) {
 /// compiled per kind, so that their channel loops carry no branch on it).
 __device__ inline LrnK lrn_k(float n, float beta, LrnPow kind) {
     if (kind == LrnPow::ThreeQuarters) return lrn_k<LrnPow::ThreeQuarters>(n, beta);
-    if (kind == LrnPow::Half) return lrn_k<LrnPow::Half>(n, beta);
     return lrn_k<LrnPow::General>(n, beta);
 }
 
 /// Channels whose loads a thread issues together (loads in flight per tensor). DN_LRN_AHEAD is for
 /// scripts/lrn_step_instructions.sh, which counts machine instructions per channel step from the
-/// size difference of builds with 4 and 8.
+/// size difference of builds with 4 and 12.
 #ifndef DN_LRN_AHEAD
 #define DN_LRN_AHEAD 4
 #endif
@@ -288,7 +285,7 @@ void by_size(int size, F&& f) {
 }
 
 LrnArgs args(int N, int C, int S, const LrnParams& p) {
-    const LrnPow kind = p.beta == 0.75 ? LrnPow::ThreeQuarters : p.beta == 0.5 ? LrnPow::Half : LrnPow::General;
+    const LrnPow kind = p.beta == 0.75 ? LrnPow::ThreeQuarters : LrnPow::General;
     return {N, C, S, static_cast<float>(p.alpha), static_cast<float>(p.beta), static_cast<float>(p.kappa), kind, C};
 }
 
@@ -330,7 +327,6 @@ LrnShape lrn_shape(int N, int C, int S, std::initializer_list<const void*> ptrs)
 template <class F>
 void lrn_launch(int N, int C, int S, const LrnParams& p, std::initializer_list<const void*> ptrs, F&& f) {
     using ThreeQuarters = std::integral_constant<LrnPow, LrnPow::ThreeQuarters>;
-    using Half = std::integral_constant<LrnPow, LrnPow::Half>;
     using General = std::integral_constant<LrnPow, LrnPow::General>;
     by_size(p.size, [&](auto sz) {
         constexpr int SZ = decltype(sz)::value;
@@ -342,7 +338,6 @@ void lrn_launch(int N, int C, int S, const LrnParams& p, std::initializer_list<c
             const unsigned blocks = static_cast<unsigned>((threads + 127) / 128);
             auto with_pow = [&](auto vv) {
                 if (a.pow == LrnPow::ThreeQuarters) f(sz, vv, ThreeQuarters{}, blocks, a);
-                else if (a.pow == LrnPow::Half) f(sz, vv, Half{}, blocks, a);
                 else f(sz, vv, General{}, blocks, a);
             };
             if (sh.vec == 4) with_pow(std::integral_constant<int, 4>{});
