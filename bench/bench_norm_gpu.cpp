@@ -123,11 +123,6 @@ void BM_GpuCopy(benchmark::State& st) {
     timed(st, s, 2, 2, [&] { dn::gpu_memcpy_d2d(d.y.data(), d.x.data(), s.size() * sizeof(float)); });
 }
 
-// The launch overrides of one benchmark (kernels/gpu_tuning.hpp), cleared when it ends.
-struct TuningScope {
-    explicit TuningScope(const dn::GpuTuning& t) { dn::gpu_tuning() = t; }
-    ~TuningScope() { dn::gpu_tuning() = dn::GpuTuning{}; }
-};
 dn::GpuTuning chunk_tuning(benchmark::State& st, int chunk) {
     st.SetLabel(chunk ? "chunk " + std::to_string(chunk) : "chunk 8192 (rule)");
     dn::GpuTuning t;
@@ -141,7 +136,7 @@ void bn_forward(benchmark::State& st, int chunk) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
-    const TuningScope tune(chunk_tuning(st, chunk));
+    const dn::ScopedGpuTuning tune(chunk_tuning(st, chunk));
     timed(st, s, 2, 3, [&] {
         dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
                                         d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
@@ -153,7 +148,7 @@ void bn_backward(benchmark::State& st, int chunk) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
-    const TuningScope tune(chunk_tuning(st, chunk));
+    const dn::ScopedGpuTuning tune(chunk_tuning(st, chunk));
     dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
                                     d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
                                     dn::kBatchnormMomentum);
@@ -167,7 +162,7 @@ void gn_forward(benchmark::State& st, int chunk) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 32);
-    const TuningScope tune(chunk_tuning(st, chunk));
+    const dn::ScopedGpuTuning tune(chunk_tuning(st, chunk));
     timed(st, s, 2, 3, [&] {
         dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
                                   d.mean.data(), d.inv.data());
@@ -178,7 +173,7 @@ void gn_backward(benchmark::State& st, int chunk) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 32);
-    const TuningScope tune(chunk_tuning(st, chunk));
+    const dn::ScopedGpuTuning tune(chunk_tuning(st, chunk));
     dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
                               d.mean.data(), d.inv.data());
     timed(st, s, 3, 5, [&] {
@@ -204,7 +199,7 @@ void lrn_bench(benchmark::State& st, bool backward, int vec, int run) {
     dn::LrnParams p;
     dn::GpuTuning t;
     t.lrn_vec = vec, t.lrn_run = run;
-    const TuningScope tune(t);
+    const dn::ScopedGpuTuning tune(t);
     int v = 0, r = 0;
     dn::lrn_gpu_shape(s.n, s.c, s.h * s.w, d.x.data(), d.y.data(), &v, &r);
     st.SetLabel("vec " + std::to_string(v) + " run " + std::to_string(r));

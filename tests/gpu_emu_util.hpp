@@ -32,14 +32,6 @@
 
 namespace emu_test {
 
-#if DN_EMU_TESTS
-/// Sets dn::gpu_tuning() for its lifetime (launch shapes the rules would not pick), then clears it.
-struct Tuning {
-    explicit Tuning(const dn::GpuTuning& t) { dn::gpu_tuning() = t; }
-    ~Tuning() { dn::gpu_tuning() = dn::GpuTuning{}; }
-};
-#endif
-
 /// n values from N(mean, sd), plus `pad` leading values: data() + pad is then 4-byte but not
 /// 16-byte aligned when pad is odd, which sends the launchers down their scalar (non-float4) path.
 struct Tensor {

@@ -1,6 +1,8 @@
 // Test runner: GoogleTest, ending with the plain line "N passed, N failed[, N skipped]".
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -105,6 +107,14 @@ std::vector<double> losses(const std::string& log) {
         if (std::regex_search(line, m, re)) v.push_back(std::stod(m[1]));
     }
     return v;
+}
+
+void expect_loss_curves_close(const std::vector<double>& gpu, const std::vector<double>& cpu, size_t iterations,
+                              double rel) {
+    ASSERT_EQ(cpu.size(), iterations);
+    ASSERT_EQ(gpu.size(), cpu.size());
+    for (size_t i = 0; i < cpu.size(); ++i)
+        EXPECT_NEAR(gpu[i], cpu[i], rel * std::max(1.0, std::fabs(cpu[i]))) << "iteration " << i + 1;
 }
 
 std::string run(const std::string& cmd, int* rc) {

@@ -291,10 +291,7 @@ TEST(GpuAgreementNet, DetectorTrainFollowsTheCpu) {
         return losses(log);
     };
     const std::vector<double> cpu = train("-nogpu", "cpu.png"), gpu = train("-i 0", "gpu.png");
-    ASSERT_EQ(cpu.size(), 12u);
-    ASSERT_EQ(gpu.size(), cpu.size());
-    for (size_t i = 0; i < cpu.size(); ++i)
-        EXPECT_NEAR(gpu[i], cpu[i], 2e-3 * std::max(1.0, std::fabs(cpu[i]))) << "iteration " << i + 1;
+    expect_loss_curves_close(gpu, cpu, 12, 2e-3);
 }
 
 // Training survives corrupt labels: they are reported (file:line) and skipped.

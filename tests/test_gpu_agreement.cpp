@@ -284,10 +284,7 @@ TEST(GpuAgreementNet, ClassifierTrainFollowsTheCpu) {
         return losses(out);
     };
     const std::vector<double> cpu = train("-nogpu", "cpu.png"), gpu = train("-i 0", "gpu.png");
-    ASSERT_EQ(cpu.size(), 12u);
-    ASSERT_EQ(gpu.size(), cpu.size());
-    for (size_t i = 0; i < cpu.size(); ++i)
-        EXPECT_NEAR(gpu[i], cpu[i], 1e-3 * std::max(1.0, std::fabs(cpu[i]))) << "iteration " << i + 1;
+    expect_loss_curves_close(gpu, cpu, 12, 1e-3);
 }
 
 // Without a device the GPU entry points fail with a clear message instead of crashing.

@@ -24,7 +24,7 @@ TEST_P(GpuEmuBatchnorm, TrainAndEvalMatchTheCpu) {
     const BnCase t = GetParam();
     dn::GpuTuning tune;
     tune.norm_chunk = t.chunk;
-    const emu_test::Tuning tuning(tune);
+    const dn::ScopedGpuTuning tuning(tune);
     const size_t n = static_cast<size_t>(t.N) * t.C * t.S, C = t.C;
     std::mt19937 g(7);
     Tensor x(n, g, 0.5f, 2.f, t.pad), dy(n, g, 0.f, 1.f, t.pad), gamma(C, g, 1.f, 0.5f), beta(C, g), rm(C, g),

@@ -23,7 +23,7 @@ TEST_P(GpuEmuGroupnorm, MatchesTheCpu) {
     const GnCase t = GetParam();
     dn::GpuTuning tune;
     tune.norm_chunk = t.chunk;
-    const emu_test::Tuning tuning(tune);
+    const dn::ScopedGpuTuning tuning(tune);
     const size_t n = static_cast<size_t>(t.N) * t.C * t.S, C = t.C, Q = static_cast<size_t>(t.N) * t.G;
     std::mt19937 g(11);
     Tensor x(n, g, 0.5f, 2.f, t.pad), dy(n, g, 0.f, 1.f, t.pad), gamma(C, g, 1.f, 0.5f), beta(C, g), dg0(C, g),

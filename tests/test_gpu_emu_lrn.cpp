@@ -23,8 +23,8 @@ struct LrnCase {
 
 /// Sets dn::gpu_tuning()'s LRN fields for its lifetime.
 // Forces LRN's launch shape for its lifetime (0: the rule).
-struct LrnTuning : emu_test::Tuning {
-    LrnTuning(int vec, int run) : Tuning(shape(vec, run)) {}
+struct LrnTuning : dn::ScopedGpuTuning {
+    LrnTuning(int vec, int run) : ScopedGpuTuning(shape(vec, run)) {}
     static dn::GpuTuning shape(int vec, int run) {
         dn::GpuTuning t;
         t.lrn_vec = vec, t.lrn_run = run;

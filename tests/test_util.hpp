@@ -33,6 +33,11 @@ std::vector<char> read_bytes(const std::string& path);
 void write_bytes(const std::string& path, const std::vector<char>& b);
 /// The per-iteration losses of a training log (the trainer's "iteration, epoch: loss, ..." lines).
 std::vector<double> losses(const std::string& log);
+
+/// EXPECTs two training runs' loss curves (GPU against CPU) to have `iterations` entries each and
+/// to agree per iteration within rel * max(1, |cpu|).
+void expect_loss_curves_close(const std::vector<double>& gpu, const std::vector<double>& cpu, size_t iterations,
+                              double rel);
 /// Fashion-MNIST's class names, in label order (small_classification_set's labels.txt).
 extern const char* const kFashionLabels[10];
 /// Writes text to a file (replacing it).

@@ -19,4 +19,13 @@ GpuTuning parse_gpu_tuning(const char* spec);
 /// The process-wide overrides: parse_gpu_tuning($DN_GPU_TUNING) at first use.
 GpuTuning& gpu_tuning();
 
+/// Sets gpu_tuning() for its lifetime, then clears it: for benchmarks and tests that time or drive
+/// launch shapes the rules would not pick.
+struct ScopedGpuTuning {
+    explicit ScopedGpuTuning(const GpuTuning& t) { gpu_tuning() = t; }
+    ~ScopedGpuTuning() { gpu_tuning() = GpuTuning{}; }
+    ScopedGpuTuning(const ScopedGpuTuning&) = delete;
+    ScopedGpuTuning& operator=(const ScopedGpuTuning&) = delete;
+};
+
 }  // namespace dn
