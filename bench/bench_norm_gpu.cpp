@@ -123,20 +123,30 @@ void BM_GpuCopy(benchmark::State& st) {
     timed(st, s, 2, 2, [&] { dn::gpu_memcpy_d2d(d.y.data(), d.x.data(), s.size() * sizeof(float)); });
 }
 
-dn::GpuTuning chunk_tuning(benchmark::State& st, int chunk) {
-    st.SetLabel(chunk ? "chunk " + std::to_string(chunk) : "chunk 8192 (rule)");
+// A launch-shape alternative of batchnorm/GroupNorm: values per reduction block (`chunk`, 0: the
+// rule's 8192) and units of V floats per thread in the elementwise passes (`units`, 0: the rule's 4).
+struct NormShape {
+    int chunk = 0, units = 0;
+};
+
+dn::GpuTuning norm_tuning(benchmark::State& st, NormShape a) {
+    st.SetLabel((a.chunk ? "chunk " + std::to_string(a.chunk) : "chunk 8192 (rule)") +
+                (a.units ? ", units " + std::to_string(a.units) : ""));
     dn::GpuTuning t;
-    t.norm_chunk = chunk;
+    t.norm_chunk = a.chunk;
+    t.elem_units = a.units;
     return t;
 }
 
-// Batchnorm and GroupNorm with the rule's reduction blocks (8192 values each) and, as
-// alternatives for choosing the rule, 4096 and 32768 (gpu_tuning().norm_chunk).
-void bn_forward(benchmark::State& st, int chunk) {
+// Batchnorm and GroupNorm with the rules' shapes (reduction blocks of 8192 values, 4 units per
+// thread in the elementwise passes) and, as alternatives for choosing the rules, blocks of 4096
+// and 32768 values (gpu_tuning().norm_chunk) and 1 unit per thread (gpu_tuning().elem_units; the
+// shape of the H100 measurements in docs/benchmarks.md).
+void bn_forward(benchmark::State& st, NormShape a) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
-    const dn::ScopedGpuTuning tune(chunk_tuning(st, chunk));
+    const dn::ScopedGpuTuning tune(norm_tuning(st, a));
     timed(st, s, 2, 3, [&] {
         dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
                                         d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
@@ -144,11 +154,11 @@ void bn_forward(benchmark::State& st, int chunk) {
     });
 }
 
-void bn_backward(benchmark::State& st, int chunk) {
+void bn_backward(benchmark::State& st, NormShape a) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 1);
-    const dn::ScopedGpuTuning tune(chunk_tuning(st, chunk));
+    const dn::ScopedGpuTuning tune(norm_tuning(st, a));
     dn::batchnorm_forward_train_gpu(d.x.data(), s.n, s.c, s.h * s.w, d.gamma.data(), d.beta.data(), d.y.data(),
                                     d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data(), dn::kBatchnormEps,
                                     dn::kBatchnormMomentum);
@@ -158,22 +168,22 @@ void bn_backward(benchmark::State& st, int chunk) {
     });
 }
 
-void gn_forward(benchmark::State& st, int chunk) {
+void gn_forward(benchmark::State& st, NormShape a) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 32);
-    const dn::ScopedGpuTuning tune(chunk_tuning(st, chunk));
+    const dn::ScopedGpuTuning tune(norm_tuning(st, a));
     timed(st, s, 2, 3, [&] {
         dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
                                   d.mean.data(), d.inv.data());
     });
 }
 
-void gn_backward(benchmark::State& st, int chunk) {
+void gn_backward(benchmark::State& st, NormShape a) {
     const Shape s = kShapes[st.range(0)];
     if (!have_gpu()) return st.SkipWithError("no CUDA device");
     GpuData& d = data_for(static_cast<int>(st.range(0)), 32);
-    const dn::ScopedGpuTuning tune(chunk_tuning(st, chunk));
+    const dn::ScopedGpuTuning tune(norm_tuning(st, a));
     dn::groupnorm_forward_gpu(d.x.data(), s.n, s.c, s.h * s.w, 32, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
                               d.mean.data(), d.inv.data());
     timed(st, s, 3, 5, [&] {
@@ -182,13 +192,15 @@ void gn_backward(benchmark::State& st, int chunk) {
     });
 }
 
-#define DN_CHUNK_BENCHES(Name, fn)                                                   \
-    void BM_Gpu##Name(benchmark::State& st) { fn(st, 0); }                          \
-    void BM_Gpu##Name##Chunk4k(benchmark::State& st) { fn(st, 4096); }              \
-    void BM_Gpu##Name##Chunk32k(benchmark::State& st) { fn(st, 32768); }            \
-    BENCHMARK(BM_Gpu##Name)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond); \
+#define DN_NORM_BENCHES(Name, fn)                                                                \
+    void BM_Gpu##Name(benchmark::State& st) { fn(st, {}); }                                      \
+    void BM_Gpu##Name##Chunk4k(benchmark::State& st) { fn(st, {4096, 0}); }                      \
+    void BM_Gpu##Name##Chunk32k(benchmark::State& st) { fn(st, {32768, 0}); }                    \
+    void BM_Gpu##Name##Units1(benchmark::State& st) { fn(st, {0, 1}); }                          \
+    BENCHMARK(BM_Gpu##Name)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);          \
     BENCHMARK(BM_Gpu##Name##Chunk4k)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond); \
-    BENCHMARK(BM_Gpu##Name##Chunk32k)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond)
+    BENCHMARK(BM_Gpu##Name##Chunk32k)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond); \
+    BENCHMARK(BM_Gpu##Name##Units1)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond)
 
 // LRN with its launch rule's shape (labelled "vec V run R"), and with fixed shapes: one position
 // and 32 channels per thread (the shape of the H100 measurements in docs/benchmarks.md), ...
@@ -270,10 +282,10 @@ BENCHMARK(BM_GpuCudnnBatchnormBackward)->DenseRange(0, 5)->UseManualTime()->Unit
 #endif
 
 BENCHMARK(BM_GpuCopy)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
-DN_CHUNK_BENCHES(BatchnormForwardTrain, bn_forward);
-DN_CHUNK_BENCHES(BatchnormBackwardTrain, bn_backward);
-DN_CHUNK_BENCHES(GroupnormForward, gn_forward);
-DN_CHUNK_BENCHES(GroupnormBackward, gn_backward);
+DN_NORM_BENCHES(BatchnormForwardTrain, bn_forward);
+DN_NORM_BENCHES(BatchnormBackwardTrain, bn_backward);
+DN_NORM_BENCHES(GroupnormForward, gn_forward);
+DN_NORM_BENCHES(GroupnormBackward, gn_backward);
 BENCHMARK(BM_GpuLrnForward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GpuLrnBackward)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GpuLrnForwardV1Run32)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);

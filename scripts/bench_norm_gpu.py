@@ -4,7 +4,8 @@ and prints ms, GB/s and % of the device's copy bandwidth (cudaMemcpy device-to-d
 shape) per kernel and shape, with cuDNN's batchnorm beside ours (CUDNN=1) and, where a python3 on
 PATH has PyTorch with CUDA, PyTorch's kernels (scripts/bench_norm_torch.py).
 Usage: bench_norm_gpu.py <bench binary> [results.json [torch.json]]: saved outputs (--benchmark_out of
-the BM_Gpu benchmarks; bench_norm_torch.py --json) printed instead of running them. Prints one line
+the BM_Gpu benchmarks; bench_norm_torch.py --json) printed instead of running them. DN_BENCH_MIN_TIME:
+Google Benchmark's --benchmark_min_time per row (default 0.2 s). Prints one line
 and exits 0 when the binary has no GPU benchmarks (a CPU build) or no device is present."""
 import json
 import os
@@ -17,17 +18,19 @@ SHORT = {"BatchnormForwardTrain": "BN forward", "BatchnormBackwardTrain": "BN ba
          "GroupnormForward": "GN forward", "GroupnormBackward": "GN backward", "LrnForward": "LRN forward",
          "LrnBackward": "LRN backward"}
 LARGE = (4, 5)  # larger than an H100's 50 MB L2
-CHUNKS = ["Chunk4k", "Chunk32k"]  # batchnorm/GroupNorm reduction blocks of 4096 and 32768 values (rule: 8192)
-KERNELS = (["BatchnormForwardTrain"] + ["BatchnormForwardTrain" + c for c in CHUNKS] + ["CudnnBatchnormForwardTrain"] +
-           ["BatchnormBackwardTrain"] + ["BatchnormBackwardTrain" + c for c in CHUNKS] + ["CudnnBatchnormBackward"] +
-           ["GroupnormForward"] + ["GroupnormForward" + c for c in CHUNKS] +
-           ["GroupnormBackward"] + ["GroupnormBackward" + c for c in CHUNKS] +
+# batchnorm/GroupNorm alternatives: reduction blocks of 4096 and 32768 values (rule: 8192), one unit of
+# V floats per thread in the elementwise passes (rule: 4)
+NORM_ALTS = ["Chunk4k", "Chunk32k", "Units1"]
+KERNELS = (["BatchnormForwardTrain"] + ["BatchnormForwardTrain" + c for c in NORM_ALTS] + ["CudnnBatchnormForwardTrain"] +
+           ["BatchnormBackwardTrain"] + ["BatchnormBackwardTrain" + c for c in NORM_ALTS] + ["CudnnBatchnormBackward"] +
+           ["GroupnormForward"] + ["GroupnormForward" + c for c in NORM_ALTS] +
+           ["GroupnormBackward"] + ["GroupnormBackward" + c for c in NORM_ALTS] +
            ["LrnForward", "LrnForwardV1Run32", "LrnForwardRun32", "LrnForwardRunAll",
             "LrnBackward", "LrnBackwardV1Run32", "LrnBackwardRun32", "LrnBackwardRunAll"])
 # Other launch shapes of our kernels, for choosing the rule (not what the layers run: left out of
 # the acceptance lines).
 ALTERNATIVES = ({k for k in KERNELS if k.startswith("Lrn") and k not in ("LrnForward", "LrnBackward")} |
-                {k for k in KERNELS if k.endswith(tuple(CHUNKS))})
+                {k for k in KERNELS if k.endswith(tuple(NORM_ALTS))})
 
 
 def main():
@@ -44,7 +47,8 @@ def main():
     if "BM_Gpu" not in listed:
         print("== GPU kernels: not in this build (make bench GPU=1 CUDNN=1)")
         return
-    out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_min_time=0.2",
+    min_time = os.environ.get("DN_BENCH_MIN_TIME", "0.2")  # seconds of GPU time per row
+    out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_min_time=" + min_time,
                           "--benchmark_filter=^BM_Gpu"], capture_output=True, text=True).stdout
     report(out, torch_results())
 
@@ -111,7 +115,7 @@ def report(out, torch):
             if ours and t:
                 print("%-31s %-17s %9.2fx" % (SHORT[k] + " speed vs PyTorch", shape, t / ours[0]))
     # the fastest of each kernel's launch shapes (the rule and its alternatives), per shape
-    groups = [(base, [""] + CHUNKS) for base in ("BatchnormForwardTrain", "BatchnormBackwardTrain",
+    groups = [(base, [""] + NORM_ALTS) for base in ("BatchnormForwardTrain", "BatchnormBackwardTrain",
                                                  "GroupnormForward", "GroupnormBackward")]
     groups += [(base, ["", "V1Run32", "Run32", "RunAll"]) for base in ("LrnForward", "LrnBackward")]
     lines = []
@@ -127,7 +131,8 @@ def report(out, torch):
             lines.append("   %-23s %s" % (base, "; ".join(cells)))
     if lines:
         print("== fastest launch shape per kernel and shape (Chunk4k/32k: reduction blocks of 4096/32768 values,")
-        print("   rule 8192; LRN: V1Run32 = 1 position x 32 channels, Run32 / RunAll = the rule's V x 32 / all)")
+        print("   rule 8192; Units1: 1 unit per thread in the elementwise passes, rule 4; LRN: V1Run32 =")
+        print("   1 position x 32 channels, Run32 / RunAll = the rule's V x 32 / all)")
         print("\n".join(lines))
     if worst_large < 1e9:
         print("== acceptance: lowest %% of copy bandwidth on the large shapes (%s): %.0f%% (target >= 80%%)"

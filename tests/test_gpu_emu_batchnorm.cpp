@@ -16,6 +16,7 @@ struct BnCase {
     int N, C, S;
     size_t pad;     // odd: unaligned buffers (scalar path)
     int chunk = 0;  // values per reduction block (gpu_tuning().norm_chunk; 0: the rule)
+    int units = 0;  // units per thread of the elementwise passes (gpu_tuning().elem_units; 0: the rule)
 };
 
 class GpuEmuBatchnorm : public testing::TestWithParam<BnCase> {};
@@ -24,6 +25,7 @@ TEST_P(GpuEmuBatchnorm, TrainAndEvalMatchTheCpu) {
     const BnCase t = GetParam();
     dn::GpuTuning tune;
     tune.norm_chunk = t.chunk;
+    tune.elem_units = t.units;
     const dn::ScopedGpuTuning tuning(tune);
     const size_t n = static_cast<size_t>(t.N) * t.C * t.S, C = t.C;
     std::mt19937 g(7);
@@ -94,11 +96,16 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuBatchnorm,
                                          // (a last block shorter than the rest), and one
                                          // block for a channel the rule would split
                                          BnCase{2, 3, 36, 0, 32}, BnCase{3, 2, 35, 1, 50},
-                                         BnCase{2, 2, 4352, 0, 1000}, BnCase{4, 2, 5183, 0, 1 << 20}),
+                                         BnCase{2, 2, 4352, 0, 1000}, BnCase{4, 2, 5183, 0, 1 << 20},
+                                         // more than 32 blocks per channel (lanes of the finalizing warp take two)
+                                         BnCase{2, 3, 1100, 0, 32},
+                                         // one unit per thread in the elementwise passes (elem_units=1)
+                                         BnCase{2, 2, 4352, 1, 0, 1}, BnCase{4, 2, 5183, 0, 0, 1}),
                          [](const testing::TestParamInfo<BnCase>& i) {
                              const BnCase& c = i.param;
                              return std::to_string(c.N) + "x" + std::to_string(c.C) + "x" + std::to_string(c.S) +
-                                    (c.pad ? "_unaligned" : "") + (c.chunk ? "_chunk" + std::to_string(c.chunk) : "");
+                                    (c.pad ? "_unaligned" : "") + (c.chunk ? "_chunk" + std::to_string(c.chunk) : "") +
+                                    (c.units ? "_units" + std::to_string(c.units) : "");
                          });
 
 // Statistics of data far from zero (mean 1000, sd 1: E[x^2] - E[x]^2 in float would cancel six

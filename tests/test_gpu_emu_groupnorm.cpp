@@ -15,6 +15,7 @@ struct GnCase {
     int N, C, S, G;
     size_t pad;     // odd: unaligned buffers (scalar path)
     int chunk = 0;  // values per reduction block (gpu_tuning().norm_chunk; 0: the rule)
+    int units = 0;  // units per thread of the elementwise passes (gpu_tuning().elem_units; 0: the rule)
 };
 
 class GpuEmuGroupnorm : public testing::TestWithParam<GnCase> {};
@@ -23,6 +24,7 @@ TEST_P(GpuEmuGroupnorm, MatchesTheCpu) {
     const GnCase t = GetParam();
     dn::GpuTuning tune;
     tune.norm_chunk = t.chunk;
+    tune.elem_units = t.units;
     const dn::ScopedGpuTuning tuning(tune);
     const size_t n = static_cast<size_t>(t.N) * t.C * t.S, C = t.C, Q = static_cast<size_t>(t.N) * t.G;
     std::mt19937 g(11);
@@ -66,12 +68,17 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuGroupnorm,
                                          // forced block sizes (norm_chunk): several small blocks
                                          // per group, and one for a group the rule would split
                                          GnCase{2, 8, 36, 4, 0, 32}, GnCase{2, 8, 36, 4, 1, 50},
-                                         GnCase{1, 4, 4361, 1, 0, 1 << 20}),
+                                         GnCase{1, 4, 4361, 1, 0, 1 << 20},
+                                         // more than 32 blocks per group (lanes of the finalizing warp take two)
+                                         GnCase{2, 8, 600, 4, 0, 32},
+                                         // one unit per thread in the elementwise passes (elem_units=1)
+                                         GnCase{1, 4, 4361, 1, 0, 0, 1}, GnCase{64, 64, 4, 16, 0, 0, 1}),
                          [](const testing::TestParamInfo<GnCase>& i) {
                              const GnCase& c = i.param;
                              return std::to_string(c.N) + "x" + std::to_string(c.C) + "x" + std::to_string(c.S) + "_g" +
                                     std::to_string(c.G) + (c.pad ? "_unaligned" : "") +
-                                    (c.chunk ? "_chunk" + std::to_string(c.chunk) : "");
+                                    (c.chunk ? "_chunk" + std::to_string(c.chunk) : "") +
+                                    (c.units ? "_units" + std::to_string(c.units) : "");
                          });
 
 // Statistics of data far from zero (mean 1000, sd 1), one block per group and several: see

@@ -114,14 +114,17 @@ TEST(GpuTuning, ParsesOverridesAndNamesBadOnes) {
     EXPECT_EQ(none.lrn_vec, 0);
     EXPECT_EQ(none.lrn_run, 0);
     EXPECT_EQ(none.norm_chunk, 0);
-    const dn::GpuTuning t = dn::parse_gpu_tuning("lrn_vec=2,lrn_run=16,norm_chunk=16384");
+    EXPECT_EQ(none.elem_units, 0);
+    const dn::GpuTuning t = dn::parse_gpu_tuning("lrn_vec=2,lrn_run=16,norm_chunk=16384,elem_units=1");
     EXPECT_EQ(t.lrn_vec, 2);
     EXPECT_EQ(t.lrn_run, 16);
     EXPECT_EQ(t.norm_chunk, 16384);
+    EXPECT_EQ(t.elem_units, 1);
     auto err = [](const char* spec) { return dn::test::error_of([&] { dn::parse_gpu_tuning(spec); }); };
     EXPECT_NE(err("lrn_width=4").find("unknown key 'lrn_width'"), std::string::npos);
     EXPECT_NE(err("lrn_vec=3").find("must be 1, 2 or 4"), std::string::npos);
     EXPECT_NE(err("lrn_run=x").find("lrn_run='x' is not a count"), std::string::npos);
     EXPECT_NE(err("lrn_run").find("is not a count"), std::string::npos);
     EXPECT_NE(err("norm_chunk=8").find("norm_chunk=8 must be >= 32"), std::string::npos);
+    EXPECT_NE(err("elem_units=2").find("elem_units=2 must be 1 or 4"), std::string::npos);
 }

@@ -9,8 +9,8 @@
 // When one block covers a channel (N*S <= 8192, or many channels), that block also does the
 // elementwise pass over the values it has just read (cache hits): forward and backward are then a
 // single kernel reading each tensor from memory once. Otherwise the elementwise pass runs last tile
-// first, so that it starts on what the reduction read last (still in the L2). Planes whose size is
-// a multiple of 4 move as float4.
+// first, so that it starts on what the reduction read last (still in the L2), four units per thread
+// (elem_units), all loaded before any is stored. Planes whose size is a multiple of 4 move as float4.
 // Statistics: each thread folds its elements into a Welford state in float, four V-wide loads at
 // a time (Welford::add_all: the mean and M2 of those 4V values by two passes over registers, then
 // one merge); threads, blocks and the per-channel partial results are merged with Chan et al.'s
@@ -46,17 +46,31 @@ __device__ void bn_finalize_channel(int c, const Welford& w, const BnFinal& f) {
     }
 }
 
-// Per channel: merge the P partials, then bn_finalize_channel (P > 1 only: with one block per
-// channel, bn_stats_k finalizes itself and this launch is skipped).
+// A warp per channel: merge the P partials, then bn_finalize_channel (P > 1 only: with one block
+// per channel, bn_stats_k finalizes itself and this launch is skipped).
 __global__ void bn_finalize_k(const float* part, int C, int P, BnFinal f) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    Welford w;
-    for (int p = 0; p < P; ++p) {
-        const float* q = part + (static_cast<size_t>(c) * P + p) * 3;
-        w.merge(Welford{q[0], q[1], q[2]});
+    const int c = warp_set();
+    if (c >= C) return;  // the whole warp
+    const Welford w = warp_merge_parts(part, c, P);
+    if ((threadIdx.x & 31) == 0) bn_finalize_channel(c, w, f);
+}
+
+// The normalize step of one channel: y = gis (x - mu) + b, gis = gamma inv_std.
+struct BnAffine {
+    float mu, gis, b;
+};
+
+// y = a[k].gis (x - a[k].mu) + a[k].b for the K units of V floats at unit offsets off[0..K): every
+// load before any store (y may be x: each element is read before it is written, by one thread).
+template <int K, int V, class I>
+__device__ __forceinline__ void bn_affine_units(const float* x, const I* off, const BnAffine (&a)[K], float* y) {
+    float v[K * V];
+    load_units<K, V>(x, off, v);
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+        affine_vec<V>(v + k * V, a[k].mu, a[k].gis, a[k].b);
+        store_vec<V>(y + off[k] * V, v + k * V);
     }
-    bn_finalize_channel(c, w, f);
 }
 
 // Block (c, p): Welford statistics of the values m in [p*chunk, (p+1)*chunk) of channel c, where
@@ -90,32 +104,32 @@ __global__ void bn_stats_k(const float* x, int N, int C, int Su, int P, float* p
     }
     if (P != 1 || !y) return;
     __syncthreads();
-    const float mu = mu_is[0], gis = gamma[c] * mu_is[1], b = beta[c];
+    const BnAffine a{mu_is[0], gamma[c] * mu_is[1], beta[c]};
     walk_channel(u0, u1, C, c, Su, [&](auto kk, const size_t* off) {
         constexpr int K = decltype(kk)::value;
-        float v[K * V];
-        load_units<K, V>(x, off, v);
+        BnAffine ak[K];
 #pragma unroll
-        for (int k = 0; k < K; ++k) {
-            affine_vec<V>(v + k * V, mu, gis, b);
-            store_vec<V>(y + off[k] * V, v + k * V);
-        }
+        for (int k = 0; k < K; ++k) ak[k] = a;
+        bn_affine_units<K, V>(x, off, ak, y);
     });
 }
 
-// y = gamma (x - mean) inv_std + beta over the units of V floats, last tile first (after bn_stats_k
-// the end of x is still in the L2).
-template <int V>
+// y = gamma (x - mean) inv_std + beta over the units of V floats, K per thread, last tile first
+// (after bn_stats_k the end of x is still in the L2). Training passes the batch's inv_std; eval
+// passes inv_std null and the rolling variance, inv_std = 1/sqrt(var + eps).
+template <int V, int K>
 __global__ void bn_normalize_k(const float* x, uint32_t nu, NchwIndex ix, const float* gamma, const float* beta,
-                               const float* mean, const float* inv_std, float* y) {
-    DN_GRID_FOR32_REV(u, nu) {
-        const uint32_t i = u * V, c = ix.channel(i);
-        const float mu = mean[c], gis = gamma[c] * inv_std[c], b = beta[c];
-        float v[V];
-        load_vec<V>(x + i, v);
-        affine_vec<V>(v, mu, gis, b);
-        store_vec<V>(y + i, v);
-    }
+                               const float* mean, const float* inv_std, const float* var, float eps, float* y) {
+    grid_units_rev<K>(nu, [&](auto kk, const uint32_t* idx) {
+        constexpr int J = decltype(kk)::value;
+        BnAffine a[J];
+#pragma unroll
+        for (int j = 0; j < J; ++j) {
+            const uint32_t c = ix.channel(idx[j] * V);
+            a[j] = {mean[c], gamma[c] * (inv_std ? inv_std[c] : rsqrtf(var[c] + eps)), beta[c]};
+        }
+        bn_affine_units<J, V>(x, idx, a, y);
+    });
 }
 
 __global__ void bn_inv_std_k(const float* rv, int C, float eps, float* inv_std) {
@@ -123,18 +137,6 @@ __global__ void bn_inv_std_k(const float* rv, int C, float eps, float* inv_std) 
     if (c < C) inv_std[c] = rsqrtf(rv[c] + eps);
 }
 
-template <int V>
-__global__ void bn_eval_k(const float* __restrict__ x, uint32_t nu, NchwIndex ix, const float* gamma,
-                          const float* beta, const float* rm, const float* rv, float eps, float* __restrict__ y) {
-    DN_GRID_FOR32(u, nu) {
-        const uint32_t i = u * V, c = ix.channel(i);
-        const float mu = rm[c], gis = gamma[c] * rsqrtf(rv[c] + eps), b = beta[c];
-        float v[V];
-        load_vec<V>(x + i, v);
-        affine_vec<V>(v, mu, gis, b);
-        store_vec<V>(y + i, v);
-    }
-}
 // Per channel: dL/dbeta += sum dy, dL/dgamma += sum dy x_hat, and k = (sum dy / M,
 // sum dy x_hat / M) for the elementwise pass.
 struct BnDFinal {
@@ -149,42 +151,46 @@ __device__ void bn_dfinal_channel(int c, double a, double b, const BnDFinal& g) 
     g.k[2 * c + 1] = static_cast<float>(b / g.M);
 }
 
-// The sums over the P partials (in double); P > 1 only (bn_dsum_k finishes a lone block itself).
+// A warp per channel: the sums over the P partials, in double (lane l takes p = l, l + 32, ...);
+// P > 1 only (bn_dsum_k finishes a lone block itself).
 __global__ void bn_dfinal_k(const float* part, int C, int P, BnDFinal g) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
+    const int c = warp_set();
+    if (c >= C) return;  // the whole warp
     double a = 0, b = 0;
-    for (int p = 0; p < P; ++p) {
+    for (int p = threadIdx.x & 31; p < P; p += 32) {
         a += part[(static_cast<size_t>(c) * P + p) * 2];
         b += part[(static_cast<size_t>(c) * P + p) * 2 + 1];
     }
-    bn_dfinal_channel(c, a, b, g);
+    a = warp_sum(a), b = warp_sum(b);
+    if ((threadIdx.x & 31) == 0) bn_dfinal_channel(c, a, b, g);
 }
 
-// dx for V floats at element i of channel c: with k = (mean dy, mean dy x_hat) (train) or null (eval),
-//   dx = gamma inv_std (dy - k0 - x_hat k1)   or   gamma inv_std dy.
-// dx may be dy (the convolutional layer normalizes its delta in place): each element is read
-// before it is written, by the same thread.
-template <int V>
-__device__ __forceinline__ void bn_dx_at(const float* x, const float* dy, size_t i, float mu, float is, float gis,
-                                         const float* k, float* dx, bool accumulate) {
-    float d[V], v[V];
-    load_vec<V>(dy + i, d);
-    if (k) {
-        const float k0 = k[0], k1 = k[1];
-        load_vec<V>(x + i, v);
+// The dx step of one channel: mu, inv_std, gis = gamma inv_std and k = (mean dy, mean dy x_hat).
+struct BnDx {
+    float mu, is, gis, k0, k1;
+};
+
+// dx for the K units of V floats at unit offsets off[0..K), with the constants p[k] of each unit's
+// channel: train (k = (mean dy, mean dy x_hat)) or eval (rolling statistics, no k),
+//   dx = gamma inv_std (dy - k0 - x_hat k1)   or   gamma inv_std dy,
+// written or added. Every load before any store: dx may be dy (the convolutional layer normalizes
+// its delta in place), and each element is read before it is written, by the same thread.
+template <bool Train, int K, int V, class I>
+__device__ __forceinline__ void bn_dx_units(const float* x, const float* dy, const I* off, const BnDx (&p)[K],
+                                            float* dx, bool accumulate) {
+    float d[K * V], v[K * V], o[K * V];
+    load_units<K, V>(dy, off, d);
+    if constexpr (Train) load_units<K, V>(x, off, v);
+    if (accumulate) load_units<K, V>(dx, off, o);
 #pragma unroll
-        for (int j = 0; j < V; ++j) d[j] -= k0 + (v[j] - mu) * is * k1;
+    for (int k = 0; k < K; ++k) {
+#pragma unroll
+        for (int j = k * V; j < (k + 1) * V; ++j) {
+            if constexpr (Train) d[j] -= p[k].k0 + (v[j] - p[k].mu) * p[k].is * p[k].k1;
+            o[j] = accumulate ? o[j] + p[k].gis * d[j] : p[k].gis * d[j];
+        }
+        store_vec<V>(dx + off[k] * V, o + k * V);
     }
-    if (accumulate) {
-        load_vec<V>(dx + i, v);
-#pragma unroll
-        for (int j = 0; j < V; ++j) v[j] += gis * d[j];
-    } else {
-#pragma unroll
-        for (int j = 0; j < V; ++j) v[j] = gis * d[j];
-    }
-    store_vec<V>(dx + i, v);
 }
 
 // Block (c, p): partial sums of dy and dy * x_hat over its values of channel c (units of V floats).
@@ -221,24 +227,50 @@ __global__ void bn_dsum_k(const float* x, const float* dy, int N, int C, int Su,
     }
     if (P != 1 || !dx) return;
     __syncthreads();  // k of channel c written by thread 0; every read of dy in this block done
-    const float* kc = g.k + 2 * c;
-    const float gis = gamma[c] * is;
+    const BnDx pc{mu, is, gamma[c] * is, g.k[2 * c], g.k[2 * c + 1]};
     walk_channel(u0, u1, C, c, Su, [&](auto kk, const size_t* off) {
         constexpr int K = decltype(kk)::value;
+        BnDx p[K];
 #pragma unroll
-        for (int k = 0; k < K; ++k) bn_dx_at<V>(x, dy, off[k] * V, mu, is, gis, kc, dx, accumulate);
+        for (int k = 0; k < K; ++k) p[k] = pc;
+        bn_dx_units<true, K, V>(x, dy, off, p, dx, accumulate);
     });
 }
 
-// The elementwise dx pass after bn_dsum_k (P > 1) or alone (eval, k null), last tile first.
-template <int V>
+// The elementwise dx pass after bn_dsum_k (Train: k = (mean dy, mean dy x_hat) per channel) or alone
+// (eval: k unused, x not read), K units of V floats per thread, last tile first.
+template <int V, int K, bool Train>
 __global__ void bn_dx_k(const float* x, const float* dy, uint32_t nu, NchwIndex ix, const float* gamma,
                         const float* mean, const float* inv_std, const float* k, float* dx, bool accumulate) {
-    DN_GRID_FOR32_REV(u, nu) {
-        const uint32_t i = u * V, c = ix.channel(i);
-        const float is = inv_std[c];
-        bn_dx_at<V>(x, dy, i, mean[c], is, gamma[c] * is, k ? k + 2 * c : nullptr, dx, accumulate);
-    }
+    grid_units_rev<K>(nu, [&](auto kk, const uint32_t* idx) {
+        constexpr int J = decltype(kk)::value;
+        BnDx p[J];
+#pragma unroll
+        for (int j = 0; j < J; ++j) {
+            const uint32_t c = ix.channel(idx[j] * V);
+            const float is = inv_std[c];
+            p[j] = {mean[c], is, gamma[c] * is, Train ? k[2 * c] : 0.f, Train ? k[2 * c + 1] : 0.f};
+        }
+        bn_dx_units<Train, J, V>(x, dy, idx, p, dx, accumulate);
+    });
+}
+
+// bn_dx_k over the n elements (train when k is given, else eval), K = elem_units() units of V
+// floats per thread.
+template <int V>
+void bn_dx_launch(const float* x, const float* dy, size_t n, int C, int S, const float* gamma, const float* mean,
+                  const float* inv_std, const float* k, float* dx, bool accumulate) {
+    with_units([&](auto kk) {
+        constexpr int K = decltype(kk)::value;
+        const uint32_t nu = static_cast<uint32_t>(n / V);
+        if (k)
+            DN_LAUNCH(unit_blocks(nu, K), kGridThreads, bn_dx_k<V, K, true>)(x, dy, nu, NchwIndex(C, S), gamma, mean,
+                                                                         inv_std, k, dx, accumulate);
+        else
+            DN_LAUNCH(unit_blocks(nu, K), kGridThreads, bn_dx_k<V, K, false>)(x, dy, nu, NchwIndex(C, S), gamma, mean,
+                                                                          inv_std, k, dx, accumulate);
+    });
+    DN_KERNEL_CHECK();
 }
 
 }  // namespace
@@ -257,10 +289,13 @@ void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const floa
         DN_LAUNCH(dim3(C, P), kReduceThreads, bn_stats_k<V>)(x, N, C, S / V, P, part, f, gamma, beta, y);
         DN_KERNEL_CHECK();
         if (P == 1) return;  // normalized by bn_stats_k
-        DN_LAUNCH((C + 127) / 128, 128, bn_finalize_k)(part, C, P, f);
+        DN_LAUNCH(set_blocks(C), kSetThreads, bn_finalize_k)(part, C, P, f);
         DN_KERNEL_CHECK();
-        DN_LAUNCH(grid_blocks(n / V), kGridThreads, bn_normalize_k<V>)(x, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma,
-                                                                 beta, mean, inv_std, y);
+        with_units([&](auto kk) {
+            constexpr int K = decltype(kk)::value;
+            DN_LAUNCH(unit_blocks(n / V, K), kGridThreads, bn_normalize_k<V, K>)(
+                x, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma, beta, mean, inv_std, nullptr, 0.f, y);
+        });
         DN_KERNEL_CHECK();
     });
 }
@@ -271,9 +306,12 @@ void batchnorm_forward_eval_gpu(const float* x, int N, int C, int S, const float
     if (!n) return;
     gpu_index_check(n, "batchnorm_forward_eval_gpu");
     with_vec(vec4_ok(S, {x, y}), [&](auto vv) {
-        constexpr int V = decltype(vv)::value;
-        DN_LAUNCH(grid_blocks(n / V), kGridThreads, bn_eval_k<V>)(x, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma, beta,
-                                                            rolling_mean, rolling_var, static_cast<float>(eps), y);
+        with_units([&](auto kk) {
+            constexpr int V = decltype(vv)::value, K = decltype(kk)::value;
+            DN_LAUNCH(unit_blocks(n / V, K), kGridThreads, bn_normalize_k<V, K>)(
+                x, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma, beta, rolling_mean, nullptr, rolling_var,
+                static_cast<float>(eps), y);
+        });
         DN_KERNEL_CHECK();
     });
 }
@@ -299,12 +337,10 @@ void batchnorm_backward_train_gpu(const float* x, const float* dy, int N, int C,
                                                       accumulate);
         DN_KERNEL_CHECK();
         if (P == 1) return;  // dx written by bn_dsum_k
-        DN_LAUNCH((C + 127) / 128, 128, bn_dfinal_k)(part, C, P, g);
+        DN_LAUNCH(set_blocks(C), kSetThreads, bn_dfinal_k)(part, C, P, g);
         DN_KERNEL_CHECK();
         if (!dx) return;
-        DN_LAUNCH(grid_blocks(n / V), kGridThreads, bn_dx_k<V>)(x, dy, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma,
-                                                          mean, inv_std, k, dx, accumulate);
-        DN_KERNEL_CHECK();
+        bn_dx_launch<V>(x, dy, n, C, S, gamma, mean, inv_std, k, dx, accumulate);
     });
 }
 
@@ -330,13 +366,11 @@ void batchnorm_backward_eval_gpu(const float* x, const float* dy, int N, int C, 
                                                       nullptr, false);
         DN_KERNEL_CHECK();
         if (P > 1) {
-            DN_LAUNCH((C + 127) / 128, 128, bn_dfinal_k)(part, C, P, g);
+            DN_LAUNCH(set_blocks(C), kSetThreads, bn_dfinal_k)(part, C, P, g);
             DN_KERNEL_CHECK();
         }
         if (!dx) return;
-        DN_LAUNCH(grid_blocks(n / V), kGridThreads, bn_dx_k<V>)(x, dy, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma,
-                                                          rolling_mean, inv_std, nullptr, dx, accumulate);
-        DN_KERNEL_CHECK();
+        bn_dx_launch<V>(x, dy, n, C, S, gamma, rolling_mean, inv_std, nullptr, dx, accumulate);
     });
 }
 

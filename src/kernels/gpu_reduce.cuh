@@ -46,13 +46,47 @@ inline int reduction_parts(size_t M, int sets) {
     for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < static_cast<uint32_t>(n); \
          i += gridDim.x * blockDim.x)
 
-/// Grid-stride loop over i in [0, n) (n < 2^31) that visits the tiles of blockDim.x indices last
-/// tile first. The elementwise pass that follows a reduction over the same tensor runs backwards
-/// through it, so it starts on what the reduction read last, still in the L2.
-#define DN_GRID_FOR32_REV(i, n)                                                                               \
-    for (uint32_t dn_tile_ = blockIdx.x, dn_tiles_ = (static_cast<uint32_t>(n) + blockDim.x - 1) / blockDim.x; \
-         dn_tile_ < dn_tiles_; dn_tile_ += gridDim.x)                                                         \
-        if (const uint32_t i = (dn_tiles_ - 1 - dn_tile_) * blockDim.x + threadIdx.x; i < static_cast<uint32_t>(n))
+/// Units of V floats per thread in the elementwise passes of batchnorm and GroupNorm:
+/// gpu_tuning().elem_units, else 4. One float4 per thread leaves an SM at most 2048 x 16 B = 32 KB
+/// of loads in flight, about what an H100's loaded latency (~1 us) times its share of the HBM rate
+/// (~23 GB/s per SM) needs, with nothing to spare while threads retire and blocks start; four units
+/// per thread, all loaded before any is computed, give four times that.
+inline int elem_units() { return gpu_tuning().elem_units == 1 ? 1 : 4; }
+
+/// Calls f(std::integral_constant<int, K>) with K = elem_units().
+template <class F>
+void with_units(F&& f) {
+    if (elem_units() == 1) f(std::integral_constant<int, 1>{});
+    else f(std::integral_constant<int, 4>{});
+}
+
+/// Blocks of kGridThreads threads for an elementwise pass over nu units, K per thread.
+inline unsigned unit_blocks(size_t nu, int K) { return grid_blocks((nu + K - 1) / K); }
+
+/// The elementwise passes' loop over units [0, n) (n < 2^31), K per thread: a block's tile is K *
+/// blockDim.x consecutive units, of which thread t takes t, t + blockDim.x, ..., t + (K-1) blockDim.x
+/// (each of the K accesses coalesced across the warp); f(std::integral_constant<int, K>, idx) gets
+/// the K unit indices so that it can issue all its loads before any store, and a last, partial tile
+/// goes one unit at a time (integral_constant<int, 1>). Tiles are visited last first, grid-stride:
+/// the pass after a reduction over the same tensor starts on what it read last, still in the L2.
+template <int K, class F>
+__device__ __forceinline__ void grid_units_rev(uint32_t n, F&& f) {
+    const uint32_t B = blockDim.x, T = K * B, tiles = (n + T - 1) / T;
+    for (uint32_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        const uint32_t u = (tiles - 1 - tile) * T + threadIdx.x;
+        if (u + (K - 1) * B < n) {
+            uint32_t idx[K];
+#pragma unroll
+            for (int k = 0; k < K; ++k) idx[k] = u + k * B;
+            f(std::integral_constant<int, K>{}, idx);
+        } else {
+            for (uint32_t k = 0; k < static_cast<uint32_t>(K); ++k) {
+                const uint32_t i = u + k * B;
+                if (i < n) f(std::integral_constant<int, 1>{}, &i);
+            }
+        }
+    }
+}
 
 /// V consecutive floats (V = 1, 2 or 4) to or from memory in one access: p is 4V-byte aligned.
 template <int V>
@@ -81,8 +115,8 @@ __device__ __forceinline__ void store_vec(float* p, const float* v) {
 }
 
 /// The K units of V floats at unit offsets off[0..K) of p into v[0..K*V), all loads issued first.
-template <int K, int V>
-__device__ __forceinline__ void load_units(const float* p, const size_t* off, float* v) {
+template <int K, int V, class I>
+__device__ __forceinline__ void load_units(const float* p, const I* off, float* v) {
 #pragma unroll
     for (int k = 0; k < K; ++k) load_vec<V>(p + off[k] * V, v + k * V);
 }
@@ -164,20 +198,45 @@ __device__ inline Welford shfl_down(const Welford& w, int o) {
     return r;
 }
 
+/// Merges the Welford states of the warp's 32 lanes; the result is valid in lane 0. All 32 lanes
+/// must call it.
+__device__ inline Welford warp_merge(Welford w) {
+    for (int o = 16; o > 0; o >>= 1) w.merge(shfl_down(w, o));
+    return w;
+}
+
 /// Merges the Welford states of all threads of the block; the result is valid in thread 0.
 /// Every thread of the block must call it.
 __device__ inline Welford block_merge(Welford w) {
     __shared__ Welford sh[kReduceThreads / 32];
-    for (int o = 16; o > 0; o >>= 1) w.merge(shfl_down(w, o));
+    w = warp_merge(w);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     if (lane == 0) sh[warp] = w;
     __syncthreads();
-    if (warp == 0) {
-        w = lane < static_cast<int>(blockDim.x >> 5) ? sh[lane] : Welford{};
-        for (int o = 16; o > 0; o >>= 1) w.merge(shfl_down(w, o));
-    }
+    if (warp == 0) w = warp_merge(lane < static_cast<int>(blockDim.x >> 5) ? sh[lane] : Welford{});
     __syncthreads();
     return w;
+}
+
+constexpr int kSetThreads = 128;  ///< threads per block of the kernels that give each set a warp
+
+/// Blocks of kSetThreads threads for a warp per set over `sets` sets.
+inline unsigned set_blocks(int sets) { return static_cast<unsigned>((sets + kSetThreads / 32 - 1) / (kSetThreads / 32)); }
+
+/// The set of this thread's warp in a launch of set_blocks(sets) blocks of kSetThreads threads.
+__device__ inline int warp_set() { return static_cast<int>(blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)); }
+
+/// The P partial Welford states (count, mean, M2) of set q, stored at part[(q*P + p)*3], merged
+/// by one warp: lane l loads p = l, l + 32, ... (all loads in flight together), then five rounds
+/// of shuffles; the result is valid in lane 0. All 32 lanes must call it. It replaces a loop of P
+/// dependent merges, each waiting for its load.
+__device__ inline Welford warp_merge_parts(const float* part, size_t q, int P) {
+    Welford w;
+    for (int p = threadIdx.x & 31; p < P; p += 32) {
+        const float* o = part + (q * P + p) * 3;
+        w.merge(Welford{o[0], o[1], o[2]});
+    }
+    return warp_merge(w);
 }
 
 /// Visits the units of channel c of an NCHW tensor that this thread owns among [u0, u1) (thread t

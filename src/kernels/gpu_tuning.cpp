@@ -21,8 +21,9 @@ GpuTuning parse_gpu_tuning(const char* spec) {
         int* field = key == "lrn_vec"      ? &t.lrn_vec
                      : key == "lrn_run"    ? &t.lrn_run
                      : key == "norm_chunk" ? &t.norm_chunk
+                     : key == "elem_units" ? &t.elem_units
                                            : nullptr;
-        if (!field) fail("DN_GPU_TUNING: unknown key '%s' (known: lrn_vec, lrn_run, norm_chunk)", key.c_str());
+        if (!field) fail("DN_GPU_TUNING: unknown key '%s' (known: lrn_vec, lrn_run, norm_chunk, elem_units)", key.c_str());
         char* end = nullptr;
         const std::string val = eq == std::string::npos ? "" : item.substr(eq + 1);
         const long v = std::strtol(val.c_str(), &end, 10);
@@ -31,6 +32,8 @@ GpuTuning parse_gpu_tuning(const char* spec) {
     }
     if (t.lrn_vec && t.lrn_vec != 1 && t.lrn_vec != 2 && t.lrn_vec != 4)
         fail("DN_GPU_TUNING: lrn_vec=%d must be 1, 2 or 4", t.lrn_vec);
+    if (t.elem_units && t.elem_units != 1 && t.elem_units != 4)
+        fail("DN_GPU_TUNING: elem_units=%d must be 1 or 4", t.elem_units);
     if (t.norm_chunk && t.norm_chunk < 32) fail("DN_GPU_TUNING: norm_chunk=%d must be >= 32", t.norm_chunk);
     return t;
 }

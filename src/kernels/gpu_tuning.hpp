@@ -10,9 +10,10 @@ struct GpuTuning {
     int lrn_vec = 0;  ///< LRN: positions per thread, 1, 2 or 4 (0: the rule; 2 and 4 need H*W % v == 0)
     int lrn_run = 0;  ///< LRN: channels per thread, >= 1 (0: the rule)
     int norm_chunk = 0;  ///< batchnorm/GroupNorm reductions: values per block, >= 32 (0: the rule, 8192)
+    int elem_units = 0;  ///< batchnorm/GroupNorm elementwise passes: units of V floats per thread, 1 or 4 (0: the rule, 4)
 };
 
-/// Overrides from a spec "key=value,key=value" ("lrn_vec=4,lrn_run=32,norm_chunk=16384"; null or ""
+/// Overrides from a spec "key=value,key=value" ("lrn_vec=4,lrn_run=32,norm_chunk=16384,elem_units=1"; null or ""
 /// gives none).
 /// Throws dn::Error naming an unknown key or a bad value.
 GpuTuning parse_gpu_tuning(const char* spec);

@@ -6,8 +6,9 @@
 //   backward: per-(n, c) sums of dy and dy*x_hat (reads x, dy; a warp per plane when planes are
 //   many) + one tiny combine + one elementwise pass (reads x, dy, writes dx).
 // Planes whose size is a multiple of 4 move as float4; the reductions keep four such loads in
-// flight per thread; the elementwise passes run last tile first (the reduction's last reads are
-// still in the L2) and find channel and group with multiply-highs (NchwIndex), not divisions.
+// flight per thread; the elementwise passes take four units per thread (elem_units, all loaded
+// before any is stored), run last tile first (the reduction's last reads are still in the L2) and
+// find channel and group with multiply-highs (NchwIndex), not divisions.
 #include <algorithm>
 
 #include "kernels/gpu.hpp"
@@ -78,30 +79,35 @@ __global__ void gn_stats_k(const float* x, size_t Lu, int P, float* part, GnArgs
     });
 }
 
+// A warp per group: merge the P partials, then gn_finalize_group (P > 1 only).
 __global__ void gn_finalize_k(const float* part, int Q, int P, float eps, float* mean, float* inv_std) {
-    const int q = blockIdx.x * blockDim.x + threadIdx.x;
-    if (q >= Q) return;
-    Welford w;
-    for (int p = 0; p < P; ++p) {
-        const float* o = part + (static_cast<size_t>(q) * P + p) * 3;
-        w.merge(Welford{o[0], o[1], o[2]});
-    }
-    gn_finalize_group(q, w, eps, mean, inv_std);
+    const int q = warp_set();
+    if (q >= Q) return;  // the whole warp
+    const Welford w = warp_merge_parts(part, q, P);
+    if ((threadIdx.x & 31) == 0) gn_finalize_group(q, w, eps, mean, inv_std);
 }
 
-// y = gamma_c (x - mean_q) inv_std_q + beta_c over units of V floats, last tile first.
-template <int V>
+// y = gamma_c (x - mean_q) inv_std_q + beta_c over units of V floats, K per thread (every load
+// before any store; y may be x), last tile first.
+template <int V, int K>
 __global__ void gn_normalize_k(const float* x, uint32_t nu, NchwIndex ix, FastDivmod cpg, uint32_t G,
                                const float* gamma, const float* beta, const float* mean, const float* inv_std,
                                float* y) {
-    DN_GRID_FOR32_REV(u, nu) {
-        const uint32_t i = u * V, c = ix.channel(i), q = ix.group(i, cpg, G);
-        const float mu = mean[q], gis = gamma[c] * inv_std[q], b = beta[c];
-        float v[V];
-        load_vec<V>(x + i, v);
-        affine_vec<V>(v, mu, gis, b);
-        store_vec<V>(y + i, v);
-    }
+    grid_units_rev<K>(nu, [&](auto kk, const uint32_t* idx) {
+        constexpr int J = decltype(kk)::value;
+        float mu[J], gis[J], b[J], v[J * V];
+#pragma unroll
+        for (int j = 0; j < J; ++j) {
+            const uint32_t i = idx[j] * V, c = ix.channel(i), q = ix.group(i, cpg, G);
+            mu[j] = mean[q], gis[j] = gamma[c] * inv_std[q], b[j] = beta[c];
+        }
+        load_units<J, V>(x, idx, v);
+#pragma unroll
+        for (int j = 0; j < J; ++j) {
+            affine_vec<V>(v + j * V, mu[j], gis[j], b[j]);
+            store_vec<V>(y + idx[j] * V, v + j * V);
+        }
+    });
 }
 
 // Per plane (n, c): A = sum_s dy, B = sum_s dy * x_hat. A team of T threads per plane (T = 32: a
@@ -185,26 +191,34 @@ __global__ void gn_combine_k(const float* AB, int N, int C, int Q, int cpg, cons
     k[2 * q + 1] = b / M;
 }
 
-// dx = inv_std (gamma_c dy - k0 - x_hat k1) over units of V floats, last tile first. dx may alias
-// dy (each element is read before it is written, by the same thread).
-template <int V>
+// dx = inv_std (gamma_c dy - k0 - x_hat k1) over units of V floats, K per thread, last tile first.
+// Every load before any store: dx may alias dy (each element is read before it is written, by
+// the same thread).
+template <int V, int K>
 __global__ void gn_dx_k(const float* x, const float* dy, uint32_t nu, NchwIndex ix, FastDivmod cpg, uint32_t G,
                         const float* gamma, const float* mean, const float* inv_std, const float* k, float* dx,
                         bool accumulate) {
-    DN_GRID_FOR32_REV(u, nu) {
-        const uint32_t i = u * V, c = ix.channel(i), q = ix.group(i, cpg, G);
-        const float is = inv_std[q], mu = mean[q], gc = gamma[c], k0 = k[2 * q], k1 = k[2 * q + 1];
-        float xv[V], d[V], o[V];
-        load_vec<V>(x + i, xv);
-        load_vec<V>(dy + i, d);
-        if (accumulate) load_vec<V>(dx + i, o);
+    grid_units_rev<K>(nu, [&](auto kk, const uint32_t* idx) {
+        constexpr int J = decltype(kk)::value;
+        float is[J], mu[J], gc[J], k0[J], k1[J], xv[J * V], d[J * V], o[J * V];
 #pragma unroll
-        for (int j = 0; j < V; ++j) {
-            const float v = is * (gc * d[j] - k0 - (xv[j] - mu) * is * k1);
-            o[j] = accumulate ? o[j] + v : v;
+        for (int j = 0; j < J; ++j) {
+            const uint32_t i = idx[j] * V, c = ix.channel(i), q = ix.group(i, cpg, G);
+            is[j] = inv_std[q], mu[j] = mean[q], gc[j] = gamma[c], k0[j] = k[2 * q], k1[j] = k[2 * q + 1];
         }
-        store_vec<V>(dx + i, o);
-    }
+        load_units<J, V>(x, idx, xv);
+        load_units<J, V>(dy, idx, d);
+        if (accumulate) load_units<J, V>(dx, idx, o);
+#pragma unroll
+        for (int j = 0; j < J; ++j) {
+#pragma unroll
+            for (int e = j * V; e < (j + 1) * V; ++e) {
+                const float v = is[j] * (gc[j] * d[e] - k0[j] - (xv[e] - mu[j]) * is[j] * k1[j]);
+                o[e] = accumulate ? o[e] + v : v;
+            }
+            store_vec<V>(dx + idx[j] * V, o + j * V);
+        }
+    });
 }
 
 }  // namespace
@@ -223,10 +237,13 @@ void groupnorm_forward_gpu(const float* x, int N, int C, int S, int G, const flo
         DN_LAUNCH(dim3(Q, P), kReduceThreads, gn_stats_k<V>)(x, L / V, P, part, a);
         DN_KERNEL_CHECK();
         if (P == 1) return;  // normalized by gn_stats_k
-        DN_LAUNCH((Q + 127) / 128, 128, gn_finalize_k)(part, Q, P, static_cast<float>(eps), mean, inv_std);
+        DN_LAUNCH(set_blocks(Q), kSetThreads, gn_finalize_k)(part, Q, P, static_cast<float>(eps), mean, inv_std);
         DN_KERNEL_CHECK();
-        DN_LAUNCH(grid_blocks(n / V), kGridThreads, gn_normalize_k<V>)(x, static_cast<uint32_t>(n / V), NchwIndex(C, S),
-                                                                 FastDivmod(cpg), G, gamma, beta, mean, inv_std, y);
+        with_units([&](auto kk) {
+            constexpr int K = decltype(kk)::value;
+            DN_LAUNCH(unit_blocks(n / V, K), kGridThreads, gn_normalize_k<V, K>)(
+                x, static_cast<uint32_t>(n / V), NchwIndex(C, S), FastDivmod(cpg), G, gamma, beta, mean, inv_std, y);
+        });
         DN_KERNEL_CHECK();
     });
 }
@@ -261,8 +278,12 @@ void groupnorm_backward_gpu(const float* x, const float* dy, int N, int C, int S
                                                    dgamma, dbeta, dx ? k : nullptr);
         DN_KERNEL_CHECK();
         if (!dx) return;
-        DN_LAUNCH(grid_blocks(n / V), kGridThreads, gn_dx_k<V>)(x, dy, static_cast<uint32_t>(n / V), NchwIndex(C, S),
-                                                          FastDivmod(cpg), G, gamma, mean, inv_std, k, dx, accumulate);
+        with_units([&](auto kk) {
+            constexpr int K = decltype(kk)::value;
+            DN_LAUNCH(unit_blocks(n / V, K), kGridThreads, gn_dx_k<V, K>)(x, dy, static_cast<uint32_t>(n / V), NchwIndex(C, S),
+                                                                      FastDivmod(cpg), G, gamma, mean, inv_std, k, dx,
+                                                                      accumulate);
+        });
         DN_KERNEL_CHECK();
     });
 }
