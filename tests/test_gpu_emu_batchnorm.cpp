@@ -99,6 +99,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuBatchnorm,
                                          BnCase{2, 2, 4352, 0, 1000}, BnCase{4, 2, 5183, 0, 1 << 20},
                                          // more than 32 blocks per channel (lanes of the finalizing warp take two)
                                          BnCase{2, 3, 1100, 0, 32},
+                                         // one block per channel, threads ending on 3 units (walk_rest)
+                                         BnCase{3, 2, 1200, 0},
                                          // one unit per thread in the elementwise passes (elem_units=1)
                                          BnCase{2, 2, 4352, 1, 0, 1}, BnCase{4, 2, 5183, 0, 0, 1}),
                          [](const testing::TestParamInfo<BnCase>& i) {

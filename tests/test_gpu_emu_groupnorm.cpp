@@ -71,6 +71,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuGroupnorm,
                                          GnCase{1, 4, 4361, 1, 0, 1 << 20},
                                          // more than 32 blocks per group (lanes of the finalizing warp take two)
                                          GnCase{2, 8, 600, 4, 0, 32},
+                                         // one block per group, threads ending on 3 units (walk_rest)
+                                         GnCase{1, 4, 900, 1, 0},
                                          // one unit per thread in the elementwise passes (elem_units=1)
                                          GnCase{1, 4, 4361, 1, 0, 0, 1}, GnCase{64, 64, 4, 16, 0, 0, 1}),
                          [](const testing::TestParamInfo<GnCase>& i) {

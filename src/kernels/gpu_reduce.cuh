@@ -239,10 +239,21 @@ __device__ inline Welford warp_merge_parts(const float* part, size_t q, int P) {
     return warp_merge(w);
 }
 
+/// Calls f(std::integral_constant<int, r>, off) for the r in 1..3 given at run time (nothing for
+/// 0): the last, partial group of a thread's units in walk_channel / walk_range, in one call so
+/// that their loads are in flight together (one round trip to memory instead of r).
+template <class F>
+__device__ __forceinline__ void walk_rest(int r, const size_t* off, F&& f) {
+    if (r == 3) f(std::integral_constant<int, 3>{}, off);
+    else if (r == 2) f(std::integral_constant<int, 2>{}, off);
+    else if (r == 1) f(std::integral_constant<int, 1>{}, off);
+}
+
 /// Visits the units of channel c of an NCHW tensor that this thread owns among [u0, u1) (thread t
 /// owns u0 + t, u0 + t + blockDim.x, ...), in the value order of ChannelWalk with plane size Su: four
 /// at a time, f(std::integral_constant<int, 4>, off) with the four unit offsets in off[0..3] (so the
-/// caller issues their loads together), then the rest one at a time (integral_constant<int, 1>).
+/// caller issues their loads together), then the last r < 4 in one call
+/// (integral_constant<int, r>).
 template <class F>
 __device__ __forceinline__ void walk_channel(size_t u0, size_t u1, int C, int c, int Su, F&& f) {
     const uint32_t B = blockDim.x;
@@ -256,14 +267,19 @@ __device__ __forceinline__ void walk_channel(size_t u0, size_t u1, int C, int c,
         }
         f(std::integral_constant<int, 4>{}, off);
     }
-    for (; u < u1; u += B, it.next()) {
-        off[0] = it.off;
-        f(std::integral_constant<int, 1>{}, off);
+    const int r = (u < u1) + (u + B < u1) + (u + 2 * B < u1);
+#pragma unroll
+    for (int k = 0; k < 3; ++k) {  // constant indices: off stays in registers
+        if (k < r) {
+            off[k] = it.off;
+            it.next();
+        }
     }
+    walk_rest(r, off, f);
 }
 
 /// walk_channel for a contiguous range: this thread's units u0 + t, u0 + t + blockDim.x, ... < u1,
-/// four at a time, then one at a time; f gets the unit indices.
+/// four at a time, then the last r < 4 in one call; f gets the unit indices.
 template <class F>
 __device__ __forceinline__ void walk_range(size_t u0, size_t u1, F&& f) {
     const size_t B = blockDim.x;
@@ -273,10 +289,10 @@ __device__ __forceinline__ void walk_range(size_t u0, size_t u1, F&& f) {
         for (int k = 0; k < 4; ++k) off[k] = u + k * B;
         f(std::integral_constant<int, 4>{}, off);
     }
-    for (; u < u1; u += B) {
-        off[0] = u;
-        f(std::integral_constant<int, 1>{}, off);
-    }
+    const int r = (u < u1) + (u + B < u1) + (u + 2 * B < u1);
+#pragma unroll
+    for (int k = 0; k < 3; ++k) off[k] = u + k * B;  // those past r unused
+    walk_rest(r, off, f);
 }
 
 /// The sum of v over the warp's 32 lanes, in every lane (all 32 must call it); float or double.
