@@ -278,12 +278,13 @@ __device__ __forceinline__ void walk_channel(size_t u0, size_t u1, int C, int c,
     walk_rest(r, off, f);
 }
 
-/// walk_channel for a contiguous range: this thread's units u0 + t, u0 + t + blockDim.x, ... < u1,
-/// four at a time, then the last r < 4 in one call; f gets the unit indices.
+/// walk_channel for a contiguous range walked by a team of `stride` threads: this thread (`lane` of
+/// the team) takes units u0 + lane, u0 + lane + stride, ... < u1, four at a time, then the last
+/// r < 4 in one call; f gets the unit indices.
 template <class F>
-__device__ __forceinline__ void walk_range(size_t u0, size_t u1, F&& f) {
-    const size_t B = blockDim.x;
-    size_t u = u0 + threadIdx.x, off[4];
+__device__ __forceinline__ void walk_strided(size_t u0, size_t u1, unsigned lane, unsigned stride, F&& f) {
+    const size_t B = stride;
+    size_t u = u0 + lane, off[4];
     for (; u + 3 * B < u1; u += 4 * B) {
 #pragma unroll
         for (int k = 0; k < 4; ++k) off[k] = u + k * B;
@@ -293,6 +294,12 @@ __device__ __forceinline__ void walk_range(size_t u0, size_t u1, F&& f) {
 #pragma unroll
     for (int k = 0; k < 3; ++k) off[k] = u + k * B;  // those past r unused
     walk_rest(r, off, f);
+}
+
+/// walk_strided by the whole block: thread t takes u0 + t, u0 + t + blockDim.x, ... < u1.
+template <class F>
+__device__ __forceinline__ void walk_range(size_t u0, size_t u1, F&& f) {
+    walk_strided(u0, u1, threadIdx.x, blockDim.x, f);
 }
 
 /// The sum of v over the warp's 32 lanes, in every lane (all 32 must call it); float or double.

@@ -124,30 +124,17 @@ __global__ void gn_plane_sums_k(const float* __restrict__ x, const float* __rest
         const float mu = mean[q], is = inv_std[q];
         const float* xp = x + static_cast<size_t>(nc) * Su * V;
         const float* dp = dy + static_cast<size_t>(nc) * Su * V;
-        int u = r;
-        for (; u + 3 * T < Su; u += 4 * T) {
-            float xv[4 * V], dv[4 * V];
+        walk_strided(0, Su, r, T, [&](auto kk, const size_t* off) {
+            constexpr int K = decltype(kk)::value;
+            float xv[K * V], dv[K * V];
+            load_units<K, V>(xp, off, xv);
+            load_units<K, V>(dp, off, dv);
 #pragma unroll
-            for (int k = 0; k < 4; ++k) {
-                load_vec<V>(xp + (u + k * T) * V, xv + k * V);
-                load_vec<V>(dp + (u + k * T) * V, dv + k * V);
-            }
-#pragma unroll
-            for (int j = 0; j < 4 * V; ++j) {
+            for (int j = 0; j < K * V; ++j) {
                 a += dv[j];
                 b += dv[j] * (xv[j] - mu) * is;
             }
-        }
-        for (; u < Su; u += T) {
-            float xv[V], dv[V];
-            load_vec<V>(xp + u * V, xv);
-            load_vec<V>(dp + u * V, dv);
-#pragma unroll
-            for (int j = 0; j < V; ++j) {
-                a += dv[j];
-                b += dv[j] * (xv[j] - mu) * is;
-            }
-        }
+        });
     }
     if constexpr (T == 32) {
         for (int o = 16; o > 0; o >>= 1) {
