@@ -67,13 +67,16 @@ __global__ void gn_stats_k(const float* x, size_t Lu, int P, float* part, GnArgs
     float* yg = a.y + static_cast<size_t>(q) * Lu * V;
     walk_range(u0, u1, [&](auto kk, const size_t* off) {
         constexpr int K = decltype(kk)::value;
-        float v[K * V];
+        float v[K * V], gis[K], b[K];
+#pragma unroll
+        for (int k = 0; k < K; ++k) {  // loads before stores: none can move above a store to y
+            const int c = c0 + static_cast<int>(a.Su.div(static_cast<uint32_t>(off[k])));
+            gis[k] = a.gamma[c] * is, b[k] = a.beta[c];
+        }
         load_units<K, V>(xg, off, v);
 #pragma unroll
         for (int k = 0; k < K; ++k) {
-            const int c = c0 + static_cast<int>(a.Su.div(static_cast<uint32_t>(off[k])));
-            const float gis = a.gamma[c] * is, b = a.beta[c];
-            affine_vec<V>(v + k * V, mu, gis, b);
+            affine_vec<V>(v + k * V, mu, gis[k], b[k]);
             store_vec<V>(yg + off[k] * V, v + k * V);
         }
     });
