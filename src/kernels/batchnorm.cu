@@ -255,6 +255,19 @@ __global__ void bn_dx_k(const float* x, const float* dy, uint32_t nu, NchwIndex 
     });
 }
 
+// bn_normalize_k over the n elements (train: inv_std; eval: var and eps), K = elem_units() units
+// of V floats per thread.
+template <int V>
+void bn_normalize_launch(const float* x, size_t n, int C, int S, const float* gamma, const float* beta,
+                         const float* mean, const float* inv_std, const float* var, float eps, float* y) {
+    with_units([&](auto kk) {
+        constexpr int K = decltype(kk)::value;
+        DN_LAUNCH(unit_blocks(n / V, K), kGridThreads, bn_normalize_k<V, K>)(
+            x, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma, beta, mean, inv_std, var, eps, y);
+    });
+    DN_KERNEL_CHECK();
+}
+
 // bn_dx_k over the n elements (train when k is given, else eval), K = elem_units() units of V
 // floats per thread.
 template <int V>
@@ -291,12 +304,7 @@ void batchnorm_forward_train_gpu(const float* x, int N, int C, int S, const floa
         if (P == 1) return;  // normalized by bn_stats_k
         DN_LAUNCH(set_blocks(C), kSetThreads, bn_finalize_k)(part, C, P, f);
         DN_KERNEL_CHECK();
-        with_units([&](auto kk) {
-            constexpr int K = decltype(kk)::value;
-            DN_LAUNCH(unit_blocks(n / V, K), kGridThreads, bn_normalize_k<V, K>)(
-                x, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma, beta, mean, inv_std, nullptr, 0.f, y);
-        });
-        DN_KERNEL_CHECK();
+        bn_normalize_launch<V>(x, n, C, S, gamma, beta, mean, inv_std, nullptr, 0.f, y);
     });
 }
 
@@ -306,13 +314,8 @@ void batchnorm_forward_eval_gpu(const float* x, int N, int C, int S, const float
     if (!n) return;
     gpu_index_check(n, "batchnorm_forward_eval_gpu");
     with_vec(vec4_ok(S, {x, y}), [&](auto vv) {
-        with_units([&](auto kk) {
-            constexpr int V = decltype(vv)::value, K = decltype(kk)::value;
-            DN_LAUNCH(unit_blocks(n / V, K), kGridThreads, bn_normalize_k<V, K>)(
-                x, static_cast<uint32_t>(n / V), NchwIndex(C, S), gamma, beta, rolling_mean, nullptr, rolling_var,
-                static_cast<float>(eps), y);
-        });
-        DN_KERNEL_CHECK();
+        constexpr int V = decltype(vv)::value;
+        bn_normalize_launch<V>(x, n, C, S, gamma, beta, rolling_mean, nullptr, rolling_var, static_cast<float>(eps), y);
     });
 }
 
