@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -108,16 +109,27 @@ void wait_at(Wait w) {
     switch_to(f.ctx, blk->sched);
 }
 
+Order initial_order() {
+    const char* e = std::getenv("DN_EMU_ORDER");
+    if (!e || !*e || std::strcmp(e, "forward") == 0) return Order::Forward;
+    if (std::strcmp(e, "reverse") == 0) return Order::Reverse;
+    std::fprintf(stderr, "cuda_emu: DN_EMU_ORDER=%s: expected forward or reverse\n", e);
+    std::abort();
+}
+Order current_order = initial_order();
+
 // Runs the fibers of one block to the end.
 void run_block() {
     const unsigned B = static_cast<unsigned>(blk->fibers.size());
+    const bool rev = current_order == Order::Reverse;
     for (Fiber& f : blk->fibers) {
         f.done = false;
         f.wait = kNone;
         make_context(f.ctx, *f.stack, fiber_main);
     }
     for (;;) {
-        for (unsigned t = 0; t < B; ++t) {
+        for (unsigned i = 0; i < B; ++i) {
+            const unsigned t = rev ? B - 1 - i : i;
             Fiber& f = blk->fibers[t];
             if (f.done || f.wait != kNone) continue;
             blk->current = t;
@@ -160,6 +172,9 @@ void run_block() {
 
 }  // namespace
 
+Order order() { return current_order; }
+void set_order(Order o) { current_order = o; }
+
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
     const unsigned B = block.x * block.y * block.z;
     static Block b;  // fibers and their stacks, reused across launches
@@ -175,12 +190,13 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
     blk = &b;
     block_dim = block;
     grid_dim = grid;
-    for (unsigned z = 0; z < grid.z; ++z)
-        for (unsigned y = 0; y < grid.y; ++y)
-            for (unsigned x = 0; x < grid.x; ++x) {
-                block_idx = {x, y, z};
-                run_block();
-            }
+    const size_t nb = static_cast<size_t>(grid.x) * grid.y * grid.z;
+    for (size_t i = 0; i < nb; ++i) {
+        const size_t l = current_order == Order::Reverse ? nb - 1 - i : i;  // x fastest, then y, z
+        block_idx = {static_cast<unsigned>(l % grid.x), static_cast<unsigned>(l / grid.x % grid.y),
+                     static_cast<unsigned>(l / (static_cast<size_t>(grid.x) * grid.y))};
+        run_block();
+    }
     blk = nullptr;
 }
 

@@ -17,6 +17,11 @@
 // memory. A barrier that some threads never reach aborts with a message (a deadlock on the
 // device). Not modelled: timing, the memory model beyond barriers, atomics, clusters, launch
 // limits, cuDNN; those are the device tests' job (tests/test_gpu_agreement.cpp on a GPU).
+// A device runs blocks, and the warps of a block between barriers, in no fixed order. A kernel
+// whose result depends on that order (one block reading what another writes in the same launch,
+// one thread reading another's value with no barrier between) gives the ordered answer here only
+// in one direction: with DN_EMU_ORDER=reverse (or set_order), blocks run last first and a block's
+// threads from the last one down, so that `make test` runs the emulated kernels in both orders.
 #pragma once
 
 #if defined(DN_GPU) && !defined(DN_GPU_EMU)
@@ -82,7 +87,14 @@ struct Index3 {
 extern thread_local Index3 thread_idx, block_idx;
 extern thread_local dim3 block_dim, grid_dim;
 
-/// Runs body once per thread of every block of the grid (blocks in order, threads concurrently).
+/// The order blocks run in, and a block's threads between barriers: from the first (Forward) or
+/// from the last (Reverse).
+enum class Order { Forward, Reverse };
+/// The current order: set_order's, else DN_EMU_ORDER's (forward or reverse; another value
+/// aborts with a message), else Forward.
+Order order();
+void set_order(Order o);
+/// Runs body once per thread of every block of the grid (blocks in order(), threads concurrently).
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
 /// __syncthreads(): waits for every thread of the block.
 void syncthreads();
