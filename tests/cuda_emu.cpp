@@ -204,11 +204,25 @@ void syncthreads() { wait_at(kBlock); }
 
 // Both shuffles: lane `lane` of this warp reads the slot of lane `from` (its own value when that
 // lane is outside the warp or the block).
+// A lane of the warp that does not exist (a block of B % 32 != 0 threads) or has exited has no
+// value to give: on a device the result is undefined (PTX shfl.sync), so the emulation stops.
 static double exchange(double v, unsigned from) {
     const unsigned t = blk->current, base = t - t % 32;
     blk->lanes[t] = v;
     wait_at(kWarp);
-    const double r = from < 32 && base + from < blk->lanes.size() ? blk->lanes[base + from] : v;
+    double r = v;
+    if (from < 32) {
+        const unsigned src = base + from;
+        if (src >= blk->lanes.size() || blk->fibers[src].done) {
+            std::fprintf(stderr,
+                         "cuda_emu: block (%u,%u,%u) thread %u reads lane %u of its warp in a shuffle, but that "
+                         "thread %s: the value is undefined on a device\n",
+                         block_idx.x, block_idx.y, block_idx.z, t, from,
+                         src >= blk->lanes.size() ? "does not exist" : "has exited");
+            std::abort();
+        }
+        r = blk->lanes[src];
+    }
     wait_at(kWarp);  // every lane has read before any writes again
     return r;
 }

@@ -99,7 +99,8 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
 /// __syncthreads(): waits for every thread of the block.
 void syncthreads();
 /// The value lane + o of this warp passed to the same exchange (all of the warp's live threads
-/// take part); `v` itself where that lane does not exist.
+/// take part); `v` itself where lane + o >= 32. Aborts with a message where lane + o < 32 names a
+/// thread that has exited or lies past the block's end (undefined on a device).
 double shfl_down_slot(double v, int o);
 /// __shfl_down_sync(full mask, v, o): v of lane + o, or v itself where lane + o >= 32. Values go
 /// through a double, exactly for float, double and 32-bit integers.
@@ -107,7 +108,8 @@ template <class T>
 T shfl_down(T v, int o) {
     return static_cast<T>(shfl_down_slot(static_cast<double>(v), o));
 }
-/// The value lane src of this warp passed to the same exchange; `v` itself where there is none.
+/// The value lane src of this warp passed to the same exchange; `v` itself where src >= 32;
+/// aborts like shfl_down_slot where lane src has exited or does not exist.
 double shfl_slot(double v, int src);
 /// __shfl_sync(full mask, v, src): v of lane src.
 template <class T>

@@ -1,6 +1,7 @@
 // The emulation itself (tests/cuda_emu.hpp): its run orders expose a kernel whose result depends on
 // the order of blocks, or of a block's threads between barriers (a race on a device), and a
-// barrier still orders what it must in either order.
+// barrier still orders what it must in either order; a shuffle that reads a lane which has exited
+// (undefined on a device) stops the program.
 #if !defined(DN_GPU) || defined(DN_GPU_EMU)
 #include "cuda_emu.hpp"
 
@@ -43,6 +44,19 @@ __global__ void neighbour_after_barrier_k(int* out) {
     out[t] = s[t] + (t > 0 ? s[t - 1] : 0);
 }
 
+// Lanes 8.. of the warp exit before the others' shuffle: lane 7 reads lane 8 (undefined on a device).
+__global__ void shuffle_from_exited_lane_k(float* out) {
+    const unsigned t = threadIdx.x;
+    if (t >= 8) return;
+    out[t] = __shfl_down_sync(0xffffffffu, 1.f, 1);
+}
+
+// The whole warp shuffles, then lanes leave: defined, lane 31 keeps its own value (31 + 1 >= 32).
+__global__ void shuffle_whole_warp_k(float* out) {
+    const unsigned t = threadIdx.x;
+    out[t] = __shfl_down_sync(0xffffffffu, static_cast<float>(t), 1);
+}
+
 std::vector<int> run_blocks(dn_emu::Order o) {
     OrderScope scope(o);
     std::vector<int> out(6, 0);
@@ -74,6 +88,15 @@ TEST(GpuEmuRuntime, ABarrierOrdersNeighboursInBothOrders) {
         const std::vector<int> out = run_threads(o, neighbour_after_barrier_k);
         for (int t = 0; t < 64; ++t) EXPECT_EQ(out[t], 2 * t + 1) << "thread " << t;
     }
+}
+
+TEST(GpuEmuRuntime, AShuffleReadingAnExitedLaneStops) {
+    std::vector<float> out(32, 0.f);
+    DN_LAUNCH(1, 32, shuffle_whole_warp_k)(out.data());
+    for (int t = 0; t < 32; ++t) EXPECT_EQ(out[t], t < 31 ? t + 1 : 31) << "lane " << t;
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_DEATH(DN_LAUNCH(1, 32, shuffle_from_exited_lane_k)(out.data()), "reads lane 8 of its warp.*has exited");
+    EXPECT_DEATH(DN_LAUNCH(1, 8, shuffle_whole_warp_k)(out.data()), "reads lane 8 of its warp.*does not exist");
 }
 
 }  // namespace
