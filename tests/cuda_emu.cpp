@@ -176,7 +176,18 @@ Order order() { return current_order; }
 void set_order(Order o) { current_order = o; }
 
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
-    const unsigned B = block.x * block.y * block.z;
+    const unsigned long long threads = 1ull * block.x * block.y * block.z;
+    // A device's limits (compute capability 9.0); a launch outside them fails there with
+    // cudaErrorInvalidConfiguration, an empty grid too.
+    if (threads == 0 || threads > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 ||
+        grid.z == 0 || grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
+        std::fprintf(stderr,
+                     "cuda_emu: launch of grid (%u,%u,%u) and blocks of (%u,%u,%u) threads: a device refuses it "
+                     "(cudaErrorInvalidConfiguration)\n",
+                     grid.x, grid.y, grid.z, block.x, block.y, block.z);
+        std::abort();
+    }
+    const unsigned B = static_cast<unsigned>(threads);
     static Block b;  // fibers and their stacks, reused across launches
     static std::vector<std::unique_ptr<std::vector<char>>> stacks;
     while (stacks.size() < B) stacks.push_back(std::make_unique<std::vector<char>>(64 << 10));

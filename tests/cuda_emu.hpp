@@ -15,8 +15,8 @@
 // `__shfl_down_sync` / `__shfl_sync` a two-phase exchange between the 32 threads of a warp (each
 // writes its value, waits for the warp, reads its partner's, waits again); device memory is host
 // memory. A barrier that some threads never reach aborts with a message (a deadlock on the
-// device). Not modelled: timing, the memory model beyond barriers, atomics, clusters, launch
-// limits, cuDNN; those are the device tests' job (tests/test_gpu_agreement.cpp on a GPU).
+// device). Not modelled: timing, the memory model beyond barriers, atomics, clusters, the
+// registers and shared memory a launch may take, cuDNN; those are the device tests' job (tests/test_gpu_agreement.cpp on a GPU).
 // A device runs blocks, and the warps of a block between barriers, in no fixed order. A kernel
 // whose result depends on that order (one block reading what another writes in the same launch,
 // one thread reading another's value with no barrier between) gives the ordered answer here only
@@ -95,6 +95,8 @@ enum class Order { Forward, Reverse };
 Order order();
 void set_order(Order o);
 /// Runs body once per thread of every block of the grid (blocks in order(), threads concurrently).
+/// Aborts with a message on a launch a device refuses: an empty grid or block, more than 1024
+/// threads a block, a grid dimension past the device's limit.
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
 /// __syncthreads(): waits for every thread of the block.
 void syncthreads();

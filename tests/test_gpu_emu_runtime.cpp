@@ -1,7 +1,7 @@
 // The emulation itself (tests/cuda_emu.hpp): its run orders expose a kernel whose result depends on
 // the order of blocks, or of a block's threads between barriers (a race on a device), and a
 // barrier still orders what it must in either order; a shuffle that reads a lane which has exited
-// (undefined on a device) stops the program.
+// (undefined on a device), and a launch a device refuses, stop the program.
 #if !defined(DN_GPU) || defined(DN_GPU_EMU)
 #include "cuda_emu.hpp"
 
@@ -97,6 +97,14 @@ TEST(GpuEmuRuntime, AShuffleReadingAnExitedLaneStops) {
     GTEST_FLAG_SET(death_test_style, "threadsafe");
     EXPECT_DEATH(DN_LAUNCH(1, 32, shuffle_from_exited_lane_k)(out.data()), "reads lane 8 of its warp.*has exited");
     EXPECT_DEATH(DN_LAUNCH(1, 8, shuffle_whole_warp_k)(out.data()), "reads lane 8 of its warp.*does not exist");
+}
+
+TEST(GpuEmuRuntime, ALaunchADeviceRefusesStops) {
+    std::vector<float> out(32, 0.f);
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_DEATH(DN_LAUNCH(0, 32, shuffle_whole_warp_k)(out.data()), "grid \\(0,1,1\\).*InvalidConfiguration");
+    EXPECT_DEATH(DN_LAUNCH(1, 2048, shuffle_whole_warp_k)(out.data()), "blocks of \\(2048,1,1\\)");
+    EXPECT_DEATH(DN_LAUNCH(dim3(1, 65536), 32, shuffle_whole_warp_k)(out.data()), "grid \\(1,65536,1\\)");
 }
 
 }  // namespace
