@@ -247,9 +247,12 @@ double shfl_slot(double v, int src) { return exchange(v, static_cast<unsigned>(s
 #ifndef DN_GPU  // GPU=emu: src/core/cuda.cpp's, on the emulated cudaMalloc
 namespace dn {
 
+// Every call hands the area back as NaN (all bits set), so that a kernel reading a partial result
+// no block wrote this launch fails its test instead of finding a zero or the last launch's value.
 float* gpu_scratch(size_t n) {
     static std::vector<float> s;
     if (s.size() < n) s.resize(n);
+    std::memset(s.data(), 0xff, n * sizeof(float));
     return s.data();
 }
 

@@ -143,7 +143,8 @@ auto launch(dim3 grid, dim3 block, K kernel) {
     } while (0)
 #define DN_CUDA_CHECK(x) static_cast<void>(x)
 namespace dn {
-/// A grow-only scratch area of at least n floats (host memory here).
+/// A grow-only scratch area of at least n floats (host memory here), its first n NaN (all bits
+/// set) on every call.
 float* gpu_scratch(size_t n);
 }  // namespace dn
 #endif

@@ -19,9 +19,13 @@ enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpy
 inline const char* cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "out of host memory"; }
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
 
-/// 256-byte aligned, as cudaMalloc's.
+/// 256-byte aligned, as cudaMalloc's. A device's fresh memory holds whatever was there; here every
+/// byte is 0xff (a float NaN, an int -1), so that a value read before it is written shows in the
+/// results instead of passing as the zero a fresh host page would give.
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
-    *p = bytes ? std::aligned_alloc(256, (bytes + 255) / 256 * 256) : nullptr;
+    const size_t rounded = (bytes + 255) / 256 * 256;
+    *p = bytes ? std::aligned_alloc(256, rounded) : nullptr;
+    if (*p) std::memset(*p, 0xff, rounded);
     return *p || !bytes ? cudaSuccess : cudaErrorMemoryAllocation;
 }
 template <class T>
