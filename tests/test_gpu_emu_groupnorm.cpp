@@ -73,6 +73,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuEmuGroupnorm,
                                          GnCase{2, 8, 600, 4, 0, 32},
                                          // one block per group, threads ending on 3 units (walk_rest)
                                          GnCase{1, 4, 900, 1, 0},
+                                         // a warp per plane with lane 0 ending on 3 units, the others on 2
+                                         GnCase{64, 64, 65, 16, 1},
                                          // one unit per thread in the elementwise passes (elem_units=1)
                                          GnCase{1, 4, 4361, 1, 0, 0, 1}, GnCase{64, 64, 4, 16, 0, 0, 1}),
                          [](const testing::TestParamInfo<GnCase>& i) {
