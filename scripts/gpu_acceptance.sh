@@ -16,7 +16,12 @@
 # 2. trains cfg/fashion_bn.cfg for `iterations` on the GPU and on the CPU from the same seed (the
 #    same images, augmentations and dropout masks) and prints both loss curves in windows of 25;
 # 3. runs the GPU normalization benchmark (ms, GB/s, % of the copy bandwidth, against cuDNN), and
-#    again with the bundle's reference benchmark when it has one (gpu_bundle.sh REF_REV=...).
+#    again with the bundle's reference benchmark when it has one (gpu_bundle.sh REF_REV=...);
+# 4. last (it is the step to lose if the time runs out), where Nsight Compute is on the machine:
+#    profiles each normalization kernel once on the largest shape, (64,128,112,112) (DRAM
+#    throughput, occupancy, registers, warp stalls: what says why a kernel misses the bar), the
+#    key lines printed and the whole report in $DN_PROFILE_OUT (default: a temporary file);
+#    DN_PROFILE=0 skips it. An ncu failure is shown but does not fail the script.
 # A failing step is reported and the next one still runs (device time is short: one run should
 # bring back everything it can); exits non-zero when the build or any step failed.
 set -uo pipefail
@@ -121,6 +126,31 @@ PY=/usr/bin/python3
 # the L2): device time is short.
 benchmark() { DN_BENCH_MIN_TIME=${DN_BENCH_MIN_TIME:-0.1} "$PY" scripts/bench_norm_gpu.py "$1"; }
 
+# Nsight Compute on the kernels of batchnorm, GroupNorm and LRN, one benchmark iteration each
+# (min_time 0: the warm-up call and one timed call, so each kernel is profiled twice) on the
+# largest shape, under a time limit.
+profile() {
+    local ncu c out=${DN_PROFILE_OUT:-$TMP/ncu.txt} rc=0
+    ncu=$(command -v ncu || true)
+    for c in /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu; do
+        if [ -z "$ncu" ] && [ -x "$c" ]; then ncu=$c; fi
+    done
+    if [ -z "$ncu" ]; then
+        echo "no ncu (Nsight Compute) on this machine; skipping the profile"
+        return 0
+    fi
+    timeout 150 "$ncu" --clock-control none -k 'regex:^(bn_|gn_|lrn_)' --launch-count 28 \
+        --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+        "$BENCH_BIN" --benchmark_min_time=0 \
+        --benchmark_filter='^BM_Gpu(BatchnormForwardTrain|BatchnormBackwardTrain|GroupnormForward|GroupnormBackward|LrnForward|LrnBackward)/5/' \
+        > "$out" 2>&1 || rc=$?
+    grep -E '^  [a-z_]+.*\(|Duration|DRAM Throughput|Memory Throughput|Registers Per Thread|Achieved Occupancy|Theoretical Occupancy|Warp Cycles Per Issued|stall|Stall' "$out" |
+        grep -v -E '^ +-+$' | cut -c1-160
+    # a diagnostic, not part of the acceptance: a failure is shown, not counted
+    [ $rc -eq 0 ] || { echo "ncu exited with $rc (124: the 150 s limit); the report so far is in $out"; tail -5 "$out"; }
+    return 0
+}
+
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 step "GPU tests" gpu_tests
@@ -130,6 +160,9 @@ step "GPU normalization benchmark" benchmark "$BENCH_BIN"
 if [ -n "$BUNDLE" ] && [ -x "$BUNDLE/bin/bench_darknet_ref" ]; then
     step "the same benchmark with the kernels of $(cat "$BUNDLE/bench_darknet_ref.rev") (gpu_bundle.sh REF_REV)" \
         benchmark "$BUNDLE/bin/bench_darknet_ref"
+fi
+if [ "${DN_PROFILE:-1}" != 0 ]; then
+    step "Nsight Compute profile of the normalization kernels on (64,128,112,112)" profile
 fi
 if [ ${#FAILED[@]} -gt 0 ]; then
     printf '== FAILED: %s\n' "${FAILED[@]}"
