@@ -213,10 +213,10 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
 
 void syncthreads() { wait_at(kBlock); }
 
-// Both shuffles: lane `lane` of this warp reads the slot of lane `from` (its own value when that
-// lane is outside the warp or the block).
-// A lane of the warp that does not exist (a block of B % 32 != 0 threads) or has exited has no
-// value to give: on a device the result is undefined (PTX shfl.sync), so the emulation stops.
+// Both shuffles: this thread reads the slot of lane `from` of its warp (its own value when
+// from >= 32, past the warp's end, as on a device). A lane that does not exist (a block of
+// B % 32 != 0 threads) or has exited has no value to give: on a device the result is undefined
+// (PTX shfl.sync), so the emulation stops.
 static double exchange(double v, unsigned from) {
     const unsigned t = blk->current, base = t - t % 32;
     blk->lanes[t] = v;
