@@ -86,10 +86,21 @@ struct Fiber {
     bool done = false;
 };
 
+// The shared memory of the running block: the DN_SHARED declarations it has reached, each an
+// area of `arena` (reset when a block starts).
+struct SharedArea {
+    const void* key;
+    size_t offset;
+};
+constexpr size_t kSharedBytes = 48 << 10;
+
 struct Block {
     Context sched;
     std::vector<Fiber> fibers;
     std::vector<double> lanes;  // shuffle slots, one per thread
+    std::vector<SharedArea> shared;
+    size_t shared_used = 0;
+    alignas(64) unsigned char arena[kSharedBytes];
     const std::function<void()>* body = nullptr;
     unsigned current = 0;
 };
@@ -122,6 +133,8 @@ Order current_order = initial_order();
 void run_block() {
     const unsigned B = static_cast<unsigned>(blk->fibers.size());
     const bool rev = current_order == Order::Reverse;
+    blk->shared.clear();
+    blk->shared_used = 0;
     for (Fiber& f : blk->fibers) {
         f.done = false;
         f.wait = kNone;
@@ -212,6 +225,21 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
 }
 
 void syncthreads() { wait_at(kBlock); }
+
+void* shared_slot(const void* key, size_t bytes, size_t align) {
+    for (const SharedArea& a : blk->shared)
+        if (a.key == key) return blk->arena + a.offset;
+    const size_t offset = (blk->shared_used + align - 1) / align * align;
+    if (offset + bytes > kSharedBytes) {
+        std::fprintf(stderr, "cuda_emu: block (%u,%u,%u) declares over %zu bytes of shared memory\n", block_idx.x,
+                     block_idx.y, block_idx.z, kSharedBytes);
+        std::abort();
+    }
+    std::memset(blk->arena + offset, 0xff, bytes);
+    blk->shared.push_back({key, offset});
+    blk->shared_used = offset + bytes;
+    return blk->arena + offset;
+}
 
 // Both shuffles: this thread reads the slot of lane `from` of its warp (its own value when
 // from >= 32, past the warp's end, as on a device). A lane that does not exist (a block of

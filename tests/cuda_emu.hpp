@@ -10,13 +10,14 @@
 //
 // Model: a launch (DN_LAUNCH) runs the grid's blocks in order; each CUDA thread of a block is a
 // fiber (ucontext) that runs until it finishes or waits at a barrier, and a barrier opens once all
-// of the block's (or warp's) live threads wait at it. Hence `__shared__` is plain static storage
-// (one block uses it at a time), `__syncthreads()` is a barrier of the block's threads and
-// `__shfl_down_sync` / `__shfl_sync` a two-phase exchange between the 32 threads of a warp (each
-// writes its value, waits for the warp, reads its partner's, waits again); device memory is host
-// memory. A barrier that some threads never reach aborts with a message (a deadlock on the
-// device). Not modelled: timing, the memory model beyond barriers, atomics, clusters, the
-// registers and shared memory a launch may take, cuDNN; those are the device tests' job (tests/test_gpu_agreement.cpp on a GPU).
+// of the block's (or warp's) live threads wait at it. Hence shared memory (DN_SHARED) is an area
+// of the running block, NaN when the block starts; `__syncthreads()` is a barrier of the block's
+// threads and `__shfl_down_sync` / `__shfl_sync` a two-phase exchange between the 32 threads of a
+// warp (each writes its value, waits for the warp, reads its partner's, waits again); device
+// memory is host memory. A barrier that some threads never reach aborts with a message (a
+// deadlock on the device). Not modelled: timing, the memory model beyond barriers, atomics,
+// clusters, the registers a launch may take, cuDNN; those are the device tests' job
+// (tests/test_gpu_agreement.cpp on a GPU).
 // A device runs blocks, and the warps of a block between barriers, in no fixed order. A kernel
 // whose result depends on that order (one block reading what another writes in the same launch,
 // one thread reading another's value with no barrier between) gives the ordered answer here only
@@ -39,7 +40,7 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
-#define __shared__ static
+#define __shared__ static  // not reset between blocks: the kernels declare theirs with DN_SHARED
 
 struct dim3 {
     unsigned x, y, z;
@@ -119,6 +120,11 @@ T shfl(T v, int src) {
     return static_cast<T>(shfl_slot(static_cast<double>(v), src));
 }
 
+/// The area of the running block for the DN_SHARED declaration `key`: `bytes` long, aligned to
+/// `align`, every byte 0xff (a float NaN) when the block first asks for it, since a block's shared
+/// memory holds nothing defined when it starts. Aborts past 48 KB a block (the static limit).
+void* shared_slot(const void* key, size_t bytes, size_t align);
+
 template <class K>
 auto launch(dim3 grid, dim3 block, K kernel) {
     return [grid, block, kernel](auto... args) { run_grid(grid, block, [&] { kernel(args...); }); };
@@ -134,6 +140,11 @@ auto launch(dim3 grid, dim3 block, K kernel) {
 #define __shfl_down_sync(mask, v, o) ::dn_emu::shfl_down((v), (o))
 #define __shfl_sync(mask, v, src) ::dn_emu::shfl((v), (src))
 #define DN_LAUNCH(grid, block, ...) ::dn_emu::launch(dim3(grid), dim3(block), __VA_ARGS__)
+// A static's address names the declaration (one per template instance too); every thread of the
+// block gets the same area.
+#define DN_SHARED(T, name, n)      \
+    static char name##_dn_key = 0; \
+    T(&name)[n] = *reinterpret_cast<T(*)[n]>(::dn_emu::shared_slot(&name##_dn_key, sizeof(T) * (n), alignof(T)))
 #ifndef DN_GPU
 // CPU builds: the runtime calls and check macros the launchers use (in GPU builds, kernels/gpu.hpp
 // gives them).

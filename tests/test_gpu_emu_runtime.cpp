@@ -1,12 +1,14 @@
 // The emulation itself (tests/cuda_emu.hpp): its run orders expose a kernel whose result depends on
 // the order of blocks, or of a block's threads between barriers (a race on a device), and a
-// barrier still orders what it must in either order; a shuffle that reads a lane which has exited
-// (undefined on a device), and a launch a device refuses, stop the program.
+// barrier still orders what it must in either order; shared memory starts each block as NaN; a
+// shuffle that reads a lane which has exited (undefined on a device), and a launch a device
+// refuses, stop the program.
 #if !defined(DN_GPU) || defined(DN_GPU_EMU)
 #include "cuda_emu.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 namespace {
@@ -27,7 +29,7 @@ __global__ void chain_blocks_k(int* out) {
 
 // Racy on a device: thread t reads thread t - 1's shared value with no barrier between.
 __global__ void chain_threads_k(int* out) {
-    __shared__ int s[64];
+    DN_SHARED(int, s, 64);
     const unsigned t = threadIdx.x;
     s[t] = 0;
     __syncthreads();
@@ -37,11 +39,19 @@ __global__ void chain_threads_k(int* out) {
 
 // Correct: the same chain with a barrier between the write and the neighbour's read.
 __global__ void neighbour_after_barrier_k(int* out) {
-    __shared__ int s[64];
+    DN_SHARED(int, s, 64);
     const unsigned t = threadIdx.x;
     s[t] = static_cast<int>(t) + 1;
     __syncthreads();
     out[t] = s[t] + (t > 0 ? s[t - 1] : 0);
+}
+
+// Wrong on a device: only block 0 writes the shared value that every block reads.
+__global__ void shared_from_block0_k(float* out) {
+    DN_SHARED(float, v, 1);
+    if (blockIdx.x == 0 && threadIdx.x == 0) v[0] = 5.f;
+    __syncthreads();
+    if (threadIdx.x == 0) out[blockIdx.x] = v[0];
 }
 
 // Lanes 8.. of the warp exit before the others' shuffle: lane 7 reads lane 8 (undefined on a device).
@@ -87,6 +97,16 @@ TEST(GpuEmuRuntime, ABarrierOrdersNeighboursInBothOrders) {
     for (dn_emu::Order o : {dn_emu::Order::Forward, dn_emu::Order::Reverse}) {
         const std::vector<int> out = run_threads(o, neighbour_after_barrier_k);
         for (int t = 0; t < 64; ++t) EXPECT_EQ(out[t], 2 * t + 1) << "thread " << t;
+    }
+}
+
+TEST(GpuEmuRuntime, SharedMemoryStartsEachBlockAsNaN) {
+    for (dn_emu::Order o : {dn_emu::Order::Forward, dn_emu::Order::Reverse}) {
+        OrderScope scope(o);
+        std::vector<float> out(3, 0.f);
+        DN_LAUNCH(3, 32, shared_from_block0_k)(out.data());
+        EXPECT_EQ(out[0], 5.f);
+        EXPECT_TRUE(std::isnan(out[1]) && std::isnan(out[2])) << out[1] << " " << out[2];
     }
 }
 

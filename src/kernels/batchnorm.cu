@@ -92,7 +92,7 @@ __global__ void bn_stats_k(const float* x, int N, int C, int Su, int P, float* p
         w.add_all(v);
     });
     w = block_merge(w);
-    __shared__ float mu_is[2];
+    DN_SHARED(float, mu_is, 2);
     if (threadIdx.x == 0) {
         if (P == 1) {
             bn_finalize_channel(c, w, f);

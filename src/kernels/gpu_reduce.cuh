@@ -20,6 +20,12 @@ namespace dn {
 #define DN_LAUNCH(grid, block, ...) __VA_ARGS__<<<grid, block>>>
 #endif
 
+/// Declares a block's shared array: DN_SHARED(float, name, n) is `__shared__ float name[n]`.
+/// tests/cuda_emu.hpp gives each declaration an area of the running block that starts as NaN.
+#ifndef DN_SHARED
+#define DN_SHARED(T, name, n) __shared__ T name[n]
+#endif
+
 constexpr int kGridThreads = 256;    ///< threads per block of elementwise kernels
 constexpr int kReduceThreads = 256;  ///< threads per block of reduction kernels (a multiple of 32)
 
@@ -208,7 +214,7 @@ __device__ inline Welford warp_merge(Welford w) {
 /// Merges the Welford states of all threads of the block; the result is valid in thread 0.
 /// Every thread of the block must call it.
 __device__ inline Welford block_merge(Welford w) {
-    __shared__ Welford sh[kReduceThreads / 32];
+    DN_SHARED(Welford, sh, kReduceThreads / 32);
     w = warp_merge(w);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     if (lane == 0) sh[warp] = w;
@@ -314,7 +320,7 @@ __device__ inline T warp_sum(T v) {
 /// or double. Every thread of the block must call it.
 template <class T>
 __device__ inline T block_sum(T v) {
-    __shared__ T part[32];
+    DN_SHARED(T, part, 32);
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -331,7 +337,8 @@ __device__ inline T block_sum(T v) {
 
 /// Block-wide sums of a and b; the results are valid in thread 0. Every thread must call it.
 __device__ inline void block_sum2(float& a, float& b) {
-    __shared__ float sa[kReduceThreads / 32], sb[kReduceThreads / 32];
+    DN_SHARED(float, sa, kReduceThreads / 32);
+    DN_SHARED(float, sb, kReduceThreads / 32);
     for (int o = 16; o > 0; o >>= 1) {
         a += __shfl_down_sync(0xffffffffu, a, o);
         b += __shfl_down_sync(0xffffffffu, b, o);

@@ -50,7 +50,7 @@ __global__ void gn_stats_k(const float* x, size_t Lu, int P, float* part, GnArgs
         w.add_all(v);
     });
     w = block_merge(w);
-    __shared__ float mu_is[2];
+    DN_SHARED(float, mu_is, 2);
     if (threadIdx.x == 0) {
         if (P == 1) {
             gn_finalize_group(q, w, a.eps, a.mean, a.inv_std);
