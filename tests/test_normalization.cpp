@@ -259,12 +259,14 @@ TEST(GroupnormWeights, RoundTripAndErrors) {
 }
 
 // The float32 LRN kernels (vectorized for beta = 3/4 and window sizes 1-7, generic otherwise)
-// against the float64 kernels on planes with whole 16-lane blocks and a tail.
+// against the float64 kernels on planes of whole 16-lane blocks (16), whole blocks and a masked
+// tail (37 = 2 x 16 + 5), and only a tail (7).
 TEST(LrnKernels, Float32FastPathsMatchFloat64) {
-    for (int size : {1, 2, 3, 4, 5, 6, 7, 8}) {
-        for (int C : {1, 3, 9}) {
-            SCOPED_TRACE("size " + std::to_string(size) + ", C " + std::to_string(C));
-            const int N = 2, S = 37;  // two full 16-lane blocks and a tail of 5
+    for (int size : {1, 2, 3, 4, 5, 6, 7, 8})
+        for (int C : {1, 3, 9})
+            for (int S : {37, 16, 7}) {
+            SCOPED_TRACE("size " + std::to_string(size) + ", C " + std::to_string(C) + ", S " + std::to_string(S));
+            const int N = 2;
             LrnParams p;
             p.size = size;
             p.alpha = 0.3;
@@ -287,5 +289,4 @@ TEST(LrnKernels, Float32FastPathsMatchFloat64) {
             lrn_backward(xr.data(), dyr.data(), N, C, S, p, dxr.data(), false);
             for (size_t k = 0; k < x.size(); ++k) ASSERT_NEAR(dx[k], dxr[k], 1e-5 * (1 + std::fabs(dxr[k]))) << k;
         }
-    }
 }

@@ -12,15 +12,6 @@ namespace dn {
 // planes (C*S values apart) instead runs ~1.6x slower, and the planes of one channel map to a few
 // L2 sets and evict each other, so re-reading a channel "from cache" does not work either.
 
-// Training forward. Per plane (in L1): its mean m_k and M2_k = sum (x - m_k)^2 (two passes). Per
-// channel the N planes are merged with Chan, Golub & LeVeque's pairwise update
-//   M2 = M2_a + M2_b + d^2 n_a n_b / (n_a + n_b),  d = mean_b - mean_a
-// (two-pass stability, never E[x^2] - E[x]^2), var = M2 / M (biased). Then one pass writes
-//   y = (x - mu) * gamma / sqrt(var + eps) + beta.
-// The kernels walk memory in order, one (n, c) plane of S values at a time: walking a channel's N
-// planes (C*S values apart) instead runs ~1.6x slower, and the planes of one channel map to a few
-// L2 sets and evict each other, so re-reading a channel "from cache" does not work either.
-
 // Training forward. Per plane, one pass of the shifted-data algorithm in double: with K the plane's
 // first value, s1 = sum (x - K), s2 = sum (x - K)^2, then mean = K + s1/S and
 // M2 = s2 - s1^2/S. K is a sample of the plane, so x - K is on the scale of its spread and the

@@ -202,7 +202,10 @@ void backward_run(const T* x, const T* dy, int C, int S, int s0, int n, const Lr
 // (and, in backward, the q, k, x, dy queues) held in registers: x (and dy) are loaded once, the
 // outputs stored once, and the window sum is recomputed from the registers at every step (no
 // running add/subtract, hence no cancellation: at most `size` ulps). Channels outside [0, C-1]
-// contribute zero squares, which is exactly the clipped window.
+// contribute zero squares, which is exactly the clipped window. A plane whose size is not a
+// multiple of 16 ends in one masked block, so every position takes this path (until 2026-12-01
+// the last S % 16 positions took the generic ring code, which made 14x14 and 13x13 planes 1.5-1.7x
+// slower per value, and planes under 16 positions 8-10x).
 
 // Each 16-position block walks across all channel planes, one cache line per plane, so the
 // hardware prefetchers see one short stream per plane; the line kPrefetch floats ahead in the same
@@ -234,82 +237,115 @@ inline __m512 sum(const __m512 (&q)[N]) {
     return a;
 }
 
+// Loads and stores of a 16-position block; the last block of a run may be partial (M = true):
+// only the lanes in m are read (masked-out lanes load 0 and cannot fault) and written.
+template <bool M>
+inline __m512 load16(const float* p, __mmask16 m) {
+    if constexpr (M) return _mm512_maskz_loadu_ps(m, p);
+    else return _mm512_loadu_ps(p);
+}
+
+template <bool M>
+inline void store16(float* p, __mmask16 m, __m512 v) {
+    if constexpr (M) _mm512_mask_storeu_ps(p, m, v);
+    else _mm512_storeu_ps(p, v);
+}
+
+// One 16-position block of forward, all C channels. Lanes outside m compute on zeros
+// (norms = kappa > 0, finite) and are not stored.
+template <int SIZE, bool M>
+void forward_block(const float* xs, float* ys, int C, size_t plane, __m512 kappa, __m512 alpha, __mmask16 m) {
+    constexpr int hi = SIZE / 2;  // the window is [c - (SIZE-1)/2, c + hi]
+    __m512 w[SIZE], xq[hi + 1];   // squares of [c - lo, c + hi]; x of [c, c + hi]
+    for (int k = 0; k < SIZE; ++k) w[k] = _mm512_setzero_ps();
+    for (int k = 0; k <= hi; ++k) xq[k] = _mm512_setzero_ps();
+    for (int e = 0; e < hi; ++e) {  // channels 0 .. hi-1 enter before c = 0
+        const __m512 v = e < C ? load16<M>(xs + e * plane, m) : _mm512_setzero_ps();
+        push(w, _mm512_mul_ps(v, v));
+        push(xq, v);
+    }
+    for (int c = 0; c < C; ++c) {
+        const int e = c + hi;
+        const __m512 v = e < C ? load16<M>(xs + e * plane, m) : _mm512_setzero_ps();
+        if (e < C) _mm_prefetch(reinterpret_cast<const char*>(xs + e * plane + kPrefetch), _MM_HINT_T0);
+        push(w, _mm512_mul_ps(v, v));
+        push(xq, v);
+        __m512 r, k;
+        rsqrt_pow075(_mm512_fmadd_ps(alpha, sum(w), kappa), &r, &k);
+        store16<M>(ys + c * plane, m, _mm512_mul_ps(xq[0], k));
+    }
+}
+
+// Lanes of the block at s inside [s, end): all 16, or the partial last block's.
+inline __mmask16 tail_mask(int s, int end) {
+    const int r = end - s;
+    return r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1);
+}
+
 template <int SIZE>
 void forward_reg(const float* x, int C, int S, int s0, int n, const LrnParams& p, float* y) {
-    constexpr int hi = SIZE / 2;  // the window is [c - (SIZE-1)/2, c + hi]
     const __m512 kappa = _mm512_set1_ps(static_cast<float>(p.kappa)), alpha = _mm512_set1_ps(static_cast<float>(p.alpha));
     const size_t plane = static_cast<size_t>(S);
-    for (int s = s0; s < s0 + n; s += 16) {
-        const float* xs = x + s;
-        float* ys = y + s;
-        __m512 w[SIZE], xq[hi + 1];  // squares of [c - lo, c + hi]; x of [c, c + hi]
-        for (int k = 0; k < SIZE; ++k) w[k] = _mm512_setzero_ps();
-        for (int k = 0; k <= hi; ++k) xq[k] = _mm512_setzero_ps();
-        for (int e = 0; e < hi; ++e) {  // channels 0 .. hi-1 enter before c = 0
-            const __m512 v = e < C ? _mm512_loadu_ps(xs + e * plane) : _mm512_setzero_ps();
-            push(w, _mm512_mul_ps(v, v));
-            push(xq, v);
-        }
-        for (int c = 0; c < C; ++c) {
-            const int e = c + hi;
-            const __m512 v = e < C ? _mm512_loadu_ps(xs + e * plane) : _mm512_setzero_ps();
-            if (e < C) _mm_prefetch(reinterpret_cast<const char*>(xs + e * plane + kPrefetch), _MM_HINT_T0);
-            push(w, _mm512_mul_ps(v, v));
-            push(xq, v);
-            __m512 r, k;
-            rsqrt_pow075(_mm512_fmadd_ps(alpha, sum(w), kappa), &r, &k);
-            _mm512_storeu_ps(ys + c * plane, _mm512_mul_ps(xq[0], k));
-        }
-    }
+    const int end = s0 + n;
+    int s = s0;
+    for (; s + 16 <= end; s += 16) forward_block<SIZE, false>(x + s, y + s, C, plane, kappa, alpha, 0);
+    if (s < end) forward_block<SIZE, true>(x + s, y + s, C, plane, kappa, alpha, tail_mask(s, end));
 }
 
 // Backward pipeline (derivation above backward_run): at step t channel j = t gets norms_j from the
 // squares window, k_j and q_j = dy_j x_j k_j / norms_j (1/norms = r^2); channel i = t - lo, whose
 // mirrored window [i - hi, i + lo] of q is then complete, gets dx_i = dy_i k_i - 2 alpha beta x_i sum(q).
+template <int SIZE, bool M>
+void backward_block(const float* xs, const float* ds, float* os, int C, size_t plane, __m512 kappa, __m512 alpha,
+                    __m512 two_ab, bool accumulate, __mmask16 m) {
+    constexpr int lo = (SIZE - 1) / 2, hi = SIZE / 2;
+    // w: squares of [j-lo, j+hi]; xq: x of [j-lo, j+hi] (xq[0] = x_i, xq[lo] = x_j);
+    // dq, kq: dy and k of [j-lo, j]; qw: q of [j-lo-hi, j] = [i-hi, i+lo]
+    __m512 w[SIZE], xq[SIZE], dq[lo + 1], kq[lo + 1], qw[SIZE];
+    for (int k = 0; k < SIZE; ++k) w[k] = xq[k] = qw[k] = _mm512_setzero_ps();
+    for (int k = 0; k <= lo; ++k) dq[k] = kq[k] = _mm512_setzero_ps();
+    for (int e = 0; e < hi; ++e) {
+        const __m512 v = e < C ? load16<M>(xs + e * plane, m) : _mm512_setzero_ps();
+        push(w, _mm512_mul_ps(v, v));
+        push(xq, v);
+    }
+    for (int t = 0; t < C + lo; ++t) {
+        const int j = t, e = t + hi, i = t - lo;
+        const __m512 v = e < C ? load16<M>(xs + e * plane, m) : _mm512_setzero_ps();
+        if (e < C) _mm_prefetch(reinterpret_cast<const char*>(xs + e * plane + kPrefetch), _MM_HINT_T0);
+        if (j < C) _mm_prefetch(reinterpret_cast<const char*>(ds + j * plane + kPrefetch), _MM_HINT_T0);
+        push(w, _mm512_mul_ps(v, v));
+        push(xq, v);
+        __m512 kj = _mm512_setzero_ps(), qj = _mm512_setzero_ps(), dj = _mm512_setzero_ps();
+        if (j < C) {
+            __m512 r;
+            rsqrt_pow075(_mm512_fmadd_ps(alpha, sum(w), kappa), &r, &kj);
+            dj = load16<M>(ds + j * plane, m);
+            qj = _mm512_mul_ps(_mm512_mul_ps(dj, xq[lo]), _mm512_mul_ps(kj, _mm512_mul_ps(r, r)));
+        }
+        push(dq, dj);
+        push(kq, kj);
+        push(qw, qj);
+        if (i < 0) continue;
+        __m512 d = _mm512_fnmadd_ps(_mm512_mul_ps(two_ab, xq[0]), sum(qw), _mm512_mul_ps(dq[0], kq[0]));
+        if (accumulate) d = _mm512_add_ps(d, load16<M>(os + i * plane, m));
+        store16<M>(os + i * plane, m, d);
+    }
+}
+
 template <int SIZE>
 void backward_reg(const float* x, const float* dy, int C, int S, int s0, int n, const LrnParams& p, float* dx,
                   bool accumulate) {
-    constexpr int lo = (SIZE - 1) / 2, hi = SIZE / 2;
     const __m512 kappa = _mm512_set1_ps(static_cast<float>(p.kappa)), alpha = _mm512_set1_ps(static_cast<float>(p.alpha));
     const __m512 two_ab = _mm512_set1_ps(static_cast<float>(2 * p.alpha * p.beta));
     const size_t plane = static_cast<size_t>(S);
-    for (int s = s0; s < s0 + n; s += 16) {
-        const float* xs = x + s;
-        const float* ds = dy + s;
-        float* os = dx + s;
-        // w: squares of [j-lo, j+hi]; xq: x of [j-lo, j+hi] (xq[0] = x_i, xq[lo] = x_j);
-        // dq, kq: dy and k of [j-lo, j]; qw: q of [j-lo-hi, j] = [i-hi, i+lo]
-        __m512 w[SIZE], xq[SIZE], dq[lo + 1], kq[lo + 1], qw[SIZE];
-        for (int k = 0; k < SIZE; ++k) w[k] = xq[k] = qw[k] = _mm512_setzero_ps();
-        for (int k = 0; k <= lo; ++k) dq[k] = kq[k] = _mm512_setzero_ps();
-        for (int e = 0; e < hi; ++e) {
-            const __m512 v = e < C ? _mm512_loadu_ps(xs + e * plane) : _mm512_setzero_ps();
-            push(w, _mm512_mul_ps(v, v));
-            push(xq, v);
-        }
-        for (int t = 0; t < C + lo; ++t) {
-            const int j = t, e = t + hi, i = t - lo;
-            const __m512 v = e < C ? _mm512_loadu_ps(xs + e * plane) : _mm512_setzero_ps();
-            if (e < C) _mm_prefetch(reinterpret_cast<const char*>(xs + e * plane + kPrefetch), _MM_HINT_T0);
-            if (j < C) _mm_prefetch(reinterpret_cast<const char*>(ds + j * plane + kPrefetch), _MM_HINT_T0);
-            push(w, _mm512_mul_ps(v, v));
-            push(xq, v);
-            __m512 kj = _mm512_setzero_ps(), qj = _mm512_setzero_ps(), dj = _mm512_setzero_ps();
-            if (j < C) {
-                __m512 r;
-                rsqrt_pow075(_mm512_fmadd_ps(alpha, sum(w), kappa), &r, &kj);
-                dj = _mm512_loadu_ps(ds + j * plane);
-                qj = _mm512_mul_ps(_mm512_mul_ps(dj, xq[lo]), _mm512_mul_ps(kj, _mm512_mul_ps(r, r)));
-            }
-            push(dq, dj);
-            push(kq, kj);
-            push(qw, qj);
-            if (i < 0) continue;
-            __m512 d = _mm512_fnmadd_ps(_mm512_mul_ps(two_ab, xq[0]), sum(qw), _mm512_mul_ps(dq[0], kq[0]));
-            if (accumulate) d = _mm512_add_ps(d, _mm512_loadu_ps(os + i * plane));
-            _mm512_storeu_ps(os + i * plane, d);
-        }
-    }
+    const int end = s0 + n;
+    int s = s0;
+    for (; s + 16 <= end; s += 16)
+        backward_block<SIZE, false>(x + s, dy + s, dx + s, C, plane, kappa, alpha, two_ab, accumulate, 0);
+    if (s < end)
+        backward_block<SIZE, true>(x + s, dy + s, dx + s, C, plane, kappa, alpha, two_ab, accumulate,
+                                   tail_mask(s, end));
 }
 
 bool forward_fast(const float* x, int C, int S, int s0, int n, const LrnParams& p, float* y) {
@@ -367,14 +403,7 @@ void lrn_forward(const T* x, int N, int C, int S, const LrnParams& p, T* y) {
         const size_t off = static_cast<size_t>(n) * C * S;
 #if defined(__AVX512F__)
         if constexpr (std::is_same<T, float>::value) {
-            if (kind == PowKind::ThreeQuarters && len >= 16) {
-                const int n16 = len & ~15;
-                if (forward_fast(x + off, C, S, s0, n16, p, y + off)) {
-                    if (n16 == len) return;
-                    s0 += n16;
-                    len -= n16;
-                }
-            }
+            if (kind == PowKind::ThreeQuarters && forward_fast(x + off, C, S, s0, len, p, y + off)) return;
         }
 #endif
         switch (kind) {
@@ -399,14 +428,8 @@ void lrn_backward(const T* x, const T* dy, int N, int C, int S, const LrnParams&
         const size_t off = static_cast<size_t>(n) * C * S;
 #if defined(__AVX512F__)
         if constexpr (std::is_same<T, float>::value) {
-            if (kind == PowKind::ThreeQuarters && len >= 16) {
-                const int n16 = len & ~15;
-                if (backward_fast(x + off, dy + off, C, S, s0, n16, p, dx + off, accumulate)) {
-                    if (n16 == len) return;
-                    s0 += n16;
-                    len -= n16;
-                }
-            }
+            if (kind == PowKind::ThreeQuarters && backward_fast(x + off, dy + off, C, S, s0, len, p, dx + off, accumulate))
+                return;
         }
 #endif
         switch (kind) {
