@@ -112,6 +112,27 @@ void BM_LrnBackward(benchmark::State& st) {
     finish(st, s, 3);
 }
 
+// LRN on one image of 256 channels of S positions (x, dy and the output: 0.6 MB for S = 196, in
+// L2), so the time is the kernel's compute: a plane whose S is not a multiple of 16 ends in a
+// masked block (S = 192: none; 196 = 14x14, 169 = 13x13 and 729 = 27x27: a partial one; 13: only
+// that). Reported as ns per value. With 2 threads, one image's planes are cut into tiles for both
+// (S = 729: 8 tiles of 96; 169: 2 of 96).
+void lrn_in_cache(benchmark::State& st, bool backward) {
+    const Shape s{1, 256, 1, static_cast<int>(st.range(0))};
+    Data d(s);
+    std::vector<float> dx(s.size());
+    dn::LrnParams p;
+    for (auto _ : st) {
+        if (backward) dn::lrn_backward(d.x.data(), d.dy.data(), s.n, s.c, s.w, p, dx.data(), false);
+        else dn::lrn_forward(d.x.data(), s.n, s.c, s.w, p, d.y.data());
+    }
+    st.counters["ns/value"] = benchmark::Counter(static_cast<double>(s.size()) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate |
+                                                     benchmark::Counter::kInvert);
+}
+void BM_LrnForwardInCache(benchmark::State& st) { lrn_in_cache(st, false); }
+void BM_LrnBackwardInCache(benchmark::State& st) { lrn_in_cache(st, true); }
+
 // One training step of each layer (forward then backward), the unit PyTorch is compared in
 // (scripts/bench_norm_vs_torch.sh); 5 tensor passes.
 void BM_BatchnormTrainStep(benchmark::State& st) {
@@ -181,6 +202,8 @@ BENCHMARK(BM_GroupnormForward)->Apply(shapes);
 BENCHMARK(BM_GroupnormBackward)->Apply(shapes);
 BENCHMARK(BM_LrnForward)->Apply(shapes);
 BENCHMARK(BM_LrnBackward)->Apply(shapes);
+BENCHMARK(BM_LrnForwardInCache)->ArgName("S")->Arg(192)->Arg(196)->Arg(169)->Arg(729)->Arg(13)->UseRealTime();
+BENCHMARK(BM_LrnBackwardInCache)->ArgName("S")->Arg(192)->Arg(196)->Arg(169)->Arg(729)->Arg(13)->UseRealTime();
 BENCHMARK(BM_BatchnormTrainStep)->Apply(shapes);
 BENCHMARK(BM_GroupnormTrainStep)->Apply(shapes);
 BENCHMARK(BM_LrnTrainStep)->Apply(shapes);

@@ -258,6 +258,44 @@ TEST(GroupnormWeights, RoundTripAndErrors) {
     EXPECT_NE(msg.find("key 'kappa': must be > 0"), std::string::npos) << msg;
 }
 
+// At batch 1 the LRN kernels cut each plane into tiles for the threads (a 27x27 plane was one
+// job, so one thread did it all); every position is computed the same way whatever the tiling, so
+// 1, 2 and 3 threads give the same bits, forward and backward, and 3 threads agree with float64.
+TEST(LrnKernels, BatchOneSplitsPlanesAcrossThreadsWithTheSameBits) {
+    const int N = 1, C = 48, S = 729;  // 35k values: over the parallel threshold
+    LrnParams p;
+    p.alpha = 0.3;
+    p.kappa = 1.2;
+    std::vector<double> xd = make_input(N, C, 1, S, 0.3, 1.5, -1, 9), dyd = make_input(N, C, 1, S, 0, 1, -1, 10);
+    std::vector<float> x(xd.begin(), xd.end()), dy(dyd.begin(), dyd.end());
+    const int before = get_num_threads();
+    std::vector<float> y1, dx1;
+    for (int threads : {1, 2, 3}) {
+        SCOPED_TRACE("threads " + std::to_string(threads));
+        set_num_threads(threads);
+        std::vector<float> y(x.size()), dx(x.size(), 0.25f);
+        lrn_forward(x.data(), N, C, S, p, y.data());
+        lrn_backward(x.data(), dy.data(), N, C, S, p, dx.data(), true);
+        if (threads == 1) {
+            y1 = y;
+            dx1 = dx;
+            continue;
+        }
+        for (size_t k = 0; k < x.size(); ++k) {
+            ASSERT_EQ(y[k], y1[k]) << k;
+            ASSERT_EQ(dx[k], dx1[k]) << k;
+        }
+    }
+    set_num_threads(before);
+    std::vector<double> xr(x.begin(), x.end()), dyr(dy.begin(), dy.end()), yr(x.size()), dxr(x.size(), 0.25);
+    lrn_forward(xr.data(), N, C, S, p, yr.data());
+    lrn_backward(xr.data(), dyr.data(), N, C, S, p, dxr.data(), true);
+    for (size_t k = 0; k < x.size(); ++k) {
+        ASSERT_NEAR(y1[k], yr[k], 2e-6 * (1 + std::fabs(yr[k]))) << k;
+        ASSERT_NEAR(dx1[k], dxr[k], 1e-5 * (1 + std::fabs(dxr[k]))) << k;
+    }
+}
+
 // The float32 LRN kernels (vectorized for beta = 3/4 and window sizes 1-7, generic otherwise)
 // against the float64 kernels on planes of whole 16-lane blocks (16), whole blocks and a masked
 // tail (37 = 2 x 16 + 5), and only a tail (7).

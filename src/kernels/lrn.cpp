@@ -5,6 +5,10 @@
 #include <type_traits>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 // GCC's own _mm512_undefined_ps (`__m512 __Y = __Y;`) trips -Wmaybe-uninitialized when the
@@ -80,9 +84,33 @@ constexpr bool fast_pow() {
     return K == PowKind::ThreeQuarters && std::is_same<T, float>::value;
 }
 
-// Positions per job: long contiguous runs of each channel plane (prefetch-friendly); the rings
-// below (3 x size runs) stay in L2.
-int tile_width(int S) { return std::min(S, 1024); }
+// Tensors smaller than this (values) run on one thread.
+constexpr long kParallelMin = 32768;
+
+// Positions per job: long contiguous runs of each channel plane (prefetch-friendly; the rings
+// below, 3 x size runs, stay in L2), cut shorter (multiples of 16, at least 128) where the N
+// images would give fewer than 4 jobs per thread. At batch 1 (inference) a plane of up to 1024
+// positions used to be one job, done by one thread. Where tiles of 128 cannot give every thread 4,
+// the count is a multiple of the threads: a 27x27 plane on 2 threads is 4 tiles of 192; planes
+// under 256 positions stay whole (two threads on halves of a 14x14 plane were no faster). Every
+// position is computed the same way whatever the tiling, so the result does not depend on the
+// thread count.
+int tile_width(int N, int C, int S) {
+    int ts = std::min(S, 1024);
+#ifdef _OPENMP
+    const long threads = static_cast<long>(N) * C * S > kParallelMin ? omp_get_max_threads() : 1;
+    long k = (4 * threads + N - 1) / N;  // tiles each image needs
+    if (threads > 1 && k > (S + ts - 1) / ts) {
+        const long most = std::max(1, S / 128);  // tiles of at least 128 positions
+        if (k > most) k = most >= threads ? most / threads * threads : most;
+        ts = std::min<long>(ts, ((S + k - 1) / k + 15) / 16 * 16);
+    }
+#else
+    (void)N;
+    (void)C;
+#endif
+    return ts;
+}
 
 // Rows of a ring buffer: row j holds channel j % size.
 template <class T>
@@ -378,10 +406,10 @@ bool backward_fast(const float* x, const float* dy, int C, int S, int s0, int n,
 
 template <class F>
 void for_each_tile(int N, int C, int S, F&& f) {
-    const int ts = tile_width(S);
+    const int ts = tile_width(N, C, S);
     const int tiles = (S + ts - 1) / ts;
     const int jobs = N * tiles;
-#pragma omp parallel for schedule(static) if (static_cast<long>(N) * C * S > 32768)
+#pragma omp parallel for schedule(static) if (static_cast<long>(N) * C * S > kParallelMin)
     for (int k = 0; k < jobs; ++k) {
         const int n = k / tiles, s0 = (k % tiles) * ts;
         f(n, s0, std::min(ts, S - s0), ts);
