@@ -409,7 +409,7 @@ void for_each_tile(int N, int C, int S, F&& f) {
     const int ts = tile_width(N, C, S);
     const int tiles = (S + ts - 1) / ts;
     const int jobs = N * tiles;
-#pragma omp parallel for schedule(static) if (static_cast<long>(N) * C * S > kParallelMin)
+#pragma omp parallel for schedule(static) if (jobs > 1 && static_cast<long>(N) * C * S > kParallelMin)
     for (int k = 0; k < jobs; ++k) {
         const int n = k / tiles, s0 = (k % tiles) * ts;
         f(n, s0, std::min(ts, S - s0), ts);
