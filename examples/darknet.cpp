@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "darknet: error: %s\n", e.what());
         return 1;
     } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "darknet: error: out of memory\n");
+        return 1;
+    } catch (const std::length_error&) {  // a std::vector asked for more than it can hold
         std::fprintf(stderr, "darknet: error: out of memory\n");
         return 1;
     }

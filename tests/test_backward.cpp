@@ -27,6 +27,9 @@ std::vector<LayerCase> layer_cases() {
         {"conv_groups", net_cfg(2, 4, 5, 5) + "[convolutional]\nfilters=6\nsize=3\npad=1\ngroups=2\nactivation=linear\n", 0},
         {"conv_depthwise_s2", net_cfg(2, 4, 7, 7) + "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\ngroups=4\nactivation=relu6\n", 0},
         {"conv_depthwise_5x5_bn", net_cfg(2, 3, 6, 6) + "[convolutional]\nfilters=3\nsize=5\npad=1\ngroups=3\nbatch_normalize=1\nactivation=leaky\n", 0},
+        // a stride past the input (a cfg's 2^31 - 1): one output; im2col's ceiling divisions overflowed int
+        {"conv_stride_past_input", in + "[convolutional]\nfilters=2\nsize=3\nstride=2147483647\npad=1\nactivation=leaky\n", 0},
+        {"conv_depthwise_stride_past_input", net_cfg(2, 4, 7, 7) + "[convolutional]\nfilters=4\nsize=3\nstride=2147483647\npad=1\ngroups=4\nactivation=leaky\n", 0},
         {"conv_dilation", in + "[convolutional]\nfilters=2\nsize=3\npadding=2\ndilation=2\nactivation=logistic\n", 0},
         {"connected", in + "[connected]\noutput=7\nactivation=tanh\n", 0},
         {"connected_bn", in + "[connected]\noutput=5\nbatch_normalize=1\nactivation=leaky\n", 0},

@@ -120,7 +120,23 @@ INSTANTIATE_TEST_SUITE_P(
                "t.cfg:7: [convolutional] key 'antialiasing': is not supported"},
         BadCfg{"empty_output", std::string(kNet) + "[convolutional]\nfilters=4\nsize=40\n",
                "t.cfg:5: [convolutional]: a 40x40 kernel with stride 1 and padding 0 leaves no output on a 16x16 input"},
-        BadCfg{"no_layers", "[net]\nwidth=8\nheight=8\nchannels=1\n", "has a [net] section but no layers"}),
+        BadCfg{"no_layers", "[net]\nwidth=8\nheight=8\nchannels=1\n", "has a [net] section but no layers"},
+        // Huge values (found by fuzzing the cfgs under ASan/UBSan): each used to overflow int, wrap a
+        // size_t weight count to a small allocation, or abort on std::length_error.
+        BadCfg{"huge_net_input", "[net]\nwidth=100000\nheight=100000\nchannels=3\n[maxpool]\n",
+               "t.cfg:1: [net]: width x height x channels = 100000 x 100000 x 3 = 3e+10 values an image; at most 2^31 - 1"},
+        BadCfg{"huge_filters", std::string(kNet) + "[convolutional]\nfilters=1000000000\n",
+               "t.cfg:5: [convolutional]: this layer's output would be 16x16x1000000000 = 2.56e+11 values an image"},
+        BadCfg{"huge_kernel_wraps_weight_count", std::string(kNet) + "[convolutional]\nfilters=2000\nsize=1000000000\npad=1\n",
+               "t.cfg:5: [convolutional]: filters=2000 x 3 input channels a group x size 1000000000 x 1000000000 = "
+               "6e+21 weights; a layer holds at most 2^31 - 1"},
+        BadCfg{"huge_dilation", std::string(kNet) + "[convolutional]\nfilters=4\nsize=3\ndilation=2000000000\n",
+               "t.cfg:5: [convolutional]: size=3, dilation=2000000000 and padding=0 on a 16x16 input overflow (kernel "
+               "extent 4000000001"},
+        BadCfg{"huge_upsample", std::string(kNet) + "[upsample]\nstride=1000000000\n",
+               "t.cfg:5: [upsample]: this layer's output would be 16000000000x16000000000x3"},
+        BadCfg{"huge_maxpool_padding", std::string(kNet) + "[maxpool]\nsize=2\nstride=1\npadding=2147483647\n",
+               "t.cfg:5: [maxpool]: this layer's output would be 2147483662x2147483662x3"}),
     [](const testing::TestParamInfo<BadCfg>& i) { return std::string(i.param.name); });
 
 TEST(Cfg, MissingFileNamesThePath) {

@@ -102,6 +102,7 @@ TEST(ConvForward, MatchesNaiveLoops) {
     check_conv({9, 9, 2, 3, 3, 1, 2, 1, 2, 1, false});  // dilation 2
     check_conv({1, 1, 3, 2, 1, 1, 0, 1, 1, 3, true});   // H=W=1
     check_conv({6, 5, 3, 2, 3, 3, 0, 1, 1, 1, false});  // stride 3, no padding
+    check_conv({6, 5, 3, 2, 3, 2147483647, 1, 1, 1, 2, false});  // stride past the input: one output
 }
 
 TEST(ConvForward, FoldedBatchnormEqualsExactEval) {

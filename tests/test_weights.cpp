@@ -1,6 +1,7 @@
 // Darknet .weights I/O: byte-identical round trips, the trailer, and errors for malformed files.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "darknet/network.hpp"
@@ -176,6 +177,33 @@ INSTANTIATE_TEST_SUITE_P(
         BadWeights{"trailer_cut", 12, 0, "is truncated: layer 2 (batchnorm) needs 16 bytes for 'biases'"},
         BadWeights{"trailer_header_cut", 32, 0, "is truncated: 'trailer record count' needs 4 bytes"}),
     [](const testing::TestParamInfo<BadWeights>& i) { return std::string(i.param.name); });
+
+// A NaN or infinite value (a corrupt file, or one saved from a diverged run) is an error naming the
+// layer, the array, the value's index and its byte offset; Darknet loads it and detects nothing.
+TEST(Weights, NonFiniteValueIsAnErrorWithItsByteOffset) {
+    auto a = net_from<float>(kSmall, 1);
+    fill_params(*a, 3.f);
+    const std::vector<char> good = weights_bytes(*a);
+    struct Case {
+        size_t offset;
+        float value;
+        std::string expected;
+    };
+    // conv0: biases at 20, scales 36, rolling_mean 52, rolling_variance 68, weights 84 (108 values)
+    const Case cases[] = {
+        {84 + 5 * 4, std::nanf(""), "layer 0 (convolutional) 'weights' value 5 of 108, at byte offset 104, is NaN"},
+        {68 + 2 * 4, -INFINITY, "layer 0 (convolutional) 'rolling_variance' value 2 of 4, at byte offset 76, is -inf"},
+    };
+    for (const Case& c : cases) {
+        std::vector<char> bytes = good;
+        std::memcpy(bytes.data() + c.offset, &c.value, sizeof(float));
+        std::string p = dn::test::make_temp_dir() + "/nan.weights";
+        dn::test::write_bytes(p, bytes);
+        auto b = net_from<float>(kSmall, 1);
+        std::string msg = error_of([&] { load_weights(*b, p); });
+        EXPECT_NE(msg.find(c.expected), std::string::npos) << "got \"" << msg << "\"";
+    }
+}
 
 TEST(Weights, CheckpointsCarryOptimizerStateThatDarknetIgnores) {
     auto a = net_from<float>(kSmall, 1);

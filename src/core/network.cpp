@@ -1,6 +1,9 @@
 #include "darknet/network.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <new>
+#include <stdexcept>
 #include <vector>
 #include <cmath>
 #include <cstdio>
@@ -45,6 +48,10 @@ NetConfig parse_net_section(const CfgSection& s) {
     n.width = s.get_int_min("width", 0, 0);
     n.height = s.get_int_min("height", 0, 0);
     n.channels = s.get_int_min("channels", 0, 0);
+    const double whc = static_cast<double>(n.width) * n.height * n.channels;
+    if (whc > INT_MAX)
+        s.error_section(strfmt("width x height x channels = %d x %d x %d = %.4g values an image; at most 2^31 - 1",
+                               n.width, n.height, n.channels, whc));
     n.inputs = s.get_int_min("inputs", n.width * n.height * n.channels, 0);
     if (n.inputs <= 0)
         s.error_section("needs width, height and channels (or inputs) greater than 0");
@@ -123,7 +130,19 @@ std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_overr
                  s.name.c_str(), known.c_str());
         }
         BuildContext<T> ctx{s, net->cfg, static_cast<int>(net->layers.size()), net->batch, w, h, c, net->layers};
-        std::unique_ptr<Layer<T>> l = make(ctx);
+        // A cfg's huge filters or output can ask for more than the machine has: say which section.
+        const auto out_of_memory = [&] {
+            s.error_section(strfmt("out of memory building this layer (layer %d, input %dx%dx%d)",
+                                   static_cast<int>(net->layers.size()), w, h, c));
+        };
+        std::unique_ptr<Layer<T>> l;
+        try {
+            l = make(ctx);
+        } catch (const std::bad_alloc&) {
+            out_of_memory();
+        } catch (const std::length_error&) {  // a std::vector asked for more than it can hold
+            out_of_memory();
+        }
         l->index = static_cast<int>(net->layers.size());
         l->batch = net->batch;
         l->where = strfmt("%s:%d", s.file.c_str(), s.line);

@@ -3,6 +3,7 @@
 #include "darknet/weights.hpp"
 #include "darknet/buffer.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <cstdio>
 #include <sys/stat.h>
@@ -28,6 +29,12 @@ void WeightsReader::read(T* dst, size_t n, const char* what) {
     for (size_t i = 0; i < n; ++i) {
         float v;
         std::memcpy(&v, src + i * sizeof(float), sizeof(float));
+        // Darknet loads these silently, and a network with one NaN weight detects nothing.
+        if (!std::isfinite(v))
+            fail("weights file '%s': layer %d (%s) '%s' value %zu of %zu, at byte offset %zu, is %s: the file is "
+                 "corrupt or was saved from a diverged training run",
+                 path_.c_str(), layer_, type_, what, i, n, offset_ + i * sizeof(float),
+                 std::isnan(v) ? "NaN" : (v > 0 ? "+inf" : "-inf"));
         dst[i] = static_cast<T>(v);
     }
     offset_ += need;

@@ -20,6 +20,20 @@ void gemm<double>(bool ta, bool tb, int M, int N, int K, double alpha, const dou
                 lda, B, ldb, beta, C, ldc);
 }
 
+namespace {
+
+// Output columns [*ox0, *ox1) whose input column ox * stride + xoff lies in [0, width), clipped to
+// [0, ow]. The ceiling divisions run in 64 bits: a cfg's stride near 2^31 overflows them in int.
+inline void valid_columns(const ConvGeom& g, int xoff, int ow, int* ox0, int* ox1) {
+    const long long s = g.stride_w;
+    const long long a = xoff >= 0 ? 0 : (-static_cast<long long>(xoff) + s - 1) / s;
+    const long long b = (static_cast<long long>(g.width) - xoff + s - 1) / s;  // exclusive
+    *ox0 = static_cast<int>(a < ow ? a : ow);
+    *ox1 = static_cast<int>(b < ow ? b : ow);
+}
+
+}  // namespace
+
 // For each (channel, ky, kx) row of col and each output row oy, the input row is fixed and the
 // valid output columns form one contiguous range; copying ranges (instead of testing every
 // element) keeps the unfold memory-bound.
@@ -27,7 +41,7 @@ template <class T>
 void im2col(const T* im, const ConvGeom& g, T* col) {
     const int oh = g.out_h(), ow = g.out_w();
     const int rows = g.channels * g.ksize_h * g.ksize_w;
-#pragma omp parallel for schedule(static) if (rows * oh * ow > 65536)
+#pragma omp parallel for schedule(static) if (static_cast<long long>(rows) * oh * ow > 65536)
     for (int r = 0; r < rows; ++r) {
         const int kx = r % g.ksize_w;
         const int ky = (r / g.ksize_w) % g.ksize_h;
@@ -35,11 +49,8 @@ void im2col(const T* im, const ConvGeom& g, T* col) {
         const T* plane = im + static_cast<size_t>(ch) * g.height * g.width;
         T* out = col + static_cast<size_t>(r) * oh * ow;
         const int xoff = kx * g.dilation - g.pad_w;
-        // valid ox: 0 <= ox*stride + xoff < width
-        int ox0 = xoff >= 0 ? 0 : (-xoff + g.stride_w - 1) / g.stride_w;
-        int ox1 = (g.width - xoff + g.stride_w - 1) / g.stride_w;  // exclusive
-        if (ox1 > ow) ox1 = ow;
-        if (ox0 > ow) ox0 = ow;
+        int ox0, ox1;  // valid ox: 0 <= ox*stride + xoff < width
+        valid_columns(g, xoff, ow, &ox0, &ox1);
         for (int oy = 0; oy < oh; ++oy) {
             const int iy = oy * g.stride_h + ky * g.dilation - g.pad_h;
             T* o = out + static_cast<size_t>(oy) * ow;
@@ -63,7 +74,7 @@ template <class T>
 void col2im_add(const T* col, const ConvGeom& g, T* im) {
     const int oh = g.out_h(), ow = g.out_w();
     // Rows of the same channel write the same plane: parallelize over channels only.
-#pragma omp parallel for schedule(static) if (g.channels > 1 && g.channels * oh * ow * g.ksize_h * g.ksize_w > 65536)
+#pragma omp parallel for schedule(static) if (g.channels > 1 && static_cast<long long>(g.channels) * oh * ow * g.ksize_h * g.ksize_w > 65536)
     for (int ch = 0; ch < g.channels; ++ch) {
         T* plane = im + static_cast<size_t>(ch) * g.height * g.width;
         for (int ky = 0; ky < g.ksize_h; ++ky) {
@@ -71,9 +82,8 @@ void col2im_add(const T* col, const ConvGeom& g, T* im) {
                 const int r = (ch * g.ksize_h + ky) * g.ksize_w + kx;
                 const T* in = col + static_cast<size_t>(r) * oh * ow;
                 const int xoff = kx * g.dilation - g.pad_w;
-                int ox0 = xoff >= 0 ? 0 : (-xoff + g.stride_w - 1) / g.stride_w;
-                int ox1 = (g.width - xoff + g.stride_w - 1) / g.stride_w;
-                if (ox1 > ow) ox1 = ow;
+                int ox0, ox1;
+                valid_columns(g, xoff, ow, &ox0, &ox1);
                 for (int oy = 0; oy < oh; ++oy) {
                     const int iy = oy * g.stride_h + ky * g.dilation - g.pad_h;
                     if (iy < 0 || iy >= g.height) continue;

@@ -1,6 +1,7 @@
 #include "convolutional_layer.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 
@@ -64,6 +65,14 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     } catch (const Error& e) {
         s.error("activation", e.what());
     }
+    // The geometry in 64 bits first (ConvGeom's int arithmetic would wrap on a cfg's huge size,
+    // dilation or padding): the kernel's extent and the padded input must fit in int.
+    const long long extent = static_cast<long long>(dilation) * (size - 1) + 1;
+    const long long padded_w = b.w + 2LL * padding, padded_h = b.h + 2LL * padding;
+    if (extent > INT_MAX || padded_w > INT_MAX || padded_h > INT_MAX)
+        s.error_section(strfmt("size=%d, dilation=%d and padding=%d on a %dx%d input overflow (kernel extent %lld, "
+                               "padded input %lldx%lld; each must be at most 2^31 - 1)",
+                               size, dilation, padding, b.w, b.h, extent, padded_w, padded_h));
     ConvGeom g;
     g.height = b.h;
     g.width = b.w;
@@ -76,9 +85,14 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
         s.error_section(strfmt("a %dx%d kernel with stride %d and padding %d leaves no output on a %dx%d input", size,
                                size, stride, padding, b.w, b.h));
     set_shape(*this, b, g.out_w(), g.out_h(), filters);
+    const double nw_d = static_cast<double>(filters) * (b.c / groups) * size * size;
+    if (nw_d > INT_MAX)
+        s.error_section(strfmt("filters=%d x %d input channels a group x size %d x %d = %.4g weights; a layer holds "
+                               "at most 2^31 - 1",
+                               filters, b.c / groups, size, size, nw_d));
     const size_t nw = static_cast<size_t>(filters) * (b.c / groups) * size * size;
     weights.resize(nw);
-    const float scale = std::sqrt(2.f / (size * size * b.c / groups));
+    const float scale = std::sqrt(2.f / (size * size * (b.c / groups)));
     fill_uniform(weights.data(), weights.size(), -scale, scale);
     biases.assign(filters, T(0));
     bias_grads.assign(filters, T(0));

@@ -12,9 +12,21 @@
 namespace dn {
 
 /// Sets input shape from the build context and the output shape. `output` is allocated by the
-/// network before the first forward pass (or placed in the inference arena).
+/// network before the first forward pass (or placed in the inference arena). The sizes come in
+/// 64 bits so that a cfg's huge value is caught here rather than wrapping around in int.
+/// Errors (naming the section's file and line): a side under 1, or an output of more than
+/// 2^31 - 1 values per image (layer sizes are int, as in Darknet).
 template <class T>
-void set_shape(Layer<T>& l, const BuildContext<T>& b, int out_w, int out_h, int out_c) {
+void set_shape(Layer<T>& l, const BuildContext<T>& b, long long out_w, long long out_h, long long out_c) {
+    if (out_w < 1 || out_h < 1 || out_c < 1)
+        b.section.error_section(strfmt("this layer's output would be %lldx%lldx%lld (width x height x channels); "
+                                       "every side must be at least 1", out_w, out_h, out_c));
+    if (static_cast<double>(out_w) * static_cast<double>(out_h) * static_cast<double>(out_c) > 2147483647.0)
+        b.section.error_section(strfmt("this layer's output would be %lldx%lldx%lld = %.4g values an image; a layer "
+                                       "holds at most 2^31 - 1 = 2147483647",
+                                       out_w, out_h, out_c,
+                                       static_cast<double>(out_w) * static_cast<double>(out_h) *
+                                           static_cast<double>(out_c)));
     l.batch = b.batch;
     l.w = b.w;
     l.h = b.h;

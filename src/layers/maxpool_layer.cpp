@@ -18,7 +18,8 @@ MaxpoolLayer<T>::MaxpoolLayer(const BuildContext<T>& b) {
     stride_y = s.get_int_min("stride_y", stride, 1);
     size = s.get_int_min("size", stride, 1);
     padding = s.get_int_min("padding", size - 1, 0);
-    int ow = (b.w + padding - size) / stride_x + 1, oh = (b.h + padding - size) / stride_y + 1;
+    const long long ow = (static_cast<long long>(b.w) + padding - size) / stride_x + 1,
+                    oh = (static_cast<long long>(b.h) + padding - size) / stride_y + 1;
     if (ow <= 0 || oh <= 0)
         s.error_section(strfmt("a %dx%d window with padding %d leaves no output on a %dx%d input", size, size, padding,
                                b.w, b.h));

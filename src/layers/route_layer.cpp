@@ -16,7 +16,8 @@ RouteLayer<T>::RouteLayer(const BuildContext<T>& b) {
     groups = s.get_int_min("groups", 1, 1);
     group_id = s.get_int_min("group_id", 0, 0);
     if (group_id >= groups) s.error("group_id", strfmt("must be less than groups=%d", groups));
-    int ow = -1, oh = -1, oc = 0;
+    int ow = -1, oh = -1;
+    long long oc = 0;
     for (int r : refs) {
         int idx = resolve_layer_ref(s, "layers", r, b.index);
         const Layer<T>& src = *b.built[idx];
@@ -36,7 +37,7 @@ RouteLayer<T>::RouteLayer(const BuildContext<T>& b) {
     // the input shape of a route is that of what it concatenates
     this->w = ow;
     this->h = oh;
-    this->c = oc;
+    this->c = this->out_c;
 }
 
 template <class T>

@@ -12,7 +12,7 @@ UpsampleLayer<T>::UpsampleLayer(const BuildContext<T>& b) {
     if (stride < 0) s.error("stride", "negative strides (downsampling) are not supported");
     if (stride == 0) s.error("stride", "must be >= 1");
     scale = s.get_float("scale", 1);
-    set_shape(*this, b, b.w * stride, b.h * stride, b.c);
+    set_shape(*this, b, static_cast<long long>(b.w) * stride, static_cast<long long>(b.h) * stride, b.c);
 }
 
 template <class T>

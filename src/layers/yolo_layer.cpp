@@ -19,19 +19,25 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
     this->has_loss = true;
     total = s.get_int_min("num", 1, 1);
     mask = s.get_ints("mask");
-    if (mask.empty())
+    if (mask.empty()) {  // every anchor: num x (classes + 5) channels, checked below
+        if (total > b.c)
+            s.error("num", strfmt("num=%d anchors and no mask= need %lld channels; the previous layer has %d", total,
+                                  total * (classes + 5LL), b.c));
         for (int i = 0; i < total; ++i) mask.push_back(i);
+    }
     for (int m : mask)
         if (m < 0 || m >= total) s.error("mask", strfmt("value %d is not an anchor index in [0, num=%d)", m, total));
     anchors = s.get_floats("anchors");
-    if (anchors.empty()) anchors.assign(2 * total, 0.5f);
-    if (static_cast<int>(anchors.size()) < 2 * total)
-        s.error("anchors", strfmt("has %zu values; num=%d anchors need %d (w,h pairs)", anchors.size(), total, 2 * total));
-    if (static_cast<int>(anchors.size()) > 2 * total)
-        s.error("anchors", strfmt("has %zu values but num=%d (expected %d)", anchors.size(), total, 2 * total));
-    const int want = static_cast<int>(mask.size()) * (classes + 5);
+    const size_t n_anchor_values = 2 * static_cast<size_t>(total);
+    if (anchors.empty()) anchors.assign(n_anchor_values, 0.5f);
+    if (anchors.size() < n_anchor_values)
+        s.error("anchors", strfmt("has %zu values; num=%d anchors need %zu (w,h pairs)", anchors.size(), total,
+                                  n_anchor_values));
+    if (anchors.size() > n_anchor_values)
+        s.error("anchors", strfmt("has %zu values but num=%d (expected %zu)", anchors.size(), total, n_anchor_values));
+    const long long want = static_cast<long long>(mask.size()) * (classes + 5LL);
     if (b.c != want)
-        s.error_section(strfmt("expects the previous layer to have %d channels (%zu masks x (%d classes + 5)), it has %d",
+        s.error_section(strfmt("expects the previous layer to have %lld channels (%zu masks x (%d classes + 5)), it has %d",
                                want, mask.size(), classes, b.c));
     scale_x_y = s.get_float("scale_x_y", 1);
     new_coords = s.get_int("new_coords", 0);
