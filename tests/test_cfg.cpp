@@ -139,6 +139,20 @@ INSTANTIATE_TEST_SUITE_P(
                "t.cfg:5: [maxpool]: this layer's output would be 2147483662x2147483662x3"}),
     [](const testing::TestParamInfo<BadCfg>& i) { return std::string(i.param.name); });
 
+// A layer whose memory cannot be allocated names its section (std::bad_alloc from the layer's
+// constructor; a std::length_error there used to abort the program). 2^20 inputs x (2^31 - 1)
+// outputs is 8 PB of weights, past any address space.
+TEST(Cfg, LayerThatCannotGetItsMemoryNamesItsSection) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "ASan's operator new aborts on an impossible allocation instead of throwing std::bad_alloc";
+#endif
+    std::string msg =
+        error_of([] { net_from<float>("[net]\nwidth=1024\nheight=1024\nchannels=1\n[connected]\noutput=2147483647\n"); });
+    EXPECT_NE(msg.find("t.cfg:5: [connected]: out of memory building this layer (layer 0, input 1024x1024x1)"),
+              std::string::npos)
+        << msg;
+}
+
 TEST(Cfg, MissingFileNamesThePath) {
     std::string msg = error_of([] { parse_cfg_file("/nonexistent/x.cfg"); });
     EXPECT_NE(msg.find("cannot open '/nonexistent/x.cfg'"), std::string::npos) << msg;

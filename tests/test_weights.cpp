@@ -178,8 +178,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadWeights{"trailer_header_cut", 32, 0, "is truncated: 'trailer record count' needs 4 bytes"}),
     [](const testing::TestParamInfo<BadWeights>& i) { return std::string(i.param.name); });
 
-// A NaN or infinite value (a corrupt file, or one saved from a diverged run) is an error naming the
-// layer, the array, the value's index and its byte offset; Darknet loads it and detects nothing.
+// A NaN or infinite value (a corrupt file, or one saved from a diverged run), or a negative rolling
+// variance, is an error naming the layer, the array, the value's index and its byte offset; Darknet
+// loads it and detects nothing.
 TEST(Weights, NonFiniteValueIsAnErrorWithItsByteOffset) {
     auto a = net_from<float>(kSmall, 1);
     fill_params(*a, 3.f);
@@ -193,6 +194,8 @@ TEST(Weights, NonFiniteValueIsAnErrorWithItsByteOffset) {
     const Case cases[] = {
         {84 + 5 * 4, std::nanf(""), "layer 0 (convolutional) 'weights' value 5 of 108, at byte offset 104, is NaN"},
         {68 + 2 * 4, -INFINITY, "layer 0 (convolutional) 'rolling_variance' value 2 of 4, at byte offset 76, is -inf"},
+        {68 + 3 * 4, -0.25f, "layer 0 (convolutional) 'rolling_variance' value 3 of 4, at byte offset 80, is -0.25: a "
+                             "variance cannot be negative"},
     };
     for (const Case& c : cases) {
         std::vector<char> bytes = good;

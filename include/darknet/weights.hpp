@@ -24,9 +24,14 @@ enum TrailerKind : uint32_t {
 class WeightsReader {
 public:
     WeightsReader(std::string path, std::vector<char> bytes, size_t offset);
-    /// Reads n float32 values into dst (converted to T). Throws dn::Error when fewer remain.
+    /// Reads n float32 values into dst (converted to T). Throws dn::Error when fewer remain, or
+    /// when a value is NaN or infinite (naming the value's index and byte offset).
     template <class T>
     void read(T* dst, size_t n, const char* what);
+    /// read(), and every value must be >= 0 (a variance); throws dn::Error naming the first that
+    /// is not.
+    template <class T>
+    void read_nonnegative(T* dst, size_t n, const char* what);
     /// Reads a little-endian uint32 (trailer fields).
     uint32_t read_u32(const char* what);
     /// True when the next 4 bytes are `magic` (does not consume them).
@@ -40,6 +45,8 @@ public:
     int major = 0, minor = 0, revision = 0;
 
 private:
+    /// Throws the error for value i of the n being read as `what`, starting at byte offset `at`.
+    [[noreturn]] void bad_value(const char* what, size_t i, size_t n, size_t at, const std::string& why) const;
     std::string path_;
     std::vector<char> bytes_;
     size_t offset_;

@@ -31,13 +31,27 @@ void WeightsReader::read(T* dst, size_t n, const char* what) {
         std::memcpy(&v, src + i * sizeof(float), sizeof(float));
         // Darknet loads these silently, and a network with one NaN weight detects nothing.
         if (!std::isfinite(v))
-            fail("weights file '%s': layer %d (%s) '%s' value %zu of %zu, at byte offset %zu, is %s: the file is "
-                 "corrupt or was saved from a diverged training run",
-                 path_.c_str(), layer_, type_, what, i, n, offset_ + i * sizeof(float),
-                 std::isnan(v) ? "NaN" : (v > 0 ? "+inf" : "-inf"));
+            bad_value(what, i, n, offset_,
+                      strfmt("is %s: the file is corrupt or was saved from a diverged training run",
+                             std::isnan(v) ? "NaN" : (v > 0 ? "+inf" : "-inf")));
         dst[i] = static_cast<T>(v);
     }
     offset_ += need;
+}
+
+template <class T>
+void WeightsReader::read_nonnegative(T* dst, size_t n, const char* what) {
+    const size_t at = offset_;
+    read(dst, n, what);
+    for (size_t i = 0; i < n; ++i)
+        if (dst[i] < 0)
+            bad_value(what, i, n, at, strfmt("is %g: a variance cannot be negative (the file is corrupt)",
+                                             static_cast<double>(dst[i])));
+}
+
+void WeightsReader::bad_value(const char* what, size_t i, size_t n, size_t at, const std::string& why) const {
+    fail("weights file '%s': layer %d (%s) '%s' value %zu of %zu, at byte offset %zu, %s", path_.c_str(), layer_,
+         type_, what, i, n, at + i * sizeof(float), why.c_str());
 }
 
 uint32_t WeightsReader::read_u32(const char* what) {
@@ -56,6 +70,8 @@ bool WeightsReader::at_magic(const char* magic) const {
 
 template void WeightsReader::read<float>(float*, size_t, const char*);
 template void WeightsReader::read<double>(double*, size_t, const char*);
+template void WeightsReader::read_nonnegative<float>(float*, size_t, const char*);
+template void WeightsReader::read_nonnegative<double>(double*, size_t, const char*);
 
 template <class T>
 void WeightsWriter::write(const T* src, size_t n) {

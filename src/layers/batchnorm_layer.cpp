@@ -47,7 +47,7 @@ template <class T>
 void BatchNorm<T>::load(WeightsReader& r) {
     r.read(scales.data(), channels, "scales");
     r.read(rolling_mean.data(), channels, "rolling_mean");
-    r.read(rolling_variance.data(), channels, "rolling_variance");
+    r.read_nonnegative(rolling_variance.data(), channels, "rolling_variance");
 }
 
 template <class T>
