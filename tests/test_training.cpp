@@ -136,6 +136,11 @@ TEST(Training, LabelsComeFromThePathAndBadPathsAreNamed) {
     write_text(dir + "/two.list", "/x/cat_dog.png\n");
     msg = error_of([&] { load_classification_set(dir + "/two.list", {"cat", "dog"}); });
     EXPECT_NE(msg.find("two.list:1: '/x/cat_dog.png' contains more than one label name"), std::string::npos) << msg;
+    // an empty or repeated label names itself, not the paths it would match
+    msg = error_of([&] { load_classification_set(dir + "/ok.list", {"cat", "", "dog"}); });
+    EXPECT_NE(msg.find("label 1 of 3 (line 2 of the labels file) is empty"), std::string::npos) << msg;
+    msg = error_of([&] { load_classification_set(dir + "/ok.list", {"cat", "dog", "cat"}); });
+    EXPECT_NE(msg.find("labels 0 and 2 (lines 1 and 3 of the labels file) are both 'cat'"), std::string::npos) << msg;
 }
 
 TEST(Training, AugmentedBatchesAreAFunctionOfTheirSeed) {

@@ -11,6 +11,19 @@ namespace dn {
 
 ClassificationSet load_classification_set(const std::string& list_path, const std::vector<std::string>& labels) {
     if (labels.empty()) fail("no labels given for '%s'", list_path.c_str());
+    // An empty or repeated label would match every path, or each of its paths twice, and the
+    // error below would blame the paths ("more than one label name").
+    for (size_t k = 0; k < labels.size(); ++k) {
+        if (labels[k].empty())
+            fail("label %zu of %zu (line %zu of the labels file) is empty; every class needs a name, which the image "
+                 "paths of '%s' contain",
+                 k, labels.size(), k + 1, list_path.c_str());
+        for (size_t j = 0; j < k; ++j)
+            if (labels[j] == labels[k])
+                fail("labels %zu and %zu (lines %zu and %zu of the labels file) are both '%s'; class names must "
+                     "differ",
+                     j, k, j + 1, k + 1, labels[k].c_str());
+    }
     ClassificationSet set;
     set.list_path = list_path;
     set.labels = labels;
