@@ -91,6 +91,11 @@ std::vector<char*> common_flags_last(int argc, char** argv) {
     return front;
 }
 
+int out_of_memory() {
+    std::fprintf(stderr, "darknet: error: out of memory\n");
+    return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,10 +117,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "darknet: error: %s\n", e.what());
         return 1;
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "darknet: error: out of memory\n");
-        return 1;
+        return out_of_memory();
     } catch (const std::length_error&) {  // a std::vector asked for more than it can hold
-        std::fprintf(stderr, "darknet: error: out of memory\n");
-        return 1;
+        return out_of_memory();
     }
 }

@@ -304,20 +304,23 @@ void forward_block(const float* xs, float* ys, int C, size_t plane, __m512 kappa
     }
 }
 
-// Lanes of the block at s inside [s, end): all 16, or the partial last block's.
-inline __mmask16 tail_mask(int s, int end) {
-    const int r = end - s;
-    return r >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << r) - 1);
+// Calls f(std::false_type, s, all lanes) for each whole 16-position block of [s0, s0 + n), then
+// f(std::true_type, s, mask) for a partial last block (its S % 16 lanes).
+template <class F>
+inline void for_each_block(int s0, int n, F&& f) {
+    const int end = s0 + n;
+    int s = s0;
+    for (; s + 16 <= end; s += 16) f(std::false_type{}, s, static_cast<__mmask16>(0xFFFF));
+    if (s < end) f(std::true_type{}, s, static_cast<__mmask16>((1u << (end - s)) - 1));
 }
 
 template <int SIZE>
 void forward_reg(const float* x, int C, int S, int s0, int n, const LrnParams& p, float* y) {
     const __m512 kappa = _mm512_set1_ps(static_cast<float>(p.kappa)), alpha = _mm512_set1_ps(static_cast<float>(p.alpha));
     const size_t plane = static_cast<size_t>(S);
-    const int end = s0 + n;
-    int s = s0;
-    for (; s + 16 <= end; s += 16) forward_block<SIZE, false>(x + s, y + s, C, plane, kappa, alpha, 0);
-    if (s < end) forward_block<SIZE, true>(x + s, y + s, C, plane, kappa, alpha, tail_mask(s, end));
+    for_each_block(s0, n, [&](auto masked, int s, __mmask16 m) {
+        forward_block<SIZE, decltype(masked)::value>(x + s, y + s, C, plane, kappa, alpha, m);
+    });
 }
 
 // Backward pipeline (derivation above backward_run): at step t channel j = t gets norms_j from the
@@ -367,13 +370,10 @@ void backward_reg(const float* x, const float* dy, int C, int S, int s0, int n, 
     const __m512 kappa = _mm512_set1_ps(static_cast<float>(p.kappa)), alpha = _mm512_set1_ps(static_cast<float>(p.alpha));
     const __m512 two_ab = _mm512_set1_ps(static_cast<float>(2 * p.alpha * p.beta));
     const size_t plane = static_cast<size_t>(S);
-    const int end = s0 + n;
-    int s = s0;
-    for (; s + 16 <= end; s += 16)
-        backward_block<SIZE, false>(x + s, dy + s, dx + s, C, plane, kappa, alpha, two_ab, accumulate, 0);
-    if (s < end)
-        backward_block<SIZE, true>(x + s, dy + s, dx + s, C, plane, kappa, alpha, two_ab, accumulate,
-                                   tail_mask(s, end));
+    for_each_block(s0, n, [&](auto masked, int s, __mmask16 m) {
+        backward_block<SIZE, decltype(masked)::value>(x + s, dy + s, dx + s, C, plane, kappa, alpha, two_ab,
+                                                      accumulate, m);
+    });
 }
 
 bool forward_fast(const float* x, int C, int S, int s0, int n, const LrnParams& p, float* y) {
@@ -422,18 +422,18 @@ template <class T>
 void lrn_forward(const T* x, int N, int C, int S, const LrnParams& p, T* y) {
     const PowKind kind = pow_kind(p.beta);
     for_each_tile(N, C, S, [&](int n, int s0, int len, int tmax) {
-        static thread_local std::vector<T> buf;
-        const size_t need = static_cast<size_t>(p.size + 2) * tmax;
-        if (buf.size() < need) buf.resize(need);
-        T* ring = buf.data();
-        T* acc = ring + static_cast<size_t>(p.size) * tmax;
-        T* k = acc + tmax;
         const size_t off = static_cast<size_t>(n) * C * S;
 #if defined(__AVX512F__)
         if constexpr (std::is_same<T, float>::value) {
             if (kind == PowKind::ThreeQuarters && forward_fast(x + off, C, S, s0, len, p, y + off)) return;
         }
 #endif
+        static thread_local std::vector<T> buf;  // the generic path's rings
+        const size_t need = static_cast<size_t>(p.size + 2) * tmax;
+        if (buf.size() < need) buf.resize(need);
+        T* ring = buf.data();
+        T* acc = ring + static_cast<size_t>(p.size) * tmax;
+        T* k = acc + tmax;
         switch (kind) {
             case PowKind::ThreeQuarters: forward_run<PowKind::ThreeQuarters>(x + off, C, S, s0, len, p, y + off, ring, acc, k); break;
             case PowKind::Half: forward_run<PowKind::Half>(x + off, C, S, s0, len, p, y + off, ring, acc, k); break;
@@ -447,12 +447,6 @@ template <class T>
 void lrn_backward(const T* x, const T* dy, int N, int C, int S, const LrnParams& p, T* dx, bool accumulate) {
     const PowKind kind = pow_kind(p.beta);
     for_each_tile(N, C, S, [&](int n, int s0, int len, int tmax) {
-        static thread_local std::vector<T> buf;
-        const size_t need = static_cast<size_t>(3 * p.size + 2) * tmax;
-        if (buf.size() < need) buf.resize(need);
-        T* ring = buf.data();
-        T* acc = ring + static_cast<size_t>(3 * p.size) * tmax;
-        T* inv = acc + tmax;
         const size_t off = static_cast<size_t>(n) * C * S;
 #if defined(__AVX512F__)
         if constexpr (std::is_same<T, float>::value) {
@@ -460,6 +454,12 @@ void lrn_backward(const T* x, const T* dy, int N, int C, int S, const LrnParams&
                 return;
         }
 #endif
+        static thread_local std::vector<T> buf;  // the generic path's rings
+        const size_t need = static_cast<size_t>(3 * p.size + 2) * tmax;
+        if (buf.size() < need) buf.resize(need);
+        T* ring = buf.data();
+        T* acc = ring + static_cast<size_t>(3 * p.size) * tmax;
+        T* inv = acc + tmax;
         switch (kind) {
 #define DN_LRN_BWD(K)                                                                                           \
     case PowKind::K:                                                                                            \

@@ -21,12 +21,11 @@ void set_shape(Layer<T>& l, const BuildContext<T>& b, long long out_w, long long
     if (out_w < 1 || out_h < 1 || out_c < 1)
         b.section.error_section(strfmt("this layer's output would be %lldx%lldx%lld (width x height x channels); "
                                        "every side must be at least 1", out_w, out_h, out_c));
-    if (static_cast<double>(out_w) * static_cast<double>(out_h) * static_cast<double>(out_c) > 2147483647.0)
+    const double values = static_cast<double>(out_w) * static_cast<double>(out_h) * static_cast<double>(out_c);
+    if (values > 2147483647.0)
         b.section.error_section(strfmt("this layer's output would be %lldx%lldx%lld = %.4g values an image; a layer "
                                        "holds at most 2^31 - 1 = 2147483647",
-                                       out_w, out_h, out_c,
-                                       static_cast<double>(out_w) * static_cast<double>(out_h) *
-                                           static_cast<double>(out_c)));
+                                       out_w, out_h, out_c, values));
     l.batch = b.batch;
     l.w = b.w;
     l.h = b.h;
