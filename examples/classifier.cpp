@@ -101,7 +101,7 @@ int classifier_train(const std::string& datacfg, const std::string& cfgfile, con
         std::uniform_int_distribution<int> u(0, n - 1);
         std::vector<int> idx(net->batch);
         for (auto& i : idx) i = u(g);
-        load_classification_batch(train, idx, net->w, net->h, net->c, &aug, s, X, Y);
+        load_classification_batch(train, idx, net->w, net->h, net->c, &aug, s, X, Y, BadImage::UseTheNext);
     };
     TrainOptions opt;
     opt.backup_dir = d.data.get_str("backup", "backup/");

@@ -124,7 +124,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
         std::vector<int> idx(net->batch);
         for (auto& i : idx) i = u(g);
         const auto wh = random ? ms(it) : std::pair<int, int>{net->w, net->h};
-        load_detection_batch(train, idx, wh.first, wh.second, net->c, &aug, s, max_boxes, X, Y);
+        load_detection_batch(train, idx, wh.first, wh.second, net->c, &aug, s, max_boxes, X, Y, BadImage::UseTheNext);
     };
     opt.backup_dir = d.data.get_str("backup", "backup/");
     while (opt.backup_dir.size() > 1 && opt.backup_dir.back() == '/') opt.backup_dir.pop_back();
@@ -135,12 +135,9 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
     // -map: mAP@0.5 on valid= every 4 epochs (at least 100 iterations; -eval_every N overrides),
     // <cfg>_best.weights kept
     std::unique_ptr<Network<float>> eval_net;
-    std::vector<std::string> valid_paths;
-    std::vector<std::vector<BoxLabel>> valid_truths;
+    DetectionSet valid;
     if (a.flag("-map")) {
-        DetectionSet valid = load_detection_set(d.data.get_path("valid", ""), d.classes);
-        valid_paths = valid.paths;
-        valid_truths = valid.boxes;
+        valid = load_detection_set(d.data.get_path("valid", ""), d.classes);
         const int per_iter = net->batch * net->cfg.subdivisions;
         opt.eval_every = a.integer("-eval_every", std::max(100, 4 * n / std::max(1, per_iter)));
         opt.keep_best = true;
@@ -157,9 +154,9 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
             dopt.thresh = 0.005f;
             dopt.letterbox = net->cfg.letter_box != 0;
             MapOptions mopt;
-            const MapResult r = compute_map(detect_images(*eval_net, valid_paths, dopt), valid_truths, d.classes, mopt);
+            const MapResult r = compute_map(detect_images(*eval_net, valid, dopt), valid.boxes, d.classes, mopt);
             std::printf("mAP@0.5 on %zu valid images: %.4f (precision %.2f, recall %.2f at thresh 0.25)\n",
-                        valid_paths.size(), r.map, r.precision, r.recall);
+                        valid.paths.size(), r.map, r.precision, r.recall);
             return r.map;
         };
     }
@@ -232,7 +229,7 @@ int detector_map(const std::string& datacfg, const std::string& cfgfile, const s
         DetectOptions dopt;
         auto net = eval_net(d, cfgfile, weightfile, a, 0.005f, &dopt);
         std::printf("\n calculation mAP (mean average precision)...\n%zu\n", valid.paths.size());
-        dets = detect_images(*net, valid.paths, dopt);
+        dets = detect_images(*net, valid, dopt);
     }
     print_map(stdout, compute_map(dets, valid.boxes, d.classes, mopt), d.names, mopt);
     std::printf("Total Detection Time: %d Seconds\n", static_cast<int>(now_seconds() - t0));
@@ -243,13 +240,15 @@ int detector_map(const std::string& datacfg, const std::string& cfgfile, const s
 // 1-based pixels, clipped to the image.
 int detector_valid(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile, const Args& a) {
     DetData d = read_det_data(datacfg);
-    const std::vector<std::string> paths = read_lines(d.data.get_path("valid", "data/valid.list"));
+    const ImageList list = read_image_list(d.data.get_path("valid", "data/valid.list"));
+    require_listed_images(list);
+    const std::vector<std::string>& paths = list.paths;
     DetectOptions dopt;
     auto net = eval_net(d, cfgfile, weightfile, a, a.num("-thresh", 0.005f), &dopt);
     const std::string dir = a.str("-prefix", "results");
     ::mkdir(dir.c_str(), 0755);
     const double t0 = now_seconds();
-    const auto dets = detect_images(*net, paths, dopt);
+    const auto dets = detect_images(*net, list, dopt);
     std::vector<std::string> text(d.classes);
     for (size_t i = 0; i < paths.size(); ++i) {
         int w, h;

@@ -60,6 +60,29 @@ TEST(Cfg, DataFileAndNames) {
     EXPECT_EQ(read_names(d.get_path("names", "")), (std::vector<std::string>{"a", "b"}));
 }
 
+// A .data value that is not an integer, a path that does not exist or is a directory: the error
+// names the .data file, the line and the key (or the default that was taken), never a bare
+// "cannot open" or, for a directory, an empty list read as "no names".
+TEST(Cfg, DataFileErrorsNameTheLineAndKey) {
+    const std::string dir = dn::test::make_temp_dir();
+    dn::test::write_text(dir + "/x.data", "# c\nclasses=1e40\nnames = nope.names\ntrain=" + dir + "\nbig=99999999999\n");
+    DataConfig d = parse_data_file(dir + "/x.data");
+    auto msg = [&](auto f) { return dn::test::error_of(f); };
+    EXPECT_EQ(msg([&] { d.get_int("classes", 0); }), dir + "/x.data:2: key 'classes': expected an integer, got '1e40'");
+    EXPECT_EQ(msg([&] { d.get_int("big", 0); }), dir + "/x.data:5: key 'big': expected an integer, got '99999999999'");
+    EXPECT_EQ(msg([&] { d.get_path("names", ""); }),
+              dir + "/x.data:3: names=nope.names: does not exist (nor " + dir + "/nope.names, " +
+                  dn::dirname_of(dir) + "/nope.names)");
+    EXPECT_EQ(msg([&] { d.get_path("train", ""); }), dir + "/x.data:4: train=" + dir + ": is a directory, not a file");
+    EXPECT_EQ(msg([&] { d.get_path("valid", "/no/valid.list"); }),
+              dir + "/x.data has no valid= and its default '/no/valid.list' does not exist");
+    EXPECT_EQ(d.get_path("backup", ""), "");  // absent, no default: nothing to check
+    EXPECT_EQ(msg([&] { dn::read_text_file(dir); }), "'" + dir + "' is a directory, not a file");
+    EXPECT_EQ(dn::read_text_file(dir + "/x.data").substr(0, 3), "# c");
+    dn::test::write_text(dir + "/empty", "");
+    EXPECT_EQ(dn::read_text_file(dir + "/empty"), "");
+}
+
 struct BadCfg {
     const char* name;
     std::string text;

@@ -127,9 +127,12 @@ TEST(Training, LearningRatePolicies) {
 
 TEST(Training, LabelsComeFromThePathAndBadPathsAreNamed) {
     std::string dir = make_temp_dir();
-    write_text(dir + "/ok.list", "/x/1_cat.png\n\n/x/2_dog.png\n");
+    write_text(dir + "/1_cat.png", "");  // the list's images must exist (a stat: they are not decoded here)
+    write_text(dir + "/2_dog.png", "");
+    write_text(dir + "/ok.list", dir + "/1_cat.png\n\n" + dir + "/2_dog.png\n");
     ClassificationSet s = load_classification_set(dir + "/ok.list", {"cat", "dog"});
     EXPECT_EQ(s.label, (std::vector<int>{0, 1}));
+    EXPECT_EQ(s.where(1), dir + "/ok.list:3");  // the blank line counts
     write_text(dir + "/none.list", "/x/1_cat.png\n/x/2_bird.png\n");
     std::string msg = error_of([&] { load_classification_set(dir + "/none.list", {"cat", "dog"}); });
     EXPECT_NE(msg.find("none.list:2: '/x/2_bird.png' contains no label name"), std::string::npos) << msg;
@@ -224,30 +227,71 @@ TEST(Training, SubdivisionsAccumulateTheSameGradientAndBothTrain) {
     }
 }
 
-// Bad data: a missing image, a corrupt PNG and an empty list are errors that name the file.
-TEST(Training, MissingAndCorruptImagesAndEmptyListsAreNamed) {
+// Bad data. A missing image, a directory in the list, an empty list and a backup= that is a file
+// are errors before the first iteration, naming the list's line. An image that does not decode
+// (found only when it is drawn) is a warning naming its line, once, and training goes on with the
+// next image of the list (as AlexeyAB's Darknet goes on); an error when no image loads. A valid=
+// image that does not decode stops training with its line named, after saving _last.
+TEST(Training, BadImagesAndListsAreNamedByTheirLine) {
     const std::string dir = make_temp_dir();
     write_text(dir + "/n.cfg",
                "[net]\nbatch=8\nsubdivisions=1\nwidth=28\nheight=28\nchannels=1\nmax_batches=3\n"
                "[connected]\noutput=10\nactivation=linear\n[softmax]\n");
-    const std::string first = run("head -1 " + small_classification_set() + "/train.list | tr -d '\\n'");
-    run("head -c 100 " + first + " > " + dir + "/corrupt_bag.png");
+    const std::string good = run("head -1 " + small_classification_set() + "/train.list | tr -d '\\n'");
+    run("head -c 100 " + good + " > " + dir + "/corrupt_bag.png && mkdir " + dir + "/dir_bag.png && touch " + dir + "/file");
     std::string labels;
     for (const char* l : kFashionLabels) labels += std::string(l) + "\n";
     write_text(dir + "/labels.txt", labels);
-    auto train = [&](const std::string& list) {
+    auto train = [&](const std::string& list, int want_rc, const std::string& extra = "",
+                     const std::string& backup = "/b") {
         write_text(dir + "/t.list", list);
-        write_text(dir + "/d.data", "classes=10\ntrain=" + dir + "/t.list\nlabels=" + dir + "/labels.txt\nbackup=" + dir +
-                                        "/b\n");
+        write_text(dir + "/d.data", "classes=10\ntrain=" + dir + "/t.list\nvalid=" + dir + "/t.list\nlabels=" + dir +
+                                        "/labels.txt\nbackup=" + dir + backup + "\n");
         int rc = 0;
-        std::string log = run("cd " + dir + " && " + darknet_bin() + " classifier train d.data n.cfg -dont_show", &rc);
-        EXPECT_EQ(rc, 1) << log;
+        std::string log = run("cd " + dir + " && " + darknet_bin() + " classifier train d.data n.cfg -dont_show " + extra, &rc);
+        EXPECT_EQ(rc, want_rc) << log;
         return log;
     };
-    std::string log = train(dir + "/missing_bag.png\n");
-    EXPECT_NE(log.find("darknet: error: cannot load image '" + dir + "/missing_bag.png'"), std::string::npos) << log;
-    log = train(dir + "/corrupt_bag.png\n");
-    EXPECT_NE(log.find("darknet: error: cannot load image '" + dir + "/corrupt_bag.png'"), std::string::npos) << log;
-    log = train("");
+    std::string log = train("\n" + dir + "/missing_bag.png\n" + good + "\n" + dir + "/missing2_bag.png\n", 1);
+    EXPECT_NE(log.find("darknet: error: " + dir + "/t.list:2: image '" + dir +
+                       "/missing_bag.png' does not exist (2 of the 3 listed images are missing or not files)"),
+              std::string::npos)
+        << log;
+    EXPECT_TRUE(losses(log).empty()) << "trained before the check\n" << log;
+    log = train(dir + "/dir_bag.png\n", 1);
+    EXPECT_NE(log.find("t.list:1: image '" + dir + "/dir_bag.png' is a directory"), std::string::npos) << log;
+    log = train("", 1);
     EXPECT_NE(log.find("darknet: error: " + dir + "/t.list lists no images"), std::string::npos) << log;
+    log = train(good + "\n", 1, "", "/file");
+    EXPECT_NE(log.find("darknet: error: backup directory '" + dir + "/file' exists and is not a directory"),
+              std::string::npos)
+        << log;
+    EXPECT_TRUE(losses(log).empty()) << "trained before the check\n" << log;
+
+    log = train(dir + "/corrupt_bag.png\n", 1);
+    EXPECT_NE(log.find("darknet: error: " + dir + "/t.list:1: cannot load image '" + dir +
+                       "/corrupt_bag.png'"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("and no other image of " + dir + "/t.list loads either"), std::string::npos) << log;
+    // 3 iterations x 8 draws from 2 images: the corrupt one is drawn ~12 times, warned about once
+    log = train(dir + "/corrupt_bag.png\n" + good + "\n", 0);
+    const std::string warning = "darknet: warning: " + dir + "/t.list:1: cannot load image '" + dir +
+                                "/corrupt_bag.png'";
+    const size_t at = log.find(warning);
+    EXPECT_NE(at, std::string::npos) << log;
+    EXPECT_NE(log.find("training uses the next image of the list that loads in its place"), std::string::npos) << log;
+    EXPECT_EQ(log.find(warning, at + 1), std::string::npos) << "warned more than once\n" << log;
+    EXPECT_EQ(losses(log).size(), 3u) << log;
+    // the same list as valid= with -eval_every 2: iteration 2's evaluation fails; _last keeps 2 iterations
+    run("rm -rf " + dir + "/b");
+    log = train(dir + "/corrupt_bag.png\n" + good + "\n", 1, "-eval_every 2");
+    EXPECT_NE(log.find("darknet: error: " + dir + "/t.list:1: cannot load image '" + dir + "/corrupt_bag.png'"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("Saving weights to " + dir + "/b/n_last.weights"), std::string::npos) << log;
+    EXPECT_EQ(losses(log).size(), 2u) << log;
+    auto net = Network<float>::from_cfg_file(dir + "/n.cfg");
+    load_weights(*net, dir + "/b/n_last.weights");
+    EXPECT_EQ(net->current_batch(), 2);
 }

@@ -235,6 +235,31 @@ TEST(Weights, CheckpointsCarryOptimizerStateThatDarknetIgnores) {
     EXPECT_TRUE(weights_bytes(*b, -1, true) == ck);
 }
 
+// A checkpoint (_last.weights: the optimizer trailer after the layers) of a network whose last
+// layers have no weights (every classifier ends in [softmax], every detector in [yolo]) is whole:
+// `detector test`, `map` and `classifier valid` load it without allow_partial. They used to stop
+// with "truncated ... before layer N (softmax)".
+TEST(Weights, CheckpointOfANetEndingInLayersWithoutWeightsLoadsWhole) {
+    const std::string tails[] = {"[softmax]\n", "[maxpool]\nsize=1\nstride=1\n[dropout]\n[softmax]\n",
+                                 "[convolutional]\nfilters=18\nsize=1\nactivation=linear\n[yolo]\nmask=0,1,2\n"
+                                 "anchors=1,1,2,2,3,3\nclasses=1\nnum=3\n"};
+    for (const std::string& tail : tails) {
+        const std::string cfg = std::string(kSmall).substr(0, std::string(kSmall).rfind("[connected]")) + tail;
+        auto a = net_from<float>(cfg, 1);
+        fill_params(*a, 0.3f);
+        a->ensure_grads();
+        const std::string p = dn::test::make_temp_dir() + "/last.weights";
+        save_weights(*a, p, -1, true);
+        auto b = net_from<float>(cfg, 1);
+        load_weights(*b, p);  // not partial
+        EXPECT_TRUE(weights_bytes(*b, -1, true) == dn::test::read_bytes(p)) << tail;
+        // a layer with weights that the file lacks is still an error
+        auto c = net_from<float>(cfg + "[connected]\noutput=2\n", 1);
+        const std::string msg = error_of([&] { load_weights(*c, p); });
+        EXPECT_NE(msg.find("is truncated: its layers end at byte offset"), std::string::npos) << tail << msg;
+    }
+}
+
 TEST(Weights, GarbageHeaderIsRejected) {
     std::string p = dn::test::make_temp_dir() + "/jpeg.weights";
     std::vector<char> jpeg = {'\xff', '\xd8', '\xff', '\xe0', 0, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0};

@@ -75,10 +75,13 @@ int warn_unused(const Cfg& cfg);
 struct DataConfig {
     std::string path;
     std::map<std::string, std::string> values;
+    std::map<std::string, int> lines;  ///< the line of each key (its first occurrence, which wins)
     bool has(const std::string& key) const;
     std::string get_str(const std::string& key, const std::string& def) const;
-    /// Resolved path value (see above); `def` when absent.
+    /// Resolved path value (see above); `def` when absent, "" when that is "". Throws dn::Error
+    /// naming the .data file, line and key (or the default taken) when the file does not exist.
     std::string get_path(const std::string& key, const std::string& def) const;
+    /// Throws dn::Error naming the file, line and key when the value is not an integer in int's range.
     int get_int(const std::string& key, int def) const;
 };
 

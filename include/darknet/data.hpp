@@ -5,21 +5,21 @@
 #include <string>
 #include <vector>
 
+#include "darknet/image.hpp"
 #include "darknet/network.hpp"
 
 namespace dn {
 
 /// A classification set: image paths and the label of each, found by Darknet's rule (the label
 /// name appears in the path).
-struct ClassificationSet {
-    std::string list_path;
-    std::vector<std::string> paths;
+struct ClassificationSet : ImageList {
     std::vector<int> label;           ///< index into labels, per path
     std::vector<std::string> labels;
 };
 
-/// Reads an image list (one path per line) and assigns labels. Throws dn::Error naming the list
-/// file and line of a path that contains no label name or more than one (listing the labels).
+/// Reads an image list (read_image_list: every image must exist) and assigns labels. Throws
+/// dn::Error naming the list file and line of a path that contains no label name or more than one
+/// (listing the labels).
 ClassificationSet load_classification_set(const std::string& list_path, const std::vector<std::string>& labels);
 
 /// Augmentation of a classifier batch (Darknet's [net] keys).
@@ -32,8 +32,11 @@ struct ClassifierAugment {
 
 /// Loads images `idx` of `set` into X [n, c, h, w] (network input, values 0..1) and one-hot Y
 /// [n, classes]. With `aug`, Darknet's random crop/rotation/aspect, flip and HSV distortion, drawn
-/// from a generator seeded with `seed` (same seed, same batch); without, a plain resize.
+/// from a generator seeded with `seed` (same seed, same batch); without, a plain resize. An image
+/// that does not decode is handled as `bad` says (load_listed_image: an error naming its list file
+/// and line, or the next image with its label).
 void load_classification_batch(const ClassificationSet& set, const std::vector<int>& idx, int w, int h, int c,
-                               const ClassifierAugment* aug, uint64_t seed, float* X, float* Y);
+                               const ClassifierAugment* aug, uint64_t seed, float* X, float* Y,
+                               BadImage bad = BadImage::Error);
 
 }  // namespace dn

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "darknet/image.hpp"
 #include "darknet/network.hpp"
 
 namespace dn {
@@ -26,15 +27,14 @@ std::string label_path_for(const std::string& image_path);
 std::vector<BoxLabel> read_box_labels(const std::string& path, int classes, std::vector<std::string>& problems);
 
 /// A detection set: the image list and every image's labels, read once.
-struct DetectionSet {
-    std::string list_path;
-    std::vector<std::string> paths;
+struct DetectionSet : ImageList {
     std::vector<std::vector<BoxLabel>> boxes;
     std::vector<std::string> problems;  ///< skipped label lines and missing label files
 };
 
-/// Reads the image list and all label files. Each problem is printed as a warning (up to 20, then
-/// a count) unless `quiet`. Throws dn::Error when the list cannot be read or is empty.
+/// Reads the image list (read_image_list: every image must exist) and all label files. Each label
+/// problem is printed as a warning (up to 20, then a count) unless `quiet`. Throws dn::Error when
+/// the list cannot be read, is empty or names an image that does not exist.
 DetectionSet load_detection_set(const std::string& list_path, int classes, bool quiet = false);
 
 /// Detector augmentation ([net] keys plus the detection layer's jitter), Darknet's semantics.
@@ -55,8 +55,10 @@ struct DetectorAugment {
 /// the image filled with the image's mean color), resize (or letterbox) to w x h, random flip and
 /// HSV distortion, boxes moved and clipped likewise and dropped when under a network pixel wide or
 /// high; all draws from a generator seeded with `seed` (same seed, same batch). Without `aug`: a
-/// plain resize (or letterbox). Throws dn::Error naming an image that cannot be read.
+/// plain resize (or letterbox). An image that does not decode is handled as `bad` says
+/// (load_listed_image: an error naming its list file and line, or the next image with its boxes).
 void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,
-                          const DetectorAugment* aug, uint64_t seed, int max_boxes, float* X, float* truth);
+                          const DetectorAugment* aug, uint64_t seed, int max_boxes, float* X, float* truth,
+                          BadImage bad = BadImage::Error);
 
 }  // namespace dn

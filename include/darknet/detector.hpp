@@ -28,11 +28,10 @@ Image preprocess(const Image& im, int net_w, int net_h, bool letterbox);
 std::vector<Detection> detect_image(Network<float>& net, const Image& im, const DetectOptions& opt,
                                     double* forward_ms = nullptr);
 
-/// Detections of every image in `paths` (boxes relative to each image, after NMS), running `net`
+/// Detections of every image of `list` (boxes relative to each image, after NMS), running `net`
 /// forward in batches of net.batch (inference mode). Darknet's map and valid use thresh 0.005.
-/// Throws dn::Error naming an image that cannot be read.
-std::vector<std::vector<Detection>> detect_images(Network<float>& net, const std::vector<std::string>& paths,
-                                                  const DetectOptions& opt);
+/// Throws dn::Error naming an image that cannot be read, with its list file and line.
+std::vector<std::vector<Detection>> detect_images(Network<float>& net, const ImageList& list, const DetectOptions& opt);
 
 /// Class count of the last detection layer (0 when the network has none).
 int detection_classes(const Network<float>& net);

@@ -4,6 +4,7 @@
 #include <cstdarg>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dn {
@@ -34,10 +35,13 @@ std::vector<std::string> split(const std::string& s, char sep);
 bool starts_with(const std::string& s, const std::string& prefix);
 bool ends_with(const std::string& s, const std::string& suffix);
 
-/// Reads a whole file; throws dn::Error naming the path when it cannot be opened.
+/// Reads a whole file; throws dn::Error naming the path when it is a directory or cannot be opened
+/// or read.
 std::string read_text_file(const std::string& path);
 /// Non-empty, trimmed lines of a text file (names files, image lists).
 std::vector<std::string> read_lines(const std::string& path);
+/// The non-empty, trimmed lines of `text`, each with its 1-based line number (for messages).
+std::vector<std::pair<int, std::string>> numbered_lines(const std::string& text);
 bool file_exists(const std::string& path);
 std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);

@@ -24,6 +24,32 @@ struct Image {
 /// channels = 0 keeps the file's channels; 1 or 3 converts. Throws dn::Error naming the path and
 /// the decoder's reason.
 Image load_image(const std::string& path, int channels = 0);
+/// An image list (a .data file's train= or valid=): one image path per line, blank lines
+/// skipped; each path keeps its line number for messages.
+struct ImageList {
+    std::string list_path;
+    std::vector<std::string> paths;
+    std::vector<int> lines;  ///< 1-based line of paths[i] in list_path
+    /// "list_path:line" of paths[i].
+    std::string where(size_t i) const;
+};
+/// Reads an image list. Throws dn::Error when the list cannot be read or lists no images.
+ImageList read_image_list(const std::string& list_path);
+/// Checks that every listed image exists and is a regular file (one stat each), so that a wrong
+/// path fails before training starts. Throws dn::Error naming the first line at fault and how
+/// many there are.
+void require_listed_images(const ImageList& list);
+/// What a batch loader does with a listed image that does not decode.
+enum class BadImage {
+    Error,        ///< throw dn::Error naming the list's file and line (evaluation)
+    UseTheNext,   ///< training, as AlexeyAB's Darknet goes on: warn once per image (list file and line)
+                  ///< and use the next image of the list that decodes; dn::Error when none does
+};
+/// load_image() of paths[i] of a list, under `bad` (above). With UseTheNext, *used is the index of
+/// the image returned (i unless paths[i] did not decode), so that the caller takes its labels.
+Image load_listed_image(const ImageList& list, size_t i, int channels, BadImage bad = BadImage::Error,
+                        size_t* used = nullptr);
+
 /// Width and height from the file's header (no decoding); throws dn::Error like load_image.
 void image_size(const std::string& path, int* w, int* h);
 /// Decodes an in-memory encoded image (same rules).

@@ -50,6 +50,8 @@ struct TrainResult {
 /// every save_every iterations and at the end, <base>_final.weights at the end, and the chart.
 /// A loss that is NaN or infinite stops training with dn::Error naming the iteration and the first
 /// layer whose output is not finite. Ctrl-C stops after the current iteration (saving _last).
+/// A dn::Error from `evaluate` (a valid= image that does not decode) saves _last, then propagates;
+/// `backup_dir` must be a directory or creatable (dn::Error before the first iteration otherwise).
 TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per_image, const TrainOptions& opt);
 
 /// Draws the loss curve (and the evaluation metric, if any) into a PNG.

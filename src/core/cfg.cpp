@@ -1,6 +1,10 @@
 #include "darknet/cfg.hpp"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -188,6 +192,14 @@ int warn_unused(const Cfg& cfg) {
     return n;
 }
 
+namespace {
+// "file:line" of a key of a .data file (only "file" for a DataConfig built by hand)
+std::string key_where(const DataConfig& d, const std::string& key) {
+    auto it = d.lines.find(key);
+    return it == d.lines.end() ? d.path : strfmt("%s:%d", d.path.c_str(), it->second);
+}
+}  // namespace
+
 bool DataConfig::has(const std::string& key) const { return values.count(key) != 0; }
 
 std::string DataConfig::get_str(const std::string& key, const std::string& def) const {
@@ -196,24 +208,37 @@ std::string DataConfig::get_str(const std::string& key, const std::string& def) 
 }
 
 std::string DataConfig::get_path(const std::string& key, const std::string& def) const {
-    std::string v = get_str(key, def);
-    if (v.empty() || v[0] == '/' || file_exists(v)) return v;
+    const std::string v = get_str(key, def);
+    if (v.empty()) return v;
     // Darknet resolves from the working directory (its repository root); also accept paths relative
     // to the .data file and to its parent (cfg/x.data naming data/x.names).
-    std::string dir = dirname_of(path);
-    for (const std::string& base : {dir, dirname_of(dir)}) {
-        std::string alt = base + "/" + v;
-        if (file_exists(alt)) return alt;
+    std::vector<std::string> tried = {v};
+    if (v[0] != '/')
+        for (const std::string& base : {dirname_of(path), dirname_of(dirname_of(path))})
+            if (base != "." && std::find(tried.begin(), tried.end(), base + "/" + v) == tried.end())
+                tried.push_back(base + "/" + v);
+    // "x.data:3: names=n.names: <what>", or "x.data has no names= and its default 'n.names' <what>"
+    auto bad = [&](const std::string& what) -> std::string {
+        if (has(key)) fail("%s: %s=%s: %s", key_where(*this, key).c_str(), key.c_str(), v.c_str(), what.c_str());
+        fail("%s has no %s= and its default '%s' %s", path.c_str(), key.c_str(), v.c_str(), what.c_str());
+    };
+    for (const std::string& p : tried) {
+        struct stat st;
+        if (::stat(p.c_str(), &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) return bad(p == v ? "is a directory, not a file" : "'" + p + "' is a directory, not a file");
+        return p;
     }
-    return v;
+    std::string also;
+    for (size_t i = 1; i < tried.size(); ++i) also += (i > 1 ? ", " : " (nor ") + tried[i] + (i + 1 == tried.size() ? ")" : "");
+    return bad("does not exist" + also);
 }
 
 int DataConfig::get_int(const std::string& key, int def) const {
     auto it = values.find(key);
     if (it == values.end()) return def;
     double d;
-    if (!parse_float_strict(it->second, &d) || d != std::floor(d))
-        fail("%s: key '%s': expected an integer, got '%s'", path.c_str(), key.c_str(),
+    if (!parse_float_strict(it->second, &d) || d != std::floor(d) || std::fabs(d) > INT_MAX)
+        fail("%s: key '%s': expected an integer, got '%s'", key_where(*this, key).c_str(), key.c_str(),
              it->second.c_str());
     return static_cast<int>(d);
 }
@@ -232,7 +257,10 @@ DataConfig parse_data_file(const std::string& path) {
         if (eq == std::string::npos)
             fail("%s:%d: expected 'key=value', got '%s'", path.c_str(), lineno, line.c_str());
         std::string key = trim(line.substr(0, eq));
-        if (!dc.values.count(key)) dc.values[key] = trim(line.substr(eq + 1));
+        if (!dc.values.count(key)) {
+            dc.values[key] = trim(line.substr(eq + 1));
+            dc.lines[key] = lineno;
+        }
     }
     return dc;
 }

@@ -37,8 +37,8 @@ std::vector<Detection> detect_image(Network<float>& net, const Image& im, const 
     return dets;
 }
 
-std::vector<std::vector<Detection>> detect_images(Network<float>& net, const std::vector<std::string>& paths,
-                                                  const DetectOptions& opt) {
+std::vector<std::vector<Detection>> detect_images(Network<float>& net, const ImageList& list, const DetectOptions& opt) {
+    const std::vector<std::string>& paths = list.paths;
     int classes = 0;
     NmsKind kind = NmsKind::Default;
     float beta = 0.6f;
@@ -50,7 +50,7 @@ std::vector<std::vector<Detection>> detect_images(Network<float>& net, const std
     for (size_t i0 = 0; i0 < paths.size(); i0 += net.batch) {
         const size_t n = std::min(paths.size() - i0, static_cast<size_t>(net.batch));
         for (size_t k = 0; k < n; ++k) {
-            Image im = load_image(paths[i0 + k], net.c);
+            Image im = load_listed_image(list, i0 + k, net.c);
             sizes[k] = {im.w, im.h};
             Image sized = preprocess(im, net.w, net.h, opt.letterbox);
             std::copy(sized.data.begin(), sized.data.end(), X.begin() + k * per);

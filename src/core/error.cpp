@@ -84,22 +84,33 @@ bool ends_with(const std::string& s, const std::string& p) {
 }
 
 std::string read_text_file(const std::string& path) {
+    struct stat st;
+    // an ifstream opens a directory and then reads nothing: say so instead of returning ""
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail("'%s' is a directory, not a file", path.c_str());
     std::ifstream f(path, std::ios::binary);
     if (!f) fail("cannot open '%s': %s", path.c_str(), std::strerror(errno));
     std::stringstream ss;
-    ss << f.rdbuf();
+    if (f.peek() != std::ifstream::traits_type::eof()) ss << f.rdbuf();
+    if (f.bad()) fail("cannot read '%s': %s", path.c_str(), std::strerror(errno));
     return ss.str();
 }
 
-std::vector<std::string> read_lines(const std::string& path) {
-    std::string text = read_text_file(path);
-    std::vector<std::string> out;
-    std::string line;
-    std::istringstream in(text);
-    while (std::getline(in, line)) {
-        line = trim(line);
-        if (!line.empty()) out.push_back(line);
+std::vector<std::pair<int, std::string>> numbered_lines(const std::string& text) {
+    std::vector<std::pair<int, std::string>> out;
+    size_t pos = 0;
+    for (int lineno = 1; pos < text.size(); ++lineno) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        std::string line = trim(text.substr(pos, nl - pos));
+        pos = nl + 1;
+        if (!line.empty()) out.emplace_back(lineno, std::move(line));
     }
+    return out;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+    std::vector<std::string> out;
+    for (auto& [lineno, line] : numbered_lines(read_text_file(path))) out.push_back(std::move(line));
     return out;
 }
 

@@ -162,10 +162,20 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
     r.revision = v[2];
     int loaded = 0;
     for (auto& l : net.layers) {
-        if (allow_partial && (r.remaining() == 0 || r.at_magic(kTrailerMagic))) break;
-        if (r.at_magic(kTrailerMagic))
-            fail("weights file '%s' is truncated: its layers end at byte offset %zu, before layer %d (%s)",
-                 path.c_str(), r.offset(), l->index, l->type());
+        // where the layers' data ends (the end of the file, or our checkpoints' trailer), the layers
+        // left are complete when they have no weights (softmax, [yolo], maxpool, ...)
+        if (r.remaining() == 0 || r.at_magic(kTrailerMagic)) {
+            WeightsWriter probe;
+            l->save_weights(probe);
+            if (probe.bytes().empty()) {
+                ++loaded;
+                continue;
+            }
+            if (allow_partial) break;
+            if (r.at_magic(kTrailerMagic))
+                fail("weights file '%s' is truncated: its layers end at byte offset %zu, before layer %d (%s)",
+                     path.c_str(), r.offset(), l->index, l->type());
+        }
         r.set_layer(l->index, l->type());
         l->load_weights(r);
         l->params_changed();

@@ -25,34 +25,26 @@ ClassificationSet load_classification_set(const std::string& list_path, const st
                      j, k, j + 1, k + 1, labels[k].c_str());
     }
     ClassificationSet set;
-    set.list_path = list_path;
+    static_cast<ImageList&>(set) = read_image_list(list_path);
     set.labels = labels;
-    std::string text = read_text_file(list_path);
-    size_t pos = 0;
-    int lineno = 0;
-    while (pos <= text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string line = trim(text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
-        ++lineno;
-        pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
-        if (line.empty()) continue;
+    for (size_t i = 0; i < set.paths.size(); ++i) {
+        const std::string& path = set.paths[i];
         int found = -1, hits = 0;
         for (size_t k = 0; k < labels.size(); ++k)
-            if (line.find(labels[k]) != std::string::npos) {
+            if (path.find(labels[k]) != std::string::npos) {
                 found = static_cast<int>(k);
                 ++hits;
             }
         if (hits != 1) {
             std::string all;
             for (const auto& l : labels) all += (all.empty() ? "" : ", ") + l;
-            fail("%s:%d: '%s' contains %s label name; Darknet takes the label from the path, which must contain "
+            fail("%s: '%s' contains %s label name; Darknet takes the label from the path, which must contain "
                  "exactly one of: %s",
-                 list_path.c_str(), lineno, line.c_str(), hits == 0 ? "no" : "more than one", all.c_str());
+                 set.where(i).c_str(), path.c_str(), hits == 0 ? "no" : "more than one", all.c_str());
         }
-        set.paths.push_back(line);
         set.label.push_back(found);
     }
-    if (set.paths.empty()) fail("%s lists no images", list_path.c_str());
+    require_listed_images(set);
     return set;
 }
 
@@ -70,12 +62,12 @@ ClassifierAugment ClassifierAugment::from(const NetConfig& n) {
 }
 
 void load_classification_batch(const ClassificationSet& set, const std::vector<int>& idx, int w, int h, int c,
-                               const ClassifierAugment* aug, uint64_t seed, float* X, float* Y) {
+                               const ClassifierAugment* aug, uint64_t seed, float* X, float* Y, BadImage bad) {
     const size_t per = static_cast<size_t>(w) * h * c, classes = set.labels.size();
     std::memset(Y, 0, sizeof(float) * classes * idx.size());
     for (size_t i = 0; i < idx.size(); ++i) {
-        const int k = idx[i];
-        Image im = load_image(set.paths[k], c);
+        size_t k = 0;  // the image used (idx[i], or the next that loads)
+        Image im = load_listed_image(set, idx[i], c, bad, &k);
         Image sized;
         if (aug) {
             Rng g(seed * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull + 1);

@@ -39,16 +39,7 @@ std::vector<BoxLabel> read_box_labels(const std::string& path, int classes, std:
         problems.push_back(path + ": no such label file (the image is treated as having no objects)");
         return out;
     }
-    const std::string text = read_text_file(path);
-    size_t pos = 0;
-    int lineno = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) nl = text.size();
-        const std::string line = trim(text.substr(pos, nl - pos));
-        pos = nl + 1;
-        ++lineno;
-        if (line.empty()) continue;
+    for (const auto& [lineno, line] : numbered_lines(read_text_file(path))) {
         std::vector<std::string> cols;
         for (const auto& c : split(line, ' '))
             for (const auto& t : split(c, '\t'))
@@ -87,9 +78,8 @@ std::vector<BoxLabel> read_box_labels(const std::string& path, int classes, std:
 
 DetectionSet load_detection_set(const std::string& list_path, int classes, bool quiet) {
     DetectionSet set;
-    set.list_path = list_path;
-    set.paths = read_lines(list_path);
-    if (set.paths.empty()) fail("%s lists no images", list_path.c_str());
+    static_cast<ImageList&>(set) = read_image_list(list_path);
+    require_listed_images(set);
     set.boxes.reserve(set.paths.size());
     for (const auto& p : set.paths) set.boxes.push_back(read_box_labels(label_path_for(p), classes, set.problems));
     if (!quiet) {
@@ -147,12 +137,13 @@ void crop_resize_into(const Image& im, float left, float top, float cw, float ch
 }  // namespace
 
 void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,
-                          const DetectorAugment* aug, uint64_t seed, int max_boxes, float* X, float* truth) {
+                          const DetectorAugment* aug, uint64_t seed, int max_boxes, float* X, float* truth,
+                          BadImage bad) {
     const size_t per = static_cast<size_t>(w) * h * c, tsz = static_cast<size_t>(max_boxes) * 5;
     std::fill(truth, truth + tsz * idx.size(), 0.f);
     for (size_t i = 0; i < idx.size(); ++i) {
-        const int k = idx[i];
-        const Image im = load_image(set.paths[k], c);
+        size_t k = 0;  // the image used (idx[i], or the next that loads)
+        const Image im = load_listed_image(set, idx[i], c, bad, &k);
         Rng g(seed * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull + 7);
         // the crop, in image pixels: each edge moves by up to jitter * size (Darknet's pleft, pright, ...)
         float left = 0, top = 0, cw = static_cast<float>(im.w), ch = static_cast<float>(im.h);

@@ -6,6 +6,9 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <set>
+#include <sys/stat.h>
 
 #include "darknet/error.hpp"
 
@@ -72,6 +75,67 @@ Image load_image(const std::string& path, int channels) {
 void image_size(const std::string& path, int* w, int* h) {
     int c = 0;
     if (!stbi_info(path.c_str(), w, h, &c)) fail("cannot read the size of image '%s': %s", path.c_str(), stbi_failure_reason());
+}
+
+std::string ImageList::where(size_t i) const {
+    return strfmt("%s:%d", list_path.c_str(), i < lines.size() ? lines[i] : 0);
+}
+
+ImageList read_image_list(const std::string& list_path) {
+    ImageList list;
+    list.list_path = list_path;
+    for (auto& [lineno, line] : numbered_lines(read_text_file(list_path))) {
+        list.paths.push_back(std::move(line));
+        list.lines.push_back(lineno);
+    }
+    if (list.paths.empty()) fail("%s lists no images", list_path.c_str());
+    return list;
+}
+
+void require_listed_images(const ImageList& list) {
+    size_t bad = 0, first = 0;
+    const char* why = "";
+    for (size_t i = 0; i < list.paths.size(); ++i) {
+        // one stat per image: a wrong path fails here, not hours into training
+        struct stat st;
+        const bool missing = ::stat(list.paths[i].c_str(), &st) != 0;
+        if (!missing && S_ISREG(st.st_mode)) continue;
+        if (bad++ == 0) {
+            first = i;
+            why = missing ? "does not exist" : S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
+        }
+    }
+    if (bad)
+        fail("%s: image '%s' %s (%zu of the %zu listed images are missing or not files)", list.where(first).c_str(),
+             list.paths[first].c_str(), why, bad, list.paths.size());
+}
+
+Image load_listed_image(const ImageList& list, size_t i, int channels, BadImage bad, size_t* used) {
+    if (used) *used = i;
+    try {
+        return load_image(list.paths[i], channels);
+    } catch (const Error& e) {
+        if (bad == BadImage::Error) fail("%s: %s", list.where(i).c_str(), e.what());
+        for (size_t k = 1; k < list.paths.size(); ++k) {
+            const size_t j = (i + k) % list.paths.size();
+            Image im;
+            try {
+                im = load_image(list.paths[j], channels);
+            } catch (const Error&) {
+                continue;
+            }
+            static std::mutex mu;
+            static std::set<std::string> warned;
+            std::lock_guard<std::mutex> lock(mu);
+            if (warned.insert(list.paths[i]).second)
+                warn("%s: %s; training uses the next image of the list that loads in its place (fix or remove this "
+                     "line)",
+                     list.where(i).c_str(), e.what());
+            if (used) *used = j;
+            return im;
+        }
+        fail("%s: %s, and no other image of %s loads either", list.where(i).c_str(), e.what(), list.list_path.c_str());
+    }
 }
 
 void save_image(const Image& im, const std::string& path) {

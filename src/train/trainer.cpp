@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <future>
 
 #include "darknet/error.hpp"
@@ -18,11 +20,24 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 void on_sigint(int) { g_interrupted = true; }
 
+// mkdir -p; a path that exists but is not a directory is an error now, not at the first save
 void make_dir(const std::string& d) {
-    if (d.empty() || file_exists(d)) return;
+    struct stat st;
+    if (d.empty()) return;
+    if (::stat(d.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) fail("backup directory '%s' exists and is not a directory", d.c_str());
+        return;
+    }
     make_dir(dirname_of(d));
-    if (::mkdir(d.c_str(), 0755) != 0 && !file_exists(d)) fail("cannot create directory '%s'", d.c_str());
+    if (::mkdir(d.c_str(), 0755) != 0 && !file_exists(d))
+        fail("cannot create directory '%s': %s", d.c_str(), std::strerror(errno));
 }
+
+// Ctrl-C sets g_interrupted while training; the previous handler comes back however train() ends
+struct SigintHandler {
+    void (*old)(int) = std::signal(SIGINT, on_sigint);
+    ~SigintHandler() { std::signal(SIGINT, old); }
+};
 
 [[noreturn]] void not_finite(const Network<float>& net, int64_t iteration, double loss) {
     const char* what = std::isnan(loss) ? "NaN" : "infinite";
@@ -60,7 +75,7 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
         return res;
     }
     g_interrupted = false;
-    auto old_handler = std::signal(SIGINT, on_sigint);
+    const SigintHandler sigint;
     int cur = 0;
     auto start = [&](int64_t i, int p, int buf) {
         return std::async(std::launch::async, [&, i, p, buf] { load(i, p, X[buf].data(), Y[buf].data()); });
@@ -69,6 +84,11 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
     const double t_begin = now_seconds();
     double avg_loss = -1, avg_time = -1, best_metric = -1;
     int64_t saved_at = -1;  // iteration of the last _last.weights checkpoint
+    auto save_last = [&] {
+        saved_at = it;
+        save_weights(net, prefix + "_last.weights", -1, true);
+        if (!opt.quiet) std::fprintf(stderr, "Saving weights to %s_last.weights\n", prefix.c_str());
+    };
     const bool gpu = net.gpu_index >= 0;  // Network::use_gpu was called: every pass runs on the device
     while (it < max_batches && !g_interrupted) {
         const double t0 = now_seconds();
@@ -93,7 +113,6 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
             const double cost = net.total_cost();
             if (!std::isfinite(cost)) {
                 if (pending.valid()) pending.wait();
-                std::signal(SIGINT, old_handler);
                 if (gpu) net.pull_outputs();
                 not_finite(net, it + 1, cost);
             }
@@ -121,8 +140,17 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
         const bool last = it >= max_batches || g_interrupted;
         const bool eval_now = opt.evaluate && ((opt.eval_every > 0 && it % opt.eval_every == 0) || last);
         if (gpu && (eval_now || it % opt.save_every == 0 || last)) net.pull_params();  // device -> host before use
-        if (opt.evaluate && ((opt.eval_every > 0 && it % opt.eval_every == 0) || last)) {
-            const double v = opt.evaluate(it);
+        if (eval_now) {
+            double v;
+            try {
+                v = opt.evaluate(it);
+            } catch (const Error&) {
+                // e.g. a valid= image that does not decode. This is between iterations, so the
+                // checkpoint is exact: what was trained since the last one is kept, then the error.
+                if (pending.valid()) pending.wait();
+                if (saved_at != it) save_last();
+                throw;
+            }
             if (v >= 0) {
                 metric.push_back({it, v});
                 if (!opt.quiet) std::printf("%lld: %s %.4f\n", static_cast<long long>(it), opt.eval_name.c_str(), v);
@@ -135,22 +163,14 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
                 }
             }
         }
-        if (it % opt.save_every == 0 || last) {
-            saved_at = it;
-            save_weights(net, prefix + "_last.weights", -1, true);
-            if (!opt.quiet) std::fprintf(stderr, "Saving weights to %s_last.weights\n", prefix.c_str());
-        }
+        if (it % opt.save_every == 0 || last) save_last();
         if (!opt.chart_path.empty() && (it % 10 == 0 || last))
             write_chart(opt.chart_path, avg_curve, metric, max_batches, opt.eval_name);
     }
     if (pending.valid()) pending.wait();
-    std::signal(SIGINT, old_handler);
     res.interrupted = g_interrupted;
     if (gpu) net.pull_params();
-    if (res.interrupted && saved_at != it) {  // Ctrl-C after this iteration's checkpoint test
-        save_weights(net, prefix + "_last.weights", -1, true);
-        if (!opt.quiet) std::fprintf(stderr, "Saving weights to %s_last.weights\n", prefix.c_str());
-    }
+    if (res.interrupted && saved_at != it) save_last();  // Ctrl-C after this iteration's checkpoint test
     if (!res.interrupted) {
         save_weights(net, prefix + "_final.weights");
         if (!opt.quiet) std::fprintf(stderr, "Saving weights to %s_final.weights\n", prefix.c_str());
