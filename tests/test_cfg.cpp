@@ -81,6 +81,11 @@ TEST(Cfg, DataFileErrorsNameTheLineAndKey) {
     EXPECT_EQ(dn::read_text_file(dir + "/x.data").substr(0, 3), "# c");
     dn::test::write_text(dir + "/empty", "");
     EXPECT_EQ(dn::read_text_file(dir + "/empty"), "");
+    // what a message quotes reaches the terminal without its control characters (\x1b starts an
+    // escape sequence); UTF-8 stays
+    dn::test::write_text(dir + "/bin.data", "classes=2\n\x1b[2J\x07" "caf\xc3\xa9\tx\n");
+    EXPECT_EQ(msg([&] { parse_data_file(dir + "/bin.data"); }),
+              dir + "/bin.data:2: expected 'key=value', got '\\x1b[2J\\x07caf\xc3\xa9\tx'");
 }
 
 struct BadCfg {

@@ -20,10 +20,11 @@ public:
 /// printf-style formatting into a std::string.
 std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/// Throws dn::Error with a printf-style message.
+/// Throws dn::Error with a printf-style message; control characters other than newline and tab
+/// (from quoted user input) appear as \xNN.
 [[noreturn]] void fail(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/// Prints "darknet: warning: <msg>" to stderr (respects set_quiet()).
+/// Prints "darknet: warning: <msg>" to stderr (respects set_quiet()); control characters as fail().
 void warn(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /// Silences warn() and the informational messages of the library (for tests and the C API).

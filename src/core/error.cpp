@@ -26,6 +26,18 @@ std::string vformat(const char* fmt, va_list ap) {
     if (n > 0) std::vsnprintf(&out[0], static_cast<size_t>(n) + 1, fmt, ap);
     return out;
 }
+
+// A message quotes what the user gave (cfg values, paths, lines of a list); control characters
+// in it (a binary file given as a list, an escape sequence) are shown as \xNN instead of being
+// sent to the terminal. Newlines and tabs stay; bytes >= 0x80 stay (UTF-8 file names).
+std::string printable(std::string s) {
+    std::string out;
+    for (unsigned char ch : s) {
+        if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) out += strfmt("\\x%02x", ch);
+        else out += static_cast<char>(ch);
+    }
+    return out;
+}
 }  // namespace
 
 std::string strfmt(const char* fmt, ...) {
@@ -41,7 +53,7 @@ void fail(const char* fmt, ...) {
     va_start(ap, fmt);
     std::string s = vformat(fmt, ap);
     va_end(ap);
-    throw Error(s);
+    throw Error(printable(std::move(s)));
 }
 
 void warn(const char* fmt, ...) {
@@ -50,7 +62,7 @@ void warn(const char* fmt, ...) {
     va_start(ap, fmt);
     std::string s = vformat(fmt, ap);
     va_end(ap);
-    std::fprintf(stderr, "darknet: warning: %s\n", s.c_str());
+    std::fprintf(stderr, "darknet: warning: %s\n", printable(std::move(s)).c_str());
 }
 
 void set_quiet(bool quiet) { g_quiet = quiet; }
