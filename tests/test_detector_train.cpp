@@ -303,7 +303,8 @@ TEST(DetectorTrain, CorruptLabelsAreReportedNotLearned) {
         "/images/ && cp " + data + "/labels/train/00000[0-7].txt " + dir + "/labels/ && ls " + dir +
         "/images/*.png > " + dir + "/train.txt");
     write_text(dir + "/labels/000003.txt", "12 0.5 0.5 0.2 0.2\n4 0.5 0.5 0.2\n");
-    write_text(dir + "/d.data", "classes=10\ntrain=" + dir + "/train.txt\nbackup=" + dir + "/backup\n");
+    write_text(dir + "/d.data", "classes=10\ntrain=" + dir + "/train.txt\nvalid=" + dir + "/train.txt\nbackup=" + dir +
+                                    "/backup\n");
     write_text(dir + "/t.cfg", tiny_yolo(4, 0));
     int rc = 0;
     std::string log = run("cd " + dir + " && " + darknet_bin() + " detector train d.data t.cfg -dont_show", &rc);
@@ -311,6 +312,10 @@ TEST(DetectorTrain, CorruptLabelsAreReportedNotLearned) {
     EXPECT_NE(log.find("labels/000003.txt:1: class id 12 is not an integer in [0, classes=10)"), std::string::npos) << log;
     EXPECT_NE(log.find("labels/000003.txt:2: expected 5 columns"), std::string::npos) << log;
     EXPECT_EQ(losses(log).size(), 4u) << log;
+    // the checkpoint (momentum trailer after the layers, then [yolo]) is a whole weights file
+    log = run("cd " + dir + " && " + darknet_bin() + " detector map d.data t.cfg backup/t_last.weights", &rc);
+    EXPECT_EQ(rc, 0) << log;
+    EXPECT_NE(log.find("mean average precision (mAP@0.50)"), std::string::npos) << log;
 }
 
 // Fine-tuning starts from `partial` weights: the first N layers of a pretrained model, seen = 0.
