@@ -17,9 +17,9 @@ struct ClassificationSet : ImageList {
     std::vector<std::string> labels;
 };
 
-/// Reads an image list (read_image_list: every image must exist) and assigns labels. Throws
-/// dn::Error naming the list file and line of a path that contains no label name or more than one
-/// (listing the labels).
+/// Reads an image list (read_image_list, then require_listed_images: every image must exist) and
+/// assigns labels. Throws dn::Error naming the list file and line of a path that contains no label
+/// name or more than one (listing the labels), or of an image that does not exist.
 ClassificationSet load_classification_set(const std::string& list_path, const std::vector<std::string>& labels);
 
 /// Augmentation of a classifier batch (Darknet's [net] keys).

@@ -32,9 +32,10 @@ struct DetectionSet : ImageList {
     std::vector<std::string> problems;  ///< skipped label lines and missing label files
 };
 
-/// Reads the image list (read_image_list: every image must exist) and all label files. Each label
-/// problem is printed as a warning (up to 20, then a count) unless `quiet`. Throws dn::Error when
-/// the list cannot be read, is empty or names an image that does not exist.
+/// Reads the image list (read_image_list, then require_listed_images: every image must exist) and
+/// all label files. Each label problem is printed as a warning (up to 20, then a count) unless
+/// `quiet`. Throws dn::Error when the list cannot be read, is empty or names an image that does
+/// not exist.
 DetectionSet load_detection_set(const std::string& list_path, int classes, bool quiet = false);
 
 /// Detector augmentation ([net] keys plus the detection layer's jitter), Darknet's semantics.
