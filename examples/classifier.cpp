@@ -104,8 +104,7 @@ int classifier_train(const std::string& datacfg, const std::string& cfgfile, con
         load_classification_batch(train, idx, net->w, net->h, net->c, &aug, s, X, Y, BadImage::UseTheNext);
     };
     TrainOptions opt;
-    opt.backup_dir = d.data.get_str("backup", "backup/");
-    while (opt.backup_dir.size() > 1 && opt.backup_dir.back() == '/') opt.backup_dir.pop_back();
+    opt.backup_dir = backup_dir(d.data);
     opt.base = base_name(cfgfile);
     opt.save_every = a.integer("-save_every", 100);
     opt.chart_path = a.str("-chart", "chart.png");

@@ -29,4 +29,15 @@ void start_training(Network<float>& net, const std::string& weightfile, const Ar
     if (const int gpu = gpu_flag(a); gpu >= 0) net.use_gpu(gpu);
 }
 
+std::string backup_dir(const DataConfig& data) {
+    std::string dir = data.get_str("backup", "backup/");
+    if (dir.empty()) {
+        auto it = data.lines.find("backup");
+        fail("%s:%d: backup= is empty; name the directory for the checkpoints (the default is backup/)",
+             data.path.c_str(), it == data.lines.end() ? 0 : it->second);
+    }
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return dir;
+}
+
 }  // namespace dn

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "args.hpp"
+#include "darknet/cfg.hpp"
 #include "darknet/network.hpp"
 
 namespace dn {
@@ -17,5 +18,10 @@ bool read_image_path(std::string* path);
 /// over), -max_batches N shortens or extends the run (schedules follow it), -i/-gpus N moves the
 /// network to that GPU. Throws dn::Error on bad weights or a missing device.
 void start_training(Network<float>& net, const std::string& weightfile, const Args& a);
+
+/// The checkpoint directory a .data file names: backup= (default "backup/"), trailing '/' removed.
+/// Throws dn::Error naming the .data line when backup= is empty: Darknet would then write the
+/// checkpoints into the root directory ("/<cfg>_last.weights").
+std::string backup_dir(const DataConfig& data);
 
 }  // namespace dn

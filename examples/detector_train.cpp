@@ -126,8 +126,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
         const auto wh = random ? ms(it) : std::pair<int, int>{net->w, net->h};
         load_detection_batch(train, idx, wh.first, wh.second, net->c, &aug, s, max_boxes, X, Y, BadImage::UseTheNext);
     };
-    opt.backup_dir = d.data.get_str("backup", "backup/");
-    while (opt.backup_dir.size() > 1 && opt.backup_dir.back() == '/') opt.backup_dir.pop_back();
+    opt.backup_dir = backup_dir(d.data);
     opt.base = base_name(cfgfile);
     opt.save_every = a.integer("-save_every", 100);
     opt.chart_path = a.str("-chart", "chart.png");

@@ -197,7 +197,7 @@ def mutate_text(rng, text, d):
     """One change to a data, list, names or label file of the set in d."""
     lines = text.split("\n")
     k = rng.random()
-    values = EDGE_VALUES + ["/nonexistent", d, d + "/images", d + "/t.cfg", " ", "1e-40", "+1", "."]
+    values = EDGE_VALUES + [d + "/nonexistent", d, d + "/images", d + "/t.cfg", " ", "1e-40", "+1", "."]
     if k < 0.45 and any(l.strip() for l in lines):
         i = rng.choice([j for j, l in enumerate(lines) if l.strip()])
         if "=" in lines[i]:

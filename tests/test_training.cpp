@@ -243,10 +243,10 @@ TEST(Training, BadImagesAndListsAreNamedByTheirLine) {
     for (const char* l : kFashionLabels) labels += std::string(l) + "\n";
     write_text(dir + "/labels.txt", labels);
     auto train = [&](const std::string& list, int want_rc, const std::string& extra = "",
-                     const std::string& backup = "/b") {
+                     const char* backup = nullptr) {  // nullptr: <dir>/b
         write_text(dir + "/t.list", list);
         write_text(dir + "/d.data", "classes=10\ntrain=" + dir + "/t.list\nvalid=" + dir + "/t.list\nlabels=" + dir +
-                                        "/labels.txt\nbackup=" + dir + backup + "\n");
+                                        "/labels.txt\nbackup=" + (backup ? std::string(backup) : dir + "/b") + "\n");
         int rc = 0;
         std::string log = run("cd " + dir + " && " + darknet_bin() + " classifier train d.data n.cfg -dont_show " + extra, &rc);
         EXPECT_EQ(rc, want_rc) << log;
@@ -262,10 +262,13 @@ TEST(Training, BadImagesAndListsAreNamedByTheirLine) {
     EXPECT_NE(log.find("t.list:1: image '" + dir + "/dir_bag.png' is a directory"), std::string::npos) << log;
     log = train("", 1);
     EXPECT_NE(log.find("darknet: error: " + dir + "/t.list lists no images"), std::string::npos) << log;
-    log = train(good + "\n", 1, "", "/file");
+    log = train(good + "\n", 1, "", (dir + "/file").c_str());
     EXPECT_NE(log.find("darknet: error: backup directory '" + dir + "/file' exists and is not a directory"),
               std::string::npos)
         << log;
+    EXPECT_TRUE(losses(log).empty()) << "trained before the check\n" << log;
+    log = train(good + "\n", 1, "", "");  // Darknet would write /n_last.weights
+    EXPECT_NE(log.find("darknet: error: d.data:5: backup= is empty"), std::string::npos) << log;
     EXPECT_TRUE(losses(log).empty()) << "trained before the check\n" << log;
 
     log = train(dir + "/corrupt_bag.png\n", 1);
