@@ -44,6 +44,10 @@ std::vector<std::string> read_lines(const std::string& path);
 /// The non-empty, trimmed lines of `text`, each with its 1-based line number (for messages).
 std::vector<std::pair<int, std::string>> numbered_lines(const std::string& text);
 bool file_exists(const std::string& path);
+/// What a path names (stat(2), following links): nothing, a regular file, a directory, or
+/// something else (a device, a socket, ...).
+enum class PathKind { Missing, File, Directory, Other };
+PathKind path_kind(const std::string& path);
 std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);
 

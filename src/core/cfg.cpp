@@ -1,7 +1,5 @@
 #include "darknet/cfg.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cctype>
 #include <climits>
@@ -223,9 +221,9 @@ std::string DataConfig::get_path(const std::string& key, const std::string& def)
         fail("%s has no %s= and its default '%s' %s", path.c_str(), key.c_str(), v.c_str(), what.c_str());
     };
     for (const std::string& p : tried) {
-        struct stat st;
-        if (::stat(p.c_str(), &st) != 0) continue;
-        if (S_ISDIR(st.st_mode)) return bad(p == v ? "is a directory, not a file" : "'" + p + "' is a directory, not a file");
+        const PathKind kind = path_kind(p);
+        if (kind == PathKind::Missing) continue;
+        if (kind == PathKind::Directory) return bad(p == v ? "is a directory, not a file" : "'" + p + "' is a directory, not a file");
         return p;
     }
     std::string also;

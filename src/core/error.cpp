@@ -96,9 +96,8 @@ bool ends_with(const std::string& s, const std::string& p) {
 }
 
 std::string read_text_file(const std::string& path) {
-    struct stat st;
     // an ifstream opens a directory and then reads nothing: say so instead of returning ""
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail("'%s' is a directory, not a file", path.c_str());
+    if (path_kind(path) == PathKind::Directory) fail("'%s' is a directory, not a file", path.c_str());
     std::ifstream f(path, std::ios::binary);
     if (!f) fail("cannot open '%s': %s", path.c_str(), std::strerror(errno));
     std::stringstream ss;
@@ -126,9 +125,12 @@ std::vector<std::string> read_lines(const std::string& path) {
     return out;
 }
 
-bool file_exists(const std::string& path) {
+bool file_exists(const std::string& path) { return path_kind(path) != PathKind::Missing; }
+
+PathKind path_kind(const std::string& path) {
     struct stat st;
-    return ::stat(path.c_str(), &st) == 0;
+    if (::stat(path.c_str(), &st) != 0) return PathKind::Missing;
+    return S_ISREG(st.st_mode) ? PathKind::File : S_ISDIR(st.st_mode) ? PathKind::Directory : PathKind::Other;
 }
 
 std::string dirname_of(const std::string& path) {

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <mutex>
 #include <set>
-#include <sys/stat.h>
 
 #include "darknet/error.hpp"
 
@@ -97,12 +96,13 @@ void require_listed_images(const ImageList& list) {
     const char* why = "";
     for (size_t i = 0; i < list.paths.size(); ++i) {
         // one stat per image: a wrong path fails here, not hours into training
-        struct stat st;
-        const bool missing = ::stat(list.paths[i].c_str(), &st) != 0;
-        if (!missing && S_ISREG(st.st_mode)) continue;
+        const PathKind kind = path_kind(list.paths[i]);
+        if (kind == PathKind::File) continue;
         if (bad++ == 0) {
             first = i;
-            why = missing ? "does not exist" : S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
+            why = kind == PathKind::Missing     ? "does not exist"
+                  : kind == PathKind::Directory ? "is a directory"
+                                                : "is not a regular file";
         }
     }
     if (bad)

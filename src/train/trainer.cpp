@@ -22,10 +22,9 @@ void on_sigint(int) { g_interrupted = true; }
 
 // mkdir -p; a path that exists but is not a directory is an error now, not at the first save
 void make_dir(const std::string& d) {
-    struct stat st;
     if (d.empty()) return;
-    if (::stat(d.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) fail("backup directory '%s' exists and is not a directory", d.c_str());
+    if (const PathKind kind = path_kind(d); kind != PathKind::Missing) {
+        if (kind != PathKind::Directory) fail("backup directory '%s' exists and is not a directory", d.c_str());
         return;
     }
     make_dir(dirname_of(d));
