@@ -133,6 +133,54 @@ void lrn_in_cache(benchmark::State& st, bool backward) {
 void BM_LrnForwardInCache(benchmark::State& st) { lrn_in_cache(st, false); }
 void BM_LrnBackwardInCache(benchmark::State& st) { lrn_in_cache(st, true); }
 
+// Batchnorm and GroupNorm on 4 images of 64 channels of S positions (x, dy and the output: 0.6 MB
+// for S = 196, in L2), so the time is the kernels' compute: the statistics (or backward sums) and
+// the elementwise pass, in ns per value. S = 192 is a multiple of the reductions' 32 lanes, 196 and
+// 729 leave a tail of 4 and 25, 13 is only a tail. GroupNorm: 32 groups of 2 channels.
+enum class NormKind { BnForward, BnBackward, GnForward, GnBackward };
+void norm_in_cache(benchmark::State& st, NormKind kind) {
+    const Shape s{4, 64, 1, static_cast<int>(st.range(0))};
+    const int G = 32;
+    Data d(s, G);
+    std::vector<float> dx(s.size()), dg(s.c), db(s.c);
+    const int S = s.w;
+    const bool bn = kind == NormKind::BnForward || kind == NormKind::BnBackward;
+    if (bn)
+        dn::batchnorm_forward_train(d.x.data(), s.n, s.c, S, d.gamma.data(), d.beta.data(), d.y.data(),
+                                    d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data());
+    else
+        dn::groupnorm_forward(d.x.data(), s.n, s.c, S, G, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
+                              d.mean.data(), d.inv.data());
+    for (auto _ : st) {
+        switch (kind) {
+            case NormKind::BnForward:
+                dn::batchnorm_forward_train(d.x.data(), s.n, s.c, S, d.gamma.data(), d.beta.data(), d.y.data(),
+                                            d.mean.data(), d.inv.data(), d.rm.data(), d.rv.data());
+                break;
+            case NormKind::BnBackward:
+                dn::batchnorm_backward_train(d.x.data(), d.dy.data(), s.n, s.c, S, d.gamma.data(), d.mean.data(),
+                                             d.inv.data(), dx.data(), false, dg.data(), db.data());
+                break;
+            case NormKind::GnForward:
+                dn::groupnorm_forward(d.x.data(), s.n, s.c, S, G, d.gamma.data(), d.beta.data(), 1e-5, d.y.data(),
+                                      d.mean.data(), d.inv.data());
+                break;
+            case NormKind::GnBackward:
+                dn::groupnorm_backward(d.x.data(), d.dy.data(), s.n, s.c, S, G, d.gamma.data(), d.mean.data(),
+                                       d.inv.data(), dx.data(), false, dg.data(), db.data());
+                break;
+        }
+        benchmark::ClobberMemory();
+    }
+    st.counters["ns/value"] = benchmark::Counter(static_cast<double>(s.size()) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate |
+                                                     benchmark::Counter::kInvert);
+}
+void BM_BatchnormForwardTrainInCache(benchmark::State& st) { norm_in_cache(st, NormKind::BnForward); }
+void BM_BatchnormBackwardTrainInCache(benchmark::State& st) { norm_in_cache(st, NormKind::BnBackward); }
+void BM_GroupnormForwardInCache(benchmark::State& st) { norm_in_cache(st, NormKind::GnForward); }
+void BM_GroupnormBackwardInCache(benchmark::State& st) { norm_in_cache(st, NormKind::GnBackward); }
+
 // One training step of each layer (forward then backward), the unit PyTorch is compared in
 // (scripts/bench_norm_vs_torch.sh); 5 tensor passes.
 void BM_BatchnormTrainStep(benchmark::State& st) {
@@ -204,6 +252,11 @@ BENCHMARK(BM_LrnForward)->Apply(shapes);
 BENCHMARK(BM_LrnBackward)->Apply(shapes);
 BENCHMARK(BM_LrnForwardInCache)->ArgName("S")->Arg(192)->Arg(196)->Arg(169)->Arg(729)->Arg(13)->UseRealTime();
 BENCHMARK(BM_LrnBackwardInCache)->ArgName("S")->Arg(192)->Arg(196)->Arg(169)->Arg(729)->Arg(13)->UseRealTime();
+#define DN_IN_CACHE_SIZES ArgName("S")->Arg(192)->Arg(196)->Arg(729)->Arg(13)->UseRealTime()
+BENCHMARK(BM_BatchnormForwardTrainInCache)->DN_IN_CACHE_SIZES;
+BENCHMARK(BM_BatchnormBackwardTrainInCache)->DN_IN_CACHE_SIZES;
+BENCHMARK(BM_GroupnormForwardInCache)->DN_IN_CACHE_SIZES;
+BENCHMARK(BM_GroupnormBackwardInCache)->DN_IN_CACHE_SIZES;
 BENCHMARK(BM_BatchnormTrainStep)->Apply(shapes);
 BENCHMARK(BM_GroupnormTrainStep)->Apply(shapes);
 BENCHMARK(BM_LrnTrainStep)->Apply(shapes);
