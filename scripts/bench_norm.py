@@ -16,7 +16,7 @@ KERNELS = ["BatchnormForwardTrain", "BatchnormBackwardTrain", "BatchnormForwardE
 def run(binary, threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_min_time=0.2",
-                          "--benchmark_filter=^BM_(StreamTriad|Batchnorm(Forward|Backward)|Groupnorm(Forward|Backward)|Lrn(Forward|Backward))"], env=env, capture_output=True, text=True,
+                          "--benchmark_filter=^BM_(StreamTriad|(Batchnorm(Forward|Backward)(Train|Eval)|Groupnorm(Forward|Backward)|Lrn(Forward|Backward))/shape)"], env=env, capture_output=True, text=True,
                          check=True).stdout
     res = {}
     for b in json.loads(out)["benchmarks"]:
