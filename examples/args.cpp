@@ -1,6 +1,8 @@
 #include "args.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstdlib>
 
 #include "darknet/cuda.hpp"
@@ -53,9 +55,14 @@ float Args::num(const std::string& name, float def) const {
 }
 
 int Args::integer(const std::string& name, int def) const {
-    float v = num(name, static_cast<float>(def));
-    if (v != static_cast<float>(static_cast<int>(v))) fail("flag %s expects an integer", name.c_str());
-    return static_cast<int>(v);
+    if (!flag(name)) return def;
+    // in double, which holds every int exactly (a float rounded 16777217 to 16777216, and
+    // 2147483647 to 2^31, past int)
+    const std::string v = str(name, "");
+    const double d = is_number(v) ? std::strtod(v.c_str(), nullptr) : NAN;
+    if (!(d == std::floor(d) && d >= INT_MIN && d <= INT_MAX))
+        fail("flag %s expects an integer in [%d, %d], got '%s'", name.c_str(), INT_MIN, INT_MAX, v.c_str());
+    return static_cast<int>(d);
 }
 
 int gpu_flag(const Args& a) {

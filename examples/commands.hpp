@@ -9,6 +9,9 @@ namespace dn {
 int run_detector(int argc, char** argv);
 /// detector train|map|valid (examples/detector_train.cpp), called by run_detector.
 int run_detector_train(const std::string& verb, int argc, char** argv, const std::vector<std::string>& value_flags);
+class Args;
+/// detector calc_anchors (examples/calc_anchors.cpp), called by run_detector.
+int run_calc_anchors(const Args& a);
 int run_partial(int argc, char** argv);  ///< `darknet partial cfg weights out N`
 int run_classifier(int argc, char** argv);
 int run_detect(int argc, char** argv);  ///< `darknet detect cfg weights image` (COCO names)

@@ -21,7 +21,8 @@ namespace {
 
 const std::vector<std::string> kValueFlags = {"-thresh", "-hier_thresh", "-hier", "-nms", "-out", "-threads",
                                               "-seed", "-i", "-gpus", "-iou_thresh", "-points", "-max_batches",
-                                              "-save_every", "-chart", "-eval_every", "-batch", "-results", "-prefix"};
+                                              "-save_every", "-chart", "-eval_every", "-batch", "-results", "-prefix",
+                                              "-num_of_clusters", "-width", "-height"};
 
 std::vector<std::string> load_names(const std::string& datacfg, int classes) {
     DataConfig d = parse_data_file(datacfg);
@@ -105,6 +106,7 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
 int run_detector(int argc, char** argv) {
     Args a(argc, argv, kValueFlags);
     std::string verb = a.pos(2);
+    if (verb == "calc_anchors") return run_calc_anchors(a);
     if (a.npos() < 4 || (a.npos() < 5 && !(verb == "map" && a.flag("-results")))) {
         std::fprintf(stderr,
                      "usage: %s detector test <data> <cfg> <weights> [image] [-thresh 0.25] [-ext_output] [-dont_show]\n"
@@ -112,8 +114,9 @@ int run_detector(int argc, char** argv) {
                      "       %s detector train <data> <cfg> [weights] [-map] [-clear] [-dont_show] [-chart chart.png]\n"
                      "       %s detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-points 0|11|101] [-thresh 0.25]\n"
                      "       %s detector map <data> -results <dir>   (score detector valid's files)\n"
-                     "       %s detector valid <data> <cfg> <weights> [-prefix results]\n",
-                     argv[0], argv[0], argv[0], argv[0], argv[0]);
+                     "       %s detector valid <data> <cfg> <weights> [-prefix results]\n"
+                     "       %s detector calc_anchors <data> [cfg] [-num_of_clusters 9] [-width 416 -height 416]\n",
+                     argv[0], argv[0], argv[0], argv[0], argv[0], argv[0]);
         return 1;
     }
     if (verb == "test") return detector_test(a.pos(3), a.pos(4), a.pos(5), a.pos(6), a);

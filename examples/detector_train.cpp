@@ -278,7 +278,7 @@ int run_detector_train(const std::string& verb, int argc, char** argv, const std
     if (verb == "train") return detector_train(a.pos(3), a.pos(4), a.pos(5), a);
     if (verb == "map") return detector_map(a.pos(3), a.pos(4), a.pos(5), a);
     if (verb == "valid") return detector_valid(a.pos(3), a.pos(4), a.pos(5), a);
-    fail("unknown detector command '%s' (test, train, map, valid)", verb.c_str());
+    fail("unknown detector command '%s' (test, train, map, valid, calc_anchors)", verb.c_str());
 }
 
 // darknet partial <cfg> <weights> <output> <layers>: the first <layers> layers' weights, seen = 0

@@ -13,8 +13,13 @@ echo "#### scripts/bench_norm.py $BENCH_BIN 2 3"
 python3 scripts/bench_norm.py "$BENCH_BIN" 2 3
 echo
 for t in 1 2; do
-    echo "#### OMP_NUM_THREADS=$t $BENCH_BIN --benchmark_filter=InCache (LRN on one image, in cache: ns per value)"
+    echo "#### OMP_NUM_THREADS=$t $BENCH_BIN --benchmark_filter=InCache (LRN, batchnorm, GroupNorm in cache: ns per value)"
     OMP_NUM_THREADS=$t "$BENCH_BIN" --benchmark_filter=InCache --benchmark_min_time=0.2 2>/dev/null | grep '^BM_'
+done
+echo
+for t in 1 2; do
+    echo "#### OMP_NUM_THREADS=$t $BENCH_BIN --benchmark_filter=FitAnchors (calc_anchors' k-means: seconds per fit)"
+    OMP_NUM_THREADS=$t "$BENCH_BIN" --benchmark_filter=FitAnchors 2>/dev/null | grep '^BM_'
 done
 echo
 echo "#### scripts/bench_norm_gpu.py $BENCH_BIN"

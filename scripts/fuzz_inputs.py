@@ -16,7 +16,7 @@ Usage: fuzz_inputs.py <darknet binary> [--cfg N] [--weights N] [--images N] [--t
   label files, train/valid lists, names, .data, a 3-layer [yolo] cfg) and a small classification
   set (labels from the paths); each case changes one of their text files (a value replaced by an
   edge value, a missing path or a directory; a line deleted or repeated 300 times; CRLF; cut
-  short; emptied; random bytes; a junk line) and runs `detector train|map|valid|test` or
+  short; emptied; random bytes; a junk line) and runs `detector train|map|valid|test|calc_anchors` or
   `classifier train|valid|predict` (2 iterations; -map / -eval_every sometimes).
 The weights and image cases need ../shared and are skipped (with a message) without it.
 
@@ -236,8 +236,12 @@ def train_case(rng, sets):
     for _ in range(rng.randint(1, 2)):
         text = mutate_text(rng, text, "{}")
     if det:
-        verb = rng.choice(["train", "train", "map", "valid", "test"])
+        verb = rng.choice(["train", "train", "map", "valid", "test", "calc_anchors"])
         argv = ["detector", verb, "{}/d.data", "{}/t.cfg"]
+        if verb == "calc_anchors":
+            argv += ["-num_of_clusters", str(rng.choice([1, 2, 6, 9, 0, -3, 100000]))] if rng.random() < 0.5 else []
+            argv += ["-width", str(rng.choice([416, 1, 0, -5, 2147483647]))] if rng.random() < 0.2 else []
+            return ("train detector calc_anchors (%s)" % fname, name, {fname: text}, argv)
         argv += [] if verb == "train" else ["{}/backup/t_final.weights"]
         argv += ["{}/images/im5.png"] if verb == "test" else []
         argv += ["-dont_show"] + (["-map"] if verb == "train" and rng.random() < 0.3 else [])

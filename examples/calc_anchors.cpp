@@ -1,0 +1,117 @@
+// darknet detector calc_anchors <data> [cfg] -num_of_clusters 9 -width 416 -height 416
+// (AlexeyAB's verb): anchors for a detection set's label sizes, by k-means on 1 - IoU.
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "darknet/anchors.hpp"
+#include "darknet/cfg.hpp"
+#include "darknet/detect_data.hpp"
+#include "darknet/error.hpp"
+
+namespace dn {
+
+namespace {
+
+// What a cfg contributes: its [net] input size, the first [yolo]'s num= and its anchors.
+struct CfgAnchors {
+    int width = 0, height = 0, num = 0;
+    std::vector<float> anchors;
+};
+
+CfgAnchors read_cfg_anchors(const std::string& path) {
+    CfgAnchors c;
+    const Cfg cfg = parse_cfg_file(path);
+    for (const CfgSection& s : cfg.sections) {
+        if (s.name == "net" || s.name == "network") {
+            c.width = s.get_int("width", 0);
+            c.height = s.get_int("height", 0);
+        } else if (s.name == "yolo" && c.num == 0) {
+            c.num = s.get_int_min("num", 1, 1);
+            c.anchors = s.get_floats("anchors");
+            if (c.anchors.size() != 2 * static_cast<size_t>(c.num))
+                s.error("anchors", strfmt("has %zu values; num=%d needs %d", c.anchors.size(), c.num, 2 * c.num));
+        }
+    }
+    if (c.num == 0) fail("%s has no [yolo] section to take num= from; give -num_of_clusters", path.c_str());
+    return c;
+}
+
+// The anchors as the cfg line writes them: whole pixels for an input over 32 (at least 1),
+// 4 decimals for sizes in grid cells (AlexeyAB's rule).
+std::string format_anchors(std::vector<BoxSize>* anchors, bool whole) {
+    std::string s;
+    for (size_t j = 0; j < anchors->size(); ++j) {
+        BoxSize& a = (*anchors)[j];
+        if (whole) a = {std::max(1.0, std::round(a.w)), std::max(1.0, std::round(a.h))};
+        s += j ? ", " : "";
+        s += whole ? strfmt("%3.0f,%3.0f", a.w, a.h) : strfmt("%2.4f,%2.4f", a.w, a.h);
+    }
+    return s;
+}
+
+}  // namespace
+
+int run_calc_anchors(const Args& a) {
+    const std::string datacfg = a.pos(3), cfgfile = a.pos(4);
+    if (datacfg.empty()) {
+        std::fprintf(stderr, "usage: darknet detector calc_anchors <data> [cfg] -num_of_clusters 9 -width 416 -height 416\n"
+                             "       (width, height and the number of anchors default to the cfg's)\n");
+        return 1;
+    }
+    CfgAnchors c;
+    if (!cfgfile.empty()) c = read_cfg_anchors(cfgfile);
+    const int k = a.integer("-num_of_clusters", c.num ? c.num : 5);
+    const int width = a.integer("-width", c.width), height = a.integer("-height", c.height);
+    if (width <= 0 || height <= 0)
+        fail("calc_anchors needs the network's input size: -width 416 -height 416 (or a cfg with [net] width/height)");
+    if (k < 1) fail("-num_of_clusters must be at least 1, not %d", k);
+    if (a.flag("-show")) warn("-show: this darknet opens no window; the anchors are printed and written to anchors.txt");
+
+    const DataConfig d = parse_data_file(datacfg);
+    const int classes = d.get_int("classes", 0);
+    if (classes <= 0) fail("%s: needs classes= (the number of object classes)", datacfg.c_str());
+    std::printf("\n num_of_clusters = %d, width = %d, height = %d \n", k, width, height);
+    const std::string train = d.get_path("train", "data/train.list");
+    const DetectionSet set = load_detection_set(train, classes);
+    std::vector<BoxSize> boxes;
+    for (const auto& image : set.boxes)
+        for (const BoxLabel& b : image) boxes.push_back({static_cast<double>(b.w) * width, static_cast<double>(b.h) * height});
+    std::printf(" read labels from %zu images \n loaded \t image: %zu \t box: %zu\n all loaded. \n", set.paths.size(),
+                set.paths.size(), boxes.size());
+    if (boxes.empty()) fail("%s: the training images have no boxes (no label lines)", datacfg.c_str());
+
+    std::printf("\n calculating k-means++ ...\n");
+    AnchorFit fit;
+    try {
+        const int restarts = 10;
+        fit = fit_anchors(boxes, k, restarts, static_cast<uint64_t>(a.integer("-seed", 0)),
+                          [&](int r, const AnchorFit& f) {
+                              std::printf(" run %2d of %d: avg IoU = %2.2f %% after %d iterations\n", r + 1, restarts,
+                                          100 * f.avg_iou, f.iterations);
+                              std::fflush(stdout);
+                          });
+    } catch (const Error& e) {
+        fail("%s: %s", train.c_str(), e.what());
+    }
+    const std::string line = format_anchors(&fit.anchors, width > 32);
+    std::printf("\n avg IoU = %2.2f %% \n", 100 * mean_best_iou(boxes, fit.anchors));
+    std::string members;
+    for (size_t j = 0; j < fit.members.size(); ++j) members += strfmt("%s%d", j ? ", " : "", fit.members[j]);
+    std::printf(" boxes per anchor (best IoU) = %s\n", members.c_str());
+    if (!c.anchors.empty() && c.width > 0 && c.height > 0) {
+        // the cfg's anchors are in its own input pixels
+        std::vector<BoxSize> at_cfg, cfg_anchors;
+        for (const BoxSize& b : boxes) at_cfg.push_back({b.w * c.width / width, b.h * c.height / height});
+        for (size_t j = 0; j + 1 < c.anchors.size(); j += 2) cfg_anchors.push_back({c.anchors[j], c.anchors[j + 1]});
+        std::printf(" avg IoU of %s's anchors = %2.2f %% \n", cfgfile.c_str(), 100 * mean_best_iou(at_cfg, cfg_anchors));
+    }
+    std::printf("\nSaving anchors to the file: anchors.txt \nanchors = %s\n", line.c_str());
+    write_file_atomic("anchors.txt", line.data(), line.size());
+    return 0;
+}
+
+}  // namespace dn
