@@ -31,8 +31,8 @@ CfgAnchors read_cfg_anchors(const std::string& path) {
             c.height = s.get_int("height", 0);
         } else if (s.name == "yolo" && c.num == 0) {
             c.num = s.get_int_min("num", 1, 1);
-            c.anchors = s.get_floats("anchors");
-            if (c.anchors.size() != 2 * static_cast<size_t>(c.num))
+            c.anchors = s.get_floats("anchors");  // none: the layer's defaults, nothing to score
+            if (!c.anchors.empty() && c.anchors.size() != 2 * static_cast<size_t>(c.num))
                 s.error("anchors", strfmt("has %zu values; num=%d needs %d", c.anchors.size(), c.num, 2 * c.num));
         }
     }
@@ -69,6 +69,9 @@ int run_calc_anchors(const Args& a) {
     if (width <= 0 || height <= 0)
         fail("calc_anchors needs the network's input size: -width 416 -height 416 (or a cfg with [net] width/height)");
     if (k < 1) fail("-num_of_clusters must be at least 1, not %d", k);
+    if (c.num && k != c.num)
+        warn("%s's [yolo] sections have num=%d; the %d anchors printed need num=%d (and masks that cover them)",
+             cfgfile.c_str(), c.num, k, k);
     if (a.flag("-show")) warn("-show: this darknet opens no window; the anchors are printed and written to anchors.txt");
 
     const DataConfig d = parse_data_file(datacfg);

@@ -183,6 +183,18 @@ TEST(DetectorCalcAnchors, WritesAnchorsTxtAndTheCfgLine) {
     EXPECT_NE(out.find("avg IoU of y.cfg's anchors = 83.33 %"), std::string::npos) << out;
     EXPECT_NE(out.find("anchors =  10, 40,  50, 80\n"), std::string::npos) << out;
 
+    // a [yolo] without anchors= has nothing to score; a different -num_of_clusters is warned about
+    write_text(dir + "/z.cfg", "[net]\nwidth=100\nheight=200\n[yolo]\nnum=3\n");
+    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data z.cfg -num_of_clusters 2", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("anchors =  10, 40,  50, 80\n"), std::string::npos) << out;
+    EXPECT_EQ(out.find("avg IoU of"), std::string::npos) << out;
+    EXPECT_NE(out.find("z.cfg's [yolo] sections have num=3; the 2 anchors printed need num=2"), std::string::npos) << out;
+    write_text(dir + "/w.cfg", "[net]\nwidth=100\nheight=200\n[yolo]\nnum=2\nanchors=1,2,3\n");
+    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data w.cfg", &rc);
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(out.find("w.cfg:6: [yolo] key 'anchors': has 3 values; num=2 needs 4"), std::string::npos) << out;
+
     out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data", &rc);
     EXPECT_NE(rc, 0);
     EXPECT_NE(out.find("needs the network's input size: -width 416 -height 416"), std::string::npos) << out;
