@@ -150,6 +150,12 @@ TEST(DetectionData, CorruptLabelLinesAreNamedAndSkipped) {
     EXPECT_NE(s.problems[3].find(a + ":5: the box width or height"), std::string::npos) << s.problems[3];
     EXPECT_NE(s.problems[4].find(a + ":6: column 1 'x' is not a number"), std::string::npos) << s.problems[4];
     EXPECT_NE(s.problems[5].find(dir + "/labels/b.txt: no such label file"), std::string::npos) << s.problems[5];
+    // a label path that is a directory is an error naming the list's line and the image
+    run("mkdir " + dir + "/labels/b.txt");
+    EXPECT_NE(error_of([&] { load_detection_set(dir + "/list.txt", 3, true); })
+                  .find(dir + "/list.txt:2: the labels of '" + dir + "/images/b.png': '" + dir +
+                        "/labels/b.txt' is a directory, not a file"),
+              std::string::npos);
 }
 
 // Without augmentation a box maps to the same relative box; a flip mirrors x; a crop moves and

@@ -81,7 +81,13 @@ DetectionSet load_detection_set(const std::string& list_path, int classes, bool 
     static_cast<ImageList&>(set) = read_image_list(list_path);
     require_listed_images(set);
     set.boxes.reserve(set.paths.size());
-    for (const auto& p : set.paths) set.boxes.push_back(read_box_labels(label_path_for(p), classes, set.problems));
+    for (size_t i = 0; i < set.paths.size(); ++i) {
+        try {
+            set.boxes.push_back(read_box_labels(label_path_for(set.paths[i]), classes, set.problems));
+        } catch (const Error& e) {  // e.g. a label path that is a directory: name the list's line too
+            fail("%s: the labels of '%s': %s", set.where(i).c_str(), set.paths[i].c_str(), e.what());
+        }
+    }
     if (!quiet) {
         const size_t shown = std::min<size_t>(20, set.problems.size());
         for (size_t i = 0; i < shown; ++i) warn("%s", set.problems[i].c_str());
