@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "darknet/weights.hpp"
 #include "gradcheck.hpp"
@@ -294,6 +295,49 @@ TEST(LrnKernels, BatchOneSplitsPlanesAcrossThreadsWithTheSameBits) {
         ASSERT_NEAR(y1[k], yr[k], 2e-6 * (1 + std::fabs(yr[k]))) << k;
         ASSERT_NEAR(dx1[k], dxr[k], 1e-5 * (1 + std::fabs(dxr[k]))) << k;
     }
+}
+
+// Tensors past the threads' L2 (1 MB each) take the channels in groups of 16 within runs of 512
+// positions, their queues stored per chunk between groups; smaller ones take all channels in one
+// group. On 1 thread these tensors are grouped (S = 1600: forward and backward, 1.15 and 1.7 MB;
+// S = 1100: backward, 1.2 MB), on 4 they are not (and are tiled differently): the same bits either
+// way, and float64's answer. C = 45 ends in a partial group, S = 1600 in a partial run (64
+// positions) of whole chunks, S = 1100 in a masked chunk. (Dropping the first chunk's stored
+// state fails it.)
+TEST(LrnKernels, GroupedChannelWalkGivesTheSameBits) {
+    const int before = get_num_threads();
+    for (int size : {3, 5, 7})
+        for (int S : {1600, 1100}) {
+            SCOPED_TRACE("size " + std::to_string(size) + ", S " + std::to_string(S));
+            const int N = 2, C = 45;
+            LrnParams p;
+            p.size = size;
+            p.alpha = 0.3;
+            p.kappa = 1.2;
+            std::vector<double> xd = make_input(N, C, 1, S, 0.3, 1.5, -1, 11), dyd = make_input(N, C, 1, S, 0, 1, -1, 12);
+            std::vector<float> x(xd.begin(), xd.end()), dy(dyd.begin(), dyd.end());
+            std::vector<float> y[2], dxa[2], dxw[2];
+            for (int r = 0; r < 2; ++r) {
+                set_num_threads(r == 0 ? 1 : 4);
+                y[r].resize(x.size());
+                dxa[r].assign(x.size(), 0.25f);
+                dxw[r].resize(x.size());
+                lrn_forward(x.data(), N, C, S, p, y[r].data());
+                lrn_backward(x.data(), dy.data(), N, C, S, p, dxa[r].data(), true);
+                lrn_backward(x.data(), dy.data(), N, C, S, p, dxw[r].data(), false);
+            }
+            set_num_threads(before);
+            ASSERT_EQ(0, std::memcmp(y[0].data(), y[1].data(), x.size() * sizeof(float)));
+            ASSERT_EQ(0, std::memcmp(dxa[0].data(), dxa[1].data(), x.size() * sizeof(float)));
+            ASSERT_EQ(0, std::memcmp(dxw[0].data(), dxw[1].data(), x.size() * sizeof(float)));
+            std::vector<double> xr(x.begin(), x.end()), dyr(dy.begin(), dy.end()), yr(x.size()), dxr(x.size(), 0.25);
+            lrn_forward(xr.data(), N, C, S, p, yr.data());
+            lrn_backward(xr.data(), dyr.data(), N, C, S, p, dxr.data(), true);
+            for (size_t k = 0; k < x.size(); ++k) {
+                ASSERT_NEAR(y[0][k], yr[k], 2e-6 * (1 + std::fabs(yr[k]))) << k;
+                ASSERT_NEAR(dxa[0][k], dxr[k], 1e-5 * (1 + std::fabs(dxr[k]))) << k;
+            }
+        }
 }
 
 // The float32 LRN kernels (vectorized for beta = 3/4 and window sizes 1-7, generic otherwise)
