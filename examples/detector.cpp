@@ -10,6 +10,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "darknet/cfg.hpp"
+#include "darknet/detect_data.hpp"
 #include "darknet/detector.hpp"
 #include "darknet/error.hpp"
 #include "darknet/image.hpp"
@@ -31,6 +32,19 @@ std::vector<std::string> load_names(const std::string& datacfg, int classes) {
     if (classes > 0 && static_cast<int>(names.size()) != classes)
         warn("%s lists %zu names but the network has classes=%d", path.c_str(), names.size(), classes);
     return names;
+}
+
+// -save_labels: the image's label file (Darknet's path rule), written atomically. An existing one
+// is kept (it may hold hand-made labels; Darknet overwrites it), with a warning.
+void save_label_file(const std::string& image, const std::string& text) {
+    const std::string path = label_path_for(image);
+    if (path == image) fail("-save_labels: '%s' has no image extension to replace with .txt", image.c_str());
+    if (path_kind(path) != PathKind::Missing) {
+        warn("-save_labels: %s exists; not overwritten (remove it to write new labels)", path.c_str());
+        return;
+    }
+    write_file_atomic(path, text.data(), text.size());
+    std::printf("Labels saved to %s\n", path.c_str());
 }
 
 int detector_test(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile,
@@ -62,6 +76,7 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
     opt.letterbox = a.flag("-letter_box") || net->cfg.letter_box;
     const bool ext_output = a.flag("-ext_output");
     const std::string outfile = a.str("-out", "");
+    const bool save_labels = a.flag("-save_labels");
 
     std::string json = "[\n";
     int frame = 0;
@@ -88,6 +103,7 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
         draw_detections(im, dets, opt.thresh, names);
         save_image(im, "predictions.jpg");
         lap("print, draw, save jpg");
+        if (save_labels) save_label_file(input, detections_to_labels(dets, opt.thresh));
         if (!outfile.empty()) {
             if (frame > 0) json += ", \n";
             json += detections_to_json(dets, names, ++frame, input);
@@ -110,7 +126,7 @@ int run_detector(int argc, char** argv) {
     if (a.npos() < 4 || (a.npos() < 5 && !(verb == "map" && a.flag("-results")))) {
         std::fprintf(stderr,
                      "usage: %s detector test <data> <cfg> <weights> [image] [-thresh 0.25] [-ext_output] [-dont_show]\n"
-                     "                        [-out result.json] [-letter_box] [-nms 0.45]\n"
+                     "                        [-out result.json] [-letter_box] [-nms 0.45] [-save_labels]\n"
                      "       %s detector train <data> <cfg> [weights] [-map] [-clear] [-dont_show] [-chart chart.png]\n"
                      "       %s detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-points 0|11|101] [-thresh 0.25]\n"
                      "       %s detector map <data> -results <dir>   (score detector valid's files)\n"

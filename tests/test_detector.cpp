@@ -2,9 +2,11 @@
 // `darknet detector test`, its flags and outputs, and the cross-check against OpenCV's DNN module.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <regex>
 
+#include "darknet/detect_data.hpp"
 #include "darknet/detection.hpp"
 #include "darknet/detector.hpp"
 #include "darknet/image.hpp"
@@ -102,6 +104,54 @@ TEST(Detector, ExtOutputJsonAndPredictionsImage) {
     Image pred = load_image(dir + "/predictions.jpg");
     EXPECT_EQ(pred.w, 768);
     EXPECT_EQ(pred.h, 576);
+}
+
+// -save_labels' lines: the best class above thresh, the box clipped to the image.
+TEST(Detector, SaveLabelsLinesAreClippedYoloLabels) {
+    auto det = [](float x, float y, float w, float h, std::vector<float> prob) {
+        Detection d;
+        d.bbox = {x, y, w, h};
+        d.prob = std::move(prob);
+        return d;
+    };
+    const std::vector<Detection> dets = {
+        det(0.5f, 0.5f, 0.2f, 0.4f, {0.1f, 0.7f, 0.5f}),   // class 1
+        det(0.3f, 0.3f, 0.1f, 0.1f, {0.2f, 0.0f, 0.24f}),  // nothing above .25: skipped
+        det(0.95f, 0.1f, 0.2f, 0.4f, {0.0f, 0.0f, 0.9f}),  // overhangs right and top: x in [.85, 1], y in [0, .3]
+        det(1.2f, 0.5f, 0.2f, 0.2f, {0.9f, 0.0f, 0.0f}),   // wholly outside: skipped
+    };
+    EXPECT_EQ(detections_to_labels(dets, 0.25f),
+              "1 0.500000 0.500000 0.200000 0.400000\n"
+              "2 0.925000 0.150000 0.150000 0.300000\n");
+    EXPECT_EQ(detections_to_labels({}, 0.25f), "");
+}
+
+// detector test -save_labels writes the image's label file by Darknet's path rule, which reads
+// back as the detections printed; an existing label file is kept.
+TEST(Detector, SaveLabelsWritesTheImagesLabelFile) {
+    DN_REQUIRE_SHARED();
+    const std::string dir = dn::test::make_temp_dir();
+    run("mkdir -p " + dir + "/images " + dir + "/labels && cp " + image("dog.jpg") + " " + dir + "/images/");
+    int rc = 0;
+    std::string out = run("cd " + dir + " && " + dn::test::darknet_bin() + " detector test " + xl_args() + " " + dir +
+                              "/images/dog.jpg -dont_show -save_labels",
+                          &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("Labels saved to " + dir + "/labels/dog.txt"), std::string::npos) << out;
+    std::vector<std::string> problems;
+    const std::vector<BoxLabel> labels = read_box_labels(dir + "/labels/dog.txt", 80, problems);
+    EXPECT_TRUE(problems.empty()) << problems[0];
+    std::vector<int> classes;
+    for (const auto& l : labels) classes.push_back(l.cls);
+    std::sort(classes.begin(), classes.end());
+    EXPECT_EQ(classes, (std::vector<int>{1, 2, 7, 15, 16})) << read_text_file(dir + "/labels/dog.txt");  // bicycle car truck cat dog
+    const std::string before = read_text_file(dir + "/labels/dog.txt");
+    out = run("cd " + dir + " && " + dn::test::darknet_bin() + " detector test " + xl_args() + " " + dir +
+                  "/images/dog.jpg -dont_show -save_labels -thresh 0.9",
+              &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("labels/dog.txt exists; not overwritten"), std::string::npos) << out;
+    EXPECT_EQ(read_text_file(dir + "/labels/dog.txt"), before);
 }
 
 TEST(Detector, ReadsImagePathsFromStdinUntilEof) {

@@ -46,4 +46,10 @@ void print_detections(FILE* out, const std::vector<Detection>& dets, float thres
 std::string detections_to_json(const std::vector<Detection>& dets, const std::vector<std::string>& names,
                                int frame_id, const std::string& filename);
 
+/// -save_labels (AlexeyAB's pseudo-labelling): one YOLO label line "class cx cy w h" per
+/// detection whose best class probability is above thresh (that class), the box relative to the
+/// image and clipped to it (Darknet writes boxes that overhang the image, which its own and our
+/// label readers then reject); boxes left with no area are skipped. "%d %.6f %.6f %.6f %.6f\n".
+std::string detections_to_labels(const std::vector<Detection>& dets, float thresh);
+
 }  // namespace dn

@@ -146,4 +146,19 @@ std::string detections_to_json(const std::vector<Detection>& dets, const std::ve
     return s;
 }
 
+std::string detections_to_labels(const std::vector<Detection>& dets, float thresh) {
+    std::string s;
+    for (const auto& d : dets) {
+        int best = -1;
+        for (size_t j = 0; j < d.prob.size(); ++j)
+            if (d.prob[j] > thresh && (best < 0 || d.prob[j] > d.prob[best])) best = static_cast<int>(j);
+        if (best < 0) continue;
+        const float x0 = std::max(0.f, d.bbox.x - d.bbox.w / 2), x1 = std::min(1.f, d.bbox.x + d.bbox.w / 2);
+        const float y0 = std::max(0.f, d.bbox.y - d.bbox.h / 2), y1 = std::min(1.f, d.bbox.y + d.bbox.h / 2);
+        if (!(x1 > x0 && y1 > y0)) continue;
+        s += strfmt("%d %.6f %.6f %.6f %.6f\n", best, (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0);
+    }
+    return s;
+}
+
 }  // namespace dn
