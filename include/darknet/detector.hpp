@@ -48,8 +48,9 @@ std::string detections_to_json(const std::vector<Detection>& dets, const std::ve
 
 /// -save_labels (AlexeyAB's pseudo-labelling): one YOLO label line "class cx cy w h" per
 /// detection whose best class probability is above thresh (that class), the box relative to the
-/// image and clipped to it (Darknet writes boxes that overhang the image, which its own and our
-/// label readers then reject); boxes left with no area are skipped. "%d %.6f %.6f %.6f %.6f\n".
+/// image and clipped to it (Darknet writes them as predicted, overhanging the image: a center
+/// outside it or a size over 1 is then refused when the labels are read); boxes left with no area
+/// are skipped. "%d %.6f %.6f %.6f %.6f\n".
 std::string detections_to_labels(const std::vector<Detection>& dets, float thresh);
 
 }  // namespace dn
