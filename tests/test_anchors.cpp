@@ -161,8 +161,10 @@ TEST(DetectorCalcAnchors, WritesAnchorsTxtAndTheCfgLine) {
     write_text(dir + "/train.txt", list);
     write_text(dir + "/a.data", "classes=2\ntrain=" + dir + "/train.txt\n");
     int rc = 0;
-    std::string out = run("cd " + dir + " && " + darknet_bin() +
-                              " detector calc_anchors a.data -num_of_clusters 2 -width 100 -height 200", &rc);
+    auto calc = [&](const std::string& args) {
+        return run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors " + args, &rc);
+    };
+    std::string out = calc("a.data -num_of_clusters 2 -width 100 -height 200");
     ASSERT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("box: 9"), std::string::npos) << out;
     EXPECT_NE(out.find("avg IoU = 100.00 %"), std::string::npos) << out;
@@ -176,7 +178,7 @@ TEST(DetectorCalcAnchors, WritesAnchorsTxtAndTheCfgLine) {
 
     // from a cfg: its input size and num=, and how well its current anchors fit
     write_text(dir + "/y.cfg", "[net]\nwidth=100\nheight=200\n[yolo]\nnum=2\nanchors=10,40, 25,80\n");
-    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data y.cfg", &rc);
+    out = calc("a.data y.cfg");
     ASSERT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("num_of_clusters = 2, width = 100, height = 200"), std::string::npos) << out;
     // 6 boxes fit 10x40 exactly; 3 boxes of 50x80 against 25x80: 2000 / 4000
@@ -185,35 +187,33 @@ TEST(DetectorCalcAnchors, WritesAnchorsTxtAndTheCfgLine) {
 
     // a [yolo] without anchors= has nothing to score; a different -num_of_clusters is warned about
     write_text(dir + "/z.cfg", "[net]\nwidth=100\nheight=200\n[yolo]\nnum=3\n");
-    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data z.cfg -num_of_clusters 2", &rc);
+    out = calc("a.data z.cfg -num_of_clusters 2");
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("anchors =  10, 40,  50, 80\n"), std::string::npos) << out;
     EXPECT_EQ(out.find("avg IoU of"), std::string::npos) << out;
     EXPECT_NE(out.find("z.cfg's [yolo] sections have num=3; the 2 anchors printed need num=2"), std::string::npos) << out;
     write_text(dir + "/w.cfg", "[net]\nwidth=100\nheight=200\n[yolo]\nnum=2\nanchors=1,2,3\n");
-    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data w.cfg", &rc);
+    out = calc("a.data w.cfg");
     EXPECT_NE(rc, 0);
     EXPECT_NE(out.find("w.cfg:6: [yolo] key 'anchors': has 3 values; num=2 needs 4"), std::string::npos) << out;
 
-    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data", &rc);
+    out = calc("a.data");
     EXPECT_NE(rc, 0);
     EXPECT_NE(out.find("needs the network's input size: -width 416 -height 416"), std::string::npos) << out;
     // integer flags: every int, exactly (they used to go through a float: 2147483647 became 2^31
     // and was refused, 16777217 became 16777216); 1e2 is an integer, 2.5 and 2^31 are not
-    out = run("cd " + dir + " && " + darknet_bin() +
-                  " detector calc_anchors a.data -num_of_clusters 2 -width 2147483647 -height 16777217", &rc);
+    out = calc("a.data -num_of_clusters 2 -width 2147483647 -height 16777217");
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("width = 2147483647, height = 16777217"), std::string::npos) << out;
-    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data -num_of_clusters 2 -width 1e2 -height 2e2",
-              &rc);
+    out = calc("a.data -num_of_clusters 2 -width 1e2 -height 2e2");
     EXPECT_NE(out.find("anchors =  10, 40,  50, 80\n"), std::string::npos) << out;
-    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data y.cfg -num_of_clusters 2.5", &rc);
+    out = calc("a.data y.cfg -num_of_clusters 2.5");
     EXPECT_NE(out.find("flag -num_of_clusters expects an integer in [-2147483648, 2147483647], got '2.5'"),
               std::string::npos) << out;
-    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data y.cfg -width 2147483648", &rc);
+    out = calc("a.data y.cfg -width 2147483648");
     EXPECT_NE(out.find("flag -width expects an integer in [-2147483648, 2147483647], got '2147483648'"),
               std::string::npos) << out;
-    out = run("cd " + dir + " && " + darknet_bin() + " detector calc_anchors a.data y.cfg -num_of_clusters 3", &rc);
+    out = calc("a.data y.cfg -num_of_clusters 3");
     EXPECT_NE(rc, 0);
     EXPECT_NE(out.find("train.txt: 9 boxes with 2 distinct sizes cannot make 3 anchors"), std::string::npos) << out;
 }
