@@ -9,7 +9,8 @@
 //    .99/.01), with the unbiased variance var * M / (M - 1) (PyTorch and cuDNN; Darknet keeps the
 //    biased one). For M == 1 the biased value is used.
 //  - eval mode uses the rolling statistics as constants, forward and backward.
-//  - sums accumulate in double; variance is two-pass (never E[x^2] - E[x]^2).
+//  - sums accumulate in double; the variance comes from data shifted by a sample (never
+//    E[x^2] - E[x]^2).
 #pragma once
 
 #include <cstddef>

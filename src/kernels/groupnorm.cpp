@@ -1,5 +1,6 @@
 #include "groupnorm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -22,8 +23,17 @@ void groupnorm_forward(const T* x, int N, int C, int S, int G, const T* gamma, c
         const int g = ng % G;
         const size_t off = static_cast<size_t>(ng) * M;
         const T* xs = x + off;
-        const T mu = static_cast<T>(sum_d(xs, M) / M);
-        const double var = sum_sq_dev_d(xs, M, mu) / M;
+        // one pass of the shifted-data algorithm (as batchnorm's, src/kernels/batchnorm.cpp): with
+        // K the group's first value, s1 = sum (x - K), s2 = sum (x - K)^2, mean = K + s1/M and
+        // M2 = s2 - s1^2/M, no cancellation since x - K is on the scale of the spread. It was two
+        // passes (the mean, then the squared deviations), each as costly as this one.
+        const T K = xs[0];
+        double s1 = 0, s2 = 0;
+        sum_shifted_d(xs, M, K, &s1, &s2);
+        const double mu_d = static_cast<double>(K) + s1 / M;
+        const T mu = static_cast<T>(mu_d);
+        // variance about the rounded mean the normalization subtracts
+        const double var = std::max(0.0, s2 - s1 * s1 / M) / M + (mu_d - mu) * (mu_d - mu);
         const double inv = 1.0 / std::sqrt(var + eps);
         mean[ng] = mu;
         inv_std[ng] = static_cast<T>(inv);

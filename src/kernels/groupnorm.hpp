@@ -3,7 +3,8 @@
 // M = (C/G)*S values, biased variance, per-channel gamma/beta:
 //     y = gamma_c * (x - mu_ng) / sqrt(var_ng + eps) + beta_c.
 // A sample's output does not depend on the other samples of the batch. G = 1 is LayerNorm over
-// (C,H,W); G = C is InstanceNorm. Sums in double, two-pass variance.
+// (C,H,W); G = C is InstanceNorm. Sums in double, the variance from data shifted by a sample
+// (never E[x^2] - E[x]^2).
 #pragma once
 
 namespace dn {

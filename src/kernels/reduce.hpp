@@ -76,15 +76,6 @@ inline double sum_d(const T* x, int n) {
     return detail::lane_sum(n, [x](int i) { return static_cast<double>(x[i]); });
 }
 
-/// sum((x - mu)^2) in double (second pass of the two-pass variance).
-template <class T>
-inline double sum_sq_dev_d(const T* x, int n, T mu) {
-    return detail::lane_sum(n, [x, mu](int i) {
-        const double d = static_cast<double>(x[i] - mu);
-        return d * d;
-    });
-}
-
 /// *s1 += sum(x - K), *s2 += sum((x - K)^2), in double (the shifted-data variance; K a sample).
 template <class T>
 inline void sum_shifted_d(const T* x, int n, T K, double* s1, double* s2) {
