@@ -226,14 +226,14 @@ void backward_run(const T* x, const T* dy, int C, int S, int s0, int n, const Lr
 
 #if defined(__AVX512F__)
 // ---- float, beta = 3/4, AVX-512, window sizes 1..7: channels in the inner loop ----------------
-// For each block of 16 positions the kernel walks down the C channels (in groups, see below) with
-// the window's squares (and, in backward, the q, k, x, dy queues) held in registers: x (and dy) are loaded once, the
-// outputs stored once, and the window sum is recomputed from the registers at every step (no
-// running add/subtract, hence no cancellation: at most `size` ulps). Channels outside [0, C-1]
-// contribute zero squares, which is exactly the clipped window. A plane whose size is not a
-// multiple of 16 ends in one masked block, so every position takes this path (until 2026-12-01
-// the last S % 16 positions took the generic ring code, which made 14x14 and 13x13 planes 1.5-1.7x
-// slower per value, and planes under 16 positions 8-10x).
+// For each block of 16 positions the kernel walks down the C channels (in groups, see below)
+// with the window's squares (and, in backward, the q, k, x, dy queues) held in registers: x (and
+// dy) are loaded once, the outputs stored once, and the window sum is recomputed from the
+// registers at every step (no running add/subtract, hence no cancellation: at most `size` ulps).
+// Channels outside [0, C-1] contribute zero squares, which is exactly the clipped window. A plane
+// whose size is not a multiple of 16 ends in one masked block, so every position takes this path
+// (until 2026-12-01 the last S % 16 positions took the generic ring code, which made 14x14 and
+// 13x13 planes 1.5-1.7x slower per value, and planes under 16 positions 8-10x).
 
 // The order of the walk (since 2026-12-01). Walking all C planes for one 16-position block
 // before the next touches one cache line per plane per walk: C short streams, each advancing a
@@ -496,7 +496,8 @@ void lrn_forward(const T* x, int N, int C, int S, const LrnParams& p, T* y) {
         const size_t off = static_cast<size_t>(n) * C * S;
 #if defined(__AVX512F__)
         if constexpr (std::is_same<T, float>::value) {
-            if (kind == PowKind::ThreeQuarters && forward_fast(x + off, C, S, s0, len, p, y + off, walk_group(N, C, S, 2)))
+            if (kind == PowKind::ThreeQuarters &&
+                forward_fast(x + off, C, S, s0, len, p, y + off, walk_group(N, C, S, 2)))
                 return;
         }
 #endif
