@@ -323,7 +323,7 @@ def main():
             fname = "case" + os.path.splitext(img)[1]
             cases.append(("image " + img, None, {fname: mutate_image(rng, data)},
                           ["detector", "test", os.path.join(REPO, "cfg", "coco.data"), cfg96, weights, "{}/" + fname,
-                           "-dont_show"]))
+                           "-dont_show"] + (["-save_labels"] if rng.random() < 0.3 else [])))
     else:
         print("fuzz: SKIP the weights and image cases: %s not found" % YOLO)
     sets = {}
