@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "darknet/anchors.hpp"
 #include "darknet/cfg.hpp"
@@ -74,12 +75,10 @@ int run_calc_anchors(const Args& a) {
              cfgfile.c_str(), c.num, k, k);
     if (a.flag("-show")) warn("-show: this darknet opens no window; the anchors are printed and written to anchors.txt");
 
-    const DataConfig d = parse_data_file(datacfg);
-    const int classes = d.get_int("classes", 0);
-    if (classes <= 0) fail("%s: needs classes= (the number of object classes)", datacfg.c_str());
+    const DetData d = read_det_data(datacfg);
     std::printf("\n num_of_clusters = %d, width = %d, height = %d \n", k, width, height);
-    const std::string train = d.get_path("train", "data/train.list");
-    const DetectionSet set = load_detection_set(train, classes);
+    const std::string train = d.data.get_path("train", "data/train.list");
+    const DetectionSet set = load_detection_set(train, d.classes);
     std::vector<BoxSize> boxes;
     for (const auto& image : set.boxes)
         for (const BoxLabel& b : image) boxes.push_back({static_cast<double>(b.w) * width, static_cast<double>(b.h) * height});

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "args.hpp"
 #include "darknet/cfg.hpp"
@@ -18,6 +19,16 @@ bool read_image_path(std::string* path);
 /// over), -max_batches N shortens or extends the run (schedules follow it), -i/-gpus N moves the
 /// network to that GPU. Throws dn::Error on bad weights or a missing device.
 void start_training(Network<float>& net, const std::string& weightfile, const Args& a);
+
+/// A detector's .data file: classes= (required, > 0) and the names= file when given.
+struct DetData {
+    DataConfig data;
+    int classes = 0;
+    std::vector<std::string> names;
+};
+/// Throws dn::Error naming the .data file when classes= is missing or not positive, or the names
+/// file lists another number of names.
+DetData read_det_data(const std::string& datacfg);
 
 /// The checkpoint directory a .data file names: backup= (default "backup/"), trailing '/' removed.
 /// Throws dn::Error naming the .data line when backup= is empty: Darknet would then write the

@@ -24,24 +24,6 @@ namespace dn {
 
 namespace {
 
-struct DetData {
-    DataConfig data;
-    int classes = 0;
-    std::vector<std::string> names;
-};
-
-DetData read_det_data(const std::string& datacfg) {
-    DetData d;
-    d.data = parse_data_file(datacfg);
-    d.classes = d.data.get_int("classes", 0);
-    if (d.classes <= 0) fail("%s: needs classes= (the number of object classes)", datacfg.c_str());
-    const std::string names = d.data.get_path("names", "");
-    if (!names.empty()) d.names = read_names(names);
-    if (!d.names.empty() && static_cast<int>(d.names.size()) != d.classes)
-        fail("%s: classes=%d but %s lists %zu names", datacfg.c_str(), d.classes, names.c_str(), d.names.size());
-    return d;
-}
-
 void check_head(const Network<float>& net, int classes, const std::string& cfg) {
     const int c = detection_classes(net);
     if (c == 0) fail("%s has no detection layer ([yolo])", cfg.c_str());

@@ -492,12 +492,14 @@ void for_each_tile(int N, int C, int S, F&& f) {
 template <class T>
 void lrn_forward(const T* x, int N, int C, int S, const LrnParams& p, T* y) {
     const PowKind kind = pow_kind(p.beta);
+#if defined(__AVX512F__)
+    const int group = walk_group(N, C, S, 2);
+#endif
     for_each_tile(N, C, S, [&](int n, int s0, int len, int tmax) {
         const size_t off = static_cast<size_t>(n) * C * S;
 #if defined(__AVX512F__)
         if constexpr (std::is_same<T, float>::value) {
-            if (kind == PowKind::ThreeQuarters &&
-                forward_fast(x + off, C, S, s0, len, p, y + off, walk_group(N, C, S, 2)))
+            if (kind == PowKind::ThreeQuarters && forward_fast(x + off, C, S, s0, len, p, y + off, group))
                 return;
         }
 #endif
@@ -519,12 +521,15 @@ void lrn_forward(const T* x, int N, int C, int S, const LrnParams& p, T* y) {
 template <class T>
 void lrn_backward(const T* x, const T* dy, int N, int C, int S, const LrnParams& p, T* dx, bool accumulate) {
     const PowKind kind = pow_kind(p.beta);
+#if defined(__AVX512F__)
+    const int group = walk_group(N, C, S, 3);
+#endif
     for_each_tile(N, C, S, [&](int n, int s0, int len, int tmax) {
         const size_t off = static_cast<size_t>(n) * C * S;
 #if defined(__AVX512F__)
         if constexpr (std::is_same<T, float>::value) {
             if (kind == PowKind::ThreeQuarters &&
-                backward_fast(x + off, dy + off, C, S, s0, len, p, dx + off, accumulate, walk_group(N, C, S, 3)))
+                backward_fast(x + off, dy + off, C, S, s0, len, p, dx + off, accumulate, group))
                 return;
         }
 #endif
