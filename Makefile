@@ -167,7 +167,7 @@ test:
 
 # Under ASan + UBSan, on the GPU build run on the CPU (GPU=emu: device memory is host memory, so an
 # index past a device buffer is a heap overflow here): the error-handling tests (malformed cfgs and
-# weights, bad images), the forward passes, every emulated kernel (tests/test_gpu_emu_*.cpp) and
+# weights, bad images, Adam checkpoints), the forward passes, every emulated kernel (tests/test_gpu_emu_*.cpp) and
 # the GPU agreement tests (the layers' GPU code, training and detection on the emulated device);
 # then scripts/fuzz_inputs.py: 500 mutated cfgs, weights files and images and 100 mutated training
 # sets (.data, lists, labels, names; fixed seed) through that darknet, each of which must end in a
@@ -177,7 +177,7 @@ SAN_DIR := build/gpuemu-cudnn0-cv$(OPENCV)-omp$(OPENMP)-dbg$(DEBUG)-sanaddress_u
 test-sanitize:
 	$(MAKE) --no-print-directory SANITIZE=address,undefined GPU=emu CUDNN=0 $(SAN_DIR)/test_darknet $(SAN_DIR)/darknet
 	@ASAN_OPTIONS=detect_leaks=1 DARKNET_BIN=$(CURDIR)/$(SAN_DIR)/darknet $(SAN_DIR)/test_darknet \
-	    --gtest_filter='Cfg*:*Malformed*:Weights*:Nms*:*Forward*:*GpuEmu*:GpuAgreement*:*/GpuAgreement*'
+	    --gtest_filter='Cfg*:*Malformed*:Weights*:Optimizer*:Nms*:*Forward*:*GpuEmu*:GpuAgreement*:*/GpuAgreement*'
 	@python3 scripts/fuzz_inputs.py $(SAN_DIR)/darknet
 
 bench: darknet $(BENCH_BIN)

@@ -54,6 +54,10 @@ int dn_layer_output(const dn_network* net, int i, float* out, size_t size);
  * NULL). Parameter gradients ADD into the gradient buffers (see dn_network_zero_grad). */
 int dn_network_backward(dn_network* net, const float* dy, size_t dy_size, float* dx, size_t dx_size);
 int dn_network_zero_grad(dn_network* net);
+/* One optimizer step over the accumulated gradients with the given learning rate and the cfg's
+ * [net] rule: SGD with momentum and decay (gradients become momentum), or Adam with adam=1
+ * (gradients are zeroed). Gradients count as summed over batch*subdivisions images. */
+int dn_network_update(dn_network* net, float learning_rate);
 
 /* Parameters of layer i by Darknet name: "weights", "biases" (beta), "scales" (gamma),
  * "rolling_mean", "rolling_variance". */

@@ -57,6 +57,7 @@ def load_library(path=None):
         "dn_layer_output": (ci, [vp, ci, _F, cs]),
         "dn_network_backward": (ci, [vp, _F, cs, _F, cs]),
         "dn_network_zero_grad": (ci, [vp]),
+        "dn_network_update": (ci, [vp, ctypes.c_float]),
         "dn_param_size": (ci, [vp, ci, ctypes.c_char_p, ctypes.POINTER(cs)]),
         "dn_param_get": (ci, [vp, ci, ctypes.c_char_p, _F, cs]),
         "dn_param_set": (ci, [vp, ci, ctypes.c_char_p, _F, cs]),
@@ -157,6 +158,10 @@ class Network:
 
     def zero_grad(self):
         _check(_lib.dn_network_zero_grad(self._h))
+
+    def update(self, learning_rate):
+        """One optimizer step (the cfg's SGD, or Adam with adam=1) over the accumulated gradients."""
+        _check(_lib.dn_network_update(self._h, ctypes.c_float(learning_rate)))
 
     def _size(self, i, name):
         n = ctypes.c_size_t()

@@ -49,7 +49,7 @@ EDGE_VALUES = ["0", "-1", "-5", "1", "2", "7", "3.5", "-0.5", "1000000000", "214
                "99999999999999", "1073741824", "65536", "46341", "4096", "1e40", "nan", "inf", "abc", "",
                "0x10", "1 2", "1,2,", ",", "=", "3,-7"]
 JUNK_LINES = ["[unknown]", "[", "]", "key", "=5", "[net]", "[yolo]", "[route]\nlayers=-100",
-              "[shortcut]\nfrom=5", "[upsample]\nstride=0", "[maxpool]\nsize=0"]
+              "[shortcut]\nfrom=5", "[upsample]\nstride=0", "[maxpool]\nsize=0", "adam=1\nB1=1", "adam=1\neps=0"]
 
 
 def small_yolo_cfg():
@@ -172,7 +172,8 @@ def detection_set(d):
 
 
 def classification_set(d):
-    """6 noise images named <i>_<label>.png; train (4) and valid (2) lists; labels.txt; c.data; c.cfg."""
+    """6 noise images named <i>_<label>.png; train (4) and valid (2) lists; labels.txt; c.data; c.cfg
+    (trained with Adam, so that its checkpoints carry Adam's state)."""
     os.makedirs(d + "/img")
     r = random.Random(8)
     names, paths = ["cat", "dog", "cow"], []
@@ -186,7 +187,7 @@ def classification_set(d):
     open(d + "/c.data", "w").write("classes=3\ntrain=%s/train.list\nvalid=%s/valid.list\nlabels=%s/labels.txt\n"
                                    "backup=%s/backup\ntop=2\n" % (d, d, d, d))
     open(d + "/c.cfg", "w").write(
-        "[net]\nbatch=4\nsubdivisions=1\nwidth=16\nheight=16\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
+        "[net]\nbatch=4\nsubdivisions=1\nwidth=16\nheight=16\nchannels=3\nadam=1\nB1=0.9\nB2=0.999\ndecay=0.0005\n"
         "learning_rate=0.01\nmax_batches=2\npolicy=constant\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
         "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[avgpool]\n[softmax]\n")

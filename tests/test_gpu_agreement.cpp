@@ -192,34 +192,43 @@ TEST_P(GpuAgreement, ForwardBackwardAndAccumulate) {
 INSTANTIATE_TEST_SUITE_P(Layers, GpuAgreement, testing::ValuesIn(gpu_cases()),
                          [](const testing::TestParamInfo<GpuCase>& i) { return i.param.name; });
 
-// The SGD step on the device equals the host's.
+// The optimizer steps on the device (SGD, and Adam with adam=1) equal the host's.
 TEST(GpuAgreementNet, UpdateMatchesTheCpu) {
     DN_REQUIRE_GPU();
-    const std::string cfg = "[net]\nbatch=2\nwidth=6\nheight=6\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
-                            "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
-                            "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
-    set_seed(3);
-    auto cpu = net_from<float>(cfg);
-    set_seed(3);
-    auto gpu = net_from<float>(cfg);
-    std::vector<float> x(2 * 108), truth(6, 0.f);
-    for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.3f * i);
-    truth[1] = truth[5] = 1.f;
-    gpu->use_gpu(0);
-    for (int step = 0; step < 3; ++step) {
-        cpu->forward(x.data(), true, truth.data());
-        cpu->backward();
-        cpu->update(0.05f);
-        gpu->forward_gpu(x.data(), true, truth.data());
-        gpu->backward_gpu();
-        gpu->update_gpu(0.05f);
-    }
-    gpu->pull_params();
-    for (size_t li = 0; li < cpu->layers.size(); ++li) {
-        auto pc = cpu->layers[li]->params();
-        auto pg = gpu->layers[li]->params();
-        for (size_t k = 0; k < pc.size(); ++k)
-            EXPECT_LE(max_norm_err(pg[k].value, pc[k].value, pc[k].size), 1e-5) << "layer " << li << " " << pc[k].name;
+    for (const char* optimizer : {"momentum=0.9\n", "adam=1\nB1=0.8\nB2=0.99\n"}) {
+        const std::string cfg = std::string("[net]\nbatch=2\nwidth=6\nheight=6\nchannels=3\ndecay=0.0005\n") + optimizer +
+                                "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                                "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+        set_seed(3);
+        auto cpu = net_from<float>(cfg);
+        set_seed(3);
+        auto gpu = net_from<float>(cfg);
+        std::vector<float> x(2 * 108), truth(6, 0.f);
+        for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.3f * i);
+        truth[1] = truth[5] = 1.f;
+        gpu->use_gpu(0);
+        for (int step = 0; step < 3; ++step) {
+            cpu->forward(x.data(), true, truth.data());
+            cpu->backward();
+            cpu->update(0.05f);
+            gpu->forward_gpu(x.data(), true, truth.data());
+            gpu->backward_gpu();
+            gpu->update_gpu(0.05f);
+        }
+        gpu->pull_params();
+        for (size_t li = 0; li < cpu->layers.size(); ++li) {
+            auto pc = cpu->layers[li]->params();
+            auto pg = gpu->layers[li]->params();
+            for (size_t k = 0; k < pc.size(); ++k)
+                EXPECT_LE(max_norm_err(pg[k].value, pc[k].value, pc[k].size), 1e-5)
+                    << optimizer << "layer " << li << " " << pc[k].name;
+            EXPECT_EQ(gpu->layers[li]->adam.t, cpu->layers[li]->adam.t) << optimizer << "layer " << li;
+            for (size_t k = 0; k < cpu->layers[li]->adam.m.size(); ++k)
+                EXPECT_LE(max_norm_err(gpu->layers[li]->adam.v[k].data(), cpu->layers[li]->adam.v[k].data(),
+                                       cpu->layers[li]->adam.v[k].size()),
+                          1e-5)
+                    << "layer " << li << " " << pc[k].name << ": Adam's second moment pulled from the device";
+        }
     }
 }
 

@@ -106,6 +106,45 @@ TEST(GpuEmuBlas, SgdStepMatchesLayerUpdate) {
     }
 }
 
+// The device Adam step, as Layer::update_gpu calls it, equals Layer::update of a real
+// [connected] layer over three steps (moments carried, gradients zeroed, every array decayed).
+TEST(GpuEmuBlas, AdamStepMatchesLayerUpdate) {
+    auto net = dn::test::net_from<float>("[net]\nbatch=2\nwidth=3\nheight=2\nchannels=2\nadam=1\nB1=0.7\nB2=0.9\n"
+                                         "[connected]\noutput=5\nbatch_normalize=1\n");
+    dn::Layer<float>& l = *net->layers[0];
+    l.alloc_grads();
+    std::mt19937 r(19);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    auto ps = l.params();
+    std::vector<std::vector<float>> w, m, v;
+    for (auto& p : ps) {
+        for (size_t i = 0; i < p.size; ++i) p.value[i] = p.name == "rolling_variance" ? 1.f : nd(r);
+        w.emplace_back(p.value, p.value + p.size);
+        m.emplace_back(p.size, 0.f);
+        v.emplace_back(p.size, 0.f);
+    }
+    dn::UpdateArgs a = net->update_args(0.02f);
+    a.decay = 0.05f;
+    for (int t = 1; t <= 3; ++t) {
+        std::vector<std::vector<float>> g;
+        for (auto& p : ps) {
+            for (size_t i = 0; p.grad && i < p.size; ++i) p.grad[i] = nd(r);
+            g.emplace_back(p.grad ? p.grad : p.value, (p.grad ? p.grad : p.value) + p.size);
+        }
+        l.update(a);
+        const dn::AdamStep<float> s = dn::make_adam_step<float>(a.learning_rate, a.B1, a.B2, a.eps, a.decay * a.batch, t);
+        ps = l.params();
+        for (size_t k = 0; k < ps.size(); ++k) {
+            if (!ps[k].grad) continue;
+            dn::adam_update_gpu(w[k].data(), g[k].data(), m[k].data(), v[k].data(), w[k].size(), s);
+            expect_close(ps[k].name + " after the step", w[k], std::vector<float>(ps[k].value, ps[k].value + ps[k].size));
+            expect_close(ps[k].name + " first moment", m[k], l.adam.m[k]);
+            expect_close(ps[k].name + " second moment", v[k], l.adam.v[k]);
+            EXPECT_EQ(g[k], std::vector<float>(ps[k].size, 0.f)) << ps[k].name << ": the gradient is zeroed";
+        }
+    }
+}
+
 TEST(GpuEmuBlas, FillAxpyAndStridedRowCopies) {
     std::mt19937 r(4);
     Tensor x(1000, r), y(1000, r);

@@ -15,6 +15,18 @@ TEST(Python, LayersAgreeWithPyTorch) {
     EXPECT_NE(out.find("PASS"), std::string::npos) << out;
 }
 
+// Network.update (dn_network_update): darknet's Adam and SGD steps equal torch.optim's.
+TEST(Python, OptimizersAgreeWithPyTorch) {
+    int rc = 0;
+    std::string out = run("DARKNET_LIB=" + repo_root() + "/libdarknet.so /usr/bin/python3 " + repo_root() +
+                              "/python/check_adam_vs_torch.py",
+                          &rc);
+    if (rc == 77) GTEST_SKIP() << out;
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("Adam: 8 steps"), std::string::npos) << out;
+    EXPECT_NE(out.find("PASS"), std::string::npos) << out;
+}
+
 TEST(Python, BindingReportsErrorsWithTheLibraryMessage) {
     int rc = 0;
     std::string out = run("cd " + repo_root() + " && DARKNET_LIB=" + repo_root() +

@@ -59,14 +59,15 @@ TEST(Training, LossFallsOnFashionMnistAndTheModelClassifies) {
     EXPECT_TRUE(std::regex_search(out, std::regex("Predicted in [0-9.]+ seconds\\.\\n *[0-9.]+%: [a-z]+\\n"))) << out;
 }
 
+namespace {
+
 // Stopping (Ctrl-C) at an arbitrary iteration and resuming from <cfg>_last.weights gives the same
 // final weights, byte for byte, as one uninterrupted run: the data, the dropout masks and the
-// augmentation are functions of the iteration, and the checkpoint carries the momentum.
-TEST(Training, InterruptedAndResumedRunEqualsUninterruptedRun) {
-    const int iterations = 40;
+// augmentation are functions of the iteration, and the checkpoint carries the optimizer's state.
+void expect_resumed_run_equals_uninterrupted(const std::string& cfg, int iterations) {
     std::string a = make_temp_dir(), b = make_temp_dir();
-    write_text(a + "/net.cfg", tiny_cfg(iterations, 0.05f));
-    write_text(b + "/net.cfg", tiny_cfg(iterations, 0.05f));
+    write_text(a + "/net.cfg", cfg);
+    write_text(b + "/net.cfg", cfg);
     int rc = 0;
     std::string log = run(train_cmd(a, "net.cfg"), &rc);
     ASSERT_EQ(rc, 0) << log;
@@ -92,6 +93,29 @@ TEST(Training, InterruptedAndResumedRunEqualsUninterruptedRun) {
     std::vector<char> wa = read_bytes(a + "/backup/net_final.weights"), wb = read_bytes(b + "/backup/net_final.weights");
     ASSERT_FALSE(wa.empty());
     EXPECT_TRUE(wa == wb) << "stopped after " << stopped << " iterations; resumed weights differ";
+}
+
+}  // namespace
+
+TEST(Training, InterruptedAndResumedRunEqualsUninterruptedRun) {
+    expect_resumed_run_equals_uninterrupted(tiny_cfg(40, 0.05f), 40);
+}
+
+// The same with adam=1: the checkpoint carries Adam's moments and step count. And Adam trains.
+TEST(Training, AdamTrainsAndResumesExactly) {
+    std::string cfg = tiny_cfg(40, 0.005f);
+    cfg.replace(cfg.find("momentum=0.9\n"), 13, "adam=1\nB1=0.9\nB2=0.999\n");
+    expect_resumed_run_equals_uninterrupted(cfg, 40);
+    std::string dir = make_temp_dir();
+    write_text(dir + "/adam.cfg", cfg);
+    int rc = 0;
+    std::string log = run(train_cmd(dir, "adam.cfg"), &rc);
+    ASSERT_EQ(rc, 0) << log;
+    EXPECT_EQ(log.find("not used"), std::string::npos) << "adam=1's keys are read: " << log;
+    std::vector<double> l = losses(log);
+    ASSERT_EQ(l.size(), 40u) << log;
+    const double first = (l[0] + l[1] + l[2]) / 3, last = (l[35] + l[36] + l[37] + l[38] + l[39]) / 5;
+    EXPECT_LT(last, 0.6 * first) << "loss did not fall with Adam: first " << first << ", last " << last;
 }
 
 TEST(Training, NanLossStopsWithTheFirstNonFiniteLayerNamed) {

@@ -33,12 +33,26 @@ struct Param {
     bool decay = false;  ///< weight decay applies (convolution/connected weights, as in Darknet)
 };
 
-/// Hyper-parameters of one SGD step (Darknet's update_args).
+/// Hyper-parameters of one optimizer step (Darknet's update_args).
 struct UpdateArgs {
     float learning_rate = 0.001f;
     float momentum = 0.9f;
     float decay = 0.0005f;
     int batch = 1;  ///< images whose gradients were summed into the grads (batch * subdivisions)
+    bool adam = false;  ///< Adam (cfg adam=1) instead of SGD with momentum
+    float B1 = 0.9f, B2 = 0.999f, eps = 1e-6f;  ///< Adam's beta1, beta2, epsilon (cfg B1, B2, eps)
+};
+
+/// Adam's state for one layer (Kingma & Ba 2015, Algorithm 1): the first and second moment
+/// estimates m and v of each params() entry, in params() order (empty for entries without a
+/// gradient, and all empty before the first Adam step), and t, the steps taken since they were
+/// zero. Checkpoints (`_last.weights`) carry it.
+template <class T>
+struct AdamMoments {
+    int64_t t = 0;
+    std::vector<std::vector<T>> m, v;
+    bool empty() const { return m.empty(); }
+    void clear() { t = 0, m.clear(), v.clear(); }
 };
 
 /// What a layer is built from: its cfg section, the shape of its input (the previous layer's
@@ -69,7 +83,8 @@ public:
     virtual const char* type() const = 0;
     virtual void forward(Network<T>& net) = 0;
     virtual void backward(Network<T>& net) = 0;
-    /// SGD with momentum and decay over params() (Darknet's rule); layers rarely override it.
+    /// One optimizer step over params(): SGD with momentum and decay (Darknet's rule), or Adam when
+    /// a.adam (moments in `adam`); layers rarely override it.
     virtual void update(const UpdateArgs& a);
     /// Allocates (zeroed) gradient buffers that inference does not need; idempotent. Called by the
     /// network before the first backward pass.
@@ -154,10 +169,14 @@ public:
     bool has_loss = false;                ///< the layer computes a loss from net.truth
     std::string where;                    ///< "file:line" of its cfg section
     DeviceBuffer<T> output_gpu, delta_gpu;  ///< device twins of output/delta (GPU runs)
+    AdamMoments<T> adam;                  ///< Adam's moments (adam=1 training); on the device in GPU runs
 
 private:
+    /// Sizes `adam` for params() (zeroed) when it is empty; returns the params().
+    std::vector<Param<T>> ensure_adam();
     std::vector<std::string> gpu_names_;  ///< params() names, in order, at the last push
     std::vector<DeviceBuffer<T>> gpu_values_, gpu_grads_;
+    std::vector<DeviceBuffer<T>> gpu_adam_m_, gpu_adam_v_;  ///< device twins of adam.m / adam.v
 };
 
 template <class T>

@@ -22,6 +22,8 @@ struct NetConfig {
     int width = 0, height = 0, channels = 0;
     int inputs = 0;         ///< width*height*channels, or cfg `inputs` for 1-D networks
     float momentum = 0.9f, decay = 0.0001f, learning_rate = 0.001f;
+    bool adam = false;                       ///< cfg adam=1: Adam instead of SGD with momentum
+    float B1 = 0.9f, B2 = 0.999f, eps = 1e-6f;  ///< Adam's beta1, beta2, epsilon (AlexeyAB's defaults)
     float learning_rate_min = 0.00001f;
     int burn_in = 0;
     float power = 4;
@@ -69,8 +71,11 @@ public:
     void forward_layer(int i);
     /// Runs layer i's backward alone: net.delta is the previous layer's delta (or input_delta).
     void backward_layer(int i, T* input_delta = nullptr);
-    /// One SGD step with the current learning rate over every layer; grads become momentum.
+    /// One optimizer step with the given learning rate over every layer: SGD (grads become
+    /// momentum) or, with cfg adam=1, Adam (grads are zeroed).
     void update(float learning_rate);
+    /// The step's hyper-parameters from cfg (Darknet's update_args) for update / update_gpu.
+    UpdateArgs update_args(float learning_rate) const;
     /// Zeroes every Param::grad (and momentum).
     void zero_grad();
     /// Allocates every layer's gradient buffers (done by backward/zero_grad/update).
@@ -164,7 +169,8 @@ private:
 /// Loads Darknet weights into `net`. The header's version decides the width of `seen`. When
 /// `allow_partial` is true a file that ends exactly at a layer boundary loads the layers it holds
 /// (pretrained backbones); otherwise a short file is an error. A trailer's optimizer state (our
-/// checkpoints) is restored into the gradient/momentum buffers. Throws dn::Error giving the layer
+/// checkpoints) is restored into the momentum buffers (SGD) or Layer::adam (adam=1); the state of
+/// the other optimizer is skipped. Throws dn::Error giving the layer
 /// index and type, the byte offset, and the expected and available bytes.
 template <class T>
 void load_weights(Network<T>& net, const std::string& path, bool allow_partial = false);
@@ -174,8 +180,9 @@ template <class T>
 void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::string& label = "<memory>",
                         bool allow_partial = false);
 /// Saves in Darknet's format (header as loaded, or 0.2.5), atomically (temporary file + rename).
-/// With `optimizer_state` the SGD momentum buffers go into the trailer too, so that training
-/// resumes exactly (checkpoints); Darknet ignores them.
+/// With `optimizer_state` the optimizer's state (SGD's momentum buffers, or Adam's moments and
+/// step count) goes into the trailer too, so that training resumes exactly (checkpoints); Darknet
+/// ignores it.
 template <class T>
 void save_weights(const Network<T>& net, const std::string& path, int upto = -1, bool optimizer_state = false);
 /// Serializes to bytes (what save_weights writes).

@@ -16,6 +16,7 @@ constexpr char kTrailerMagic[5] = "DNXT";
 enum TrailerKind : uint32_t {
     kTrailerLayerData = 1,      ///< Layer::save_trailer (standalone [batchnorm] beta)
     kTrailerOptimizerState = 2, ///< every Param::grad of the layer (SGD momentum), in params() order
+    kTrailerAdamState = 3,      ///< Layer::adam: t (u64, two words), then m and v of each trained Param
 };
 
 /// Sequential reader over a weights file held in memory. Every read names what it reads so that a
@@ -36,7 +37,10 @@ public:
     uint32_t read_u32(const char* what);
     /// True when the next 4 bytes are `magic` (does not consume them).
     bool at_magic(const char* magic) const;
-    void skip(size_t n) { offset_ += n; }
+    /// Skips n bytes; throws dn::Error naming `what` when fewer remain.
+    void skip(size_t n, const char* what);
+    /// Reads a little-endian uint64 as two uint32 words (trailer fields).
+    uint64_t read_u64(const char* what);
     size_t remaining() const { return bytes_.size() - offset_; }
     size_t offset() const { return offset_; }
     const std::string& path() const { return path_; }

@@ -1,6 +1,7 @@
 // The C API (include/darknet.h) over dn::Network<float>.
 #include "darknet.h"
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -180,6 +181,16 @@ int dn_network_zero_grad(dn_network* net) {
     return guard([&]() -> int {
         check_net(net);
         net->net->zero_grad();
+        return DN_OK;
+    });
+}
+
+int dn_network_update(dn_network* net, float learning_rate) {
+    return guard([&]() -> int {
+        check_net(net);
+        if (!std::isfinite(learning_rate) || learning_rate < 0)
+            return set_error(DN_ERR_INVALID, dn::strfmt("learning_rate must be finite and >= 0, got %g", learning_rate));
+        net->net->update(learning_rate);
         return DN_OK;
     });
 }

@@ -1,4 +1,4 @@
-// Layer defaults (SGD update, resize) and the cfg-section registry.
+// Layer defaults (the SGD / Adam update, resize) and the cfg-section registry.
 #include "darknet/layer.hpp"
 
 #include <algorithm>
@@ -6,30 +6,51 @@
 #include <mutex>
 
 #include "darknet/error.hpp"
+#include "kernels/optimizer.hpp"
 
 namespace dn {
 
 // Darknet's SGD step with momentum and L2 decay, in true-gradient form. Darknet keeps the negative
 // gradient in `*_updates` and does  u += -decay*batch*w;  w += lr/batch * u;  u *= momentum.
 // With g = -u (our grads are dL/dw summed over `batch` images) this is exactly:
-//     g += decay*batch*w;   w -= lr/batch * g;   g *= momentum.
+//     g += decay*batch*w;   w -= lr/batch * g;   g *= momentum          (sgd_step)
+// Decay applies to the arrays marked `decay` (convolution/connected weights), as in Darknet.
+//
+// Adam (a.adam), as Darknet's adam_update_gpu with u = -g: the rate is not divided by the batch,
+// decay*batch*w is added to the gradient of every trained array (Darknet passes the decay for
+// biases and scales too), and the gradient is zeroed afterwards instead of kept as momentum
+// (adam_step). Unlike AlexeyAB's Darknet, whose t is the iteration count, t counts the steps since
+// the moments were zero, so the bias correction of Kingma & Ba's Algorithm 1 also holds when
+// training starts from pretrained weights.
+template <class T>
+std::vector<Param<T>> Layer<T>::ensure_adam() {
+    std::vector<Param<T>> ps = params();
+    if (adam.m.size() != ps.size()) {
+        adam.clear();
+        for (const auto& p : ps) {
+            adam.m.emplace_back(p.grad ? p.size : 0, T(0));
+            adam.v.emplace_back(p.grad ? p.size : 0, T(0));
+        }
+    }
+    return ps;
+}
+
 template <class T>
 void Layer<T>::update(const UpdateArgs& a) {
+    if (a.adam) {
+        std::vector<Param<T>> ps = ensure_adam();
+        const AdamStep<T> s = make_adam_step<T>(a.learning_rate, a.B1, a.B2, a.eps, double(a.decay) * a.batch, ++adam.t);
+        for (size_t k = 0; k < ps.size(); ++k)
+            if (ps[k].grad) adam_update(ps[k].value, ps[k].grad, adam.m[k].data(), adam.v[k].data(), ps[k].size, s);
+        params_changed();
+        return;
+    }
     const T lr = static_cast<T>(a.learning_rate / a.batch);
     const T decay = static_cast<T>(a.decay * a.batch);
     const T mom = static_cast<T>(a.momentum);
     for (auto& p : params()) {
         if (!p.grad) continue;
-        T* v = p.value;
-        T* g = p.grad;
-        const size_t n = p.size;
-        if (p.decay) {
-            for (size_t i = 0; i < n; ++i) g[i] += decay * v[i];
-        }
-        for (size_t i = 0; i < n; ++i) {
-            v[i] -= lr * g[i];
-            g[i] *= mom;
-        }
+        for (size_t i = 0; i < p.size; ++i) sgd_step(p.value[i], p.grad[i], lr, decay, mom, p.decay);
     }
     params_changed();
 }

@@ -1,4 +1,4 @@
-// Layer defaults for GPU runs: parameter mirroring, the SGD step on the device, and the host
+// Layer defaults for GPU runs: parameter mirroring, the SGD / Adam step on the device, and the host
 // round trip for layers without kernels of their own ([yolo], [cost]).
 #include <cstring>
 #include <type_traits>
@@ -9,6 +9,7 @@
 
 #ifdef DN_GPU
 #include "kernels/gpu.hpp"
+#include "kernels/optimizer.hpp"
 #endif
 
 namespace dn {
@@ -25,6 +26,14 @@ void Layer<T>::push_params() {
         if (ps[i].grad) gpu_grads_[i].push(ps[i].grad, ps[i].size);
         else gpu_grads_[i].resize(0);
     }
+    // Adam's moments go with the parameters (a checkpoint's, when one was loaded)
+    const bool moments = adam.m.size() == ps.size();
+    gpu_adam_m_.resize(moments ? ps.size() : 0);
+    gpu_adam_v_.resize(moments ? ps.size() : 0);
+    for (size_t i = 0; moments && i < ps.size(); ++i) {
+        gpu_adam_m_[i].push(adam.m[i].data(), adam.m[i].size());
+        gpu_adam_v_[i].push(adam.v[i].data(), adam.v[i].size());
+    }
 }
 
 template <class T>
@@ -34,6 +43,10 @@ void Layer<T>::pull_params() {
     for (size_t i = 0; i < ps.size(); ++i) {
         gpu_values_[i].pull(ps[i].value, ps[i].size);
         if (ps[i].grad && gpu_grads_[i].size() == ps[i].size) gpu_grads_[i].pull(ps[i].grad, ps[i].size);
+    }
+    for (size_t i = 0; i < gpu_adam_m_.size() && i < adam.m.size(); ++i) {
+        gpu_adam_m_[i].pull(adam.m[i].data(), adam.m[i].size());
+        gpu_adam_v_[i].pull(adam.v[i].data(), adam.v[i].size());
     }
     params_changed();
 }
@@ -59,16 +72,31 @@ T* Layer<T>::gpu_grad(const char* name) {
     fail("%s: no device copy of '%s' (push_params first)", where.c_str(), name);
 }
 
-// Darknet's SGD step (Layer::update) on the device buffers.
+// Layer::update on the device buffers: the same per-element steps (kernels/optimizer.hpp).
 template <class T>
 void Layer<T>::update_gpu(const UpdateArgs& a) {
 #ifdef DN_GPU
     if constexpr (std::is_same<T, float>::value) {
         std::vector<Param<T>> ps = params();
+        if (a.adam && gpu_adam_m_.size() != ps.size()) {  // the first Adam step: zero moments on both sides
+            ps = ensure_adam();
+            gpu_adam_m_.resize(ps.size());
+            gpu_adam_v_.resize(ps.size());
+            for (size_t i = 0; i < ps.size(); ++i) {
+                gpu_adam_m_[i].resize(adam.m[i].size());
+                gpu_adam_v_[i].resize(adam.v[i].size());
+            }
+        }
+        const AdamStep<float> s =
+            make_adam_step<float>(a.learning_rate, a.B1, a.B2, a.eps, double(a.decay) * a.batch, a.adam ? ++adam.t : 1);
         for (size_t i = 0; i < ps.size() && i < gpu_values_.size(); ++i) {
             if (!ps[i].grad) continue;
-            sgd_update_gpu(gpu_values_[i].data(), gpu_grad(ps[i].name.c_str()), ps[i].size, a.learning_rate / a.batch,
-                           a.decay * a.batch, a.momentum, ps[i].decay);
+            float* g = gpu_grad(ps[i].name.c_str());
+            if (a.adam)
+                adam_update_gpu(gpu_values_[i].data(), g, gpu_adam_m_[i].data(), gpu_adam_v_[i].data(), ps[i].size, s);
+            else
+                sgd_update_gpu(gpu_values_[i].data(), g, ps[i].size, a.learning_rate / a.batch, a.decay * a.batch,
+                               a.momentum, ps[i].decay);
         }
         return;
     }

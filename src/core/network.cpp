@@ -98,7 +98,15 @@ NetConfig parse_net_section(const CfgSection& s) {
     n.track = s.get_int("track", 0);
     n.resize_step = s.get_int("resize_step", 32);
     if (n.resize_step < 1) s.error("resize_step", "must be >= 1");
-    if (s.get_int("adam", 0)) s.error("adam", "the Adam optimizer is not supported; use SGD (adam=0)");
+    n.adam = s.get_int("adam", 0) != 0;
+    if (n.adam) {  // Darknet reads these only with adam=1
+        n.B1 = s.get_float("B1", 0.9f);
+        n.B2 = s.get_float("B2", 0.999f);
+        n.eps = s.get_float("eps", 1e-6f);
+        if (!(n.B1 >= 0 && n.B1 < 1)) s.error("B1", strfmt("must be in [0, 1), got %g", n.B1));
+        if (!(n.B2 >= 0 && n.B2 < 1)) s.error("B2", strfmt("must be in [0, 1), got %g", n.B2));
+        if (!(n.eps > 0)) s.error("eps", strfmt("must be > 0, got %g", n.eps));
+    }
     return n;
 }
 
@@ -227,12 +235,20 @@ void Network<T>::backward_layer(int i, T* input_delta) {
 }
 
 template <class T>
-void Network<T>::update(float learning_rate) {
+UpdateArgs Network<T>::update_args(float learning_rate) const {
     UpdateArgs a;
     a.learning_rate = learning_rate;
     a.momentum = cfg.momentum;
     a.decay = cfg.decay;
     a.batch = batch * cfg.subdivisions;
+    a.adam = cfg.adam;
+    a.B1 = cfg.B1, a.B2 = cfg.B2, a.eps = cfg.eps;
+    return a;
+}
+
+template <class T>
+void Network<T>::update(float learning_rate) {
+    const UpdateArgs a = update_args(learning_rate);
     ensure_grads();
     for (auto& l : layers) l->update(a);
 }

@@ -108,11 +108,7 @@ void Network<T>::backward_gpu() {
 
 template <class T>
 void Network<T>::update_gpu(float learning_rate) {
-    UpdateArgs a;
-    a.learning_rate = learning_rate;
-    a.momentum = cfg.momentum;
-    a.decay = cfg.decay;
-    a.batch = batch * cfg.subdivisions;
+    const UpdateArgs a = update_args(learning_rate);
     for (auto& l : layers) l->update_gpu(a);
 }
 

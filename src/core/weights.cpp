@@ -64,6 +64,18 @@ uint32_t WeightsReader::read_u32(const char* what) {
     return v;
 }
 
+uint64_t WeightsReader::read_u64(const char* what) {
+    const uint64_t lo = read_u32(what);
+    return lo | static_cast<uint64_t>(read_u32(what)) << 32;
+}
+
+void WeightsReader::skip(size_t n, const char* what) {
+    if (remaining() < n)
+        fail("weights file '%s' is truncated: '%s' needs %zu bytes at byte offset %zu, only %zu available",
+             path_.c_str(), what, n, offset_, remaining());
+    offset_ += n;
+}
+
 bool WeightsReader::at_magic(const char* magic) const {
     return remaining() >= 4 && std::memcmp(bytes_.data() + offset_, magic, 4) == 0;
 }
@@ -185,7 +197,7 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
         std::fprintf(stderr, "Loaded %d of %d layers from %s (the rest keep their initial values)\n", loaded,
                      net.num_layers(), path.c_str());
     if (r.at_magic(kTrailerMagic)) {
-        r.skip(4);
+        r.skip(4, "trailer magic");
         uint32_t version = r.read_u32("trailer version");
         if (version != 1)
             fail("weights file '%s': unknown trailer version %u at byte offset %zu", path.c_str(), version, r.offset() - 4);
@@ -200,8 +212,11 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
             Layer<T>& l = *net.layers[idx];
             r.set_layer(idx, l.type());
             const size_t before = r.offset();
-            if (idx >= loaded) {
-                r.skip(static_cast<size_t>(count) * 4);
+            // layers not loaded, and the state of the optimizer this cfg does not use, are skipped
+            const bool other_optimizer = (kind == kTrailerOptimizerState && net.cfg.adam) ||
+                                         (kind == kTrailerAdamState && !net.cfg.adam);
+            if (idx >= loaded || other_optimizer) {
+                r.skip(static_cast<size_t>(count) * 4, "trailer record");
                 continue;
             }
             if (kind == kTrailerLayerData) {
@@ -214,6 +229,18 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
                 net.ensure_grads();
                 for (auto& p : l.params())
                     if (p.grad) r.read(p.grad, p.size, "optimizer state");
+            } else if (kind == kTrailerAdamState) {
+                net.ensure_grads();
+                std::vector<Param<T>> ps = l.params();
+                l.adam.clear();
+                l.adam.t = static_cast<int64_t>(r.read_u64("Adam step count"));
+                for (const auto& p : ps) {
+                    const size_t n = p.grad ? p.size : 0;
+                    l.adam.m.emplace_back(n);
+                    l.adam.v.emplace_back(n);
+                    r.read(l.adam.m.back().data(), n, "Adam first moment");
+                    r.read_nonnegative(l.adam.v.back().data(), n, "Adam second moment");
+                }
             } else {
                 fail("weights file '%s': unknown trailer record kind %u for layer %d", path.c_str(), kind, idx);
             }
@@ -254,6 +281,10 @@ std::vector<char> weights_bytes(const Network<T>& net, int upto, bool optimizer_
     for (int i = 0; i < n; ++i) {
         if (net.layers[i]->has_trailer()) recs.push_back({kTrailerLayerData, i});
         if (!optimizer_state) continue;
+        if (net.cfg.adam) {  // the grads are zero after an Adam step: only the moments are state
+            if (!net.layers[i]->adam.empty()) recs.push_back({kTrailerAdamState, i});
+            continue;
+        }
         bool grads = false;
         for (auto& p : net.layers[i]->params()) grads = grads || (p.grad && p.size);
         if (grads) recs.push_back({kTrailerOptimizerState, i});
@@ -271,6 +302,13 @@ std::vector<char> weights_bytes(const Network<T>& net, int upto, bool optimizer_
             Layer<T>& l = *net.layers[rec.layer];
             if (rec.kind == kTrailerLayerData) {
                 l.save_trailer(w);
+            } else if (rec.kind == kTrailerAdamState) {
+                w.write_u32(static_cast<uint32_t>(l.adam.t));
+                w.write_u32(static_cast<uint32_t>(static_cast<uint64_t>(l.adam.t) >> 32));
+                for (size_t k = 0; k < l.adam.m.size(); ++k) {
+                    w.write(l.adam.m[k].data(), l.adam.m[k].size());
+                    w.write(l.adam.v[k].data(), l.adam.v[k].size());
+                }
             } else {
                 for (auto& p : l.params())
                     if (p.grad) w.write(p.grad, p.size);

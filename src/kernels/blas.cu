@@ -6,6 +6,7 @@
 #include "kernels/blas.hpp"
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
+#include "kernels/optimizer.hpp"
 
 namespace dn {
 
@@ -31,12 +32,11 @@ __global__ void bias_grad_k(const float* d, int N, int C, int S, float* db) {
 }
 
 __global__ void sgd_k(float* v, float* g, size_t n, float lr, float decay, float mom, bool apply_decay) {
-    DN_GRID_FOR(i, n) {
-        float gi = g[i];
-        if (apply_decay) gi += decay * v[i];
-        v[i] -= lr * gi;
-        g[i] = gi * mom;
-    }
+    DN_GRID_FOR(i, n) sgd_step(v[i], g[i], lr, decay, mom, apply_decay);
+}
+
+__global__ void adam_k(float* w, float* g, float* m, float* v, size_t n, AdamStep<float> s) {
+    DN_GRID_FOR(i, n) adam_step(w[i], g[i], m[i], v[i], s);
 }
 
 __global__ void copy_rows_k(const float* src, size_t ss, float* dst, size_t ds, size_t rows, size_t len, bool acc) {
@@ -133,6 +133,12 @@ void bias_grad_gpu(const float* delta, int N, int C, int S, float* dbias) {
 void sgd_update_gpu(float* v, float* g, size_t n, float lr, float decay, float momentum, bool apply_decay) {
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, sgd_k)(v, g, n, lr, decay, momentum, apply_decay);
+    DN_KERNEL_CHECK();
+}
+
+void adam_update_gpu(float* w, float* g, float* m, float* v, size_t n, const AdamStep<float>& s) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, adam_k)(w, g, m, v, n, s);
     DN_KERNEL_CHECK();
 }
 
