@@ -2,7 +2,9 @@
 // one, a NaN loss stops with the layer named, learning-rate policies, labels, augmentation.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -321,4 +323,52 @@ TEST(Training, BadImagesAndListsAreNamedByTheirLine) {
     auto net = Network<float>::from_cfg_file(dir + "/n.cfg");
     load_weights(*net, dir + "/b/n_last.weights");
     EXPECT_EQ(net->current_batch(), 2);
+}
+
+// Every image going away mid-run (their disk unmounted, the folder moved) stops training with an
+// error, after saving _last.weights at the last whole iteration (its `seen` too), from which the
+// run resumes once the images are back.
+TEST(Training, ImagesThatVanishMidRunKeepWhatWasTrained) {
+    const std::string dir = make_temp_dir();
+    int rc = 0;
+    run("mkdir " + dir + "/img && head -64 " + small_classification_set() + "/train.list | xargs -I{} cp {} " + dir +
+            "/img/ && ls " + dir + "/img/* > " + dir + "/t.list",
+        &rc);
+    ASSERT_EQ(rc, 0);
+    write_text(dir + "/d.data", "classes=10\ntrain=" + dir + "/t.list\nlabels=" + small_classification_set() +
+                                    "/labels.txt\nbackup=" + dir + "/backup\n");
+    write_text(dir + "/net.cfg", tiny_cfg(100000, 0.05f));
+    run("cd " + dir + " && (OMP_NUM_THREADS=2 " + darknet_bin() +
+            " classifier train d.data net.cfg -dont_show > log.txt 2>&1; echo $? > rc) > /dev/null 2>&1 & ",
+        &rc);
+    std::string log;
+    for (int i = 0; i < 500 && losses(log).size() < 5; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        log = read_text_file(dir + "/log.txt");
+    }
+    ASSERT_GE(losses(log).size(), 5u) << log;
+    run("mv " + dir + "/img " + dir + "/img_gone", &rc);
+    for (int i = 0; i < 1500 && !file_exists(dir + "/rc"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(file_exists(dir + "/rc")) << "training did not stop";
+    log = read_text_file(dir + "/log.txt");
+    EXPECT_EQ(read_text_file(dir + "/rc"), "1\n") << log;
+    EXPECT_NE(log.find("no other image of"), std::string::npos) << log;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(log, m, std::regex("Saving weights to \\S+/net_last.weights \\(iteration (\\d+)")))
+        << log;
+    const size_t done = losses(log).size();
+    EXPECT_EQ(std::stoul(m[1]), done) << "the checkpoint is the last whole iteration printed\n" << log;
+    const std::vector<char> w = read_bytes(dir + "/backup/net_last.weights");
+    ASSERT_GE(w.size(), 20u);
+    uint64_t seen = 0;
+    std::memcpy(&seen, w.data() + 12, 8);
+    EXPECT_EQ(seen, 32 * done) << "seen of a whole iteration";
+    run("mv " + dir + "/img_gone " + dir + "/img", &rc);
+    log = run("cd " + dir + " && OMP_NUM_THREADS=2 " + darknet_bin() +
+                  " classifier train d.data net.cfg backup/net_last.weights -dont_show -max_batches " +
+                  std::to_string(done + 3),
+              &rc);
+    ASSERT_EQ(rc, 0) << log;
+    EXPECT_EQ(losses(log).size(), 3u) << log;
+    EXPECT_NE(log.find("\n" + std::to_string(done + 1) + ", "), std::string::npos) << log;
 }

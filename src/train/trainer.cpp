@@ -89,8 +89,29 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
         if (!opt.quiet) std::fprintf(stderr, "Saving weights to %s_last.weights\n", prefix.c_str());
     };
     const bool gpu = net.gpu_index >= 0;  // Network::use_gpu was called: every pass runs on the device
+    const int64_t first_it = it;
+    // A batch that cannot be loaded (every image of the list failing, e.g. their disk gone) stops
+    // training; what was trained since the last checkpoint is kept first. Between iterations
+    // (pass 0) the checkpoint is exact. Within one, the weights and `seen` are those of the last
+    // whole iteration, and so is Adam's state; SGD's momentum, which holds this iteration's
+    // partial gradients by now, is not saved (it restarts from zero when resumed). Nothing is
+    // written before the first iteration, so an older _last.weights is never replaced by the
+    // untrained start.
+    auto save_on_load_error = [&](int pass, uint64_t seen_at_start) {
+        if (pending.valid()) pending.wait();
+        if (it == first_it || saved_at == it) return;  // nothing trained, or already saved exactly
+        if (gpu) net.pull_params();
+        net.header.seen = seen_at_start;
+        const bool exact = pass == 0 || net.cfg.adam;
+        save_weights(net, prefix + "_last.weights", -1, exact);
+        saved_at = it;
+        if (!opt.quiet)
+            std::fprintf(stderr, "Saving weights to %s_last.weights (iteration %lld%s)\n", prefix.c_str(),
+                         static_cast<long long>(it), exact ? "" : "; SGD's momentum restarts from zero when resumed");
+    };
     while (it < max_batches && !g_interrupted) {
         const double t0 = now_seconds();
+        const uint64_t seen_at_start = net.header.seen;
         if (opt.input_size) {
             const auto [w, h] = opt.input_size(it);
             if (w != net.w || h != net.h) {
@@ -102,7 +123,12 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
         }
         double loss_sum = 0;
         for (int p = 0; p < passes; ++p) {
-            pending.get();
+            try {
+                pending.get();
+            } catch (const Error&) {
+                save_on_load_error(p, seen_at_start);
+                throw;
+            }
             const int mine = cur;
             cur ^= 1;
             if (p + 1 < passes) pending = start(it, p + 1, cur);
