@@ -90,6 +90,7 @@ int classifier_train(const std::string& datacfg, const std::string& cfgfile, con
     net->print_summary();
     check_classes(*net, d.labels.size(), cfgfile);
     start_training(*net, weightfile, a);
+    warn_unimplemented_augmentation(net->cfg, false);
     const ClassifierAugment aug = ClassifierAugment::from(net->cfg);
     const uint64_t seed = static_cast<uint64_t>(a.integer("-seed", 0));
     const int n = static_cast<int>(train.paths.size());

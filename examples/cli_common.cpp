@@ -29,6 +29,17 @@ void start_training(Network<float>& net, const std::string& weightfile, const Ar
     if (const int gpu = gpu_flag(a); gpu >= 0) net.use_gpu(gpu);
 }
 
+void warn_unimplemented_augmentation(const NetConfig& n, bool detector) {
+    const auto off = [&](const char* key, int v) {
+        if (v)
+            warn("%s: [net] %s=%d is not implemented for %s training; training without it", n.where.c_str(), key, v,
+                 detector ? "detector" : "classifier");
+    };
+    off("mixup", n.mixup);
+    off("blur", n.blur);
+    if (!detector) off("mosaic", n.mosaic);
+}
+
 std::string backup_dir(const DataConfig& data) {
     std::string dir = data.get_str("backup", "backup/");
     if (dir.empty()) {

@@ -19,6 +19,9 @@ bool read_image_path(std::string* path);
 /// over), -max_batches N shortens or extends the run (schedules follow it), -i/-gpus N moves the
 /// network to that GPU. Throws dn::Error on bad weights or a missing device.
 void start_training(Network<float>& net, const std::string& weightfile, const Args& a);
+/// Warns (naming the [net] section) for each augmentation key that Darknet honours and this
+/// trainer does not (mixup, blur; mosaic for classifiers), so that none is ignored silently.
+void warn_unimplemented_augmentation(const NetConfig& n, bool detector);
 
 /// A detector's .data file: classes= (required, > 0) and the names= file when given.
 struct DetData {

@@ -77,7 +77,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
     net->print_summary();
     check_head(*net, d.classes, cfgfile);
     start_training(*net, weightfile, a);
-    if (net->cfg.mosaic) warn("%s: mosaic=1 is not implemented; training without mosaic", net->cfg.where.c_str());
+    warn_unimplemented_augmentation(net->cfg, true);
     const DetectorAugment aug = DetectorAugment::from(*net);
     const uint64_t seed = static_cast<uint64_t>(a.integer("-seed", 0));
     const int n = static_cast<int>(train.paths.size());

@@ -140,7 +140,8 @@ def png(w, h, rgb):
 
 
 def detection_set(d):
-    """6 images of 1-3 colored boxes with their labels; train (4) and valid (2) lists; d.data; t.cfg."""
+    """6 images of 1-3 colored boxes with their labels; train (4) and valid (2) lists; d.data; t.cfg
+    (with mosaic=1)."""
     os.makedirs(d + "/images")
     os.makedirs(d + "/labels")
     r = random.Random(7)
@@ -163,7 +164,7 @@ def detection_set(d):
                                    % (d, d, d, d))
     open(d + "/t.cfg", "w").write(
         "[net]\nbatch=4\nsubdivisions=1\nwidth=64\nheight=64\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
-        "learning_rate=0.001\nburn_in=1\nmax_batches=2\npolicy=constant\n"
+        "learning_rate=0.001\nburn_in=1\nmax_batches=2\npolicy=constant\nmosaic=1\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
         "[convolutional]\nfilters=24\nsize=1\nactivation=linear\n"

@@ -3,6 +3,8 @@
 // `partial`, and load -> save of pretrained weights leaving `detector test` unchanged.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -203,6 +205,76 @@ TEST(DetectionData, BoxesFollowTheAugmentedPixels) {
     }
 }
 
+// mosaic=1: four images of one coloured box each (class q: its own colour). In every batch image
+// each label's centre has its class's colour, every solid patch of a class's colour lies under a
+// label of that class (no object loses its label, none is misplaced), and about half of the
+// images are mosaics (labels of more than one image).
+TEST(DetectionData, MosaicBoxesFollowTheirPixels) {
+    const std::string dir = make_temp_dir();
+    run("mkdir -p " + dir + "/images " + dir + "/labels");
+    const float colour[4][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}};
+    const int box[4][4] = {{8, 12, 40, 36}, {30, 5, 75, 25}, {2, 30, 20, 58}, {20, 20, 60, 50}};  // x0 y0 x1 y1
+    std::string list;
+    for (int q = 0; q < 4; ++q) {
+        Image im(80, 60, 3, 0.f);
+        for (int k = 0; k < 3; ++k)
+            for (int y = box[q][1]; y < box[q][3]; ++y)
+                for (int x = box[q][0]; x < box[q][2]; ++x) im.at(x, y, k) = colour[q][k];
+        const std::string name = strfmt("%s/images/%d.png", dir.c_str(), q);
+        save_image(im, name);
+        const auto& b = box[q];
+        write_text(strfmt("%s/labels/%d.txt", dir.c_str(), q),
+                   strfmt("%d %g %g %g %g\n", q, (b[0] + b[2]) / 160.0, (b[1] + b[3]) / 120.0, (b[2] - b[0]) / 80.0,
+                          (b[3] - b[1]) / 60.0));
+        list += name + "\n";
+    }
+    write_text(dir + "/list.txt", list);
+    DetectionSet s = load_detection_set(dir + "/list.txt", 4, true);
+    const int W = 64, H = 48, M = 8;
+    std::vector<float> X(3 * W * H), T(5 * M);
+    DetectorAugment aug;
+    aug.jitter = 0.3f;
+    aug.mosaic = true;
+    int mosaics = 0;
+    const auto is = [&](int x, int y, int q) {
+        if (x < 0 || y < 0 || x >= W || y >= H) return false;
+        for (int k = 0; k < 3; ++k)
+            if (std::abs(X[(k * H + y) * W + x] - colour[q][k]) > 0.1f) return false;
+        return true;
+    };
+    for (uint64_t seed = 0; seed < 60; ++seed) {
+        SCOPED_TRACE(seed);
+        load_detection_batch(s, {static_cast<int>(seed % 4)}, W, H, 3, &aug, seed, M, X.data(), T.data());
+        std::set<int> classes;
+        for (int n = 0; n < M && T[5 * n + 2] > 0; ++n) {
+            const float* t = &T[5 * n];
+            classes.insert(static_cast<int>(t[4]));
+            EXPECT_GE(t[0] - t[2] / 2, -1e-6f);
+            EXPECT_LE(t[0] + t[2] / 2, 1 + 1e-6f);
+            if (t[2] * W > 6 && t[3] * H > 6) {
+                EXPECT_TRUE(is(static_cast<int>(t[0] * W), static_cast<int>(t[1] * H), static_cast<int>(t[4])))
+                    << "label " << n << " of class " << t[4] << ": its centre is not its colour";
+            }
+        }
+        mosaics += classes.size() > 1;
+        for (int q = 0; q < 4; ++q)
+            for (int y = 0; y < H; ++y)
+                for (int x = 0; x < W; ++x) {
+                    if (!(is(x, y, q) && is(x - 1, y, q) && is(x + 1, y, q) && is(x, y - 1, q) && is(x, y + 1, q))) continue;
+                    bool labelled = false;
+                    for (int n = 0; n < M && T[5 * n + 2] > 0 && !labelled; ++n) {
+                        const float* t = &T[5 * n];
+                        labelled = static_cast<int>(t[4]) == q && x + 0.5f >= (t[0] - t[2] / 2) * W - 1.5f &&
+                                   x + 0.5f <= (t[0] + t[2] / 2) * W + 1.5f && y + 0.5f >= (t[1] - t[3] / 2) * H - 1.5f &&
+                                   y + 0.5f <= (t[1] + t[3] / 2) * H + 1.5f;
+                    }
+                    ASSERT_TRUE(labelled) << "a solid patch of class " << q << " at (" << x << ", " << y << ") has no label";
+                }
+    }
+    EXPECT_GT(mosaics, 12) << "of 60 images, about half should be mosaics";
+    EXPECT_LT(mosaics, 48);
+}
+
 namespace {
 
 // A small detection set: 96 train + 16 valid Fashion-MNIST canvases (scripts/make_fashion_detect.py),
@@ -225,9 +297,10 @@ std::string detect_set_dir() {
     return dir;
 }
 
-std::string tiny_yolo(int max_batches, int random) {
+// net_extra: more [net] lines
+std::string tiny_yolo(int max_batches, int random, const char* net_extra = "") {
     return strfmt(
-        "[net]\nbatch=16\nsubdivisions=2\nwidth=64\nheight=64\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
+        "[net]\n%sbatch=16\nsubdivisions=2\nwidth=64\nheight=64\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
         "learning_rate=0.01\nburn_in=10\nmax_batches=%d\npolicy=constant\nresize_step=8\nsaturation=1.5\nexposure=1.5\nhue=.1\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
         "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
@@ -235,7 +308,7 @@ std::string tiny_yolo(int max_batches, int random) {
         "[convolutional]\nfilters=45\nsize=1\nactivation=linear\n"
         "[yolo]\nmask=0,1,2\nanchors=8,14,16,16,24,30\nclasses=10\nnum=3\njitter=.1\nrandom=%d\n"
         "iou_loss=ciou\niou_normalizer=0.07\nignore_thresh=.7\n",
-        max_batches, random);
+        net_extra, max_batches, random);
 }
 
 }  // namespace
@@ -277,16 +350,16 @@ TEST(DetectorTrain, LossFallsAndMapRuns) {
     EXPECT_NEAR(number(out, "\\(mAP@0.50\\) = ([0-9.]+)"), direct, 0.02) << out;
 }
 
-// `detector train -i 0` follows `-nogpu` from the same seed (the same images, augmentations and
-// multi-scale sizes): the device's convolutions, batchnorm and the [yolo] loss (computed on the
-// host, as in Darknet) through 12 iterations, with a resize at iteration 10. Named for the GPU
-// agreement suite, which `make test` also runs on the emulated device.
+// `detector train -i 0` follows `-nogpu` from the same seed (the same images, mosaics,
+// augmentations and multi-scale sizes): the device's convolutions, batchnorm and the [yolo] loss
+// (computed on the host, as in Darknet) through 12 iterations, with a resize at iteration 10.
+// Named for the GPU agreement suite, which `make test` also runs on the emulated device.
 TEST(GpuAgreementNet, DetectorTrainFollowsTheCpu) {
     DN_REQUIRE_GPU();
     const std::string data = detect_set_dir();
     if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
     const std::string dir = make_temp_dir();
-    write_text(dir + "/tiny-yolo.cfg", tiny_yolo(12, 1));
+    write_text(dir + "/tiny-yolo.cfg", tiny_yolo(12, 1, "mosaic=1\n"));
     auto train = [&](const std::string& dev, const std::string& chart) {
         int rc = -1;
         const std::string log = run("cd " + dir + " && OMP_NUM_THREADS=2 " + darknet_path() + " " + dev + " detector train " +
@@ -294,6 +367,7 @@ TEST(GpuAgreementNet, DetectorTrainFollowsTheCpu) {
                                     &rc);
         EXPECT_EQ(rc, 0) << log;
         EXPECT_NE(log.find("Resizing the network to"), std::string::npos) << "random=1 did not resize\n" << log;
+        EXPECT_EQ(log.find("not implemented"), std::string::npos) << "mosaic=1 is implemented\n" << log;
         return losses(log);
     };
     const std::vector<double> cpu = train("-nogpu", "cpu.png"), gpu = train("-i 0", "gpu.png");

@@ -372,3 +372,16 @@ TEST(Training, ImagesThatVanishMidRunKeepWhatWasTrained) {
     EXPECT_EQ(losses(log).size(), 3u) << log;
     EXPECT_NE(log.find("\n" + std::to_string(done + 1) + ", "), std::string::npos) << log;
 }
+
+// Augmentation keys Darknet honours and a trainer does not are warned about, not ignored silently.
+TEST(Training, UnimplementedAugmentationIsWarnedAbout) {
+    std::string dir = make_temp_dir(), cfg = tiny_cfg(1, 0.05f);
+    cfg.replace(cfg.find("[net]\n"), 6, "[net]\nmixup=1\nmosaic=1\nblur=0\n");
+    write_text(dir + "/net.cfg", cfg);
+    int rc = 0;
+    const std::string log = run(train_cmd(dir, "net.cfg"), &rc);
+    ASSERT_EQ(rc, 0) << log;
+    EXPECT_NE(log.find("net.cfg:1: [net] mixup=1 is not implemented for classifier training"), std::string::npos) << log;
+    EXPECT_NE(log.find("[net] mosaic=1 is not implemented for classifier training"), std::string::npos) << log;
+    EXPECT_EQ(log.find("blur="), std::string::npos) << "blur=0 is off: no warning\n" << log;
+}

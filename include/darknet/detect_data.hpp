@@ -44,9 +44,10 @@ struct DetectorAugment {
     float hue = 0, saturation = 1, exposure = 1;
     bool flip = true;
     bool letterbox = false;  ///< [net] letter_box=1: keep the crop's aspect, pad with 0.5
+    bool mosaic = false;     ///< [net] mosaic=1: half of the images are mosaics of four (AlexeyAB)
     int random = 0;          ///< random=1 in a [yolo] head: multi-scale training (the trainer's job)
-    /// From [net] (hue, saturation, exposure, flip, letter_box) and the [yolo] heads' jitter (the
-    /// last head's) and random (any head's).
+    /// From [net] (hue, saturation, exposure, flip, letter_box, mosaic) and the [yolo] heads'
+    /// jitter (the last head's) and random (any head's).
     static DetectorAugment from(const Network<float>& net);
 };
 
@@ -55,7 +56,10 @@ struct DetectorAugment {
 /// With `aug`: a random crop (each edge moved by U(-jitter, jitter) of the image size, outside
 /// the image filled with the image's mean color), resize (or letterbox) to w x h, random flip and
 /// HSV distortion, boxes moved and clipped likewise and dropped when under a network pixel wide or
-/// high; all draws from a generator seeded with `seed` (same seed, same batch). Without `aug`: a
+/// high; all draws from a generator seeded with `seed` (same seed, same batch). With aug->mosaic,
+/// half of the images are AlexeyAB's mosaic: the input cut at a random point (20%-80% of each
+/// side) into four quadrants, each showing the corner of one augmented image (the drawn one and
+/// three drawn from the set) that meets the cut, boxes clipped to their quadrant. Without `aug`: a
 /// plain resize (or letterbox). An image that does not decode is handled as `bad` says
 /// (load_listed_image: an error naming its list file and line, or the next image with its boxes).
 void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,

@@ -1,7 +1,10 @@
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 #include "darknet/augment.hpp"
 #include "darknet/detect_data.hpp"
@@ -104,6 +107,7 @@ DetectorAugment DetectorAugment::from(const Network<float>& net) {
     a.exposure = net.cfg.exposure;
     a.flip = net.cfg.flip != 0;
     a.letterbox = net.cfg.letter_box != 0;
+    a.mosaic = net.cfg.mosaic != 0;
     for (const auto& l : net.layers)
         if (const auto* y = dynamic_cast<const YoloLayer<float>*>(l.get())) {
             a.jitter = y->jitter;
@@ -142,82 +146,158 @@ void crop_resize_into(const Image& im, float left, float top, float cw, float ch
 
 }  // namespace
 
+namespace {
+
+// One image augmented to the network size, with its boxes (left, top, right, bottom relative to
+// the network input, clipped, after the flip) and the extent of the image's pixels in the input
+// (network pixels; the rest is the crop's fill or the letterbox padding).
+struct Augmented {
+    Image im;
+    std::vector<std::array<float, 5>> boxes;  // l, t, r, b, class
+    float cl = 0, ct = 0, cr = 0, cb = 0;
+};
+
+Augmented augment_image(const DetectionSet& set, int index, int w, int h, int c, const DetectorAugment* aug, Rng& g,
+                        BadImage bad) {
+    size_t k = 0;  // the image used (index, or the next that loads)
+    const Image im = load_listed_image(set, index, c, bad, &k);
+    // the crop, in image pixels: each edge moves by up to jitter * size (Darknet's pleft, pright, ...)
+    float left = 0, top = 0, cw = static_cast<float>(im.w), ch = static_cast<float>(im.h);
+    if (aug && aug->jitter > 0) {
+        const float dw = aug->jitter * im.w, dh = aug->jitter * im.h;
+        const float pl = uniform(g, -dw, dw), pr = uniform(g, -dw, dw), pt = uniform(g, -dh, dh), pb = uniform(g, -dh, dh);
+        left = pl;
+        top = pt;
+        cw = std::max(1.f, im.w - pl - pr);
+        ch = std::max(1.f, im.h - pt - pb);
+    }
+    // placement of the crop in the network input (letterbox keeps its aspect)
+    int ox = 0, oy = 0, nw = w, nh = h;
+    const bool letterbox = aug ? aug->letterbox : false;
+    Augmented a;
+    a.im = Image(w, h, c, 0.5f);
+    if (letterbox) {
+        const float s = std::min(w / cw, h / ch);
+        nw = std::max(1, static_cast<int>(cw * s));
+        nh = std::max(1, static_cast<int>(ch * s));
+        ox = (w - nw) / 2;
+        oy = (h - nh) / 2;
+    }
+    if (!aug) {
+        a.im = letterbox ? letterbox_image(im, w, h) : resize_image(im, w, h);
+    } else {
+        std::vector<float> mean(c, 0.f);
+        const size_t plane = static_cast<size_t>(im.w) * im.h;
+        for (int ch_ = 0; ch_ < c; ++ch_) {
+            double s = 0;
+            for (size_t p = 0; p < plane; ++p) s += im.data[ch_ * plane + p];
+            mean[ch_] = static_cast<float>(s / plane);
+        }
+        crop_resize_into(im, left, top, cw, ch, a.im, ox, oy, nw, nh, mean);
+    }
+    const bool flip = aug && aug->flip && std::uniform_int_distribution<int>(0, 1)(g);
+    if (flip) flip_horizontal(a.im);
+    if (aug) random_distort(a.im, g, aug->hue, aug->saturation, aug->exposure);
+    // the image's pixels in the input: crop-relative, then placed like the crop
+    a.cl = ox + std::clamp(-left / cw, 0.f, 1.f) * nw;
+    a.cr = ox + std::clamp((im.w - left) / cw, 0.f, 1.f) * nw;
+    a.ct = oy + std::clamp(-top / ch, 0.f, 1.f) * nh;
+    a.cb = oy + std::clamp((im.h - top) / ch, 0.f, 1.f) * nh;
+    if (flip) std::tie(a.cl, a.cr) = std::make_pair(w - a.cr, w - a.cl);
+    // boxes: image-relative -> crop-relative -> network-relative, clipped
+    for (const BoxLabel& b : set.boxes[k]) {
+        float l = ((b.x - b.w / 2) * im.w - left) / cw, r = ((b.x + b.w / 2) * im.w - left) / cw;
+        float tp = ((b.y - b.h / 2) * im.h - top) / ch, bt = ((b.y + b.h / 2) * im.h - top) / ch;
+        l = std::clamp(l, 0.f, 1.f), r = std::clamp(r, 0.f, 1.f), tp = std::clamp(tp, 0.f, 1.f), bt = std::clamp(bt, 0.f, 1.f);
+        if (letterbox && aug) {  // into the padded canvas
+            l = (ox + l * nw) / w, r = (ox + r * nw) / w, tp = (oy + tp * nh) / h, bt = (oy + bt * nh) / h;
+        } else if (letterbox) {  // letterbox_image's placement
+            const bool wide = static_cast<float>(w) / im.w < static_cast<float>(h) / im.h;
+            const int lw = wide ? w : (im.w * h) / im.h, lh = wide ? (im.h * w) / im.w : h;
+            const float lx = static_cast<float>((w - lw) / 2), ly = static_cast<float>((h - lh) / 2);
+            l = (lx + l * lw) / w, r = (lx + r * lw) / w, tp = (ly + tp * lh) / h, bt = (ly + bt * lh) / h;
+        }
+        if (flip) {
+            const float l2 = 1 - r;
+            r = 1 - l;
+            l = l2;
+        }
+        a.boxes.push_back({l, tp, r, bt, static_cast<float>(b.cls)});
+    }
+    return a;
+}
+
+// Writes the boxes under a network pixel dropped, up to max_boxes, as (x, y, w, h, class).
+void write_truth(const std::vector<std::array<float, 5>>& boxes, int w, int h, int max_boxes, float* t) {
+    int n = 0;
+    for (const auto& b : boxes) {
+        if (n >= max_boxes) break;
+        const float l = b[0], tp = b[1], r = b[2], bt = b[3];
+        if ((r - l) * w < 1 || (bt - tp) * h < 1) continue;  // under a network pixel: gone
+        t[5 * n] = (l + r) / 2;
+        t[5 * n + 1] = (tp + bt) / 2;
+        t[5 * n + 2] = r - l;
+        t[5 * n + 3] = bt - tp;
+        t[5 * n + 4] = b[4];
+        ++n;
+    }
+}
+
+// AlexeyAB's mosaic: the input is cut at (cx, cy), cx in [0.2w, 0.8w), cy in [0.2h, 0.8h), into
+// four quadrants; quadrant q shows the corner of its own augmented image that meets the cut point
+// (top-left quadrant: the image's bottom-right corner, ...), moved past the crop's fill or the
+// letterbox padding towards the image's pixels as far as the image allows (AlexeyAB's *_shift).
+// Image 0 is the drawn one, images 1-3 are drawn from the set by g. Boxes are moved with their
+// pixels and clipped to their quadrant.
+void mosaic_into(const DetectionSet& set, int first, int w, int h, int c, const DetectorAugment& aug, Rng& g,
+                 BadImage bad, Image& out, std::vector<std::array<float, 5>>& boxes) {
+    const int cx = std::uniform_int_distribution<int>(static_cast<int>(w * 0.2f), std::max(static_cast<int>(w * 0.2f), static_cast<int>(w * 0.8f) - 1))(g);
+    const int cy = std::uniform_int_distribution<int>(static_cast<int>(h * 0.2f), std::max(static_cast<int>(h * 0.2f), static_cast<int>(h * 0.8f) - 1))(g);
+    std::uniform_int_distribution<int> pick(0, static_cast<int>(set.paths.size()) - 1);
+    out = Image(w, h, c, 0.5f);
+    for (int q = 0; q < 4; ++q) {
+        const Augmented a = augment_image(set, q == 0 ? first : pick(g), w, h, c, &aug, g, bad);
+        const bool right = q & 1, bottom = q & 2;
+        const int dx0 = right ? cx : 0, dy0 = bottom ? cy : 0;
+        const int rw = right ? w - cx : cx, rh = bottom ? h - cy : cy;
+        // source corner: a left quadrant ends at the image's right edge, a right one starts at its left edge
+        const int sx0 = right ? std::clamp(static_cast<int>(a.cl), 0, w - rw) : std::clamp(static_cast<int>(a.cr) - rw, 0, w - rw);
+        const int sy0 = bottom ? std::clamp(static_cast<int>(a.ct), 0, h - rh) : std::clamp(static_cast<int>(a.cb) - rh, 0, h - rh);
+        for (int k = 0; k < c; ++k)
+            for (int y = 0; y < rh; ++y)
+                std::memcpy(&out.at(dx0, dy0 + y, k), a.im.data.data() + (static_cast<size_t>(k) * h + sy0 + y) * w + sx0,
+                            static_cast<size_t>(rw) * sizeof(float));
+        for (const auto& b : a.boxes) {
+            const float l = std::clamp(b[0] * w - sx0, 0.f, static_cast<float>(rw)) + dx0;
+            const float r = std::clamp(b[2] * w - sx0, 0.f, static_cast<float>(rw)) + dx0;
+            const float t = std::clamp(b[1] * h - sy0, 0.f, static_cast<float>(rh)) + dy0;
+            const float bt = std::clamp(b[3] * h - sy0, 0.f, static_cast<float>(rh)) + dy0;
+            boxes.push_back({l / w, t / h, r / w, bt / h, b[4]});
+        }
+    }
+}
+
+}  // namespace
+
 void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,
                           const DetectorAugment* aug, uint64_t seed, int max_boxes, float* X, float* truth,
                           BadImage bad) {
     const size_t per = static_cast<size_t>(w) * h * c, tsz = static_cast<size_t>(max_boxes) * 5;
     std::fill(truth, truth + tsz * idx.size(), 0.f);
     for (size_t i = 0; i < idx.size(); ++i) {
-        size_t k = 0;  // the image used (idx[i], or the next that loads)
-        const Image im = load_listed_image(set, idx[i], c, bad, &k);
         Rng g(seed * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull + 7);
-        // the crop, in image pixels: each edge moves by up to jitter * size (Darknet's pleft, pright, ...)
-        float left = 0, top = 0, cw = static_cast<float>(im.w), ch = static_cast<float>(im.h);
-        if (aug && aug->jitter > 0) {
-            const float dw = aug->jitter * im.w, dh = aug->jitter * im.h;
-            const float pl = uniform(g, -dw, dw), pr = uniform(g, -dw, dw), pt = uniform(g, -dh, dh), pb = uniform(g, -dh, dh);
-            left = pl;
-            top = pt;
-            cw = std::max(1.f, im.w - pl - pr);
-            ch = std::max(1.f, im.h - pt - pb);
+        // mosaic for half of the images (AlexeyAB: for half of the loader's calls)
+        if (aug && aug->mosaic && std::uniform_int_distribution<int>(0, 1)(g)) {
+            Image im;
+            std::vector<std::array<float, 5>> boxes;
+            mosaic_into(set, idx[i], w, h, c, *aug, g, bad, im, boxes);
+            std::memcpy(X + i * per, im.data.data(), per * sizeof(float));
+            write_truth(boxes, w, h, max_boxes, truth + i * tsz);
+            continue;
         }
-        // placement of the crop in the network input (letterbox keeps its aspect)
-        int ox = 0, oy = 0, nw = w, nh = h;
-        const bool letterbox = aug ? aug->letterbox : false;
-        Image sized(w, h, c, 0.5f);
-        if (letterbox) {
-            const float s = std::min(w / cw, h / ch);
-            nw = std::max(1, static_cast<int>(cw * s));
-            nh = std::max(1, static_cast<int>(ch * s));
-            ox = (w - nw) / 2;
-            oy = (h - nh) / 2;
-        }
-        if (!aug) {
-            Image r = letterbox ? letterbox_image(im, w, h) : resize_image(im, w, h);
-            sized = std::move(r);
-        } else {
-            std::vector<float> mean(c, 0.f);
-            const size_t plane = static_cast<size_t>(im.w) * im.h;
-            for (int ch_ = 0; ch_ < c; ++ch_) {
-                double s = 0;
-                for (size_t p = 0; p < plane; ++p) s += im.data[ch_ * plane + p];
-                mean[ch_] = static_cast<float>(s / plane);
-            }
-            crop_resize_into(im, left, top, cw, ch, sized, ox, oy, nw, nh, mean);
-        }
-        const bool flip = aug && aug->flip && std::uniform_int_distribution<int>(0, 1)(g);
-        if (flip) flip_horizontal(sized);
-        if (aug) random_distort(sized, g, aug->hue, aug->saturation, aug->exposure);
-        std::memcpy(X + i * per, sized.data.data(), per * sizeof(float));
-        // boxes: image-relative -> crop-relative -> network-relative, clipped
-        float* t = truth + i * tsz;
-        int n = 0;
-        for (const BoxLabel& b : set.boxes[k]) {
-            if (n >= max_boxes) break;
-            float l = ((b.x - b.w / 2) * im.w - left) / cw, r = ((b.x + b.w / 2) * im.w - left) / cw;
-            float tp = ((b.y - b.h / 2) * im.h - top) / ch, bt = ((b.y + b.h / 2) * im.h - top) / ch;
-            l = std::clamp(l, 0.f, 1.f), r = std::clamp(r, 0.f, 1.f), tp = std::clamp(tp, 0.f, 1.f), bt = std::clamp(bt, 0.f, 1.f);
-            if (letterbox && aug) {  // into the padded canvas
-                l = (ox + l * nw) / w, r = (ox + r * nw) / w, tp = (oy + tp * nh) / h, bt = (oy + bt * nh) / h;
-            } else if (letterbox) {  // letterbox_image's placement
-                const bool wide = static_cast<float>(w) / im.w < static_cast<float>(h) / im.h;
-                const int lw = wide ? w : (im.w * h) / im.h, lh = wide ? (im.h * w) / im.w : h;
-                const float lx = static_cast<float>((w - lw) / 2), ly = static_cast<float>((h - lh) / 2);
-                l = (lx + l * lw) / w, r = (lx + r * lw) / w, tp = (ly + tp * lh) / h, bt = (ly + bt * lh) / h;
-            }
-            if (flip) {
-                const float l2 = 1 - r;
-                r = 1 - l;
-                l = l2;
-            }
-            if ((r - l) * w < 1 || (bt - tp) * h < 1) continue;  // under a network pixel: gone
-            t[5 * n] = (l + r) / 2;
-            t[5 * n + 1] = (tp + bt) / 2;
-            t[5 * n + 2] = r - l;
-            t[5 * n + 3] = bt - tp;
-            t[5 * n + 4] = static_cast<float>(b.cls);
-            ++n;
-        }
+        const Augmented a = augment_image(set, idx[i], w, h, c, aug, g, bad);
+        std::memcpy(X + i * per, a.im.data.data(), per * sizeof(float));
+        write_truth(a.boxes, w, h, max_boxes, truth + i * tsz);
     }
 }
 
