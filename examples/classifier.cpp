@@ -102,7 +102,7 @@ int classifier_train(const std::string& datacfg, const std::string& cfgfile, con
         std::uniform_int_distribution<int> u(0, n - 1);
         std::vector<int> idx(net->batch);
         for (auto& i : idx) i = u(g);
-        load_classification_batch(train, idx, net->w, net->h, net->c, &aug, s, X, Y, BadImage::UseTheNext);
+        load_classification_batch(train, idx, net->w, net->h, net->c, &aug, s, X, Y, BadImage::UseAnother);
     };
     TrainOptions opt;
     opt.backup_dir = backup_dir(d.data);

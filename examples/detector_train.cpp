@@ -106,7 +106,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
         std::vector<int> idx(net->batch);
         for (auto& i : idx) i = u(g);
         const auto wh = random ? ms(it) : std::pair<int, int>{net->w, net->h};
-        load_detection_batch(train, idx, wh.first, wh.second, net->c, &aug, s, max_boxes, X, Y, BadImage::UseTheNext);
+        load_detection_batch(train, idx, wh.first, wh.second, net->c, &aug, s, max_boxes, X, Y, BadImage::UseAnother);
     };
     opt.backup_dir = backup_dir(d.data);
     opt.base = base_name(cfgfile);

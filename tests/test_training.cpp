@@ -256,7 +256,7 @@ TEST(Training, SubdivisionsAccumulateTheSameGradientAndBothTrain) {
 // Bad data. A missing image, a directory in the list, an empty list and a backup= that is a file
 // are errors before the first iteration, naming the list's line. An image that does not decode
 // (found only when it is drawn) is a warning naming its line, once, and training goes on with the
-// next image of the list (as AlexeyAB's Darknet goes on); an error when no image loads. A valid=
+// other images of the list (as AlexeyAB's Darknet goes on); an error when no image loads. A valid=
 // image that does not decode stops training with its line named, after saving _last.
 TEST(Training, BadImagesAndListsAreNamedByTheirLine) {
     const std::string dir = make_temp_dir();
@@ -309,7 +309,7 @@ TEST(Training, BadImagesAndListsAreNamedByTheirLine) {
                                 "/corrupt_bag.png'";
     const size_t at = log.find(warning);
     EXPECT_NE(at, std::string::npos) << log;
-    EXPECT_NE(log.find("training uses the next image of the list that loads in its place"), std::string::npos) << log;
+    EXPECT_NE(log.find("training uses other images of the list that load in its place"), std::string::npos) << log;
     EXPECT_EQ(log.find(warning, at + 1), std::string::npos) << "warned more than once\n" << log;
     EXPECT_EQ(losses(log).size(), 3u) << log;
     // the same list as valid= with -eval_every 2: iteration 2's evaluation fails; _last keeps 2 iterations
@@ -384,4 +384,37 @@ TEST(Training, UnimplementedAugmentationIsWarnedAbout) {
     EXPECT_NE(log.find("net.cfg:1: [net] mixup=1 is not implemented for classifier training"), std::string::npos) << log;
     EXPECT_NE(log.find("[net] mosaic=1 is not implemented for classifier training"), std::string::npos) << log;
     EXPECT_EQ(log.find("blur="), std::string::npos) << "blur=0 is off: no warning\n" << log;
+}
+
+// A listed image that does not decode is replaced by another image of the list: the next one for
+// salt 0, and over many draws (salts) every other image about equally often, so that none is
+// drawn twice as often as the rest.
+TEST(Training, BadImageStandInsAreSpreadOverTheOthers) {
+    const std::string dir = make_temp_dir();
+    std::string list;
+    for (int i = 0; i < 5; ++i) {
+        const std::string p = strfmt("%s/%d.png", dir.c_str(), i);
+        if (i == 1) write_text(p, "not a png");
+        else save_image(Image(4, 3, 3, 0.1f * i), p);
+        list += p + "\n";
+    }
+    write_text(dir + "/list.txt", list);
+    const ImageList l = read_image_list(dir + "/list.txt");
+    const bool q = is_quiet();
+    set_quiet(true);
+    size_t used = 0;
+    load_listed_image(l, 1, 3, BadImage::UseAnother, &used, 0);
+    EXPECT_EQ(used, 2u) << "salt 0: the next image";
+    std::vector<int> count(5, 0);
+    for (uint64_t salt = 1; salt <= 800; ++salt) {
+        const Image im = load_listed_image(l, 1, 3, BadImage::UseAnother, &used, salt * 0x9E3779B97F4A7C15ull);
+        ASSERT_NE(used, 1u);
+        EXPECT_NEAR(im.data[0], 0.1f * used, 0.005f) << "the image returned is image " << used;
+        ++count[used];
+    }
+    set_quiet(q);
+    for (int i : {0, 2, 3, 4}) {
+        EXPECT_GT(count[i], 140) << "image " << i;
+        EXPECT_LT(count[i], 260) << "image " << i;
+    }
 }

@@ -34,7 +34,7 @@ struct ClassifierAugment {
 /// [n, classes]. With `aug`, Darknet's random crop/rotation/aspect, flip and HSV distortion, drawn
 /// from a generator seeded with `seed` (same seed, same batch); without, a plain resize. An image
 /// that does not decode is handled as `bad` says (load_listed_image: an error naming its list file
-/// and line, or the next image with its label).
+/// and line, or another image with its label).
 void load_classification_batch(const ClassificationSet& set, const std::vector<int>& idx, int w, int h, int c,
                                const ClassifierAugment* aug, uint64_t seed, float* X, float* Y,
                                BadImage bad = BadImage::Error);

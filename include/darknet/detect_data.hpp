@@ -61,7 +61,7 @@ struct DetectorAugment {
 /// side) into four quadrants, each showing the corner of one augmented image (the drawn one and
 /// three drawn from the set) that meets the cut, boxes clipped to their quadrant. Without `aug`: a
 /// plain resize (or letterbox). An image that does not decode is handled as `bad` says
-/// (load_listed_image: an error naming its list file and line, or the next image with its boxes).
+/// (load_listed_image: an error naming its list file and line, or another image with its boxes).
 void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,
                           const DetectorAugment* aug, uint64_t seed, int max_boxes, float* X, float* truth,
                           BadImage bad = BadImage::Error);

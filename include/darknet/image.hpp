@@ -42,13 +42,17 @@ void require_listed_images(const ImageList& list);
 /// What a batch loader does with a listed image that does not decode.
 enum class BadImage {
     Error,        ///< throw dn::Error naming the list's file and line (evaluation)
-    UseTheNext,   ///< training, as AlexeyAB's Darknet goes on: warn once per image (list file and line)
-                  ///< and use the next image of the list that decodes; dn::Error when none does
+    UseAnother,   ///< training, as AlexeyAB's Darknet goes on: warn once per image (list file and line)
+                  ///< and use another image of the list that decodes; dn::Error when none does
 };
-/// load_image() of paths[i] of a list, under `bad` (above). With UseTheNext, *used is the index of
-/// the image returned (i unless paths[i] did not decode), so that the caller takes its labels.
+/// load_image() of paths[i] of a list, under `bad` (above). With UseAnother, *used is the index of
+/// the image returned (i unless paths[i] did not decode), so that the caller takes its labels. The
+/// stand-in is the first image that decodes from position i + 1 + mix(salt) % (n - 1) on
+/// (cyclically, skipping i; mix is splitmix64's finalizer, mix(0) = 0: the next image first):
+/// a salt that differs per draw (the batch seed and slot) spreads a bad image's draws over the
+/// others, rather than drawing the image after it twice as often.
 Image load_listed_image(const ImageList& list, size_t i, int channels, BadImage bad = BadImage::Error,
-                        size_t* used = nullptr);
+                        size_t* used = nullptr, uint64_t salt = 0);
 
 /// Width and height from the file's header (no decoding); throws dn::Error like load_image.
 void image_size(const std::string& path, int* w, int* h);

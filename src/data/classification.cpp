@@ -66,8 +66,8 @@ void load_classification_batch(const ClassificationSet& set, const std::vector<i
     const size_t per = static_cast<size_t>(w) * h * c, classes = set.labels.size();
     std::memset(Y, 0, sizeof(float) * classes * idx.size());
     for (size_t i = 0; i < idx.size(); ++i) {
-        size_t k = 0;  // the image used (idx[i], or the next that loads)
-        Image im = load_listed_image(set, idx[i], c, bad, &k);
+        size_t k = 0;  // the image used (idx[i], or a stand-in that loads; a different one per draw)
+        Image im = load_listed_image(set, idx[i], c, bad, &k, seed * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull);
         Image sized;
         if (aug) {
             Rng g(seed * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull + 1);

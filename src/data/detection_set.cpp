@@ -158,9 +158,9 @@ struct Augmented {
 };
 
 Augmented augment_image(const DetectionSet& set, int index, int w, int h, int c, const DetectorAugment* aug, Rng& g,
-                        BadImage bad) {
-    size_t k = 0;  // the image used (index, or the next that loads)
-    const Image im = load_listed_image(set, index, c, bad, &k);
+                        BadImage bad, uint64_t salt) {
+    size_t k = 0;  // the image used (index, or a stand-in that loads)
+    const Image im = load_listed_image(set, index, c, bad, &k, salt);
     // the crop, in image pixels: each edge moves by up to jitter * size (Darknet's pleft, pright, ...)
     float left = 0, top = 0, cw = static_cast<float>(im.w), ch = static_cast<float>(im.h);
     if (aug && aug->jitter > 0) {
@@ -250,13 +250,14 @@ void write_truth(const std::vector<std::array<float, 5>>& boxes, int w, int h, i
 // Image 0 is the drawn one, images 1-3 are drawn from the set by g. Boxes are moved with their
 // pixels and clipped to their quadrant.
 void mosaic_into(const DetectionSet& set, int first, int w, int h, int c, const DetectorAugment& aug, Rng& g,
-                 BadImage bad, Image& out, std::vector<std::array<float, 5>>& boxes) {
+                 BadImage bad, uint64_t salt, Image& out, std::vector<std::array<float, 5>>& boxes) {
     const int cx = std::uniform_int_distribution<int>(static_cast<int>(w * 0.2f), std::max(static_cast<int>(w * 0.2f), static_cast<int>(w * 0.8f) - 1))(g);
     const int cy = std::uniform_int_distribution<int>(static_cast<int>(h * 0.2f), std::max(static_cast<int>(h * 0.2f), static_cast<int>(h * 0.8f) - 1))(g);
     std::uniform_int_distribution<int> pick(0, static_cast<int>(set.paths.size()) - 1);
     out = Image(w, h, c, 0.5f);
     for (int q = 0; q < 4; ++q) {
-        const Augmented a = augment_image(set, q == 0 ? first : pick(g), w, h, c, &aug, g, bad);
+        const Augmented a =
+            augment_image(set, q == 0 ? first : pick(g), w, h, c, &aug, g, bad, salt + q * 0xD6E8FEB86659FD93ull);
         const bool right = q & 1, bottom = q & 2;
         const int dx0 = right ? cx : 0, dy0 = bottom ? cy : 0;
         const int rw = right ? w - cx : cx, rh = bottom ? h - cy : cy;
@@ -285,17 +286,19 @@ void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, 
     const size_t per = static_cast<size_t>(w) * h * c, tsz = static_cast<size_t>(max_boxes) * 5;
     std::fill(truth, truth + tsz * idx.size(), 0.f);
     for (size_t i = 0; i < idx.size(); ++i) {
-        Rng g(seed * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull + 7);
+        const uint64_t draw = seed * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull;
+        Rng g(draw + 7);
+        const uint64_t salt = draw;  // picks bad images' stand-ins
         // mosaic for half of the images (AlexeyAB: for half of the loader's calls)
         if (aug && aug->mosaic && std::uniform_int_distribution<int>(0, 1)(g)) {
             Image im;
             std::vector<std::array<float, 5>> boxes;
-            mosaic_into(set, idx[i], w, h, c, *aug, g, bad, im, boxes);
+            mosaic_into(set, idx[i], w, h, c, *aug, g, bad, salt, im, boxes);
             std::memcpy(X + i * per, im.data.data(), per * sizeof(float));
             write_truth(boxes, w, h, max_boxes, truth + i * tsz);
             continue;
         }
-        const Augmented a = augment_image(set, idx[i], w, h, c, aug, g, bad);
+        const Augmented a = augment_image(set, idx[i], w, h, c, aug, g, bad, salt);
         std::memcpy(X + i * per, a.im.data.data(), per * sizeof(float));
         write_truth(a.boxes, w, h, max_boxes, truth + i * tsz);
     }

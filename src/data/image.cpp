@@ -110,14 +110,20 @@ void require_listed_images(const ImageList& list) {
              list.paths[first].c_str(), why, bad, list.paths.size());
 }
 
-Image load_listed_image(const ImageList& list, size_t i, int channels, BadImage bad, size_t* used) {
+Image load_listed_image(const ImageList& list, size_t i, int channels, BadImage bad, size_t* used, uint64_t salt) {
     if (used) *used = i;
     try {
         return load_image(list.paths[i], channels);
     } catch (const Error& e) {
         if (bad == BadImage::Error) fail("%s: %s", list.where(i).c_str(), e.what());
-        for (size_t k = 1; k < list.paths.size(); ++k) {
-            const size_t j = (i + k) % list.paths.size();
+        const size_t n = list.paths.size();
+        uint64_t z = salt;  // splitmix64's finalizer (0 stays 0: the next image first)
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        const size_t start = n > 1 ? static_cast<size_t>(z % (n - 1)) : 0;
+        for (size_t k = 1; k < n; ++k) {
+            const size_t j = (i + 1 + (start + k - 1) % (n - 1)) % n;  // every other image once
             Image im;
             try {
                 im = load_image(list.paths[j], channels);
@@ -128,8 +134,8 @@ Image load_listed_image(const ImageList& list, size_t i, int channels, BadImage 
             static std::set<std::string> warned;
             std::lock_guard<std::mutex> lock(mu);
             if (warned.insert(list.paths[i]).second)
-                warn("%s: %s; training uses the next image of the list that loads in its place (fix or remove this "
-                     "line)",
+                warn("%s: %s; training uses other images of the list that load in its place (fix or remove "
+                     "this line)",
                      list.where(i).c_str(), e.what());
             if (used) *used = j;
             return im;
