@@ -160,7 +160,7 @@ $(BENCH_BIN): $(BENCH_OBJS) $(LIB_OBJS)
 # "N passed, N failed[, N skipped]" over both (scripts/run_tests.sh).
 EMU_DIR := build/gpuemu-cudnn0-cv$(OPENCV)-omp$(OPENMP)-dbg$(DEBUG)-san$(ARCH_TAG)
 test:
-	@bash scripts/setup.sh
+	@OPENCV=$(OPENCV) bash scripts/setup.sh
 	@$(MAKE) --no-print-directory darknet libdarknet.so $(TEST_BIN)
 	@$(MAKE) --no-print-directory GPU=emu CUDNN=0 $(EMU_DIR)/test_darknet $(EMU_DIR)/darknet
 	@bash scripts/run_tests.sh $(TEST_BIN) $(EMU_DIR)

@@ -29,6 +29,15 @@ void start_training(Network<float>& net, const std::string& weightfile, const Ar
     if (const int gpu = gpu_flag(a); gpu >= 0) net.use_gpu(gpu);
 }
 
+std::vector<std::string> load_names(const std::string& datacfg, int classes) {
+    DataConfig d = parse_data_file(datacfg);
+    std::string path = d.get_path("names", "data/names.list");
+    std::vector<std::string> names = read_names(path);
+    if (classes > 0 && static_cast<int>(names.size()) != classes)
+        warn("%s lists %zu names but the network has classes=%d", path.c_str(), names.size(), classes);
+    return names;
+}
+
 void warn_unimplemented_augmentation(const NetConfig& n, bool detector) {
     const auto off = [&](const char* key, int v) {
         if (v)

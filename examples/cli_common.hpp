@@ -19,6 +19,9 @@ bool read_image_path(std::string* path);
 /// over), -max_batches N shortens or extends the run (schedules follow it), -i/-gpus N moves the
 /// network to that GPU. Throws dn::Error on bad weights or a missing device.
 void start_training(Network<float>& net, const std::string& weightfile, const Args& a);
+/// The names= file of a .data file (default data/names.list); warns when it does not list
+/// `classes` names (classes > 0).
+std::vector<std::string> load_names(const std::string& datacfg, int classes);
 /// Warns (naming the [net] section) for each augmentation key that Darknet honours and this
 /// trainer does not (mixup, blur; mosaic for classifiers), so that none is ignored silently.
 void warn_unimplemented_augmentation(const NetConfig& n, bool detector);

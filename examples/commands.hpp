@@ -12,6 +12,9 @@ int run_detector_train(const std::string& verb, int argc, char** argv, const std
 class Args;
 /// detector calc_anchors (examples/calc_anchors.cpp), called by run_detector.
 int run_calc_anchors(const Args& a);
+/// detector demo (examples/demo.cpp): detections on every frame of a video or camera (OPENCV=1).
+int detector_demo(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile,
+                  const std::string& filename, const Args& a);
 int run_partial(int argc, char** argv);  ///< `darknet partial cfg weights out N`
 int run_classifier(int argc, char** argv);
 int run_detect(int argc, char** argv);  ///< `darknet detect cfg weights image` (COCO names)

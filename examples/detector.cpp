@@ -23,16 +23,7 @@ namespace {
 const std::vector<std::string> kValueFlags = {"-thresh", "-hier_thresh", "-hier", "-nms", "-out", "-threads",
                                               "-seed", "-i", "-gpus", "-iou_thresh", "-points", "-max_batches",
                                               "-save_every", "-chart", "-eval_every", "-batch", "-results", "-prefix",
-                                              "-num_of_clusters", "-width", "-height"};
-
-std::vector<std::string> load_names(const std::string& datacfg, int classes) {
-    DataConfig d = parse_data_file(datacfg);
-    std::string path = d.get_path("names", "data/names.list");
-    std::vector<std::string> names = read_names(path);
-    if (classes > 0 && static_cast<int>(names.size()) != classes)
-        warn("%s lists %zu names but the network has classes=%d", path.c_str(), names.size(), classes);
-    return names;
-}
+                                              "-num_of_clusters", "-width", "-height", "-c", "-out_filename"};
 
 // -save_labels: the image's label file (Darknet's path rule), written atomically. An existing one
 // is kept (it may hold hand-made labels; Darknet overwrites it), with a warning.
@@ -131,11 +122,14 @@ int run_detector(int argc, char** argv) {
                      "       %s detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-points 0|11|101] [-thresh 0.25]\n"
                      "       %s detector map <data> -results <dir>   (score detector valid's files)\n"
                      "       %s detector valid <data> <cfg> <weights> [-prefix results]\n"
-                     "       %s detector calc_anchors <data> [cfg] [-num_of_clusters 9] [-width 416 -height 416]\n",
-                     argv[0], argv[0], argv[0], argv[0], argv[0], argv[0]);
+                     "       %s detector calc_anchors <data> [cfg] [-num_of_clusters 9] [-width 416 -height 416]\n"
+                     "       %s detector demo <data> <cfg> <weights> [video | -c 0] [-thresh 0.25] [-ext_output]\n"
+                     "                        [-dont_show] [-out_filename out.avi] [-out result.json]  (OPENCV=1)\n",
+                     argv[0], argv[0], argv[0], argv[0], argv[0], argv[0], argv[0]);
         return 1;
     }
     if (verb == "test") return detector_test(a.pos(3), a.pos(4), a.pos(5), a.pos(6), a);
+    if (verb == "demo") return detector_demo(a.pos(3), a.pos(4), a.pos(5), a.pos(6), a);
     return run_detector_train(verb, argc, argv, kValueFlags);
 }
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages darknet needs, skipping those already installed.
-#   scripts/setup.sh            build, test and training dependencies
+#   scripts/setup.sh            build, test and training dependencies (OPENCV=1: also libopencv-dev)
 #   (python3-torch: the tests and benchmarks compare layers with PyTorch; dataset-fashion-mnist:
 #    the training tests and the demo train on it)
 set -euo pipefail
 
 pkgs=(g++ make libopenblas-dev libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev
       python3 python3-numpy python3-opencv python3-torch dataset-fashion-mnist)
+# OPENCV=1 builds (make test OPENCV=1): OpenCV's headers and libraries (video for detector demo)
+[ "${OPENCV:-0}" = 1 ] && pkgs+=(libopencv-dev)
 for arg in "$@"; do
     case "$arg" in
         --train) ;;  # kept for compatibility: the dataset is always installed

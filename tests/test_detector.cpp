@@ -187,6 +187,57 @@ TEST(Detector, NonXlModelAndDetectShorthand) {
     EXPECT_NE(out.find("\ndog: "), std::string::npos) << out;
 }
 
+// detector demo on a video (3 frames of dog.jpg, shifted, Motion-JPEG): each frame's "Objects:"
+// block equals `detector test` on that frame decoded to a PNG, -out_filename writes the 3 frames
+// at the video's size, -out one JSON element per frame. A build without OpenCV says what it needs.
+TEST(Detector, DemoOnAVideoEqualsDetectorTestOnItsFrames) {
+    DN_REQUIRE_SHARED();
+    std::string m = dn::test::model_dir();
+    const std::string args = dn::test::repo_root() + "/cfg/coco.data " + m + "/yolo-fastest-1.1.cfg " + m +
+                             "/yolo-fastest-1.1.weights";
+    int rc = 0;
+#ifndef DN_OPENCV
+    std::string out = cli("detector demo " + args + " video.avi -dont_show", &rc);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("detector demo reads video through OpenCV: build with make OPENCV=1"), std::string::npos) << out;
+#else
+    const std::string dir = dn::test::make_temp_dir();
+    std::string out = run("cd " + dir + " && /usr/bin/python3 -c \"import cv2, numpy as np\n"
+                          "im = cv2.imread('" + image("dog.jpg") + "'); h, w = im.shape[:2]\n"
+                          "v = cv2.VideoWriter('v.avi', cv2.VideoWriter_fourcc(*'MJPG'), 10, (w, h))\n"
+                          "for i in range(3): v.write(np.roll(im, 24 * i, axis=1))\n"
+                          "v.release(); c = cv2.VideoCapture('v.avi')\n"
+                          "for i in range(3): cv2.imwrite('f%d.png' % i, c.read()[1])\n\"",
+                          &rc);
+    if (rc != 0) GTEST_SKIP() << "needs /usr/bin/python3 with cv2 (python3-opencv) to make the video: " << out;
+    out = run("cd " + dir + " && " + dn::test::darknet_bin() + " detector demo " + args +
+                  " v.avi -dont_show -out_filename out.avi -out res.json 2>/dev/null",
+              &rc);
+    ASSERT_EQ(rc, 0) << out;
+    std::vector<std::string> blocks;
+    for (size_t at = out.find("\nObjects:\n\n"); at != std::string::npos; at = out.find("\nObjects:\n\n", at + 1)) {
+        const size_t from = at + 11, to = out.find("\nFPS:", from);
+        ASSERT_NE(to, std::string::npos) << out;
+        blocks.push_back(out.substr(from, to - from));
+    }
+    ASSERT_EQ(blocks.size(), 3u) << out;
+    EXPECT_NE(out.find("3 frames, written to out.avi"), std::string::npos) << out;
+    for (int k = 0; k < 3; ++k) {
+        std::string t = run("cd " + dir + " && " + dn::test::darknet_bin() + " detector test " + args +
+                                strfmt(" f%d.png -dont_show 2>/dev/null", k),
+                            &rc);
+        ASSERT_EQ(rc, 0) << t;
+        t = t.substr(t.find("milli-seconds.\n") + 15);
+        EXPECT_EQ(blocks[k], t) << "frame " << k;
+        EXPECT_NE(blocks[k].find("dog: "), std::string::npos) << blocks[k];
+    }
+    out = run("cd " + dir + " && /usr/bin/python3 -c \"import cv2, json\nc = cv2.VideoCapture('out.avi'); n = 0\n"
+              "while c.read()[0]: n += 1\nprint(n, int(c.get(3)), int(c.get(4)), len(json.load(open('res.json'))))\"",
+              &rc);
+    EXPECT_EQ(out, "3 768 576 3\n");
+#endif
+}
+
 TEST(Detector, LetterboxFlag) {
     DN_REQUIRE_SHARED();
     int rc = 0;

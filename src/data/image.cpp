@@ -17,6 +17,8 @@
 
 #ifdef DN_OPENCV
 #include <opencv2/imgcodecs.hpp>
+
+#include "data/cv_image.hpp"
 #endif
 
 namespace dn {
@@ -47,11 +49,10 @@ Image decode_image(const unsigned char* bytes, size_t n, int channels, const std
     return im;
 }
 
-Image load_image(const std::string& path, int channels) {
 #ifdef DN_OPENCV
-    cv::Mat m = cv::imread(path, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
-    if (m.empty()) fail("cannot load image '%s' (OpenCV imread failed)", path.c_str());
-    int c = m.channels();
+Image image_from_mat(const cv::Mat& m) {
+    const int c = m.channels();
+    if (m.depth() != CV_8U || (c != 1 && c != 3)) fail("an OpenCV image of %d channels, depth %d: expected 8-bit 1 or 3", c, m.depth());
     Image im(m.cols, m.rows, c);
     for (int y = 0; y < m.rows; ++y) {
         const unsigned char* row = m.ptr<unsigned char>(y);
@@ -60,6 +61,28 @@ Image load_image(const std::string& path, int channels) {
                 im.at(x, y, c == 3 ? 2 - k : k) = static_cast<float>(row[x * c + k] / 255.);
     }
     return im;
+}
+
+cv::Mat mat_from_image(const Image& im) {
+    if (im.c != 1 && im.c != 3) fail("an image of %d channels cannot be shown or written as video (1 or 3)", im.c);
+    cv::Mat m(im.h, im.w, im.c == 3 ? CV_8UC3 : CV_8UC1);
+    for (int y = 0; y < im.h; ++y) {
+        unsigned char* row = m.ptr<unsigned char>(y);
+        for (int x = 0; x < im.w; ++x)
+            for (int k = 0; k < im.c; ++k) {  // RGB -> BGR
+                const float v = std::min(1.f, std::max(0.f, im.at(x, y, im.c == 3 ? 2 - k : k)));
+                row[x * im.c + k] = static_cast<unsigned char>(255.f * v + 0.5f);
+            }
+    }
+    return m;
+}
+#endif
+
+Image load_image(const std::string& path, int channels) {
+#ifdef DN_OPENCV
+    cv::Mat m = cv::imread(path, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+    if (m.empty()) fail("cannot load image '%s' (OpenCV imread failed)", path.c_str());
+    return image_from_mat(m);
 #else
     int w, h, c;
     unsigned char* data = stbi_load(path.c_str(), &w, &h, &c, channels);
