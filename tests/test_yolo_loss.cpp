@@ -75,6 +75,29 @@ TEST(YoloLoss, MseValueAndGradientByHand) {
     }
 }
 
+// The same truth with new_coords=1 and scale_x_y=2 (Scaled-YOLOv4): inputs are the previous
+// layer's probabilities, all 0.5: x, y = 2*0.5 - 0.5 = 0.5 (cell centers), w = 4*0.5^2*anchor =
+// anchor. Objectness and class are squared errors on the probabilities (AlexeyAB's delta):
+//   4 objectness terms + 1 class term, each (0.5 - t)^2 / 2 = 0.125
+//   box (mse): tw = sqrt(0.4*2/1)/2, th = sqrt(0.6*2/1)/2; same scale; dx/dinput = 2, dw/dinput = 1.
+TEST(YoloLoss, NewCoordsValueAndGradientByHand) {
+    const std::string cfg = grid_cfg(1, "1,1", 1, "new_coords=1\nscale_x_y=2\n");
+    LossRun r = run_loss(cfg, std::vector<double>(24, 0.5), {0.7, 0.3, 0.4, 0.6, 0});
+    const double tw = std::sqrt(0.8) / 2, th = std::sqrt(1.2) / 2, scale = 0.75 * (2 - 0.24);
+    const double box = scale / 2 * (0.01 + 0.01 + (0.5 - tw) * (0.5 - tw) + (0.5 - th) * (0.5 - th));
+    EXPECT_NEAR(r.cost, 5 * 0.125 + box, 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 0, 1, 0)], scale * (0.5 - 0.4) * 2, 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 1, 1, 0)], scale * (0.5 - 0.6) * 2, 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 2, 1, 0)], scale * (0.5 - tw), 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 3, 1, 0)], scale * (0.5 - th), 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 4, 1, 0)], 0.5 - 1, 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 5, 1, 0)], 0.5 - 1, 1e-12);
+    for (auto [i, j] : {std::pair{0, 0}, {0, 1}, {1, 1}}) {
+        EXPECT_NEAR(r.grad[at(0, 4, i, j)], 0.5, 1e-12) << i << "," << j;
+        for (int e : {0, 1, 2, 3, 5}) EXPECT_EQ(r.grad[at(0, e, i, j)], 0.0) << "entry " << e;
+    }
+}
+
 // ignore_thresh below cell (1,1)'s IoU (0.089) removes its no-object term.
 TEST(YoloLoss, IgnoreThreshUsesThePredictedBoxIoU) {
     const std::string cfg = grid_cfg(1, "1,1", 1, "ignore_thresh=0.05\n");
@@ -110,18 +133,22 @@ TEST(YoloLoss, ResponsibleAnchorByShapeAndIouThresh) {
 }
 
 // The analytic gradient of the whole loss matches finite differences for every box-loss kind with
-// scale_x_y, label smoothing, several anchors and normalizers, at random logits (every element).
+// scale_x_y, label smoothing, several anchors and normalizers, at random logits (every element);
+// and with new_coords=1 at random probabilities.
 TEST(YoloLoss, ExactGradientEveryIouKind) {
+    for (int new_coords : {0, 1})
     for (const char* kind : {"mse", "iou", "giou", "diou", "ciou"}) {
-        SCOPED_TRACE(kind);
+        SCOPED_TRACE(std::string(kind) + (new_coords ? " new_coords=1" : ""));
         const std::string cfg = "[net]\nbatch=2\nwidth=4\nheight=4\nchannels=21\n"
                                 "[yolo]\nclasses=2\nmask=0,1,2\nnum=4\nanchors=0.6,0.9,1.4,1.7,2.3,3.6,3.1,3.2\n"
-                                "scale_x_y=1.05\niou_thresh=0.213\nlabel_smooth_eps=0.1\ncls_normalizer=0.8\n"
+                                "iou_thresh=0.213\nlabel_smooth_eps=0.1\ncls_normalizer=0.8\n"
                                 "iou_normalizer=0.3\nobj_normalizer=1.3\nignore_thresh=0.6\niou_loss=" +
-                                std::string(kind) + "\n";
+                                std::string(kind) + (new_coords ? "\nnew_coords=1\nscale_x_y=2\n" : "\nscale_x_y=1.05\n");
         set_quiet(true);
         auto net = net_from<double>(cfg);
-        const std::vector<double> x = make_input(2, 21, 4, 4, 0, 1, -1, 5);
+        std::vector<double> x = make_input(2, 21, 4, 4, 0, 1, -1, 5);
+        if (new_coords)  // the previous layer's logistic outputs
+            for (double& v : x) v = 1 / (1 + std::exp(-v));
         std::vector<double> truth(2 * net->layers[0]->truth_size(), 0.0);
         const std::vector<double> boxes = {0.3, 0.4, 0.2, 0.5, 1, 0.8, 0.7, 0.45, 0.3, 0, 0.1, 0.9, 0.15, 0.12, 1};
         std::copy(boxes.begin(), boxes.end(), truth.begin());

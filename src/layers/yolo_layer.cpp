@@ -100,10 +100,7 @@ void YoloLayer<T>::forward(Network<T>& net) {
     }
     loss_mode_ = net.train && net.truth;
     this->cost = 0;
-    if (loss_mode_) {
-        if (new_coords) fail("%s: training with new_coords=1 is not supported", this->where.c_str());
-        loss(net);
-    }
+    if (loss_mode_) loss(net);
 }
 
 // Backward of the forward transform (the loss, when training, sets delta = dL/dy on the outputs):
@@ -160,9 +157,22 @@ void YoloLayer<T>::backward(Network<T>& net) {
 // (chain rule through the decode: dx_box/dt = s sig(1-sig)/W, dw_box/dt_w = w_box). Darknet's MSE
 // delta drops the logistic's derivative and its IoU deltas are approximations; these are the
 // gradients of the loss above, which this->cost reports.
+//
+// new_coords=1 (Scaled-YOLOv4): the previous layer applies the logistic, this one none. The
+// decode is x_box = (i + s*x - (s-1)/2)/W (dx_box/dx = s/W) and w_box = 4 x_w^2 anchor_w/net_w
+// (dw_box/dx_w = 8 x_w anchor_w/net_w); the MSE targets for w, h are sqrt(t.w*net_w/anchor_w)/2
+// (AlexeyAB's). Objectness and class terms are, as in AlexeyAB's, whose delta t - y then passes
+// through the previous layer's logistic, squared errors on the probabilities:
+// normalizer * (y - t)^2 / 2, with gradient normalizer * (y - t).
 namespace {
 inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 inline double bce_logit(double x, double t) { return softplus(x) - t * x; }
+// One objectness or class term and its gradient w.r.t. the layer input x (y the output): BCE on
+// the logit, or with new_coords the squared error on the probability y = x.
+inline double prob_term(bool new_coords, double x, double y, double t, double* grad) {
+    *grad = y - t;
+    return new_coords ? 0.5 * (y - t) * (y - t) : bce_logit(x, t);
+}
 
 double iou_xywh(double ax, double ay, double aw, double ah, double bx, double by, double bw, double bh) {
     const double w = std::min(ax + aw / 2, bx + bw / 2) - std::max(ax - aw / 2, bx - bw / 2);
@@ -222,8 +232,11 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                 const int i = loc % this->w, j = loc / this->w;
                 const size_t bi = entry_index(b, n, loc, 0), oi = entry_index(b, n, loc, 4);
                 const double px = (i + y[bi]) / this->w, py = (j + y[bi + S]) / this->h;
-                const double pw = std::exp(static_cast<double>(y[bi + 2 * S])) * aw / net_w_;
-                const double ph = std::exp(static_cast<double>(y[bi + 3 * S])) * ah / net_h_;
+                const double yw = y[bi + 2 * S], yh = y[bi + 3 * S];
+                const double pw = new_coords ? 4 * yw * yw * aw / net_w_ : std::exp(yw) * aw / net_w_;
+                const double ph = new_coords ? 4 * yh * yh * ah / net_h_ : std::exp(yh) * ah / net_h_;
+                // d(w_box)/d(input_w), d(h_box)/d(input_h)
+                const double dpw = new_coords ? 8 * yw * aw / net_w_ : pw, dph = new_coords ? 8 * yh * ah / net_h_ : ph;
                 std::vector<int> mine = resp[static_cast<size_t>(n) * S + loc];
                 double best_iou = 0;
                 int best_t = -1;
@@ -235,32 +248,34 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                     }
                 }
                 if (mine.empty() && best_t >= 0 && best_iou > truth_thresh) mine.push_back(best_t);
+                double g = 0;
                 if (mine.empty()) {
                     if (best_iou <= ignore_thresh) {
-                        cost += on * bce_logit(x[oi], 0);
-                        loss_grad_[oi] += static_cast<T>(on * y[oi]);
+                        cost += on * prob_term(new_coords, x[oi], y[oi], 0, &g);
+                        loss_grad_[oi] += static_cast<T>(on * g);
                     }
                     continue;
                 }
-                cost += on * bce_logit(x[oi], 1);
-                loss_grad_[oi] += static_cast<T>(on * (y[oi] - 1));
-                // derivative of the x, y outputs w.r.t. their logits
+                cost += on * prob_term(new_coords, x[oi], y[oi], 1, &g);
+                loss_grad_[oi] += static_cast<T>(on * g);
+                // derivative of the x, y outputs w.r.t. the layer's inputs
                 const double sx = (y[bi] + half) / s, sy = (y[bi + S] + half) / s;
-                const double dxdt = s * sx * (1 - sx), dydt = s * sy * (1 - sy);
+                const double dxdt = new_coords ? s : s * sx * (1 - sx), dydt = new_coords ? s : s * sy * (1 - sy);
                 for (int ti : mine) {
                     const Truth& t = truths[ti];
                     for (int c = 0; c < classes; ++c) {
                         const size_t ci = entry_index(b, n, loc, 5 + c);
                         double target = c == t.cls ? 1 : 0;
                         target = target * (1 - label_smooth_eps) + 0.5 * label_smooth_eps;
-                        cost += cn * bce_logit(x[ci], target);
-                        loss_grad_[ci] += static_cast<T>(cn * (y[ci] - target));
+                        cost += cn * prob_term(new_coords, x[ci], y[ci], target, &g);
+                        loss_grad_[ci] += static_cast<T>(cn * g);
                     }
                     if (iou_loss == IouLoss::Mse) {
                         const double scale = in * (2 - t.w * t.h);
                         const double tx = t.x * this->w - i, ty = t.y * this->h - j;
-                        const double tw = std::log(t.w * net_w_ / aw), th = std::log(t.h * net_h_ / ah);
-                        const double ex = y[bi] - tx, ey = y[bi + S] - ty, ew = y[bi + 2 * S] - tw, eh = y[bi + 3 * S] - th;
+                        const double tw = new_coords ? std::sqrt(t.w * net_w_ / aw) / 2 : std::log(t.w * net_w_ / aw);
+                        const double th = new_coords ? std::sqrt(t.h * net_h_ / ah) / 2 : std::log(t.h * net_h_ / ah);
+                        const double ex = y[bi] - tx, ey = y[bi + S] - ty, ew = yw - tw, eh = yh - th;
                         cost += scale * 0.5 * (ex * ex + ey * ey + ew * ew + eh * eh);
                         loss_grad_[bi] += static_cast<T>(scale * ex * dxdt);
                         loss_grad_[bi + S] += static_cast<T>(scale * ey * dydt);
@@ -277,8 +292,8 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                         cost += in * L.v;
                         loss_grad_[bi] += static_cast<T>(in * L.d[0] / this->w * dxdt);
                         loss_grad_[bi + S] += static_cast<T>(in * L.d[1] / this->h * dydt);
-                        loss_grad_[bi + 2 * S] += static_cast<T>(in * L.d[2] * pw);
-                        loss_grad_[bi + 3 * S] += static_cast<T>(in * L.d[3] * ph);
+                        loss_grad_[bi + 2 * S] += static_cast<T>(in * L.d[2] * dpw);
+                        loss_grad_[bi + 3 * S] += static_cast<T>(in * L.d[3] * dph);
                     }
                 }
             }
