@@ -52,6 +52,13 @@ std::vector<LayerCase> layer_cases() {
         {"cost_l1", net_cfg(2, 5, 1, 1) + "[cost]\ntype=L1\n", 0},
         {"yolo", net_cfg(2, 14, 3, 3) + "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=1.1\n", 0},
         {"yolo_new_coords", net_cfg(2, 14, 3, 3) + "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nnew_coords=1\nscale_x_y=2\n", 0},
+        {"scale_channels", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[avgpool]\n"
+                                "[convolutional]\nfilters=4\nsize=1\nactivation=logistic\n[scale_channels]\nfrom=-3\nactivation=leaky\n", 3},
+        {"scale_channels_wh", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n"
+                                   "[convolutional]\nfilters=1\nsize=1\nactivation=logistic\n[scale_channels]\nfrom=-2\nscale_wh=1\nactivation=mish\n", 2},
+        {"sam", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n"
+                     "[convolutional]\nfilters=4\nsize=3\npad=1\nactivation=logistic\n[sam]\nfrom=-2\n", 2},
+        {"sam_square", in + "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[sam]\nfrom=-1\n", 1},
         {"batchnorm", in + "[batchnorm]\n", 0},
         {"lrn", in + "[lrn]\nsize=3\nalpha=0.5\nbeta=0.75\nkappa=2\n", 0},
         {"groupnorm", net_cfg(2, 4, 3, 3) + "[groupnorm]\ngroups=2\nactivation=gelu\n", 0},

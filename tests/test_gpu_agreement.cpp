@@ -50,6 +50,10 @@ std::vector<GpuCase> gpu_cases() {
         {"route_concat", "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[route]\nlayers=-1,-2\n"},
         {"route_group", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"},
         {"shortcut", "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[shortcut]\nfrom=-2\nactivation=leaky\n"},
+        {"scale_channels", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[avgpool]\n"
+                           "[convolutional]\nfilters=4\nsize=1\nactivation=logistic\n[scale_channels]\nfrom=-3\n"},
+        {"sam", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[convolutional]\nfilters=4\nsize=3\npad=1\n"
+                "activation=logistic\n[sam]\nfrom=-2\nactivation=swish\n"},
         {"shortcut_sampled", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[maxpool]\nsize=2\nstride=2\n"
                              "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[shortcut]\nfrom=-3\n"},
         {"softmax_groups", "[softmax]\ngroups=2\ntemperature=1.7\n", 6, 1, 1},

@@ -1,5 +1,6 @@
 // Layer defaults for GPU runs: parameter mirroring, the SGD / Adam step on the device, and the host
 // round trip for layers without kernels of their own ([yolo], [cost]).
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -125,7 +126,9 @@ void Layer<T>::forward_gpu(Network<T>& net) {
     if (net.train) delta_gpu.push(delta.data(), delta.size());
 }
 
-// Host round trip: pull delta and the previous layer's delta, run backward(), push that back.
+// Host round trip: pull delta and, of every layer backward() reads (the previous one, and the
+// from= layers of [scale_channels] / [sam]), the output and delta; run backward(); push the deltas
+// back.
 template <class T>
 void Layer<T>::backward_gpu(Network<T>& net) {
     delta.resize(delta_gpu.size());
@@ -135,19 +138,25 @@ void Layer<T>::backward_gpu(Network<T>& net) {
     std::vector<Param<T>> ps = params();
     for (size_t i = 0; i < ps.size() && i < gpu_grads_.size(); ++i)
         if (ps[i].grad && gpu_grads_[i].size() == ps[i].size) gpu_grads_[i].pull(ps[i].grad, ps[i].size);
-    if (index > 0 && net.delta_gpu) {
-        Layer<T>& prev = *net.layers[index - 1];
-        prev.output.resize(prev.output_gpu.size());
-        prev.output_gpu.pull(prev.output.data(), prev.output.size());
-        prev.delta.resize(prev.delta_gpu.size());
-        prev.delta_gpu.pull(prev.delta.data(), prev.delta.size());
-        net.delta = prev.delta.data();
-        backward(net);
-        prev.delta_gpu.push(prev.delta.data(), prev.delta.size());
-    } else {
-        net.delta = nullptr;
-        backward(net);
+    std::vector<int> srcs, deltas;  // layers whose outputs backward() reads / whose deltas it adds to
+    for (int r : reads())
+        if (r >= 0 && std::find(srcs.begin(), srcs.end(), r) == srcs.end()) {
+            srcs.push_back(r);
+            if (r != index - 1 || net.delta_gpu) deltas.push_back(r);
+        }
+    for (int r : srcs) {
+        Layer<T>& src = *net.layers[r];
+        src.output.resize(src.output_gpu.size());
+        src.output_gpu.pull(src.output.data(), src.output.size());
     }
+    for (int r : deltas) {
+        Layer<T>& src = *net.layers[r];
+        src.delta.resize(src.delta_gpu.size());
+        src.delta_gpu.pull(src.delta.data(), src.delta.size());
+    }
+    net.delta = index > 0 && net.delta_gpu ? net.layers[index - 1]->delta.data() : nullptr;
+    backward(net);
+    for (int r : deltas) net.layers[r]->delta_gpu.push(net.layers[r]->delta.data(), net.layers[r]->delta.size());
     for (size_t i = 0; i < ps.size() && i < gpu_grads_.size(); ++i)
         if (ps[i].grad && gpu_grads_[i].size() == ps[i].size) gpu_grads_[i].push(ps[i].grad, ps[i].size);
 }
