@@ -112,7 +112,8 @@ TEST(NetworkGradcheck, ShippedCfgsPassEveryLayer) {
         size_t checks;
     };
     for (C c : {C{"cfg/classifier-demo.cfg", 60}, C{"cfg/detector-demo.cfg", 40}, C{"cfg/fashion_bn.cfg", 20},
-                C{"cfg/fashion_gn.cfg", 20}, C{"cfg/fashion_lrn.cfg", 20}, C{"cfg/resnet18_fashion.cfg", 3}}) {
+                C{"cfg/fashion_gn.cfg", 20}, C{"cfg/fashion_lrn.cfg", 20}, C{"cfg/fashion_se.cfg", 20},
+                C{"cfg/resnet18_fashion.cfg", 3}}) {
         const char* name = c.name;
         SCOPED_TRACE(name);
         set_quiet(true);
