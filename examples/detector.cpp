@@ -118,7 +118,7 @@ int run_detector(int argc, char** argv) {
         std::fprintf(stderr,
                      "usage: %s detector test <data> <cfg> <weights> [image] [-thresh 0.25] [-ext_output] [-dont_show]\n"
                      "                        [-out result.json] [-letter_box] [-nms 0.45] [-save_labels]\n"
-                     "       %s detector train <data> <cfg> [weights] [-map] [-clear] [-dont_show] [-chart chart.png]\n"
+                     "       %s detector train <data> <cfg> [weights] [-map] [-clear] [-dont_show] [-chart chart.png] [-show_imgs]\n"
                      "       %s detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-points 0|11|101] [-thresh 0.25]\n"
                      "       %s detector map <data> -results <dir>   (score detector valid's files)\n"
                      "       %s detector valid <data> <cfg> <weights> [-prefix results]\n"

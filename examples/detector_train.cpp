@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <random>
 
@@ -69,6 +70,24 @@ std::unique_ptr<Network<float>> eval_net(const DetData& d, const std::string& cf
     return net;
 }
 
+// -show_imgs: the batch's images [n, c, h, w] with their truth boxes [n, max_boxes * 5] drawn, as
+// aug_<iteration>_<pass>_<i>.jpg in the working directory.
+void save_augmented(const float* X, const float* Y, int n, int w, int h, int c, int max_boxes, int64_t it, int pass) {
+    const float colour[3] = {1.f, 0.f, 1.f};
+    for (int i = 0; i < n; ++i) {
+        Image im(w, h, c);
+        std::memcpy(im.data.data(), X + static_cast<size_t>(i) * w * h * c, sizeof(float) * w * h * c);
+        if (c == 3)
+            for (int k = 0; k < max_boxes; ++k) {
+                const float* t = Y + (static_cast<size_t>(i) * max_boxes + k) * 5;
+                if (!(t[2] > 0)) break;
+                draw_box(im, static_cast<int>((t[0] - t[2] / 2) * w), static_cast<int>((t[1] - t[3] / 2) * h),
+                         static_cast<int>((t[0] + t[2] / 2) * w), static_cast<int>((t[1] + t[3] / 2) * h), 1, colour);
+            }
+        save_image(im, strfmt("aug_%lld_%d_%d.jpg", static_cast<long long>(it), pass, i));
+    }
+}
+
 int detector_train(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile,
                    const Args& a) {
     DetData d = read_det_data(datacfg);
@@ -99,6 +118,10 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
     }
     // each pass: net.batch images drawn at random (Darknet draws with replacement), seeded by
     // (run seed, iteration, pass) so that a resumed run sees the same sequence
+    // -show_imgs (AlexeyAB's): every training image as the network gets it, with its boxes
+    const bool show_imgs = a.flag("-show_imgs");
+    if (show_imgs)
+        std::printf("-show_imgs: writing every augmented training image to aug_<iteration>_<pass>_<image>.jpg\n");
     BatchLoader load = [&, random](int64_t it, int pass, float* X, float* Y) {
         const uint64_t s = seed * 1000003ull + static_cast<uint64_t>(it) * 97ull + static_cast<uint64_t>(pass);
         std::mt19937_64 g(s);
@@ -107,6 +130,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
         for (auto& i : idx) i = u(g);
         const auto wh = random ? ms(it) : std::pair<int, int>{net->w, net->h};
         load_detection_batch(train, idx, wh.first, wh.second, net->c, &aug, s, max_boxes, X, Y, BadImage::UseAnother);
+        if (show_imgs) save_augmented(X, Y, net->batch, wh.first, wh.second, net->c, max_boxes, it + 1, pass);
     };
     opt.backup_dir = backup_dir(d.data);
     opt.base = base_name(cfgfile);

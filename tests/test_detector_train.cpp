@@ -340,6 +340,29 @@ TEST(DetectorTrain, NewCoordsHeadTrains) {
     EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
 }
 
+// -show_imgs writes every training image as the network gets it (2 passes of 8 here).
+TEST(DetectorTrain, ShowImgsWritesTheAugmentedImages) {
+    const std::string data = detect_set_dir();
+    if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
+    const std::string dir = make_temp_dir();
+    write_text(dir + "/t.cfg", tiny_yolo(1, 0, "mosaic=1\n"));
+    int rc = 0;
+    const std::string log = run("cd " + dir + " && " + darknet_bin() + " detector train " + data +
+                                    "/fashion-detect.data t.cfg -dont_show -show_imgs",
+                                &rc);
+    ASSERT_EQ(rc, 0) << log;
+    for (int pass = 0; pass < 2; ++pass)
+        for (int i = 0; i < 8; ++i) {
+            const std::string f = strfmt("%s/aug_1_%d_%d.jpg", dir.c_str(), pass, i);
+            ASSERT_TRUE(file_exists(f)) << f << "\n" << log;
+            int w = 0, h = 0;
+            image_size(f, &w, &h);
+            EXPECT_EQ(w, 64);
+            EXPECT_EQ(h, 64);
+        }
+    EXPECT_FALSE(file_exists(dir + "/aug_1_2_0.jpg"));
+}
+
 TEST(DetectorTrain, LossFallsAndMapRuns) {
     const std::string data = detect_set_dir();
     if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
