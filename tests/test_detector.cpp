@@ -274,6 +274,44 @@ TEST(Detector, AgreesWithOpenCvDnn) {
     std::printf("%s", out.c_str());
 }
 
+// A [region] head's detections by hand (Darknet's get_region_detections): a 3x3 grid, anchors in
+// grid cells. Every logit is 0 but anchor 1 at cell (col 2, row 1): x logit ln 3 (x = 0.75),
+// w logit ln 2, objectness logit 2, class logits (0, ln 3) -> softmax (0.25, 0.75).
+TEST(Detector, RegionDetectionsByHand) {
+    auto net = dn::test::net_from<float>("[net]\nbatch=1\nwidth=3\nheight=3\nchannels=14\n"
+                                         "[region]\nclasses=2\nnum=2\ncoords=4\nsoftmax=1\nanchors=1,1,2,1.5\n");
+    std::vector<float> x(14 * 9, 0.f);
+    const int loc = 1 * 3 + 2, n = 1;
+    auto at = [&](int e) { return static_cast<size_t>(n) * 7 * 9 + e * 9 + loc; };
+    x[at(0)] = std::log(3.f);
+    x[at(2)] = std::log(2.f);
+    x[at(4)] = 2.f;
+    x[at(6)] = std::log(3.f);
+    net->forward(x.data());
+    const float obj = 1 / (1 + std::exp(-2.f));
+    std::vector<Detection> d = net->get_detections(300, 300, 0.6f, false);
+    ASSERT_EQ(d.size(), 1u) << "one slot has objectness above 0.6 (the others: 0.5)";
+    EXPECT_NEAR(d[0].bbox.x, (2 + 0.75f) / 3, 1e-6);
+    EXPECT_NEAR(d[0].bbox.y, (1 + 0.5f) / 3, 1e-6);
+    EXPECT_NEAR(d[0].bbox.w, 2 * 2.f / 3, 1e-6);
+    EXPECT_NEAR(d[0].bbox.h, 1.5f / 3, 1e-6);
+    EXPECT_NEAR(d[0].objectness, obj, 1e-6);
+    EXPECT_EQ(d[0].prob[0], 0.f) << "0.25 * objectness is under the threshold";
+    EXPECT_NEAR(d[0].prob[1], 0.75f * obj, 1e-6);
+}
+
+// The YOLOv2 layers ([reorg], [region]) agree with OpenCV's DNN module on a small random-weights
+// network (tests/opencv_compare_region.py).
+TEST(Detector, Yolov2LayersAgreeWithOpenCvDnn) {
+    int rc = 0;
+    const std::string out = run("DARKNET_LIB=" + dn::test::repo_root() + "/libdarknet.so /usr/bin/python3 " +
+                                    dn::test::repo_root() + "/tests/opencv_compare_region.py " + dn::test::make_temp_dir(),
+                                &rc);
+    if (rc == 77) GTEST_SKIP() << out;
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("PASS"), std::string::npos) << out;
+}
+
 TEST(Nms, IouDiouAndPerClassSuppression) {
     Box a{0.5f, 0.5f, 0.2f, 0.2f}, b{0.55f, 0.5f, 0.2f, 0.2f}, far{0.9f, 0.9f, 0.1f, 0.1f};
     // overlap 0.15 x 0.2 = 0.03; union 0.04 + 0.04 - 0.03 = 0.05

@@ -52,6 +52,10 @@ std::vector<GpuCase> gpu_cases() {
         {"shortcut", "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[shortcut]\nfrom=-2\nactivation=leaky\n"},
         {"scale_channels", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[avgpool]\n"
                            "[convolutional]\nfilters=4\nsize=1\nactivation=logistic\n[scale_channels]\nfrom=-3\n"},
+        {"reorg", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[reorg]\nstride=2\n"},
+        {"reorg3d", "[reorg3d]\nstride=2\n"},
+        {"region", "[convolutional]\nfilters=14\nsize=1\nactivation=linear\n[region]\nclasses=2\nnum=2\nsoftmax=1\n"
+                   "anchors=1,1,2,2\n"},
         {"sam", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[convolutional]\nfilters=4\nsize=3\npad=1\n"
                 "activation=logistic\n[sam]\nfrom=-2\nactivation=swish\n"},
         {"shortcut_sampled", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[maxpool]\nsize=2\nstride=2\n"
