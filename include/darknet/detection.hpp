@@ -29,6 +29,19 @@ enum class NmsKind {
 /// Parses "default", "greedynms", "diounms"; throws dn::Error otherwise.
 NmsKind parse_nms_kind(const std::string& s);
 
+/// Darknet's correct_yolo_boxes / correct_region_boxes: maps a box relative to the network input
+/// to one relative to the im_w x im_h image, undoing the letterbox placement when `letterbox`
+/// (the same float expressions as Darknet).
+class BoxCorrection {
+public:
+    BoxCorrection(int im_w, int im_h, int net_w, int net_h, bool letterbox);
+    void apply(Box& b) const;
+
+private:
+    int net_w_, net_h_;
+    float deltaw_, deltah_, ratiow_, ratioh_;
+};
+
 float box_iou(const Box& a, const Box& b);
 /// IoU - (d^2 / c^2)^beta, d = center distance, c = diagonal of the enclosing box
 /// (Zheng et al. 2020, "Distance-IoU Loss", eq. 6, with Darknet's exponent beta).

@@ -22,6 +22,25 @@ float overlap(float x1, float w1, float x2, float w2) {
 }
 }  // namespace
 
+BoxCorrection::BoxCorrection(int im_w, int im_h, int net_w, int net_h, bool letterbox) : net_w_(net_w), net_h_(net_h) {
+    float new_w = static_cast<float>(net_w), new_h = static_cast<float>(net_h);
+    if (letterbox) {
+        if (static_cast<float>(net_w) / im_w < static_cast<float>(net_h) / im_h)
+            new_h = static_cast<float>((im_h * net_w) / im_w);
+        else
+            new_w = static_cast<float>((im_w * net_h) / im_h);
+    }
+    deltaw_ = net_w - new_w, deltah_ = net_h - new_h;
+    ratiow_ = new_w / net_w, ratioh_ = new_h / net_h;
+}
+
+void BoxCorrection::apply(Box& b) const {
+    b.x = static_cast<float>((b.x - deltaw_ / 2. / net_w_) / ratiow_);
+    b.y = static_cast<float>((b.y - deltah_ / 2. / net_h_) / ratioh_);
+    b.w *= 1 / ratiow_;
+    b.h *= 1 / ratioh_;
+}
+
 float box_iou(const Box& a, const Box& b) {
     float w = overlap(a.x, a.w, b.x, b.w);
     float h = overlap(a.y, a.h, b.y, b.h);

@@ -106,16 +106,7 @@ void RegionLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, fl
                                     std::vector<Detection>& out, int b) const {
     const int S = this->w * this->h;
     const T* p = this->output.data();
-    float new_w = static_cast<float>(net_w), new_h = static_cast<float>(net_h);
-    if (letterbox) {
-        if (static_cast<float>(net_w) / im_w < static_cast<float>(net_h) / im_h) {
-            new_h = static_cast<float>((im_h * net_w) / im_w);
-        } else {
-            new_w = static_cast<float>((im_w * net_h) / im_h);
-        }
-    }
-    const float deltaw = net_w - new_w, deltah = net_h - new_h;
-    const float ratiow = new_w / net_w, ratioh = new_h / net_h;
+    const BoxCorrection correct(im_w, im_h, net_w, net_h, letterbox);
     for (int i = 0; i < S; ++i) {
         const int row = i / this->w, col = i % this->w;
         for (int n = 0; n < num; ++n) {
@@ -127,10 +118,7 @@ void RegionLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, fl
             d.bbox.y = (row + static_cast<float>(p[bi + S])) / this->h;
             d.bbox.w = std::exp(static_cast<float>(p[bi + 2 * S])) * anchors[2 * n] / this->w;
             d.bbox.h = std::exp(static_cast<float>(p[bi + 3 * S])) * anchors[2 * n + 1] / this->h;
-            d.bbox.x = static_cast<float>((d.bbox.x - deltaw / 2. / net_w) / ratiow);
-            d.bbox.y = static_cast<float>((d.bbox.y - deltah / 2. / net_h) / ratioh);
-            d.bbox.w *= 1 / ratiow;
-            d.bbox.h *= 1 / ratioh;
+            correct.apply(d.bbox);
             d.objectness = objectness;
             d.prob.resize(classes);
             for (int j = 0; j < classes; ++j) {
