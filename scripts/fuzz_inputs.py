@@ -5,7 +5,7 @@ Usage: fuzz_inputs.py <darknet binary> [--cfg N] [--weights N] [--images N] [--t
                       [--keep DIR] [--timeout SECONDS]
 
 - cfg: each case takes one of the cfgs in cfg/ (and ../shared's yolo-fastest-1.1.cfg at 96x96, and
-  a YOLOv2-style cfg written here)
+  data/yolov2-style.cfg)
   and applies 1-3 mutations: a value replaced by an edge value (0, -1, 2^31 - 1, 1e9, 'abc', '',
   'nan', ...), a line or a section deleted or duplicated, the file cut short, a junk line added.
   Run: `darknet benchmark <cfg> -runs 1 -threads 1 -nogpu` (parse, build, one forward pass).
@@ -53,48 +53,6 @@ JUNK_LINES = ["[unknown]", "[", "]", "key", "=5", "[net]", "[yolo]", "[route]\nl
               "[shortcut]\nfrom=5", "[upsample]\nstride=0", "[maxpool]\nsize=0", "adam=1\nB1=1", "adam=1\neps=0"]
 
 
-# A YOLOv2-style network ([reorg] passthrough, [route], [region] head) for the cfg cases.
-YOLOV2_CFG = """[net]
-batch=1
-width=64
-height=64
-channels=3
-[convolutional]
-batch_normalize=1
-filters=8
-size=3
-pad=1
-activation=leaky
-[maxpool]
-size=2
-stride=2
-[convolutional]
-filters=16
-size=3
-pad=1
-activation=leaky
-[maxpool]
-size=2
-stride=2
-[route]
-layers=-2
-[reorg]
-stride=2
-[route]
-layers=-1,-3
-[convolutional]
-filters=35
-size=1
-activation=linear
-[region]
-anchors=1.08,1.19,3.42,4.41,6.63,11.38,9.42,5.11,16.62,10.52
-classes=2
-coords=4
-num=5
-softmax=1
-"""
-
-
 def small_yolo_cfg():
     text = open(os.path.join(YOLO, "yolo-fastest-1.1.cfg")).read()
     text = re.sub(r"^width=\d+", "width=96", text, flags=re.M)
@@ -108,7 +66,7 @@ def base_cfgs():
             out.append((name, open(os.path.join(REPO, "cfg", name)).read().splitlines()))
     if os.path.isdir(YOLO):
         out.append(("yolo-fastest-1.1.cfg@96", small_yolo_cfg().splitlines()))
-    out.append(("yolov2-style (inline)", YOLOV2_CFG.splitlines()))
+    out.append(("data/yolov2-style.cfg", open(os.path.join(REPO, "data", "yolov2-style.cfg")).read().splitlines()))
     return out
 
 

@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Checks the YOLOv2 layers ([reorg], [region]) against OpenCV's DNN module reading the same cfg
-and weights: a small YOLOv2-style network (passthrough through [reorg], [route], a [region] head
-with softmax) with random weights, saved by our library and read by both, on a random input.
+and weights: data/yolov2-style.cfg (passthrough through [reorg], [route], a [region] head with
+softmax) with random weights, saved by our library and read by both, on a random input.
 
   1. the [reorg] output equals OpenCV's (Darknet's index mapping, which OpenCV reproduces);
   2. the [region] head decoded with Darknet's rules (box = (cell + x)/grid, exp(w) anchor/grid;
      objectness; objectness * softmax class) equals OpenCV's detection rows: boxes and objectness
      everywhere, class probabilities wherever OpenCV's in-layer NMS kept them.
 
-Usage: opencv_compare_region.py <dir for files>. Exit 0: pass, 1: fail, 77: no OpenCV/numpy.
+Usage: opencv_compare_region.py <dir for the weights file>. Exit 0: pass, 1: fail, 77: no OpenCV/numpy.
 """
 import os
 import sys
@@ -24,60 +24,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 import darknet  # noqa: E402
 
+CFG = os.path.join(HERE, "..", "data", "yolov2-style.cfg")
+# its [region]: the anchors (grid cells), classes, num and the grid of the 64x64 input
 ANCHORS = [1.08, 1.19, 3.42, 4.41, 6.63, 11.38, 9.42, 5.11, 16.62, 10.52]
 CLASSES, NUM, G = 2, 5, 16
-CFG = """[net]
-batch=1
-width=64
-height=64
-channels=3
-[convolutional]
-batch_normalize=1
-filters=8
-size=3
-pad=1
-activation=leaky
-[maxpool]
-size=2
-stride=2
-[convolutional]
-batch_normalize=1
-filters=16
-size=3
-pad=1
-activation=leaky
-[maxpool]
-size=2
-stride=2
-[convolutional]
-filters=32
-size=3
-pad=1
-activation=leaky
-[route]
-layers=-3
-[reorg]
-stride=2
-[route]
-layers=-1,-3
-[convolutional]
-filters=%d
-size=1
-activation=linear
-[region]
-anchors=%s
-classes=%d
-coords=4
-num=%d
-softmax=1
-thresh=0
-""" % (NUM * (5 + CLASSES), ",".join(str(a) for a in ANCHORS), CLASSES, NUM)
 
 
 def main():
-    d = sys.argv[1]
-    cfg, weights = os.path.join(d, "v2.cfg"), os.path.join(d, "v2.weights")
-    open(cfg, "w").write(CFG)
+    cfg, weights = CFG, os.path.join(sys.argv[1], "v2.weights")
     net = darknet.Network(cfg, batch=1)
     rng = np.random.default_rng(3)
     for i in range(net.num_layers):
