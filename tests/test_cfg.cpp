@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "darknet/cfg.hpp"
+#include "darknet/detect_data.hpp"
+#include "layers/yolo_layer.hpp"
 #include "test_util.hpp"
 
 using namespace dn;
@@ -144,6 +146,12 @@ INSTANTIATE_TEST_SUITE_P(
                "t.cfg:8: [yolo] key 'mask': value 7 is not an anchor index in [0, num=3)"},
         BadCfg{"yolo_anchor_count", std::string(kNet) + "[convolutional]\nfilters=27\n[yolo]\nmask=0,1,2\nclasses=4\nnum=3\nanchors=1,2,3\n",
                "t.cfg:11: [yolo] key 'anchors': has 3 values; num=3 anchors need 6"},
+        BadCfg{"yolo_max_delta_zero", std::string(kNet) + "[convolutional]\nfilters=6\n[yolo]\nclasses=1\nmax_delta=0\n",
+               "t.cfg:9: [yolo] key 'max_delta': 0 must be > 0"},
+        BadCfg{"yolo_resize_negative", std::string(kNet) + "[convolutional]\nfilters=6\n[yolo]\nclasses=1\nresize=-1.5\n",
+               "t.cfg:9: [yolo] key 'resize': -1.5 must be > 0"},
+        BadCfg{"yolo_objectness_smooth_two", std::string(kNet) + "[convolutional]\nfilters=6\n[yolo]\nclasses=1\nobjectness_smooth=2\n",
+               "t.cfg:9: [yolo] key 'objectness_smooth': must be 0 or 1"},
         BadCfg{"unsupported_key", std::string(kNet) + "[convolutional]\nfilters=4\nantialiasing=1\n",
                "t.cfg:7: [convolutional] key 'antialiasing': is not supported"},
         BadCfg{"empty_output", std::string(kNet) + "[convolutional]\nfilters=4\nsize=40\n",
@@ -202,4 +210,46 @@ TEST(Cfg, EveryShippedCfgParses) {
         ++n;
     }
     EXPECT_GT(n, 0);
+}
+
+// The [yolo] heads of AlexeyAB's yolov4-tiny.cfg (resize), yolov4.cfg (max_delta) and
+// yolov4-csp.cfg (new_coords, objectness_smooth, max_delta, resize), keys verbatim, load with every
+// key read: they used to be errors, so none of these models could even run `detector test`.
+TEST(Cfg, Yolov4FamilyHeadsLoadWithTheirTrainingKeys) {
+    const std::string conv = "[convolutional]\nsize=1\nstride=1\npad=1\nfilters=255\nactivation=linear\n";
+    const std::string anchors = "anchors = 12, 16, 19, 36, 40, 28, 36, 75, 76, 55, 72, 146, 142, 110, 192, 243, 459, 401\n";
+    const std::string tiny = "[yolo]\nmask = 3,4,5\nanchors = 10,14,  23,27,  37,58,  81,82,  135,169,  344,319\n"
+                             "classes=80\nnum=6\njitter=.3\nscale_x_y = 1.05\ncls_normalizer=1.0\niou_normalizer=0.07\n"
+                             "iou_loss=ciou\nignore_thresh = .7\ntruth_thresh = 1\nrandom=0\nresize=1.5\n"
+                             "nms_kind=greedynms\nbeta_nms=0.6\n";
+    const std::string v4 = "[yolo]\nmask = 6,7,8\n" + anchors +
+                           "classes=80\nnum=9\njitter=.3\nignore_thresh = .7\ntruth_thresh = 1\nrandom=1\n"
+                           "scale_x_y = 1.05\niou_thresh=0.213\ncls_normalizer=1.0\niou_normalizer=0.07\n"
+                           "iou_loss=ciou\nnms_kind=greedynms\nbeta_nms=0.6\nmax_delta=5\n";
+    const std::string csp = "[yolo]\nmask = 0,1,2\n" + anchors +
+                            "classes=80\nnum=9\njitter=.1\nscale_x_y = 2.0\nobjectness_smooth=1\nignore_thresh = .7\n"
+                            "truth_thresh = 1\n#random=1\nresize=1.5\niou_thresh=0.2\niou_normalizer=0.05\n"
+                            "cls_normalizer=0.5\nobj_normalizer=4.0\niou_loss=ciou\nnms_kind=diounms\nbeta_nms=0.6\n"
+                            "new_coords=1\nmax_delta=5\n";
+    struct Want {
+        const std::string* text;
+        float max_delta, resize;
+        int smooth, new_coords;
+    };
+    for (const Want& w : {Want{&tiny, 0, 1.5f, 0, 0}, Want{&v4, 5, 1, 0, 0}, Want{&csp, 5, 1.5f, 1, 1}}) {
+        SCOPED_TRACE(*w.text);
+        const Cfg cfg = parse_cfg_string(std::string(kNet) + conv + *w.text, "t.cfg");
+        const bool q = is_quiet();
+        set_quiet(true);
+        auto net = Network<float>::from_cfg(cfg);
+        EXPECT_EQ(warn_unused(cfg), 0);  // every key was read
+        set_quiet(q);
+        const auto* y = dynamic_cast<const YoloLayer<float>*>(net->layers.back().get());
+        ASSERT_NE(y, nullptr);
+        EXPECT_EQ(y->max_delta, w.max_delta);
+        EXPECT_EQ(y->resize_scale, w.resize);
+        EXPECT_EQ(y->objectness_smooth, w.smooth);
+        EXPECT_EQ(y->new_coords, w.new_coords);
+        EXPECT_EQ(DetectorAugment::from(*net).resize, w.resize);
+    }
 }

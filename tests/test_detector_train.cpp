@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -205,6 +206,54 @@ TEST(DetectionData, BoxesFollowTheAugmentedPixels) {
     }
 }
 
+// [yolo] resize (AlexeyAB's): with no jitter, the crop is zoomed, keeping its aspect, by
+// 1/resize..resize (resize > 1) or only out, resize..1 (resize < 1); a centred box scales alike in
+// x and y, both ends of the range are reached, and the box stays on its pixels.
+TEST(DetectionData, ResizeZoomsTheCropKeepingItsAspect) {
+    const std::string dir = make_temp_dir();
+    run("mkdir -p " + dir + "/images " + dir + "/labels");
+    Image im(80, 60, 3, 0.f);
+    for (int k = 0; k < 3; ++k)
+        for (int y = 24; y < 36; ++y)
+            for (int x = 32; x < 48; ++x) im.at(x, y, k) = 1.f;  // box [32,24,48,36]: 0.2 x 0.2 of the image
+    save_image(im, dir + "/images/a.png");
+    write_text(dir + "/labels/a.txt", "0 0.5 0.5 0.2 0.2\n");
+    write_text(dir + "/list.txt", dir + "/images/a.png\n");
+    DetectionSet s = load_detection_set(dir + "/list.txt", 1, true);
+    const int W = 64, H = 64, M = 2;
+    std::vector<float> X(3 * W * H), T(5 * M);
+    DetectorAugment aug;
+    aug.jitter = 0;
+    aug.flip = false;
+    for (float r : {1.5f, 0.5f, 1.f}) {
+        SCOPED_TRACE(r);
+        aug.resize = r;
+        const double lo = r > 1 ? 1 / r : r, hi = r > 1 ? r : 1;
+        double smallest = 1e9, largest = 0;
+        for (uint64_t seed = 0; seed < 300; ++seed) {
+            load_detection_batch(s, {0}, W, H, 3, &aug, seed, M, X.data(), T.data());
+            const double sx = T[2] / 0.2, sy = T[3] / 0.2;
+            EXPECT_NEAR(sx, sy, 1e-4) << "seed " << seed;
+            EXPECT_GE(sx, lo - 1e-4);
+            EXPECT_LE(sx, hi + 1e-4);
+            smallest = std::min(smallest, sx);
+            largest = std::max(largest, sx);
+            EXPECT_GT(X[static_cast<int>(T[1] * H) * W + static_cast<int>(T[0] * W)], 0.9f);  // centre on the box
+            const int outside = static_cast<int>((T[0] + T[2] / 2) * W) + 3;
+            if (outside < W) {
+                EXPECT_LT(X[static_cast<int>(T[1] * H) * W + outside], 0.1f);
+            }
+        }
+        if (r == 1) {  // no zoom
+            EXPECT_NEAR(smallest, 1, 1e-5);
+            EXPECT_NEAR(largest, 1, 1e-5);
+        } else {
+            EXPECT_LT(smallest, lo + 0.25 * (hi - lo));  // the sum of two uniform shares: rare at the ends
+            EXPECT_GT(largest, hi - 0.25 * (hi - lo));
+        }
+    }
+}
+
 // mosaic=1: four images of one coloured box each (class q: its own colour). In every batch image
 // each label's centre has its class's colour, every solid patch of a class's colour lies under a
 // label of that class (no object loses its label, none is misplaced), and about half of the
@@ -332,15 +381,17 @@ std::string train_expecting_loss_to_halve(const std::string& data, const std::st
 
 }  // namespace
 
-// new_coords=1 (Scaled-YOLOv4's head: the last convolution's logistic, scale_x_y=2) trains with
-// Adam: the loss falls and the trained model is scored by detector map.
-TEST(DetectorTrain, NewCoordsHeadTrains) {
+// yolov4-csp.cfg's head (Scaled-YOLOv4: new_coords=1 after the last convolution's logistic,
+// scale_x_y=2, objectness_smooth=1, max_delta=5, resize=1.5) trains with Adam: the loss falls and
+// the trained model is scored by detector map.
+TEST(DetectorTrain, ScaledYolov4HeadTrains) {
     const std::string data = detect_set_dir();
     if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
     const std::string dir = make_temp_dir();
     std::string cfg = tiny_yolo(60, 0, "adam=1\n");
     cfg.replace(cfg.find("filters=45\nsize=1\nactivation=linear\n"), 35, "filters=45\nsize=1\nactivation=logistic\n");
-    cfg.replace(cfg.find("iou_loss=ciou\n"), 14, "iou_loss=ciou\nnew_coords=1\nscale_x_y=2\n");
+    cfg.replace(cfg.find("iou_loss=ciou\n"), 14,
+                "iou_loss=ciou\nnew_coords=1\nscale_x_y=2\nobjectness_smooth=1\nmax_delta=5\nresize=1.5\n");
     train_expecting_loss_to_halve(data, dir, "nc", cfg, "");
     int rc = 0;
     const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +

@@ -3,6 +3,7 @@
 // finite differences.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "gradcheck.hpp"
@@ -117,6 +118,74 @@ TEST(YoloLoss, GiouValueByHand) {
     EXPECT_NEAR(r.cost, 5 * ln2 + 0.0625 * (1 - giou), 1e-12);
 }
 
+// objectness_smooth=1 on the MSE example: the responsible slot (1,0), predicting (0.75, 0.25,
+// 0.5, 0.5), has IoU 0.2/0.29 with the truth and is trained toward it; slot (1,1) (IoU 0.04/0.45,
+// above ignore_thresh=0.05) toward its IoU instead of being skipped; slots (0,*) (IoU 0) toward 0.
+// At logit 0 every BCE is ln 2 whatever the target, so the cost is unchanged; the targets are
+// constants (stop-gradient), so the box gradients are those without objectness_smooth.
+TEST(YoloLoss, ObjectnessSmoothTargetsAreTheIoUs) {
+    const std::vector<double> truth = {0.7, 0.3, 0.4, 0.6, 0};
+    LossRun plain = run_loss(grid_cfg(1, "1,1", 1, "ignore_thresh=0.05\n"), zero_logits(1), truth);
+    LossRun r = run_loss(grid_cfg(1, "1,1", 1, "ignore_thresh=0.05\nobjectness_smooth=1\n"), zero_logits(1), truth);
+    const double tw = std::log(0.8), th = std::log(1.2), scale = 0.75 * (2 - 0.24);
+    EXPECT_NEAR(r.cost, 5 * ln2 + scale / 2 * (0.02 + tw * tw + th * th), 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 4, 1, 0)], 0.5 - 0.2 / 0.29, 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 4, 1, 1)], 0.5 - 0.04 / 0.45, 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 4, 0, 0)], 0.5, 1e-12);
+    EXPECT_NEAR(r.grad[at(0, 4, 0, 1)], 0.5, 1e-12);
+    for (int e : {0, 1, 2, 3, 5})
+        for (int c = 0; c < 4; ++c) EXPECT_EQ(r.grad[at(0, e, c % 2, c / 2)], plain.grad[at(0, e, c % 2, c / 2)]);
+    // without it the responsible slot is trained toward 1 and slot (1,1) is skipped
+    EXPECT_NEAR(plain.grad[at(0, 4, 1, 0)], 0.5 - 1, 1e-12);
+    EXPECT_EQ(plain.grad[at(0, 4, 1, 1)], 0.0);
+}
+
+// max_delta clips the IoU term's gradient per coordinate of the decoded box in AlexeyAB's units
+// (w, h times exp(t)), then chains it exactly: at m between the smallest and the largest of them,
+// the large ones are cut to +-m and the small ones kept. MSE ignores it, as in AlexeyAB's.
+TEST(YoloLoss, MaxDeltaClipsTheBoxGradientInAlexeyABsUnits) {
+    // truth (0.95, 0.45, 0.3, 0.3) -> cell (1,0); its prediction (0.75, 0.25, 0.5 e^-0.3, 0.5)
+    // overlaps it partly in x and y, so all four coordinates have a gradient
+    const std::vector<double> truth = {0.95, 0.45, 0.3, 0.3, 0};
+    std::vector<double> x = zero_logits(1);
+    x[at(0, 2, 1, 0)] = -0.3;
+    const std::string base = "iou_loss=giou\niou_normalizer=0.5\n";
+    LossRun a = run_loss(grid_cfg(1, "1,1", 1, base), x, truth);
+    const double e = std::exp(-0.3);
+    // chain factors from the decoded box to the inputs: x, y: sigmoid'(0)/W; w: w_box; h: h_box
+    const double chain[4] = {0.25 / 2, 0.25 / 2, 0.5 * e, 0.5};
+    const double unit[4] = {1, 1, e, 1};  // AlexeyAB's w, h gradients carry exp(t)
+    double q[4], lo = 1e300, hi = 0;
+    for (int k = 0; k < 4; ++k) {
+        q[k] = a.grad[at(0, k, 1, 0)] / chain[k] * unit[k];
+        lo = std::min(lo, std::fabs(q[k]));
+        hi = std::max(hi, std::fabs(q[k]));
+    }
+    ASSERT_GT(lo, 1e-3);
+    ASSERT_GT(hi, 1.5 * lo);
+    const double m = static_cast<float>(std::sqrt(lo * hi));  // max_delta is a float
+    LossRun b = run_loss(grid_cfg(1, "1,1", 1, base + strfmt("max_delta=%.17g\n", m)), x, truth);
+    EXPECT_EQ(b.cost, a.cost);  // the loss itself is not changed
+    int clipped = 0;
+    for (int k = 0; k < 4; ++k) {
+        const double want = std::clamp(q[k], -m, m) / unit[k] * chain[k];
+        EXPECT_NEAR(b.grad[at(0, k, 1, 0)], want, 1e-12 * std::fabs(want)) << "coordinate " << k;
+        clipped += std::fabs(q[k]) > m;
+    }
+    EXPECT_GT(clipped, 0);
+    EXPECT_LT(clipped, 4);
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (i != at(0, 0, 1, 0) && i != at(0, 1, 1, 0) && i != at(0, 2, 1, 0) && i != at(0, 3, 1, 0)) {
+            EXPECT_EQ(b.grad[i], a.grad[i]) << i;
+        }
+    }
+    // a bound above every coordinate changes nothing
+    LossRun c = run_loss(grid_cfg(1, "1,1", 1, base + strfmt("max_delta=%.17g\n", 2 * hi)), x, truth);
+    EXPECT_EQ(c.grad, a.grad);
+    LossRun mse = run_loss(grid_cfg(1, "1,1", 1, "max_delta=1e-3\n"), x, truth);
+    EXPECT_EQ(mse.grad, run_loss(grid_cfg(1, "1,1", 1, ""), x, truth).grad);
+}
+
 // Two anchors, 0.25 x 0.75 and 0.5 x 0.5 of the image: a tall truth (0.25 x 0.75) matches the first by shape; with
 // iou_thresh below the second's shape IoU both are responsible.
 TEST(YoloLoss, ResponsibleAnchorByShapeAndIouThresh) {
@@ -134,16 +203,19 @@ TEST(YoloLoss, ResponsibleAnchorByShapeAndIouThresh) {
 
 // The analytic gradient of the whole loss matches finite differences for every box-loss kind with
 // scale_x_y, label smoothing, several anchors and normalizers, at random logits (every element);
-// and with new_coords=1 at random probabilities.
+// and with new_coords=1 at random probabilities; and with objectness_smooth=1, whose IoU targets
+// the check holds fixed (they are constants of the loss; see freeze_randomness).
 TEST(YoloLoss, ExactGradientEveryIouKind) {
+    for (int smooth : {0, 1})
     for (int new_coords : {0, 1})
     for (const char* kind : {"mse", "iou", "giou", "diou", "ciou"}) {
-        SCOPED_TRACE(std::string(kind) + (new_coords ? " new_coords=1" : ""));
+        SCOPED_TRACE(std::string(kind) + (new_coords ? " new_coords=1" : "") + (smooth ? " objectness_smooth=1" : ""));
         const std::string cfg = "[net]\nbatch=2\nwidth=4\nheight=4\nchannels=21\n"
                                 "[yolo]\nclasses=2\nmask=0,1,2\nnum=4\nanchors=0.6,0.9,1.4,1.7,2.3,3.6,3.1,3.2\n"
                                 "iou_thresh=0.213\nlabel_smooth_eps=0.1\ncls_normalizer=0.8\n"
                                 "iou_normalizer=0.3\nobj_normalizer=1.3\nignore_thresh=0.6\niou_loss=" +
-                                std::string(kind) + (new_coords ? "\nnew_coords=1\nscale_x_y=2\n" : "\nscale_x_y=1.05\n");
+                                std::string(kind) + (new_coords ? "\nnew_coords=1\nscale_x_y=2\n" : "\nscale_x_y=1.05\n") +
+                                (smooth ? "objectness_smooth=1\nmax_delta=1e6\n" : "");
         set_quiet(true);
         auto net = net_from<double>(cfg);
         std::vector<double> x = make_input(2, 21, 4, 4, 0, 1, -1, 5);

@@ -41,20 +41,22 @@ DetectionSet load_detection_set(const std::string& list_path, int classes, bool 
 /// Detector augmentation ([net] keys plus the detection layer's jitter), Darknet's semantics.
 struct DetectorAugment {
     float jitter = 0.2f;  ///< crop edges move by up to jitter * image size, in or out
+    float resize = 1;     ///< [yolo] resize (AlexeyAB's): the crop is also zoomed 1/resize..resize
     float hue = 0, saturation = 1, exposure = 1;
     bool flip = true;
     bool letterbox = false;  ///< [net] letter_box=1: keep the crop's aspect, pad with 0.5
     bool mosaic = false;     ///< [net] mosaic=1: half of the images are mosaics of four (AlexeyAB)
     int random = 0;          ///< random=1 in a [yolo] head: multi-scale training (the trainer's job)
     /// From [net] (hue, saturation, exposure, flip, letter_box, mosaic) and the [yolo] heads'
-    /// jitter (the last head's) and random (any head's).
+    /// jitter and resize (the last head's) and random (any head's).
     static DetectorAugment from(const Network<float>& net);
 };
 
 /// Loads images `idx` of `set` into X [n, c, h, w] (values 0..1) and their boxes into truth
 /// [n, max_boxes * 5] as (x, y, w, h, class) relative to the network input, unused slots 0.
-/// With `aug`: a random crop (each edge moved by U(-jitter, jitter) of the image size, outside
-/// the image filled with the image's mean color), resize (or letterbox) to w x h, random flip and
+/// With `aug`: a random crop (each edge moved by U(-jitter, jitter) of the image size, and with
+/// resize != 1 by AlexeyAB's zoom (DetectorAugment::resize); outside the image filled with the
+/// image's mean color), resize (or letterbox) to w x h, random flip and
 /// HSV distortion, boxes moved and clipped likewise and dropped when under a network pixel wide or
 /// high; all draws from a generator seeded with `seed` (same seed, same batch). With aug->mosaic,
 /// half of the images are AlexeyAB's mosaic: the input cut at a random point (20%-80% of each

@@ -111,6 +111,7 @@ DetectorAugment DetectorAugment::from(const Network<float>& net) {
     for (const auto& l : net.layers)
         if (const auto* y = dynamic_cast<const YoloLayer<float>*>(l.get())) {
             a.jitter = y->jitter;
+            a.resize = y->resize_scale;
             a.random = std::max(a.random, y->random);
         }
     return a;
@@ -163,9 +164,21 @@ Augmented augment_image(const DetectionSet& set, int index, int w, int h, int c,
     const Image im = load_listed_image(set, index, c, bad, &k, salt);
     // the crop, in image pixels: each edge moves by up to jitter * size (Darknet's pleft, pright, ...)
     float left = 0, top = 0, cw = static_cast<float>(im.w), ch = static_cast<float>(im.h);
-    if (aug && aug->jitter > 0) {
-        const float dw = aug->jitter * im.w, dh = aug->jitter * im.h;
-        const float pl = uniform(g, -dw, dw), pr = uniform(g, -dw, dw), pt = uniform(g, -dh, dh), pb = uniform(g, -dh, dh);
+    if (aug && (aug->jitter > 0 || aug->resize != 1)) {
+        float pl = 0, pr = 0, pt = 0, pb = 0;
+        if (aug->jitter > 0) {
+            const float dw = aug->jitter * im.w, dh = aug->jitter * im.h;
+            pl = uniform(g, -dw, dw), pr = uniform(g, -dw, dw), pt = uniform(g, -dh, dh), pb = uniform(g, -dh, dh);
+        }
+        if (aug->resize != 1) {
+            // AlexeyAB's resize: left and top move by one share of the size, right and bottom by
+            // another, each uniform in [(1 - max(r, 1/r))/2, r > 1 ? (1 - 1/r)/2 : 0], so the crop
+            // keeps its aspect and its size is 1/r..r times the image's (r < 1: only larger)
+            const float r = aug->resize;
+            const float lo = (1 - std::max(r, 1 / r)) / 2, hi = r > 1 ? (1 - 1 / r) / 2 : 0.f;
+            const float s1 = uniform(g, lo, hi), s2 = uniform(g, lo, hi);
+            pl += s1 * im.w, pt += s1 * im.h, pr += s2 * im.w, pb += s2 * im.h;
+        }
         left = pl;
         top = pt;
         cw = std::max(1.f, im.w - pl - pr);

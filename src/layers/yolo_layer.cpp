@@ -1,5 +1,6 @@
 #include "yolo_layer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -56,11 +57,18 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
     obj_normalizer = s.get_float("obj_normalizer", 1);
     label_smooth_eps = s.get_float("label_smooth_eps", 0);
     resize_scale = s.get_float("resize", 1);
-    if (resize_scale != 1) s.error("resize", "is not supported by this darknet (multi-scale uses random=1; remove it or set it to 1)");
+    if (!(resize_scale > 0))
+        s.error("resize", strfmt("%g must be > 0 (the training crop is zoomed by up to resize, or 1/resize)", resize_scale));
+    if (s.has("max_delta")) {
+        max_delta = s.get_float("max_delta", 0);
+        if (!(max_delta > 0))
+            s.error("max_delta", strfmt("%g must be > 0 (the bound on each box-gradient coordinate)", max_delta));
+    }
+    objectness_smooth = s.get_int("objectness_smooth", 0);
+    if (objectness_smooth != 0 && objectness_smooth != 1) s.error("objectness_smooth", "must be 0 or 1");
     random = s.get_int("random", 0);
     max_boxes = s.get_int_min("max", 200, 1);
-    reject_unsupported(s, {"focal_loss", "max_delta", "objectness_smooth", "counters_per_class", "track_history_size",
-                           "embedding_layer"});
+    reject_unsupported(s, {"focal_loss", "counters_per_class", "track_history_size", "embedding_layer"});
     net_w_ = b.net.width;
     net_h_ = b.net.height;
     std::string il = s.get_str("iou_loss", "mse");
@@ -158,6 +166,20 @@ void YoloLayer<T>::backward(Network<T>& net) {
 // delta drops the logistic's derivative and its IoU deltas are approximations; these are the
 // gradients of the loss above, which this->cost reports.
 //
+// objectness_smooth=1 (Scaled-YOLOv4's IoU-aware objectness): a responsible slot's objectness
+// target is the IoU of its predicted box with its truth (the best, when it has several), and a
+// slot the ignore rule skipped (best IoU > ignore_thresh) is trained toward that IoU instead of
+// being skipped. The IoUs are constants of the loss (stop-gradient, as Scaled-YOLOv4's
+// iou.detach()): they add no gradient to the box, and freeze_randomness() holds them for
+// finite-difference checks. AlexeyAB's code keeps a responsible slot's no-object delta unless its
+// IoU exceeds ignore_thresh (its `delta == 0` guard never holds), so there a responsible slot
+// that overlaps its truth by less than 0.7 is trained toward "no object".
+// max_delta (AlexeyAB's, IoU losses only): the box term's gradient w.r.t. each coordinate of the
+// decoded box, per slot and truth, is clipped to [-max_delta, max_delta] in AlexeyAB's units
+// (x, y relative to the image; w, h relative to the image and times exp(t) with the exp decode),
+// then chained to the inputs exactly. This is gradient clipping, not the gradient of a loss; the
+// cost reported is the unclipped loss.
+//
 // new_coords=1 (Scaled-YOLOv4): the previous layer applies the logistic, this one none. The
 // decode is x_box = (i + s*x - (s-1)/2)/W (dx_box/dx = s/W) and w_box = 4 x_w^2 anchor_w/net_w
 // (dw_box/dx_w = 8 x_w anchor_w/net_w); the MSE targets for w, h are sqrt(t.w*net_w/anchor_w)/2
@@ -191,6 +213,14 @@ void YoloLayer<T>::loss(const Network<T>& net) {
     const T* x = net.input;
     loss_grad_.assign(this->output.size(), T(0));
     double cost = 0;
+    // objectness_smooth: each slot's IoU target, recorded, or reused while frozen
+    const size_t n_slots = static_cast<size_t>(this->batch) * nm * S;
+    const bool reuse = frozen_ && smooth_targets_.size() == n_slots;
+    if (objectness_smooth && !reuse) smooth_targets_.assign(n_slots, 0.0);
+    const auto smooth_target = [&](size_t slot, double iou) {
+        if (!reuse) smooth_targets_[slot] = iou;
+        return smooth_targets_[slot];
+    };
     struct Truth {
         double x, y, w, h;
         int cls;
@@ -248,15 +278,26 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                     }
                 }
                 if (mine.empty() && best_t >= 0 && best_iou > truth_thresh) mine.push_back(best_t);
+                const size_t slot = (static_cast<size_t>(b) * nm + n) * S + loc;
                 double g = 0;
                 if (mine.empty()) {
-                    if (best_iou <= ignore_thresh) {
-                        cost += on * prob_term(new_coords, x[oi], y[oi], 0, &g);
+                    if (best_iou <= ignore_thresh || objectness_smooth) {
+                        const double target = best_iou <= ignore_thresh ? 0 : smooth_target(slot, best_iou);
+                        cost += on * prob_term(new_coords, x[oi], y[oi], target, &g);
                         loss_grad_[oi] += static_cast<T>(on * g);
                     }
                     continue;
                 }
-                cost += on * prob_term(new_coords, x[oi], y[oi], 1, &g);
+                double obj_target = 1;
+                if (objectness_smooth) {  // the best IoU of the predicted box with the truths it is responsible for
+                    double v = 0;
+                    for (int ti : mine) {
+                        const Truth& t = truths[ti];
+                        v = std::max(v, iou_xywh(px, py, pw, ph, t.x, t.y, t.w, t.h));
+                    }
+                    obj_target = smooth_target(slot, v);
+                }
+                cost += on * prob_term(new_coords, x[oi], y[oi], obj_target, &g);
                 loss_grad_[oi] += static_cast<T>(on * g);
                 // derivative of the x, y outputs w.r.t. the layer's inputs
                 const double sx = (y[bi] + half) / s, sy = (y[bi + S] + half) / s;
@@ -290,10 +331,20 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                         const D L = box_loss(D::var(px, 0), D::var(py, 1), D::var(pw, 2), D::var(ph, 3), t.x, t.y, t.w,
                                              t.h, kind);
                         cost += in * L.v;
-                        loss_grad_[bi] += static_cast<T>(in * L.d[0] / this->w * dxdt);
-                        loss_grad_[bi + S] += static_cast<T>(in * L.d[1] / this->h * dydt);
-                        loss_grad_[bi + 2 * S] += static_cast<T>(in * L.d[2] * dpw);
-                        loss_grad_[bi + 3 * S] += static_cast<T>(in * L.d[3] * dph);
+                        // gradient w.r.t. the decoded box (x, y, w, h relative to the image)
+                        double gx = in * L.d[0], gy = in * L.d[1], gw = in * L.d[2], gh = in * L.d[3];
+                        if (max_delta > 0) {  // AlexeyAB's clip, in his units: w, h times exp(t) with the exp decode
+                            const double ew = new_coords ? 1 : std::exp(yw), eh = new_coords ? 1 : std::exp(yh);
+                            const double m = max_delta;
+                            gx = std::clamp(gx, -m, m);
+                            gy = std::clamp(gy, -m, m);
+                            gw = std::clamp(gw * ew, -m, m) / ew;
+                            gh = std::clamp(gh * eh, -m, m) / eh;
+                        }
+                        loss_grad_[bi] += static_cast<T>(gx / this->w * dxdt);
+                        loss_grad_[bi + S] += static_cast<T>(gy / this->h * dydt);
+                        loss_grad_[bi + 2 * S] += static_cast<T>(gw * dpw);
+                        loss_grad_[bi + 3 * S] += static_cast<T>(gh * dph);
                     }
                 }
             }

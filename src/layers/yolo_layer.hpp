@@ -17,7 +17,7 @@ enum class IouLoss { Mse, Iou, Giou, Diou, Ciou };
 /// (the convolution did) and w = 4 t^2 anchor.
 /// Keys: mask, anchors, classes, num, scale_x_y, new_coords, nms_kind, beta_nms, and the training
 /// keys (jitter, ignore_thresh, truth_thresh, random, iou_thresh, cls_normalizer, iou_normalizer,
-/// obj_normalizer, iou_loss, max, label_smooth_eps, resize).
+/// obj_normalizer, iou_loss, max, label_smooth_eps, max_delta, objectness_smooth, resize).
 /// Labels (net.truth) per image: `max` boxes of (x, y, w, h, class), relative to the image; a box
 /// with w <= 0 ends the list.
 template <class T>
@@ -33,6 +33,13 @@ public:
     void resize(Network<T>& net, int new_w, int new_h) override;
     size_t truth_size() const override { return static_cast<size_t>(max_boxes) * 5; }
     void random_truth(std::mt19937_64& rng, T* truth) const override;
+    /// With objectness_smooth=1 the objectness targets (IoUs of the predicted boxes) are constants
+    /// of the loss (a stop-gradient); while frozen, forward passes reuse the last ones, so that a
+    /// finite-difference check sees the function whose gradient backward() gives.
+    void freeze_randomness(bool on) override {
+        frozen_ = on;
+        if (!on) smooth_targets_.clear();
+    }
     bool detection_head(int* n_classes, NmsKind* kind, float* beta) const override {
         *n_classes = classes;
         *kind = nms_kind;
@@ -54,8 +61,11 @@ public:
     NmsKind nms_kind = NmsKind::Default;
     // training keys (honoured by the detector trainer)
     float jitter = 0.2f, ignore_thresh = 0.5f, truth_thresh = 1, iou_thresh = 1, cls_normalizer = 1;
-    float iou_normalizer = 0.75f, obj_normalizer = 1, label_smooth_eps = 0, max_delta = 0, resize_scale = 1;
-    int random = 0, max_boxes = 200, focal_loss = 0;
+    float iou_normalizer = 0.75f, obj_normalizer = 1, label_smooth_eps = 0;
+    float max_delta = 0;     ///< > 0: AlexeyAB's clip of the box-term gradient (0: off)
+    float resize_scale = 1;  ///< resize: AlexeyAB's random zoom of the training crop, 1/resize..resize
+    int objectness_smooth = 0;  ///< 1: objectness targets are IoUs (Scaled-YOLOv4), not 1 and ignore
+    int random = 0, max_boxes = 200;
     IouLoss iou_loss = IouLoss::Mse;
 
 private:
@@ -65,6 +75,8 @@ private:
     std::vector<T> loss_grad_;  ///< dL/d(layer input) from the loss of the last training pass
     bool loss_mode_ = false;
     int net_w_ = 0, net_h_ = 0;
+    bool frozen_ = false;
+    std::vector<double> smooth_targets_;  ///< objectness_smooth: each slot's target, last pass
 };
 
 }  // namespace dn
