@@ -12,6 +12,7 @@
 
 #include "darknet/cuda.hpp"
 #include "darknet/random.hpp"
+#include "darknet/weights.hpp"
 #include "test_util.hpp"
 
 using namespace dn;
@@ -236,6 +237,29 @@ TEST(GpuAgreementNet, UpdateMatchesTheCpu) {
                                        cpu->layers[li]->adam.v[k].size()),
                           1e-5)
                     << "layer " << li << " " << pc[k].name << ": Adam's second moment pulled from the device";
+        }
+    }
+}
+
+// [net] ema_alpha on the device: the trainer pulls the weights for the moving average and pushes
+// them back at the apply step (iteration 1040); right after it the weights and their average are
+// the CPU run's (a missing push would leave the device's weights unaveraged, and the pull before
+// the check would bring those back).
+TEST(GpuAgreementNet, EmaTrainingFollowsTheCpu) {
+    DN_REQUIRE_GPU();
+    const std::string dir = make_temp_dir();
+    const EmaRun cpu = train_ema(kEmaNet, dir + "/cpu", -1, ""), gpu = train_ema(kEmaNet, dir + "/gpu", -1, "", false, true);
+    auto c = net_from<float>(kEmaNet), g = net_from<float>(kEmaNet);
+    load_weights_bytes(*c, cpu.at_apply, "cpu");
+    load_weights_bytes(*g, gpu.at_apply, "gpu");
+    ASSERT_FALSE(c->layers[0]->ema.empty());
+    auto pc = c->layers[0]->params(), pg = g->layers[0]->params();
+    for (size_t k = 0; k < pc.size(); ++k) {
+        EXPECT_LE(max_norm_err(pg[k].value, pc[k].value, pc[k].size), 1e-4) << pc[k].name;
+        const auto& ec = c->layers[0]->ema[k];
+        EXPECT_LE(max_norm_err(g->layers[0]->ema[k].data(), ec.data(), ec.size()), 1e-4) << pc[k].name << " average";
+        if (pc[k].grad) {  // applied: the weights are their average
+            EXPECT_LE(max_norm_err(pg[k].value, g->layers[0]->ema[k].data(), pc[k].size), 1e-7) << pc[k].name;
         }
     }
 }

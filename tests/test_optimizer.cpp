@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "darknet/trainer.hpp"
 #include "darknet/weights.hpp"
 #include "test_util.hpp"
 
@@ -167,4 +168,88 @@ TEST(Optimizer, AdamKeysAreChecked) {
     e = err("eps=0\n");
     EXPECT_NE(e.find("eps"), std::string::npos) << e;
     EXPECT_NE(e.find("must be > 0"), std::string::npos) << e;
+}
+
+
+// ema_step against AlexeyAB's schedule computed here in float64: nothing before max_batches/2;
+// there the average starts as the weights; ema = alpha ema + (1 - alpha) w after each step to
+// max_batches - 1000, where the weights become the average; nothing after. Arrays without a
+// gradient (rolling statistics) are left alone.
+TEST(Optimizer, EmaFollowsAlexeyABsSchedule) {
+    auto net = net_from<float>(kEmaNet);
+    net->ensure_grads();
+    std::mt19937_64 rng(9);
+    std::normal_distribution<float> nd(0, 1);
+    auto ps = net->layers[0]->params();
+    std::vector<std::vector<double>> want(ps.size());
+    std::vector<float> rolling;
+    const double a = 0.9f;
+    for (int64_t it = 1; it <= 2040; ++it) {
+        for (auto& p : ps) {
+            for (size_t i = 0; i < p.size; ++i) p.value[i] = nd(rng);  // "the optimizer's step"
+            if (p.name == "rolling_mean") rolling.assign(p.value, p.value + p.size);
+        }
+        const EmaAction e = ema_step(*net, it, 2040);
+        if (it < 1020 || it > 1040) {
+            ASSERT_EQ(e, EmaAction::None) << it;
+            ASSERT_EQ(net->layers[0]->ema.empty(), it < 1020) << it;
+            continue;
+        }
+        ASSERT_EQ(e, it == 1020 ? EmaAction::Started : it == 1040 ? EmaAction::Applied : EmaAction::Updated) << it;
+        for (size_t k = 0; k < ps.size(); ++k) {
+            if (!ps[k].grad) continue;
+            if (it == 1020) want[k].assign(ps[k].value, ps[k].value + ps[k].size);
+            for (size_t i = 0; i < ps[k].size && it < 1040; ++i) want[k][i] = a * want[k][i] + (1 - a) * ps[k].value[i];
+        }
+        for (size_t k = 0; k < ps.size(); ++k) {
+            const std::vector<float>& got = net->layers[0]->ema[k];
+            ASSERT_EQ(got.size(), ps[k].grad ? ps[k].size : 0u) << ps[k].name;
+            for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[k][i], 1e-5) << ps[k].name << " at " << it;
+            if (it == 1040 && ps[k].grad) {
+                for (size_t i = 0; i < ps[k].size; ++i) ASSERT_EQ(ps[k].value[i], got[i]) << ps[k].name << ": not applied";
+            }
+            if (ps[k].name == "rolling_mean") {
+                for (size_t i = 0; i < ps[k].size; ++i) ASSERT_EQ(ps[k].value[i], rolling[i]) << "rolling_mean averaged";
+            }
+        }
+    }
+    // a run under 1999 iterations has no window
+    for (int64_t it : {499, 999, 1500}) EXPECT_FALSE(ema_due(net->cfg, it, 1998)) << it;
+    auto plain = net_from<float>("[net]\nbatch=4\ninputs=5\n[connected]\noutput=3\n");
+    EXPECT_FALSE(ema_due(plain->cfg, 1030, 2040));
+}
+
+
+// Training with ema_alpha (train()): stopped inside the averaging window (Ctrl-C near iteration
+// 1030) and resumed from _last.weights, it has, right after the apply step (1040) and at the end,
+// the state of the uninterrupted run byte for byte: the checkpoint carries the average (trailer
+// record kind 4). Resumed without it, or trained without ema_alpha, the weights after 1040 differ.
+TEST(Optimizer, EmaGoesThroughCheckpointsAndResumesExactly) {
+    const std::string dir = make_temp_dir();
+    const EmaRun whole = train_ema(kEmaNet, dir + "/a", -1, "");
+    ASSERT_FALSE(whole.at_apply.empty());
+    train_ema(kEmaNet, dir + "/b", 1030, "");
+    ASSERT_TRUE(file_exists(dir + "/b/ema_last.weights"));
+    {
+        auto probe = net_from<float>(kEmaNet);
+        load_weights(*probe, dir + "/b/ema_last.weights");
+        // the loader raised SIGINT while it prefetched iteration 1030's data: the trainer stops
+        // after that iteration or the one before, whichever it was computing
+        ASSERT_GE(probe->current_batch(), 1030);
+        ASSERT_LE(probe->current_batch(), 1031);
+        ASSERT_FALSE(probe->layers[0]->ema.empty()) << "the checkpoint has no moving average";
+    }
+    const EmaRun resumed = train_ema(kEmaNet, dir + "/b", -1, dir + "/b/ema_last.weights");
+    EXPECT_TRUE(resumed.at_apply == whole.at_apply) << "resumed run differs after the apply step";
+    EXPECT_TRUE(resumed.final == whole.final) << "resumed run differs at the end";
+    const EmaRun dropped = train_ema(kEmaNet, dir + "/c", -1, dir + "/b/ema_last.weights", true);
+    EXPECT_FALSE(dropped.at_apply == whole.at_apply) << "the checkpoint's moving average made no difference";
+    std::string no_ema = kEmaNet;
+    no_ema.replace(no_ema.find("ema_alpha=0.9\n"), 14, "");
+    EXPECT_FALSE(train_ema(no_ema, dir + "/d", -1, "").at_apply == whole.at_apply) << "ema_alpha made no difference";
+    // ema_alpha is checked
+    std::string bad = kEmaNet;
+    bad.replace(bad.find("ema_alpha=0.9"), 13, "ema_alpha=1.0");
+    const std::string e = error_of([&] { net_from<float>(bad); });
+    EXPECT_NE(e.find("t.cfg:9: [net] key 'ema_alpha': must be in [0, 1), got 1"), std::string::npos) << e;
 }

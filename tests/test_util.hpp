@@ -58,6 +58,23 @@ std::unique_ptr<Network<T>> net_from(const std::string& cfg, int batch = 0) {
     return n;
 }
 
+/// [connected] with batchnorm (weights, biases, scales trained; rolling statistics not) and an
+/// SSE cost, ema_alpha=0.9, max_batches 2040: AlexeyAB's averaging window is iterations 1020..1040.
+extern const char* const kEmaNet;
+
+/// A run of kEmaNet-like cfgs through dn::train.
+struct EmaRun {
+    std::vector<char> at_apply;  ///< the checkpoint bytes right after iteration 1040 (the apply step)
+    std::vector<char> final;     ///< the final weights
+};
+
+/// Trains `cfg` (initial weights from seed 1) into `dir` on deterministic data (a function of the
+/// iteration: a noisy linear map of 5 inputs to 3). `interrupt_at` >= 0: the loader raises SIGINT
+/// when asked for that iteration (the trainer stops after it or the one before). `resume`: a
+/// checkpoint to load first; `drop_ema` then clears its moving average. `gpu`: on device 0.
+EmaRun train_ema(const std::string& cfg, const std::string& dir, int64_t interrupt_at, const std::string& resume,
+                 bool drop_ema = false, bool gpu = false);
+
 /// Message of the dn::Error thrown by f, or "" when none is thrown.
 template <class F>
 std::string error_of(F&& f) {

@@ -170,6 +170,9 @@ public:
     std::string where;                    ///< "file:line" of its cfg section
     DeviceBuffer<T> output_gpu, delta_gpu;  ///< device twins of output/delta (GPU runs)
     AdamMoments<T> adam;                  ///< Adam's moments (adam=1 training); on the device in GPU runs
+    /// [net] ema_alpha: the moving average of each params() entry that has a gradient, in params()
+    /// order (empty vectors for the others; all empty before it starts). Host memory; checkpoints carry it.
+    std::vector<std::vector<T>> ema;
 
 private:
     /// Sizes `adam` for params() (zeroed) when it is empty; returns the params().

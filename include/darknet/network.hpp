@@ -24,6 +24,7 @@ struct NetConfig {
     float momentum = 0.9f, decay = 0.0001f, learning_rate = 0.001f;
     bool adam = false;                       ///< cfg adam=1: Adam instead of SGD with momentum
     float B1 = 0.9f, B2 = 0.999f, eps = 1e-6f;  ///< Adam's beta1, beta2, epsilon (AlexeyAB's defaults)
+    float ema_alpha = 0;  ///< cfg ema_alpha in [0, 1): AlexeyAB's moving average of the weights (src/train/ema.cpp)
     float learning_rate_min = 0.00001f;
     int burn_in = 0;
     float power = 4;

@@ -54,6 +54,21 @@ struct TrainResult {
 /// `backup_dir` must be a directory or creatable (dn::Error before the first iteration otherwise).
 TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per_image, const TrainOptions& opt);
 
+/// What ema_step did.
+enum class EmaAction { None, Started, Updated, Applied };
+
+/// True when [net] ema_alpha > 0 and `iteration` is in AlexeyAB's averaging window,
+/// max_batches/2 .. max_batches - 1000 (empty for runs under 1999 iterations).
+bool ema_due(const NetConfig& cfg, int64_t iteration, int64_t max_batches);
+
+/// [net] ema_alpha (AlexeyAB's), after the optimizer step that completed `iteration` (1-based).
+/// In the window of ema_due: the first call copies every array that has a gradient into
+/// Layer::ema (Started); each call then sets ema = alpha * ema + (1 - alpha) * w (Updated); at
+/// iteration max_batches - 1000 the weights become the average instead (Applied), and training
+/// goes on from it. Works on the host arrays: GPU runs pull the parameters before and push them
+/// after Applied. Throws dn::Error when a layer's Layer::ema does not match its params().
+EmaAction ema_step(Network<float>& net, int64_t iteration, int64_t max_batches);
+
 /// Draws the loss curve (and the evaluation metric, if any) into a PNG.
 void write_chart(const std::string& path, const std::vector<std::pair<int64_t, double>>& losses,
                  const std::vector<std::pair<int64_t, double>>& metric, int64_t max_batches,

@@ -17,6 +17,7 @@ enum TrailerKind : uint32_t {
     kTrailerLayerData = 1,      ///< Layer::save_trailer (standalone [batchnorm] beta)
     kTrailerOptimizerState = 2, ///< every Param::grad of the layer (SGD momentum), in params() order
     kTrailerAdamState = 3,      ///< Layer::adam: t (u64, two words), then m and v of each trained Param
+    kTrailerEma = 4,            ///< Layer::ema: the moving average of each trained Param ([net] ema_alpha)
 };
 
 /// Sequential reader over a weights file held in memory. Every read names what it reads so that a

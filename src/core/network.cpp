@@ -98,6 +98,8 @@ NetConfig parse_net_section(const CfgSection& s) {
     n.track = s.get_int("track", 0);
     n.resize_step = s.get_int("resize_step", 32);
     if (n.resize_step < 1) s.error("resize_step", "must be >= 1");
+    n.ema_alpha = s.get_float("ema_alpha", 0);
+    if (!(n.ema_alpha >= 0 && n.ema_alpha < 1)) s.error("ema_alpha", strfmt("must be in [0, 1), got %g", n.ema_alpha));
     n.adam = s.get_int("adam", 0) != 0;
     if (n.adam) {  // Darknet reads these only with adam=1
         n.B1 = s.get_float("B1", 0.9f);

@@ -214,7 +214,8 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
             const size_t before = r.offset();
             // layers not loaded, and the state of the optimizer this cfg does not use, are skipped
             const bool other_optimizer = (kind == kTrailerOptimizerState && net.cfg.adam) ||
-                                         (kind == kTrailerAdamState && !net.cfg.adam);
+                                         (kind == kTrailerAdamState && !net.cfg.adam) ||
+                                         (kind == kTrailerEma && net.cfg.ema_alpha == 0);
             if (idx >= loaded || other_optimizer) {
                 r.skip(static_cast<size_t>(count) * 4, "trailer record");
                 continue;
@@ -240,6 +241,13 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
                     l.adam.v.emplace_back(n);
                     r.read(l.adam.m.back().data(), n, "Adam first moment");
                     r.read_nonnegative(l.adam.v.back().data(), n, "Adam second moment");
+                }
+            } else if (kind == kTrailerEma) {
+                net.ensure_grads();  // the trained arrays are those with a gradient
+                l.ema.clear();
+                for (const auto& p : l.params()) {
+                    l.ema.emplace_back(p.grad ? p.size : 0);
+                    r.read(l.ema.back().data(), l.ema.back().size(), "moving average of the weights");
                 }
             } else {
                 fail("weights file '%s': unknown trailer record kind %u for layer %d", path.c_str(), kind, idx);
@@ -281,6 +289,7 @@ std::vector<char> weights_bytes(const Network<T>& net, int upto, bool optimizer_
     for (int i = 0; i < n; ++i) {
         if (net.layers[i]->has_trailer()) recs.push_back({kTrailerLayerData, i});
         if (!optimizer_state) continue;
+        if (!net.layers[i]->ema.empty()) recs.push_back({kTrailerEma, i});
         if (net.cfg.adam) {  // the grads are zero after an Adam step: only the moments are state
             if (!net.layers[i]->adam.empty()) recs.push_back({kTrailerAdamState, i});
             continue;
@@ -302,6 +311,8 @@ std::vector<char> weights_bytes(const Network<T>& net, int upto, bool optimizer_
             Layer<T>& l = *net.layers[rec.layer];
             if (rec.kind == kTrailerLayerData) {
                 l.save_trailer(w);
+            } else if (rec.kind == kTrailerEma) {
+                for (const auto& e : l.ema) w.write(e.data(), e.size());
             } else if (rec.kind == kTrailerAdamState) {
                 w.write_u32(static_cast<uint32_t>(l.adam.t));
                 w.write_u32(static_cast<uint32_t>(static_cast<uint64_t>(l.adam.t) >> 32));

@@ -150,6 +150,17 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
         if (gpu) net.update_gpu(rate);
         else net.update(rate);
         it = net.current_batch();
+        if (ema_due(net.cfg, it, max_batches)) {  // [net] ema_alpha
+            if (gpu) net.pull_params();
+            const EmaAction e = ema_step(net, it, max_batches);
+            if (e == EmaAction::Applied && gpu) net.push_params();
+            if (!opt.quiet && e == EmaAction::Started)
+                std::fprintf(stderr, "Iteration %lld: the moving average of the weights starts (ema_alpha=%g)\n",
+                             static_cast<long long>(it), net.cfg.ema_alpha);
+            if (!opt.quiet && e == EmaAction::Applied)
+                std::fprintf(stderr, "Iteration %lld: the weights are now their moving average; training goes on from it\n",
+                             static_cast<long long>(it));
+        }
         const double loss = loss_sum / passes, dt = now_seconds() - t0;
         avg_loss = avg_loss < 0 ? loss : avg_loss * 0.9 + loss * 0.1;
         avg_time = avg_time < 0 ? dt : avg_time * 0.9 + dt * 0.1;
