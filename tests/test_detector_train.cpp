@@ -254,6 +254,63 @@ TEST(DetectionData, ResizeZoomsTheCropKeepingItsAspect) {
     }
 }
 
+// mixup=1 (no mosaic): about half of the images are two augmented images blended 50/50 with the
+// labels of both. Two images, a red box (class 0) and a green one (class 1): in a blend of both,
+// each label's centre has half of its colour; a blend of an image with itself has its colour at
+// full; an image that is not a blend has one label. Without mixup no image has two labels.
+TEST(DetectionData, MixupBlendsTwoImagesWithTheLabelsOfBoth) {
+    const std::string dir = make_temp_dir();
+    run("mkdir -p " + dir + "/images " + dir + "/labels");
+    const int box[2][4] = {{8, 12, 40, 36}, {44, 5, 76, 25}};  // x0 y0 x1 y1, apart
+    std::string list;
+    for (int q = 0; q < 2; ++q) {
+        Image im(80, 60, 3, 0.f);
+        for (int y = box[q][1]; y < box[q][3]; ++y)
+            for (int x = box[q][0]; x < box[q][2]; ++x) im.at(x, y, q) = 1.f;  // channel 0 red, 1 green
+        const std::string name = strfmt("%s/images/%d.png", dir.c_str(), q);
+        save_image(im, name);
+        const auto& b = box[q];
+        write_text(strfmt("%s/labels/%d.txt", dir.c_str(), q),
+                   strfmt("%d %g %g %g %g\n", q, (b[0] + b[2]) / 160.0, (b[1] + b[3]) / 120.0, (b[2] - b[0]) / 80.0,
+                          (b[3] - b[1]) / 60.0));
+        list += name + "\n";
+    }
+    write_text(dir + "/list.txt", list);
+    DetectionSet s = load_detection_set(dir + "/list.txt", 2, true);
+    const int W = 64, H = 48, M = 4;
+    std::vector<float> X(3 * W * H), T(5 * M);
+    DetectorAugment aug;
+    aug.jitter = 0;
+    aug.flip = false;
+    aug.mixup = true;
+    int blends = 0, both = 0;
+    for (uint64_t seed = 0; seed < 80; ++seed) {
+        SCOPED_TRACE(seed);
+        load_detection_batch(s, {static_cast<int>(seed % 2)}, W, H, 3, &aug, seed, M, X.data(), T.data());
+        int n = 0;
+        std::set<int> classes;
+        for (; n < M && T[5 * n + 2] > 0; ++n) classes.insert(static_cast<int>(T[5 * n + 4]));
+        ASSERT_GE(n, 1);
+        ASSERT_LE(n, 2);
+        blends += n == 2;
+        both += classes.size() == 2;
+        EXPECT_EQ(static_cast<int>(T[4]), static_cast<int>(seed % 2)) << "the drawn image's label comes first";
+        for (int k = 0; k < n; ++k) {
+            const int q = static_cast<int>(T[5 * k + 4]);
+            const float v = X[(q * H + static_cast<int>(T[5 * k + 1] * H)) * W + static_cast<int>(T[5 * k] * W)];
+            EXPECT_NEAR(v, classes.size() == 2 ? 0.5f : 1.f, 0.02f) << "label " << k << " of class " << q;
+        }
+    }
+    EXPECT_GT(blends, 20) << "of 80 images, about half should be blends";
+    EXPECT_LT(blends, 60);
+    EXPECT_GT(both, 8);
+    aug.mixup = false;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+        load_detection_batch(s, {0}, W, H, 3, &aug, seed, M, X.data(), T.data());
+        EXPECT_EQ(T[5 + 2], 0.f) << "a second label without mixup";
+    }
+}
+
 // mosaic=1: four images of one coloured box each (class q: its own colour). In every batch image
 // each label's centre has its class's colour, every solid patch of a class's colour lies under a
 // label of that class (no object loses its label, none is misplaced), and about half of the
@@ -399,6 +456,28 @@ TEST(DetectorTrain, ScaledYolov4HeadTrains) {
                                 &rc);
     ASSERT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
+}
+
+// mixup=1 trains a detector (no "not implemented" warning any more); with mosaic=1 it is not used,
+// as in AlexeyAB's darknet, and the log says so.
+TEST(DetectorTrain, MixupTrainsAndMosaicReplacesIt) {
+    const std::string data = detect_set_dir();
+    if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
+    const std::string dir = make_temp_dir();
+    for (const char* extra : {"mixup=1\n", "mixup=1\nmosaic=1\n"}) {
+        SCOPED_TRACE(extra);
+        write_text(dir + "/m.cfg", tiny_yolo(2, 0, extra));
+        int rc = 0;
+        const std::string log = run("cd " + dir + " && " + darknet_bin() + " detector train " + data +
+                                        "/fashion-detect.data m.cfg -dont_show",
+                                    &rc);
+        ASSERT_EQ(rc, 0) << log;
+        EXPECT_EQ(losses(log).size(), 2u) << log;
+        EXPECT_EQ(log.find("not implemented"), std::string::npos) << log;
+        EXPECT_EQ(log.find("m.cfg:1: [net] mixup=1 is not used with mosaic=1") != std::string::npos,
+                  std::string(extra).find("mosaic") != std::string::npos)
+            << log;
+    }
 }
 
 // -show_imgs writes every training image as the network gets it (2 passes of 8 here).

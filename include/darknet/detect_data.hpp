@@ -46,8 +46,9 @@ struct DetectorAugment {
     bool flip = true;
     bool letterbox = false;  ///< [net] letter_box=1: keep the crop's aspect, pad with 0.5
     bool mosaic = false;     ///< [net] mosaic=1: half of the images are mosaics of four (AlexeyAB)
+    bool mixup = false;      ///< [net] mixup=1 without mosaic: half of the images are two blended 50/50
     int random = 0;          ///< random=1 in a [yolo] head: multi-scale training (the trainer's job)
-    /// From [net] (hue, saturation, exposure, flip, letter_box, mosaic) and the [yolo] heads'
+    /// From [net] (hue, saturation, exposure, flip, letter_box, mosaic, mixup) and the [yolo] heads'
     /// jitter and resize (the last head's) and random (any head's).
     static DetectorAugment from(const Network<float>& net);
 };
@@ -61,7 +62,9 @@ struct DetectorAugment {
 /// high; all draws from a generator seeded with `seed` (same seed, same batch). With aug->mosaic,
 /// half of the images are AlexeyAB's mosaic: the input cut at a random point (20%-80% of each
 /// side) into four quadrants, each showing the corner of one augmented image (the drawn one and
-/// three drawn from the set) that meets the cut, boxes clipped to their quadrant. Without `aug`: a
+/// three drawn from the set) that meets the cut, boxes clipped to their quadrant. With aug->mixup
+/// (and no mosaic), half of the images are AlexeyAB's mixup: the drawn image and one drawn from the
+/// set, augmented each, blended 50/50, with the boxes of both (the drawn image's first). Without `aug`: a
 /// plain resize (or letterbox). An image that does not decode is handled as `bad` says
 /// (load_listed_image: an error naming its list file and line, or another image with its boxes).
 void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,

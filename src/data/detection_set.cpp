@@ -108,6 +108,7 @@ DetectorAugment DetectorAugment::from(const Network<float>& net) {
     a.flip = net.cfg.flip != 0;
     a.letterbox = net.cfg.letter_box != 0;
     a.mosaic = net.cfg.mosaic != 0;
+    a.mixup = net.cfg.mixup != 0 && !a.mosaic;  // AlexeyAB's parser: mosaic=1 replaces mixup
     for (const auto& l : net.layers)
         if (const auto* y = dynamic_cast<const YoloLayer<float>*>(l.get())) {
             a.jitter = y->jitter;
@@ -291,6 +292,19 @@ void mosaic_into(const DetectionSet& set, int first, int w, int h, int c, const 
     }
 }
 
+// AlexeyAB's mixup: the drawn image and one drawn from the set by g, each augmented on its own,
+// blended 50/50; the drawn image's boxes, then the other's.
+void mixup_into(const DetectionSet& set, int first, int w, int h, int c, const DetectorAugment& aug, Rng& g,
+                BadImage bad, uint64_t salt, Image& out, std::vector<std::array<float, 5>>& boxes) {
+    std::uniform_int_distribution<int> pick(0, static_cast<int>(set.paths.size()) - 1);
+    Augmented a = augment_image(set, first, w, h, c, &aug, g, bad, salt);
+    const Augmented b = augment_image(set, pick(g), w, h, c, &aug, g, bad, salt + 0xD6E8FEB86659FD93ull);
+    for (size_t i = 0; i < a.im.data.size(); ++i) a.im.data[i] = 0.5f * a.im.data[i] + 0.5f * b.im.data[i];
+    out = std::move(a.im);
+    boxes = std::move(a.boxes);
+    boxes.insert(boxes.end(), b.boxes.begin(), b.boxes.end());
+}
+
 }  // namespace
 
 void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,
@@ -302,11 +316,12 @@ void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, 
         const uint64_t draw = seed * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull;
         Rng g(draw + 7);
         const uint64_t salt = draw;  // picks bad images' stand-ins
-        // mosaic for half of the images (AlexeyAB: for half of the loader's calls)
-        if (aug && aug->mosaic && std::uniform_int_distribution<int>(0, 1)(g)) {
+        // mosaic or mixup for half of the images (AlexeyAB: for half of the loader's calls)
+        if (aug && (aug->mosaic || aug->mixup) && std::uniform_int_distribution<int>(0, 1)(g)) {
             Image im;
             std::vector<std::array<float, 5>> boxes;
-            mosaic_into(set, idx[i], w, h, c, *aug, g, bad, salt, im, boxes);
+            if (aug->mosaic) mosaic_into(set, idx[i], w, h, c, *aug, g, bad, salt, im, boxes);
+            else mixup_into(set, idx[i], w, h, c, *aug, g, bad, salt, im, boxes);
             std::memcpy(X + i * per, im.data.data(), per * sizeof(float));
             write_truth(boxes, w, h, max_boxes, truth + i * tsz);
             continue;
