@@ -45,7 +45,7 @@ void warn_unimplemented_augmentation(const NetConfig& n, bool detector) {
                  detector ? "detector" : "classifier");
     };
     if (!detector) off("mixup", n.mixup);
-    off("blur", n.blur);
+    if (!detector) off("blur", n.blur);
     if (!detector) off("mosaic", n.mosaic);
     if (detector && n.mixup && n.mosaic)
         warn("%s: [net] mixup=1 is not used with mosaic=1 (as in AlexeyAB's darknet, whose mosaic replaces it)",

@@ -9,9 +9,11 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <sstream>
 
+#include "darknet/augment.hpp"
 #include "darknet/detect_data.hpp"
 #include "darknet/image.hpp"
 #include "darknet/map.hpp"
@@ -311,6 +313,139 @@ TEST(DetectionData, MixupBlendsTwoImagesWithTheLabelsOfBoth) {
     }
 }
 
+// gaussian_blur is OpenCV's GaussianBlur(ksize, sigma 0) with BORDER_REFLECT_101: its kernels are
+// OpenCV's (fixed tables to 9, the sigma formula above), and a blurred random image equals a direct
+// 2-D sum over a reflect-padded copy written out here; and, where python3-opencv is installed,
+// cv2.GaussianBlur of the same float32 image (within float rounding).
+TEST(Augment, GaussianBlurIsOpenCvs) {
+    EXPECT_EQ(gaussian_kernel(3), (std::vector<float>{0.25f, 0.5f, 0.25f}));
+    EXPECT_EQ(gaussian_kernel(7)[3], 0.28125f);
+    EXPECT_EQ(gaussian_kernel(9)[4], 60 / 256.f);  // OpenCV 4's table (not the formula)
+    const std::vector<float> k17 = gaussian_kernel(17);
+    const double sigma = 0.3 * (8 - 1) + 0.8;
+    double sum = 0;
+    for (int i = 0; i < 17; ++i) sum += std::exp(-(i - 8) * (i - 8) / (2 * sigma * sigma));
+    for (int i = 0; i < 17; ++i) EXPECT_NEAR(k17[i], std::exp(-(i - 8) * (i - 8) / (2 * sigma * sigma)) / sum, 1e-7) << i;
+    EXPECT_THROW(gaussian_kernel(4), Error);
+    const int W = 23, H = 11;
+    Image im(W, H, 2);
+    std::mt19937_64 g(4);
+    std::uniform_real_distribution<float> u(0, 1);
+    for (float& v : im.data) v = u(g);
+    for (int ksize : {3, 9, 17}) {
+        SCOPED_TRACE(ksize);
+        Image out = im;
+        gaussian_blur(out, ksize);
+        const std::vector<float> k = gaussian_kernel(ksize);
+        const int r = ksize / 2;
+        // pad by reflection (without the edge): padded[r + i] for i in [-r, n + r)
+        auto pad = [&](int n) {
+            std::vector<int> m(n + 2 * r);
+            for (int i = -r; i < n + r; ++i) {
+                int j = i;
+                for (int it = 0; it < 8 && (j < 0 || j >= n); ++it) j = j < 0 ? -j : 2 * n - 2 - j;
+                m[i + r] = j;
+            }
+            return m;
+        };
+        const std::vector<int> px = pad(W), py = pad(H);
+        double worst = 0;
+        for (int c = 0; c < 2; ++c)
+            for (int y = 0; y < H; ++y)
+                for (int x = 0; x < W; ++x) {
+                    double v = 0;
+                    for (int dy = -r; dy <= r; ++dy)
+                        for (int dx = -r; dx <= r; ++dx) v += k[dy + r] * k[dx + r] * im.at(px[x + dx + r], py[y + dy + r], c);
+                    worst = std::max(worst, std::fabs(v - out.at(x, y, c)));
+                }
+        EXPECT_LT(worst, 1e-5);
+        // against OpenCV itself
+        const std::string dir = make_temp_dir();
+        {
+            std::ofstream f(dir + "/in.f32", std::ios::binary);
+            f.write(reinterpret_cast<const char*>(im.data.data()), static_cast<std::streamsize>(im.data.size() * 4));
+        }
+        int rc = 0;
+        const std::string py_out = run(strfmt(
+            "/usr/bin/python3 -c \"import sys\ntry:\n import numpy as np, cv2\nexcept ImportError:\n sys.exit(77)\n"
+            "a = np.fromfile('%s/in.f32', np.float32).reshape(2, %d, %d)\n"
+            "b = np.stack([cv2.GaussianBlur(a[c], (%d, %d), 0) for c in range(2)])\n"
+            "b.astype(np.float32).tofile('%s/cv.f32')\n\"",
+            dir.c_str(), H, W, ksize, ksize, dir.c_str()), &rc);
+        if (rc == 77) {
+            std::printf("(python3-opencv not installed: the OpenCV comparison is skipped)\n");
+            continue;
+        }
+        ASSERT_EQ(rc, 0) << py_out;
+        const std::vector<char> cvb = read_bytes(dir + "/cv.f32");
+        ASSERT_EQ(cvb.size(), im.data.size() * 4);
+        const float* cv = reinterpret_cast<const float*>(cvb.data());
+        double dev = 0;
+        size_t at = 0;
+        for (size_t i = 0; i < im.data.size(); ++i)
+            if (std::fabs(cv[i] - out.data[i]) > dev) dev = std::fabs(cv[i] - out.data[i]), at = i;
+        EXPECT_LT(dev, 1e-5) << "differs from cv2.GaussianBlur at " << at << " (x " << at % W << ", y " << at / W % H << ")";
+    }
+}
+
+// blur (AlexeyAB's): with blur=1, about two thirds of the images get the background blurred and
+// the labelled box kept pixel for pixel (AlexeyAB's box: left and width truncated to pixels, so up
+// to 2 pixels at its right and bottom edges are blurred too); the rest are untouched, and the other
+// augmentation is the same as with blur off (same seed). With blur=5, a third blur the box too.
+TEST(DetectionData, BlurSmoothsTheBackgroundAndKeepsTheBoxSharp) {
+    const std::string dir = make_temp_dir();
+    run("mkdir -p " + dir + "/images " + dir + "/labels");
+    Image im(64, 64, 3);
+    std::mt19937_64 g(2);
+    std::uniform_real_distribution<float> u(0, 1);
+    for (float& v : im.data) v = u(g);  // noise everywhere: blurring shows
+    save_image(im, dir + "/images/a.png");
+    write_text(dir + "/labels/a.txt", "0 0.5 0.5 0.75 0.75\n");  // 48 x 48 px
+    write_text(dir + "/list.txt", dir + "/images/a.png\n");
+    DetectionSet s = load_detection_set(dir + "/list.txt", 1, true);
+    const int W = 64, H = 64, M = 2;
+    std::vector<float> X0(3 * W * H), X1(3 * W * H), T(5 * M);
+    DetectorAugment aug;
+    aug.jitter = 0.05f;
+    const auto inside = [&](int x, int y) {
+        return x >= (T[0] - T[2] / 2) * W + 1 && x < (T[0] + T[2] / 2) * W - 2 && y >= (T[1] - T[3] / 2) * H + 1 &&
+               y < (T[1] + T[3] / 2) * H - 2;
+    };
+    for (int blur : {1, 5}) {
+        SCOPED_TRACE(blur);
+        int background = 0, whole = 0;
+        const int n = 90;
+        for (uint64_t seed = 0; seed < n; ++seed) {
+            aug.blur = 0;
+            load_detection_batch(s, {0}, W, H, 3, &aug, seed, M, X0.data(), T.data());
+            aug.blur = blur;
+            load_detection_batch(s, {0}, W, H, 3, &aug, seed, M, X1.data(), T.data());
+            bool in_changed = false, out_changed = false;
+            for (int k = 0; k < 3; ++k)
+                for (int y = 0; y < H; ++y)
+                    for (int x = 0; x < W; ++x) {
+                        const size_t i = (static_cast<size_t>(k) * H + y) * W + x;
+                        if (X0[i] == X1[i]) continue;
+                        if (inside(x, y)) in_changed = true;
+                        else out_changed = true;
+                    }
+            EXPECT_TRUE(!in_changed || out_changed) << "seed " << seed;
+            background += out_changed && !in_changed;
+            whole += in_changed;
+        }
+        if (blur == 1) {
+            EXPECT_EQ(whole, 0);
+            EXPECT_GT(background, n / 2);  // two thirds
+            EXPECT_LT(background, n * 5 / 6);
+        } else {
+            EXPECT_GT(whole, n / 6);  // a third
+            EXPECT_LT(whole, n / 2);
+            EXPECT_GT(background, n / 6);
+            EXPECT_LT(background, n / 2);
+        }
+    }
+}
+
 // mosaic=1: four images of one coloured box each (class q: its own colour). In every batch image
 // each label's centre has its class's colour, every solid patch of a class's colour lies under a
 // label of that class (no object loses its label, none is misplaced), and about half of the
@@ -458,13 +593,13 @@ TEST(DetectorTrain, ScaledYolov4HeadTrains) {
     EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
 }
 
-// mixup=1 trains a detector (no "not implemented" warning any more); with mosaic=1 it is not used,
-// as in AlexeyAB's darknet, and the log says so.
-TEST(DetectorTrain, MixupTrainsAndMosaicReplacesIt) {
+// mixup=1 and blur=1 train a detector (no "not implemented" warning any more); with mosaic=1
+// mixup is not used, as in AlexeyAB's darknet, and the log says so.
+TEST(DetectorTrain, MixupAndBlurTrainAndMosaicReplacesMixup) {
     const std::string data = detect_set_dir();
     if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
     const std::string dir = make_temp_dir();
-    for (const char* extra : {"mixup=1\n", "mixup=1\nmosaic=1\n"}) {
+    for (const char* extra : {"mixup=1\nblur=1\n", "mixup=1\nmosaic=1\n"}) {
         SCOPED_TRACE(extra);
         write_text(dir + "/m.cfg", tiny_yolo(2, 0, extra));
         int rc = 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <random>
+#include <vector>
 
 #include "darknet/image.hpp"
 
@@ -28,6 +29,14 @@ void flip_horizontal(Image& im);
 /// HSV distortion (3 channels): hue shift, saturation and value (exposure) scaling; for other
 /// channel counts only the exposure scaling. Result clamped to [0, 1].
 void distort(Image& im, float dhue, float dsat, float dexp);
+/// The 1-D Gaussian kernel of OpenCV's getGaussianKernel(ksize, sigma <= 0) (ksize odd >= 1): the
+/// fixed tables of OpenCV 4 for ksize 1 to 9, else exp(-x^2 / (2 s^2)) normalized with
+/// s = 0.3 ((ksize - 1) / 2 - 1) + 0.8. Throws dn::Error for an even or non-positive ksize.
+std::vector<float> gaussian_kernel(int ksize);
+/// OpenCV's GaussianBlur(im, ksize x ksize, sigma 0) per channel: separable, the border
+/// reflected without repeating the edge (BORDER_REFLECT_101: ...c b | a b c ... | ... b a | b c).
+void gaussian_blur(Image& im, int ksize);
+
 /// Random distort with Darknet's ranges: hue in [-hue, hue], rand_scale(saturation), rand_scale(exposure).
 void random_distort(Image& im, Rng& g, float hue, float saturation, float exposure);
 

@@ -47,8 +47,9 @@ struct DetectorAugment {
     bool letterbox = false;  ///< [net] letter_box=1: keep the crop's aspect, pad with 0.5
     bool mosaic = false;     ///< [net] mosaic=1: half of the images are mosaics of four (AlexeyAB)
     bool mixup = false;      ///< [net] mixup=1 without mosaic: half of the images are two blended 50/50
+    int blur = 0;            ///< [net] blur (AlexeyAB's): background or whole-image Gaussian blur
     int random = 0;          ///< random=1 in a [yolo] head: multi-scale training (the trainer's job)
-    /// From [net] (hue, saturation, exposure, flip, letter_box, mosaic, mixup) and the [yolo] heads'
+    /// From [net] (hue, saturation, exposure, flip, letter_box, mosaic, mixup, blur) and the [yolo] heads'
     /// jitter and resize (the last head's) and random (any head's).
     static DetectorAugment from(const Network<float>& net);
 };
@@ -64,7 +65,8 @@ struct DetectorAugment {
 /// side) into four quadrants, each showing the corner of one augmented image (the drawn one and
 /// three drawn from the set) that meets the cut, boxes clipped to their quadrant. With aug->mixup
 /// (and no mosaic), half of the images are AlexeyAB's mixup: the drawn image and one drawn from the
-/// set, augmented each, blended 50/50, with the boxes of both (the drawn image's first). Without `aug`: a
+/// set, augmented each, blended 50/50, with the boxes of both (the drawn image's first). With
+/// aug->blur, AlexeyAB's blur of the background or the whole image (detection_set.cpp). Without `aug`: a
 /// plain resize (or letterbox). An image that does not decode is handled as `bad` says
 /// (load_listed_image: an error naming its list file and line, or another image with its boxes).
 void load_detection_batch(const DetectionSet& set, const std::vector<int>& idx, int w, int h, int c,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "darknet/error.hpp"
+
 namespace dn {
 
 float uniform(Rng& g, float a, float b) {
@@ -119,6 +121,65 @@ void random_distort(Image& im, Rng& g, float hue, float saturation, float exposu
     const float dhue = uniform(g, -hue, hue), dsat = rand_scale(g, saturation), dexp = rand_scale(g, exposure);
     if (dhue == 0 && dsat == 1 && dexp == 1) return;
     distort(im, dhue, dsat, dexp);
+}
+
+std::vector<float> gaussian_kernel(int ksize) {
+    if (ksize < 1 || ksize % 2 == 0) fail("gaussian_kernel: ksize %d must be odd and >= 1", ksize);
+    switch (ksize) {  // OpenCV's small_gaussian_tab
+        case 1: return {1.f};
+        case 3: return {0.25f, 0.5f, 0.25f};
+        case 5: return {0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f};
+        case 7: return {0.03125f, 0.109375f, 0.21875f, 0.28125f, 0.21875f, 0.109375f, 0.03125f};
+        case 9: return {4 / 256.f, 13 / 256.f, 30 / 256.f, 51 / 256.f, 60 / 256.f, 51 / 256.f, 30 / 256.f, 13 / 256.f, 4 / 256.f};
+        default: break;
+    }
+    const double s = 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8;
+    std::vector<double> k(ksize);
+    double sum = 0;
+    for (int i = 0; i < ksize; ++i) {
+        const double x = i - (ksize - 1) / 2.0;
+        k[i] = std::exp(-x * x / (2 * s * s));
+        sum += k[i];
+    }
+    std::vector<float> out(ksize);
+    for (int i = 0; i < ksize; ++i) out[i] = static_cast<float>(k[i] / sum);
+    return out;
+}
+
+namespace {
+// BORDER_REFLECT_101 index into [0, n)
+int reflect101(int i, int n) {
+    if (n == 1) return 0;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+    return i;
+}
+}  // namespace
+
+void gaussian_blur(Image& im, int ksize) {
+    const std::vector<float> k = gaussian_kernel(ksize);
+    const int r = ksize / 2;
+    std::vector<float> line;
+    for (int c = 0; c < im.c; ++c) {
+        // rows, then columns
+        line.resize(im.w);
+        for (int y = 0; y < im.h; ++y) {
+            for (int x = 0; x < im.w; ++x) {
+                float v = 0;
+                for (int j = -r; j <= r; ++j) v += k[j + r] * im.at(reflect101(x + j, im.w), y, c);
+                line[x] = v;
+            }
+            for (int x = 0; x < im.w; ++x) im.at(x, y, c) = line[x];
+        }
+        line.resize(im.h);
+        for (int x = 0; x < im.w; ++x) {
+            for (int y = 0; y < im.h; ++y) {
+                float v = 0;
+                for (int j = -r; j <= r; ++j) v += k[j + r] * im.at(x, reflect101(y + j, im.h), c);
+                line[y] = v;
+            }
+            for (int y = 0; y < im.h; ++y) im.at(x, y, c) = line[y];
+        }
+    }
 }
 
 }  // namespace dn

@@ -109,6 +109,7 @@ DetectorAugment DetectorAugment::from(const Network<float>& net) {
     a.letterbox = net.cfg.letter_box != 0;
     a.mosaic = net.cfg.mosaic != 0;
     a.mixup = net.cfg.mixup != 0 && !a.mosaic;  // AlexeyAB's parser: mosaic=1 replaces mixup
+    a.blur = std::max(0, net.cfg.blur);
     for (const auto& l : net.layers)
         if (const auto* y = dynamic_cast<const YoloLayer<float>*>(l.get())) {
             a.jitter = y->jitter;
@@ -158,6 +159,40 @@ struct Augmented {
     std::vector<std::array<float, 5>> boxes;  // l, t, r, b, class
     float cl = 0, ct = 0, cr = 0, cb = 0;
 };
+
+// AlexeyAB's blur (image_data_augmentation): a third of the images are left alone, a third get
+// the background blurred (a 17x17 Gaussian, the labelled boxes kept sharp), and a third get
+// `blur` itself: 1 is the background blur again, more blurs the whole image with a
+// (blur/2)*2+1 kernel, lowered to min(box side in pixels)/8 when an object is small (an image
+// without boxes stays sharp). The draw comes from its own generator (seeded by `salt`), so the
+// image's other augmentation is the same with blur on or off.
+void blur_augmented(Augmented& a, int blur, uint64_t salt) {
+    Rng g(salt ^ 0x6A09E667F3BCC909ull);
+    int b = std::uniform_int_distribution<int>(0, 2)(g);
+    if (b == 2) b = blur;
+    if (b > 1) {
+        int min_side = 0;
+        for (const auto& bx : a.boxes) {
+            const int side = static_cast<int>(std::min((bx[2] - bx[0]) * a.im.w, (bx[3] - bx[1]) * a.im.h));
+            min_side = min_side == 0 ? side : std::min(min_side, side);
+        }
+        if (min_side / 8 < b) b = min_side / 8;
+    }
+    if (b == 1) {
+        const Image sharp = a.im;
+        gaussian_blur(a.im, 17);
+        for (const auto& bx : a.boxes) {
+            const int x0 = std::max(0, static_cast<int>(bx[0] * a.im.w)), y0 = std::max(0, static_cast<int>(bx[1] * a.im.h));
+            const int x1 = std::min(a.im.w, x0 + static_cast<int>((bx[2] - bx[0]) * a.im.w));
+            const int y1 = std::min(a.im.h, y0 + static_cast<int>((bx[3] - bx[1]) * a.im.h));
+            for (int k = 0; k < a.im.c; ++k)
+                for (int y = y0; y < y1; ++y)
+                    for (int x = x0; x < x1; ++x) a.im.at(x, y, k) = sharp.at(x, y, k);
+        }
+    } else if (b > 1) {
+        gaussian_blur(a.im, (b / 2) * 2 + 1);
+    }
+}
 
 Augmented augment_image(const DetectionSet& set, int index, int w, int h, int c, const DetectorAugment* aug, Rng& g,
                         BadImage bad, uint64_t salt) {
@@ -238,6 +273,7 @@ Augmented augment_image(const DetectionSet& set, int index, int w, int h, int c,
         }
         a.boxes.push_back({l, tp, r, bt, static_cast<float>(b.cls)});
     }
+    if (aug && aug->blur) blur_augmented(a, aug->blur, salt);
     return a;
 }
 
