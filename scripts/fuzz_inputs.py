@@ -166,7 +166,7 @@ def detection_set(d):
                                    % (d, d, d, d))
     open(d + "/t.cfg", "w").write(
         "[net]\nbatch=4\nsubdivisions=1\nwidth=64\nheight=64\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
-        "learning_rate=0.001\nburn_in=1\nmax_batches=2\npolicy=constant\nmosaic=1\nema_alpha=0.9998\n"
+        "learning_rate=0.001\nburn_in=1\nmax_batches=2\npolicy=constant\nmosaic=1\nblur=1\nema_alpha=0.9998\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
         "[convolutional]\nfilters=24\nsize=1\nactivation=linear\n"

@@ -3,6 +3,7 @@
 // `partial`, and load -> save of pretrained weights leaving `detector test` unchanged.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <set>
 
 #include <algorithm>
@@ -256,29 +257,38 @@ TEST(DetectionData, ResizeZoomsTheCropKeepingItsAspect) {
     }
 }
 
+namespace {
+// A detection set in `dir` of 80x60 black images, image q holding one box box[q] (x0 y0 x1 y1) of
+// colour colour[q] (RGB) labelled class q; returns it loaded (classes = the number of images).
+DetectionSet coloured_box_set(const std::string& dir, const std::vector<std::array<int, 4>>& box,
+                              const std::vector<std::array<float, 3>>& colour) {
+    run("mkdir -p " + dir + "/images " + dir + "/labels");
+    std::string list;
+    for (size_t q = 0; q < box.size(); ++q) {
+        Image im(80, 60, 3, 0.f);
+        const auto& b = box[q];
+        for (int k = 0; k < 3; ++k)
+            for (int y = b[1]; y < b[3]; ++y)
+                for (int x = b[0]; x < b[2]; ++x) im.at(x, y, k) = colour[q][k];
+        const std::string name = strfmt("%s/images/%zu.png", dir.c_str(), q);
+        save_image(im, name);
+        write_text(strfmt("%s/labels/%zu.txt", dir.c_str(), q),
+                   strfmt("%zu %g %g %g %g\n", q, (b[0] + b[2]) / 160.0, (b[1] + b[3]) / 120.0, (b[2] - b[0]) / 80.0,
+                          (b[3] - b[1]) / 60.0));
+        list += name + "\n";
+    }
+    write_text(dir + "/list.txt", list);
+    return load_detection_set(dir + "/list.txt", static_cast<int>(box.size()), true);
+}
+}  // namespace
+
 // mixup=1 (no mosaic): about half of the images are two augmented images blended 50/50 with the
 // labels of both. Two images, a red box (class 0) and a green one (class 1): in a blend of both,
 // each label's centre has half of its colour; a blend of an image with itself has its colour at
 // full; an image that is not a blend has one label. Without mixup no image has two labels.
 TEST(DetectionData, MixupBlendsTwoImagesWithTheLabelsOfBoth) {
-    const std::string dir = make_temp_dir();
-    run("mkdir -p " + dir + "/images " + dir + "/labels");
-    const int box[2][4] = {{8, 12, 40, 36}, {44, 5, 76, 25}};  // x0 y0 x1 y1, apart
-    std::string list;
-    for (int q = 0; q < 2; ++q) {
-        Image im(80, 60, 3, 0.f);
-        for (int y = box[q][1]; y < box[q][3]; ++y)
-            for (int x = box[q][0]; x < box[q][2]; ++x) im.at(x, y, q) = 1.f;  // channel 0 red, 1 green
-        const std::string name = strfmt("%s/images/%d.png", dir.c_str(), q);
-        save_image(im, name);
-        const auto& b = box[q];
-        write_text(strfmt("%s/labels/%d.txt", dir.c_str(), q),
-                   strfmt("%d %g %g %g %g\n", q, (b[0] + b[2]) / 160.0, (b[1] + b[3]) / 120.0, (b[2] - b[0]) / 80.0,
-                          (b[3] - b[1]) / 60.0));
-        list += name + "\n";
-    }
-    write_text(dir + "/list.txt", list);
-    DetectionSet s = load_detection_set(dir + "/list.txt", 2, true);
+    // a red box (class 0) and a green one (class 1), apart
+    DetectionSet s = coloured_box_set(make_temp_dir(), {{8, 12, 40, 36}, {44, 5, 76, 25}}, {{1, 0, 0}, {0, 1, 0}});
     const int W = 64, H = 48, M = 4;
     std::vector<float> X(3 * W * H), T(5 * M);
     DetectorAugment aug;
@@ -451,26 +461,9 @@ TEST(DetectionData, BlurSmoothsTheBackgroundAndKeepsTheBoxSharp) {
 // label of that class (no object loses its label, none is misplaced), and about half of the
 // images are mosaics (labels of more than one image).
 TEST(DetectionData, MosaicBoxesFollowTheirPixels) {
-    const std::string dir = make_temp_dir();
-    run("mkdir -p " + dir + "/images " + dir + "/labels");
-    const float colour[4][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}};
-    const int box[4][4] = {{8, 12, 40, 36}, {30, 5, 75, 25}, {2, 30, 20, 58}, {20, 20, 60, 50}};  // x0 y0 x1 y1
-    std::string list;
-    for (int q = 0; q < 4; ++q) {
-        Image im(80, 60, 3, 0.f);
-        for (int k = 0; k < 3; ++k)
-            for (int y = box[q][1]; y < box[q][3]; ++y)
-                for (int x = box[q][0]; x < box[q][2]; ++x) im.at(x, y, k) = colour[q][k];
-        const std::string name = strfmt("%s/images/%d.png", dir.c_str(), q);
-        save_image(im, name);
-        const auto& b = box[q];
-        write_text(strfmt("%s/labels/%d.txt", dir.c_str(), q),
-                   strfmt("%d %g %g %g %g\n", q, (b[0] + b[2]) / 160.0, (b[1] + b[3]) / 120.0, (b[2] - b[0]) / 80.0,
-                          (b[3] - b[1]) / 60.0));
-        list += name + "\n";
-    }
-    write_text(dir + "/list.txt", list);
-    DetectionSet s = load_detection_set(dir + "/list.txt", 4, true);
+    const std::vector<std::array<float, 3>> colour = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}};
+    DetectionSet s = coloured_box_set(make_temp_dir(), {{8, 12, 40, 36}, {30, 5, 75, 25}, {2, 30, 20, 58}, {20, 20, 60, 50}},
+                                      colour);
     const int W = 64, H = 48, M = 8;
     std::vector<float> X(3 * W * H), T(5 * M);
     DetectorAugment aug;
