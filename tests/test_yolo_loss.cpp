@@ -186,6 +186,39 @@ TEST(YoloLoss, MaxDeltaClipsTheBoxGradientInAlexeyABsUnits) {
     EXPECT_EQ(mse.grad, run_loss(grid_cfg(1, "1,1", 1, ""), x, truth).grad);
 }
 
+// counters_per_class=100,400 (multipliers 4 and 1) on the MSE example with two classes and a truth
+// of class 0: the responsible slot's objectness, box and class-0 terms are 4 times those without
+// it, its class-1 term and the no-object terms are unchanged; a class-1 truth changes nothing.
+TEST(YoloLoss, CountersPerClassWeightTheRarerClasses) {
+    const auto cfg = [](const std::string& extra) {
+        return "[net]\nbatch=1\nwidth=2\nheight=2\nchannels=7\n[yolo]\nclasses=2\nmask=0\nnum=1\nanchors=1,1\n" + extra;
+    };
+    const std::vector<double> x(28, 0.0);
+    const auto at2 = [](int e, int i, int j) { return static_cast<size_t>(e) * 4 + j * 2 + i; };
+    for (int cls : {0, 1}) {
+        SCOPED_TRACE(cls);
+        const std::vector<double> truth = {0.7, 0.3, 0.4, 0.6, static_cast<double>(cls)};
+        LossRun plain = run_loss(cfg(""), x, truth);
+        LossRun w = run_loss(cfg("counters_per_class=100, 400\n"), x, truth);
+        const double m = cls == 0 ? 4 : 1;
+        for (int e = 0; e < 7; ++e)
+            for (int c = 0; c < 4; ++c) {
+                const int i = c % 2, j = c / 2;
+                const bool responsible = i == 1 && j == 0;
+                const bool weighted = responsible && (e < 5 || e == 5 + cls);
+                EXPECT_NEAR(w.grad[at2(e, i, j)], (weighted ? m : 1) * plain.grad[at2(e, i, j)], 1e-12)
+                    << "entry " << e << " at (" << i << "," << j << ")";
+            }
+        EXPECT_NE(plain.grad[at2(5 + cls, 1, 0)], 0.0);
+    }
+    EXPECT_NE(error_of([&] { run_loss(cfg("counters_per_class=100\n"), x, {0.7, 0.3, 0.4, 0.6, 0}); })
+                  .find("counters_per_class': has 1 values; classes=2 needs one per class"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { run_loss(cfg("counters_per_class=100,0\n"), x, {0.7, 0.3, 0.4, 0.6, 0}); })
+                  .find("every count must be > 0"),
+              std::string::npos);
+}
+
 // Two anchors, 0.25 x 0.75 and 0.5 x 0.5 of the image: a tall truth (0.25 x 0.75) matches the first by shape; with
 // iou_thresh below the second's shape IoU both are responsible.
 TEST(YoloLoss, ResponsibleAnchorByShapeAndIouThresh) {
@@ -203,8 +236,9 @@ TEST(YoloLoss, ResponsibleAnchorByShapeAndIouThresh) {
 
 // The analytic gradient of the whole loss matches finite differences for every box-loss kind with
 // scale_x_y, label smoothing, several anchors and normalizers, at random logits (every element);
-// and with new_coords=1 at random probabilities; and with objectness_smooth=1, whose IoU targets
-// the check holds fixed (they are constants of the loss; see freeze_randomness).
+// and with new_coords=1 at random probabilities; and with objectness_smooth=1 (whose IoU targets
+// the check holds fixed: they are constants of the loss; see freeze_randomness) and
+// counters_per_class.
 TEST(YoloLoss, ExactGradientEveryIouKind) {
     for (int smooth : {0, 1})
     for (int new_coords : {0, 1})
@@ -215,7 +249,7 @@ TEST(YoloLoss, ExactGradientEveryIouKind) {
                                 "iou_thresh=0.213\nlabel_smooth_eps=0.1\ncls_normalizer=0.8\n"
                                 "iou_normalizer=0.3\nobj_normalizer=1.3\nignore_thresh=0.6\niou_loss=" +
                                 std::string(kind) + (new_coords ? "\nnew_coords=1\nscale_x_y=2\n" : "\nscale_x_y=1.05\n") +
-                                (smooth ? "objectness_smooth=1\nmax_delta=1e6\n" : "");
+                                (smooth ? "objectness_smooth=1\nmax_delta=1e6\ncounters_per_class=10,30\n" : "");
         set_quiet(true);
         auto net = net_from<double>(cfg);
         std::vector<double> x = make_input(2, 21, 4, 4, 0, 1, -1, 5);

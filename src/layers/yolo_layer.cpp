@@ -68,7 +68,18 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
     if (objectness_smooth != 0 && objectness_smooth != 1) s.error("objectness_smooth", "must be 0 or 1");
     random = s.get_int("random", 0);
     max_boxes = s.get_int_min("max", 200, 1);
-    reject_unsupported(s, {"focal_loss", "counters_per_class", "track_history_size", "embedding_layer"});
+    if (s.has("counters_per_class")) {  // AlexeyAB's class balancing: multiplier = largest count / count
+        const std::vector<int> counts = s.get_ints("counters_per_class");
+        if (static_cast<int>(counts.size()) != classes)
+            s.error("counters_per_class", strfmt("has %zu values; classes=%d needs one per class", counts.size(), classes));
+        int most = 0;
+        for (int n : counts) {
+            if (n <= 0) s.error("counters_per_class", strfmt("%d: every count must be > 0", n));
+            most = std::max(most, n);
+        }
+        for (int n : counts) class_multipliers.push_back(static_cast<float>(most) / n);
+    }
+    reject_unsupported(s, {"focal_loss", "track_history_size", "embedding_layer"});
     net_w_ = b.net.width;
     net_h_ = b.net.height;
     std::string il = s.get_str("iou_loss", "mse");
@@ -174,6 +185,10 @@ void YoloLayer<T>::backward(Network<T>& net) {
 // finite-difference checks. AlexeyAB's code keeps a responsible slot's no-object delta unless its
 // IoU exceeds ignore_thresh (its `delta == 0` guard never holds), so there a responsible slot
 // that overlaps its truth by less than 0.7 is trained toward "no object".
+// counters_per_class (AlexeyAB's class balancing): with m_c = (largest count) / (count of class c),
+// a responsible slot's objectness term, its box term and its true class's BCE term for a truth of
+// class c are weighted by m_c (the objectness term, which a slot has once, by its truths' largest);
+// the other classes' terms are not, as in AlexeyAB's delta_yolo_class.
 // max_delta (AlexeyAB's, IoU losses only): the box term's gradient w.r.t. each coordinate of the
 // decoded box, per slot and truth, is clipped to [-max_delta, max_delta] in AlexeyAB's units
 // (x, y relative to the image; w, h relative to the image and times exp(t) with the exp decode),
@@ -288,6 +303,10 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                     }
                     continue;
                 }
+                // counters_per_class: the responsible truths' class weight (the largest, with several)
+                double m_obj = 1;
+                for (int ti : mine)
+                    if (!class_multipliers.empty()) m_obj = std::max(m_obj, static_cast<double>(class_multipliers[truths[ti].cls]));
                 double obj_target = 1;
                 if (objectness_smooth) {  // the best IoU of the predicted box with the truths it is responsible for
                     double v = 0;
@@ -297,22 +316,24 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                     }
                     obj_target = smooth_target(slot, v);
                 }
-                cost += on * prob_term(new_coords, x[oi], y[oi], obj_target, &g);
-                loss_grad_[oi] += static_cast<T>(on * g);
+                cost += m_obj * on * prob_term(new_coords, x[oi], y[oi], obj_target, &g);
+                loss_grad_[oi] += static_cast<T>(m_obj * on * g);
                 // derivative of the x, y outputs w.r.t. the layer's inputs
                 const double sx = (y[bi] + half) / s, sy = (y[bi + S] + half) / s;
                 const double dxdt = new_coords ? s : s * sx * (1 - sx), dydt = new_coords ? s : s * sy * (1 - sy);
                 for (int ti : mine) {
                     const Truth& t = truths[ti];
+                    const double m = class_multipliers.empty() ? 1.0 : class_multipliers[t.cls];
                     for (int c = 0; c < classes; ++c) {
                         const size_t ci = entry_index(b, n, loc, 5 + c);
                         double target = c == t.cls ? 1 : 0;
                         target = target * (1 - label_smooth_eps) + 0.5 * label_smooth_eps;
-                        cost += cn * prob_term(new_coords, x[ci], y[ci], target, &g);
-                        loss_grad_[ci] += static_cast<T>(cn * g);
+                        const double w = c == t.cls ? m * cn : cn;  // AlexeyAB weights the true class's term
+                        cost += w * prob_term(new_coords, x[ci], y[ci], target, &g);
+                        loss_grad_[ci] += static_cast<T>(w * g);
                     }
                     if (iou_loss == IouLoss::Mse) {
-                        const double scale = in * (2 - t.w * t.h);
+                        const double scale = m * in * (2 - t.w * t.h);
                         const double tx = t.x * this->w - i, ty = t.y * this->h - j;
                         const double tw = new_coords ? std::sqrt(t.w * net_w_ / aw) / 2 : std::log(t.w * net_w_ / aw);
                         const double th = new_coords ? std::sqrt(t.h * net_h_ / ah) / 2 : std::log(t.h * net_h_ / ah);
@@ -330,9 +351,10 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                         using D = Dual<4>;
                         const D L = box_loss(D::var(px, 0), D::var(py, 1), D::var(pw, 2), D::var(ph, 3), t.x, t.y, t.w,
                                              t.h, kind);
-                        cost += in * L.v;
+                        cost += m * in * L.v;
                         // gradient w.r.t. the decoded box (x, y, w, h relative to the image)
-                        double gx = in * L.d[0], gy = in * L.d[1], gw = in * L.d[2], gh = in * L.d[3];
+                        const double mi = m * in;
+                        double gx = mi * L.d[0], gy = mi * L.d[1], gw = mi * L.d[2], gh = mi * L.d[3];
                         if (max_delta > 0) {  // AlexeyAB's clip, in his units: w, h times exp(t) with the exp decode
                             const double ew = new_coords ? 1 : std::exp(yw), eh = new_coords ? 1 : std::exp(yh);
                             const double m = max_delta;
