@@ -186,6 +186,32 @@ TEST(YoloLoss, MaxDeltaClipsTheBoxGradientInAlexeyABsUnits) {
     EXPECT_EQ(mse.grad, run_loss(grid_cfg(1, "1,1", 1, ""), x, truth).grad);
 }
 
+// focal_loss=1 on the 2x2 grid with two classes, all logits 0 (p = 1/2): the true class's term is
+// 0.5 (1/2)^2 ln 2 with gradient -0.125 (1/2 + ln 2), minus AlexeyAB's delta alpha (1-p) grad; the
+// other class's is the same value with gradient +0.125 (1/2 + ln 2) (AlexeyAB's delta there reuses
+// the true class's factor). Objectness and box terms are unchanged.
+TEST(YoloLoss, FocalLossByHand) {
+    const auto cfg = [](const std::string& extra) {
+        return "[net]\nbatch=1\nwidth=2\nheight=2\nchannels=7\n[yolo]\nclasses=2\nmask=0\nnum=1\nanchors=1,1\n" + extra;
+    };
+    const std::vector<double> x(28, 0.0), truth = {0.7, 0.3, 0.4, 0.6, 0};
+    const auto at2 = [](int e, int i, int j) { return static_cast<size_t>(e) * 4 + j * 2 + i; };
+    LossRun bce = run_loss(cfg(""), x, truth), fl = run_loss(cfg("focal_loss=1\n"), x, truth);
+    const double pt = 0.5, alexeyab_grad = -(1 - pt) * (2 * pt * std::log(pt) + pt - 1);
+    EXPECT_NEAR(fl.grad[at2(5, 1, 0)], -0.5 * (1 - pt) * alexeyab_grad, 1e-12);
+    EXPECT_NEAR(fl.grad[at2(5, 1, 0)], -0.125 * (0.5 + ln2), 1e-12);
+    EXPECT_NEAR(fl.grad[at2(6, 1, 0)], 0.125 * (0.5 + ln2), 1e-12);
+    // the two class terms: BCE's 2 ln 2 becomes 2 x 0.125 ln 2
+    EXPECT_NEAR(fl.cost, bce.cost - 2 * ln2 + 2 * 0.125 * ln2, 1e-12);
+    for (size_t i = 0; i < x.size(); ++i) {
+        if (i != at2(5, 1, 0) && i != at2(6, 1, 0)) {
+            EXPECT_EQ(fl.grad[i], bce.grad[i]) << i;
+        }
+    }
+    EXPECT_NE(error_of([&] { run_loss(cfg("focal_loss=1\nlabel_smooth_eps=0.1\n"), x, truth); }).find("label_smooth_eps"),
+              std::string::npos);
+}
+
 // counters_per_class=100,400 (multipliers 4 and 1) on the MSE example with two classes and a truth
 // of class 0: the responsible slot's objectness, box and class-0 terms are 4 times those without
 // it, its class-1 term and the no-object terms are unchanged; a class-1 truth changes nothing.
@@ -240,13 +266,18 @@ TEST(YoloLoss, ResponsibleAnchorByShapeAndIouThresh) {
 // the check holds fixed: they are constants of the loss; see freeze_randomness) and
 // counters_per_class.
 TEST(YoloLoss, ExactGradientEveryIouKind) {
-    for (int smooth : {0, 1})
+    // extra keys: 1 objectness_smooth, max_delta (never reached), counters_per_class; 2 focal_loss
+    for (int extra : {0, 1, 2})
     for (int new_coords : {0, 1})
     for (const char* kind : {"mse", "iou", "giou", "diou", "ciou"}) {
-        SCOPED_TRACE(std::string(kind) + (new_coords ? " new_coords=1" : "") + (smooth ? " objectness_smooth=1" : ""));
+        if (extra == 2 && new_coords) continue;  // focal_loss needs the logits
+        const bool smooth = extra == 1;
+        SCOPED_TRACE(std::string(kind) + (new_coords ? " new_coords=1" : "") + (smooth ? " objectness_smooth=1" : "") +
+                     (extra == 2 ? " focal_loss=1" : ""));
         const std::string cfg = "[net]\nbatch=2\nwidth=4\nheight=4\nchannels=21\n"
                                 "[yolo]\nclasses=2\nmask=0,1,2\nnum=4\nanchors=0.6,0.9,1.4,1.7,2.3,3.6,3.1,3.2\n"
-                                "iou_thresh=0.213\nlabel_smooth_eps=0.1\ncls_normalizer=0.8\n"
+                                "iou_thresh=0.213\ncls_normalizer=0.8\n" +
+                                std::string(extra == 2 ? "focal_loss=1\n" : "label_smooth_eps=0.1\n") +
                                 "iou_normalizer=0.3\nobj_normalizer=1.3\nignore_thresh=0.6\niou_loss=" +
                                 std::string(kind) + (new_coords ? "\nnew_coords=1\nscale_x_y=2\n" : "\nscale_x_y=1.05\n") +
                                 (smooth ? "objectness_smooth=1\nmax_delta=1e6\ncounters_per_class=10,30\n" : "");

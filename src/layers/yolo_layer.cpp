@@ -79,7 +79,13 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
         }
         for (int n : counts) class_multipliers.push_back(static_cast<float>(most) / n);
     }
-    reject_unsupported(s, {"focal_loss", "track_history_size", "embedding_layer"});
+    focal_loss = s.get_int("focal_loss", 0);
+    if (focal_loss != 0 && focal_loss != 1) s.error("focal_loss", "must be 0 or 1");
+    if (focal_loss && new_coords)
+        s.error("focal_loss", "is not supported with new_coords=1 (the class terms are then squared errors)");
+    if (focal_loss && label_smooth_eps != 0)
+        s.error("focal_loss", "and label_smooth_eps together are not supported (AlexeyAB's focal loss ignores the smoothing)");
+    reject_unsupported(s, {"track_history_size", "embedding_layer"});
     net_w_ = b.net.width;
     net_h_ = b.net.height;
     std::string il = s.get_str("iou_loss", "mse");
@@ -185,6 +191,7 @@ void YoloLayer<T>::backward(Network<T>& net) {
 // finite-difference checks. AlexeyAB's code keeps a responsible slot's no-object delta unless its
 // IoU exceeds ignore_thresh (its `delta == 0` guard never holds), so there a responsible slot
 // that overlaps its truth by less than 0.7 is trained toward "no object".
+// focal_loss=1: the class terms are focal losses (focal_term below) instead of BCE.
 // counters_per_class (AlexeyAB's class balancing): with m_c = (largest count) / (count of class c),
 // a responsible slot's objectness term, its box term and its true class's BCE term for a truth of
 // class c are weighted by m_c (the objectness term, which a slot has once, by its truths' largest);
@@ -209,6 +216,23 @@ inline double bce_logit(double x, double t) { return softplus(x) - t * x; }
 inline double prob_term(bool new_coords, double x, double y, double t, double* grad) {
     *grad = y - t;
     return new_coords ? 0.5 * (y - t) * (y - t) : bce_logit(x, t);
+}
+// Focal loss (Lin et al. 2017, eq. 5) of one class score, AlexeyAB's gamma 2 and alpha 0.5 for
+// both targets, from the logit z (p = sigmoid(z), log p = -softplus(-z), log(1-p) = -softplus(z)):
+//   t = 1:  FL = -a (1-p)^2 log p = a (1-p)^2 sp(-z);   dFL/dz = -a (1-p)^2 ((1-p) + 2 p sp(-z))
+//   t = 0:  FL = -a p^2 log(1-p)  = a p^2 sp(z);        dFL/dz =  a p^2 (p + 2 (1-p) sp(z))
+// (dp/dz = p (1-p) in the chain rule). For t = 1 this is AlexeyAB's delta; for t = 0 his delta
+// reuses the true class's factor, which is the gradient of no loss.
+inline double focal_term(double z, double p, bool positive, double* grad) {
+    const double a = 0.5;
+    if (positive) {
+        const double sp = softplus(-z), q = 1 - p;
+        *grad = -a * q * q * (q + 2 * p * sp);
+        return a * q * q * sp;
+    }
+    const double sp = softplus(z);
+    *grad = a * p * p * (p + 2 * (1 - p) * sp);
+    return a * p * p * sp;
 }
 
 double iou_xywh(double ax, double ay, double aw, double ah, double bx, double by, double bw, double bh) {
@@ -329,7 +353,8 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                         double target = c == t.cls ? 1 : 0;
                         target = target * (1 - label_smooth_eps) + 0.5 * label_smooth_eps;
                         const double w = c == t.cls ? m * cn : cn;  // AlexeyAB weights the true class's term
-                        cost += w * prob_term(new_coords, x[ci], y[ci], target, &g);
+                        cost += w * (focal_loss ? focal_term(x[ci], y[ci], c == t.cls, &g)
+                                                : prob_term(new_coords, x[ci], y[ci], target, &g));
                         loss_grad_[ci] += static_cast<T>(w * g);
                     }
                     if (iou_loss == IouLoss::Mse) {

@@ -18,7 +18,7 @@ enum class IouLoss { Mse, Iou, Giou, Diou, Ciou };
 /// Keys: mask, anchors, classes, num, scale_x_y, new_coords, nms_kind, beta_nms, and the training
 /// keys (jitter, ignore_thresh, truth_thresh, random, iou_thresh, cls_normalizer, iou_normalizer,
 /// obj_normalizer, iou_loss, max, label_smooth_eps, max_delta, objectness_smooth, resize,
-/// counters_per_class).
+/// counters_per_class, focal_loss).
 /// Labels (net.truth) per image: `max` boxes of (x, y, w, h, class), relative to the image; a box
 /// with w <= 0 ends the list.
 template <class T>
@@ -67,6 +67,7 @@ public:
     float resize_scale = 1;  ///< resize: AlexeyAB's random zoom of the training crop, 1/resize..resize
     int objectness_smooth = 0;  ///< 1: objectness targets are IoUs (Scaled-YOLOv4), not 1 and ignore
     std::vector<float> class_multipliers;  ///< counters_per_class: largest count / each class's count (empty: off)
+    int focal_loss = 0;  ///< 1: focal loss (gamma 2, alpha 0.5) for the class terms
     int random = 0, max_boxes = 200;
     IouLoss iou_loss = IouLoss::Mse;
 
