@@ -24,7 +24,10 @@ bool read_image_path(std::string* path) {
 
 void start_training(Network<float>& net, const std::string& weightfile, const Args& a) {
     if (!weightfile.empty()) load_weights(net, weightfile, true);
-    if (a.flag("-clear")) net.header.seen = 0;
+    if (a.flag("-clear")) {  // a new training from these weights: no iterations, no optimizer state
+        net.header.seen = 0;
+        net.clear_training_state();
+    }
     if (a.flag("-max_batches")) net.cfg.max_batches = a.integer("-max_batches", 0);
     if (const int gpu = gpu_flag(a); gpu >= 0) net.use_gpu(gpu);
 }

@@ -31,6 +31,15 @@ std::string cli(const std::string& args, int* rc, std::string* dir_out = nullptr
     return run("cd " + dir + " && " + dn::test::darknet_bin() + " " + args, rc);
 }
 
+// Builds with OPENCV=1 decode JPEGs with OpenCV's imread (libjpeg), whose pixels differ from
+// stb_image's by a step here and there: dog.jpg's cat is then 34.4% instead of 35.0%. The
+// reference percentages below are stb_image's; an OpenCV build is allowed one point more.
+#ifdef DN_OPENCV
+constexpr int kDecoderPoints = 1;
+#else
+constexpr int kDecoderPoints = 0;
+#endif
+
 }  // namespace
 
 // The confidences AlexeyAB's Darknet prints for yolo-fastest-1.1-xl on dog.jpg.
@@ -40,8 +49,13 @@ TEST(Detector, XlOnDogMatchesReferenceDarknet) {
     std::string out = cli("detector test " + xl_args() + " " + image("dog.jpg") + " -dont_show", &rc);
     ASSERT_EQ(rc, 0) << out;
     EXPECT_TRUE(std::regex_search(out, std::regex("dog.jpg: Predicted in [0-9.]+ milli-seconds\\."))) << out;
-    for (const char* line : {"\ndog: 93%\n", "\nbicycle: 90%\n", "\ncar: 80%\n", "\ntruck: 46%\n", "\ncat: 35%\n"})
-        EXPECT_NE(out.find(line), std::string::npos) << "missing " << line << " in\n" << out;
+    for (auto [name, pct] : {std::pair{"dog", 93}, {"bicycle", 90}, {"car", 80}, {"truck", 46}, {"cat", 35}}) {
+        const std::regex line(std::string("\n") + name + ": ([0-9]+)%(?=\n)");
+        bool found = false;
+        for (std::sregex_iterator it(out.begin(), out.end(), line), end; it != end; ++it)
+            found = found || std::abs(std::stoi((*it)[1]) - pct) <= kDecoderPoints;
+        EXPECT_TRUE(found) << "missing " << name << ": " << pct << "% in\n" << out;
+    }
 }
 
 TEST(Detector, ProbabilitiesAndBoxesThroughTheLibrary) {
@@ -59,7 +73,7 @@ TEST(Detector, ProbabilitiesAndBoxesThroughTheLibrary) {
         for (const auto& d : dets)
             if (d.prob[w.cls] > 0.25f) {
                 ++hits;
-                EXPECT_NEAR(d.prob[w.cls], w.p, 0.005f) << "class " << w.cls;
+                EXPECT_NEAR(d.prob[w.cls], w.p, 0.005f + 0.01f * kDecoderPoints) << "class " << w.cls;
             }
         EXPECT_EQ(hits, 1) << "class " << w.cls;
     }

@@ -2,6 +2,7 @@
 // one, a NaN loss stops with the layer named, learning-rate policies, labels, augmentation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -118,6 +119,29 @@ TEST(Training, AdamTrainsAndResumesExactly) {
     ASSERT_EQ(l.size(), 40u) << log;
     const double first = (l[0] + l[1] + l[2]) / 3, last = (l[35] + l[36] + l[37] + l[38] + l[39]) / 5;
     EXPECT_LT(last, 0.6 * first) << "loss did not fall with Adam: first " << first << ", last " << last;
+}
+
+// -clear: training from a checkpoint with -clear is training from its weights alone: the iteration
+// count and the optimizer's state (SGD's momentum here) restart, so the run equals, byte for byte
+// after the header, one from the same weights written without them (darknet partial: seen 0).
+TEST(Training, ClearStartsFromTheWeightsAlone) {
+    const std::string dir = make_temp_dir();
+    write_text(dir + "/net.cfg", tiny_cfg(6, 0.05f));
+    int rc = 0;
+    std::string log = run(train_cmd(dir, "net.cfg"), &rc);
+    ASSERT_EQ(rc, 0) << log;
+    run("mkdir -p " + dir + "/b " + dir + "/c && cp " + dir + "/net.cfg " + dir + "/b/ && cp " + dir + "/net.cfg " + dir + "/c/");
+    log = run(train_cmd(dir + "/b", "net.cfg", dir + "/backup/net_last.weights -clear"), &rc);
+    ASSERT_EQ(rc, 0) << log;
+    EXPECT_EQ(losses(log).size(), 6u) << "-clear restarts the iteration count\n" << log;
+    log = run(darknet_bin() + " partial " + dir + "/net.cfg " + dir + "/backup/net_last.weights " + dir + "/plain.weights 5", &rc);
+    ASSERT_EQ(rc, 0) << log;
+    log = run(train_cmd(dir + "/c", "net.cfg", dir + "/plain.weights"), &rc);
+    ASSERT_EQ(rc, 0) << log;
+    const std::vector<char> b = read_bytes(dir + "/b/backup/net_final.weights"), c = read_bytes(dir + "/c/backup/net_final.weights");
+    ASSERT_EQ(b.size(), c.size());
+    ASSERT_GT(b.size(), 20u);
+    EXPECT_TRUE(std::equal(b.begin() + 20, b.end(), c.begin() + 20)) << "-clear kept some of the checkpoint's optimizer state";
 }
 
 TEST(Training, NanLossStopsWithTheFirstNonFiniteLayerNamed) {

@@ -79,6 +79,9 @@ public:
     UpdateArgs update_args(float learning_rate) const;
     /// Zeroes every Param::grad (and momentum).
     void zero_grad();
+    /// Drops what a checkpoint carries besides the weights: SGD's momentum (zero_grad), Adam's
+    /// moments and step count, and ema_alpha's moving average; `seen` stays (train -clear resets it).
+    void clear_training_state();
     /// Allocates every layer's gradient buffers (done by backward/zero_grad/update).
     void ensure_grads();
     /// Learning rate at the current `seen`-derived iteration (Darknet's get_current_rate).

@@ -256,6 +256,15 @@ void Network<T>::update(float learning_rate) {
 }
 
 template <class T>
+void Network<T>::clear_training_state() {
+    zero_grad();
+    for (auto& l : layers) {
+        l->adam.clear();
+        l->ema.clear();
+    }
+}
+
+template <class T>
 void Network<T>::zero_grad() {
     ensure_grads();
     for (auto& l : layers)
