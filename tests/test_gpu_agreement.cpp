@@ -46,6 +46,7 @@ std::vector<GpuCase> gpu_cases() {
         {"maxpool_3x3_s1", "[maxpool]\nsize=3\nstride=1\n"},
         {"maxpool_3x3_s2_pad", "[maxpool]\nsize=3\nstride=2\npadding=2\n", 3, 9, 8},
         {"avgpool", "[avgpool]\n"},
+        {"local_avgpool_3x3_s2_pad", "[local_avgpool]\nsize=3\nstride=2\npadding=2\n", 3, 9, 8},
         {"upsample", "[upsample]\nstride=2\nscale=0.7\n"},
         {"dropout", "[dropout]\nprobability=0.3\n"},
         {"route_concat", "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[route]\nlayers=-1,-2\n"},

@@ -141,6 +141,22 @@ TEST(MaxpoolForward, HandComputed) {
     EXPECT_EQ(std::vector<float>(y3, y3 + 3), (std::vector<float>{3, 4, 5}));
 }
 
+// [local_avgpool]: the mean over the window's pixels inside the input (padding not counted).
+TEST(LocalAvgpoolForward, HandComputed) {
+    // 3x3 input 1..9, size 2 stride 1 (padding 1, windows start at 0): 3x3 output, the last row and
+    // column of windows half outside
+    auto net = net_from<float>(net_header(3, 3, 1) + "[local_avgpool]\nsize=2\nstride=1\n");
+    std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    const float* y = net->forward(x.data());
+    EXPECT_EQ(net->layers[0]->out_w, 3);
+    EXPECT_EQ(std::vector<float>(y, y + 9), (std::vector<float>{3, 4, 4.5f, 6, 7, 7.5f, 7.5f, 8.5f, 9}));
+    // AlexeyAB's AConv form, size 2 stride 1 padding 0: 2x2 output of 2x2 means
+    auto n2 = net_from<float>(net_header(3, 3, 1) + "[local_avg]\nsize=2\nstride=1\npadding=0\n");
+    const float* y2 = n2->forward(x.data());
+    EXPECT_EQ(n2->layers[0]->out_w, 2);
+    EXPECT_EQ(std::vector<float>(y2, y2 + 4), (std::vector<float>{3, 4, 6, 7}));
+}
+
 TEST(OtherForward, UpsampleRouteShortcutAvgpoolSoftmaxConnected) {
     auto net = net_from<double>(net_header(2, 2, 2) +
                                 "[upsample]\nstride=2\n"        // 0: 4x4x2

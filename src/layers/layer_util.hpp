@@ -61,6 +61,31 @@ std::string shape_str(const Layer<T>& l) {
     return strfmt("%4d x%4d x%4d -> %4d x%4d x%4d", l.w, l.h, l.c, l.out_w, l.out_h, l.out_c);
 }
 
+/// The window geometry of [maxpool] and [local_avgpool] (Darknet's make_maxpool_layer): keys
+/// size (default stride), stride (default 1), stride_x, stride_y, padding (default size - 1);
+/// output side (in + padding - size)/stride + 1; windows start at -padding/2. Error (naming the
+/// section) when no output is left.
+struct PoolWindow {
+    int size = 1, stride_x = 1, stride_y = 1, padding = 0;
+    int out_w(int w) const { return (w + padding - size) / stride_x + 1; }
+    int out_h(int h) const { return (h + padding - size) / stride_y + 1; }
+    int offset() const { return -padding / 2; }
+    static PoolWindow parse(const CfgSection& s, int w, int h) {
+        PoolWindow p;
+        const int stride = s.get_int_min("stride", 1, 1);
+        p.stride_x = s.get_int_min("stride_x", stride, 1);
+        p.stride_y = s.get_int_min("stride_y", stride, 1);
+        p.size = s.get_int_min("size", stride, 1);
+        p.padding = s.get_int_min("padding", p.size - 1, 0);
+        const long long ow = (static_cast<long long>(w) + p.padding - p.size) / p.stride_x + 1,
+                        oh = (static_cast<long long>(h) + p.padding - p.size) / p.stride_y + 1;
+        if (ow <= 0 || oh <= 0)
+            s.error_section(strfmt("a %dx%d window with padding %d leaves no output on a %dx%d input", p.size, p.size,
+                                   p.padding, w, h));
+        return p;
+    }
+};
+
 /// Errors out when an AlexeyAB key whose behaviour we do not implement is set to a non-zero value,
 /// instead of silently computing something else.
 inline void reject_unsupported(const CfgSection& s, std::initializer_list<const char*> keys) {

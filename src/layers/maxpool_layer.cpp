@@ -13,17 +13,9 @@ template <class T>
 MaxpoolLayer<T>::MaxpoolLayer(const BuildContext<T>& b) {
     const CfgSection& s = b.section;
     reject_unsupported(s, {"maxpool_depth", "antialiasing", "out_channels"});
-    int stride = s.get_int_min("stride", 1, 1);
-    stride_x = s.get_int_min("stride_x", stride, 1);
-    stride_y = s.get_int_min("stride_y", stride, 1);
-    size = s.get_int_min("size", stride, 1);
-    padding = s.get_int_min("padding", size - 1, 0);
-    const long long ow = (static_cast<long long>(b.w) + padding - size) / stride_x + 1,
-                    oh = (static_cast<long long>(b.h) + padding - size) / stride_y + 1;
-    if (ow <= 0 || oh <= 0)
-        s.error_section(strfmt("a %dx%d window with padding %d leaves no output on a %dx%d input", size, size, padding,
-                               b.w, b.h));
-    set_shape(*this, b, ow, oh, b.c);
+    const PoolWindow p = PoolWindow::parse(s, b.w, b.h);
+    size = p.size, stride_x = p.stride_x, stride_y = p.stride_y, padding = p.padding;
+    set_shape(*this, b, p.out_w(b.w), p.out_h(b.h), b.c);
 }
 
 template <class T>

@@ -1,0 +1,92 @@
+#include "local_avgpool_layer.hpp"
+
+#include <algorithm>
+
+#include "darknet/network.hpp"
+
+namespace dn {
+
+template <class T>
+LocalAvgpoolLayer<T>::LocalAvgpoolLayer(const BuildContext<T>& b) {
+    reject_unsupported(b.section, {"antialiasing"});
+    win = PoolWindow::parse(b.section, b.w, b.h);
+    set_shape(*this, b, win.out_w(b.w), win.out_h(b.h), b.c);
+}
+
+template <class T>
+void LocalAvgpoolLayer<T>::resize(Network<T>&, int new_w, int new_h) {
+    this->w = new_w;
+    this->h = new_h;
+    this->out_w = win.out_w(new_w);
+    this->out_h = win.out_h(new_h);
+}
+
+namespace {
+// The part of window o (start o*stride + off, `size` long) inside [0, n).
+inline void clip(int o, int stride, int off, int size, int n, int* a, int* b) {
+    *a = std::max(0, off + o * stride);
+    *b = std::min(n, off + o * stride + size);
+}
+}  // namespace
+
+template <class T>
+void LocalAvgpoolLayer<T>::forward(Network<T>& net) {
+    const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h, off = win.offset();
+    const int planes = this->batch * this->c;
+#pragma omp parallel for schedule(static) if (planes * ow * oh > 16384)
+    for (int p = 0; p < planes; ++p) {
+        const T* in = net.input + static_cast<size_t>(p) * w * h;
+        T* out = this->output.data() + static_cast<size_t>(p) * ow * oh;
+        for (int i = 0; i < oh; ++i) {
+            int y0, y1;
+            clip(i, win.stride_y, off, win.size, h, &y0, &y1);
+            for (int j = 0; j < ow; ++j) {
+                int x0, x1;
+                clip(j, win.stride_x, off, win.size, w, &x0, &x1);
+                T s = 0;
+                for (int y = y0; y < y1; ++y)
+                    for (int x = x0; x < x1; ++x) s += in[y * w + x];
+                const int count = std::max(0, y1 - y0) * std::max(0, x1 - x0);
+                out[i * ow + j] = count > 0 ? s / static_cast<T>(count) : T(0);
+            }
+        }
+    }
+}
+
+// Backward: y_o = (1/n_o) sum_{i in W_o} x_i over the n_o window pixels inside the input, so
+// dL/dx_i += sum over windows o containing i of dL/dy_o / n_o. Per plane, serially over the
+// windows (they overlap when stride < size); planes are independent.
+template <class T>
+void LocalAvgpoolLayer<T>::backward(Network<T>& net) {
+    if (!net.delta) return;
+    const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h, off = win.offset();
+    const int planes = this->batch * this->c;
+#pragma omp parallel for schedule(static) if (planes * ow * oh > 16384)
+    for (int p = 0; p < planes; ++p) {
+        T* dx = net.delta + static_cast<size_t>(p) * w * h;
+        const T* dy = this->delta.data() + static_cast<size_t>(p) * ow * oh;
+        for (int i = 0; i < oh; ++i) {
+            int y0, y1;
+            clip(i, win.stride_y, off, win.size, h, &y0, &y1);
+            for (int j = 0; j < ow; ++j) {
+                int x0, x1;
+                clip(j, win.stride_x, off, win.size, w, &x0, &x1);
+                const int count = std::max(0, y1 - y0) * std::max(0, x1 - x0);
+                if (count == 0) continue;
+                const T g = dy[i * ow + j] / static_cast<T>(count);
+                for (int y = y0; y < y1; ++y)
+                    for (int x = x0; x < x1; ++x) dx[y * w + x] += g;
+            }
+        }
+    }
+}
+
+template <class T>
+std::string LocalAvgpoolLayer<T>::describe() const {
+    return strfmt("avg         %2dx%2d/%2d   ", win.size, win.size, win.stride_x) + shape_str(*this) +
+           strfmt(" %5.3f BF", flops() / 1e9);
+}
+
+DN_REGISTER_LAYER(LocalAvgpoolLayer, "local_avgpool,local_avg")
+
+}  // namespace dn
