@@ -101,8 +101,10 @@ int run_calc_anchors(const Args& a) {
     }
     const std::string line = format_anchors(&fit.anchors, width > 32);
     std::printf("\n avg IoU = %2.2f %% \n", 100 * mean_best_iou(boxes, fit.anchors));
+    // the counts of the anchors as printed (rounded), like the avg IoU above
+    const std::vector<int> counts = best_anchor_counts(boxes, fit.anchors);
     std::string members;
-    for (size_t j = 0; j < fit.members.size(); ++j) members += strfmt("%s%d", j ? ", " : "", fit.members[j]);
+    for (size_t j = 0; j < counts.size(); ++j) members += strfmt("%s%d", j ? ", " : "", counts[j]);
     std::printf(" boxes per anchor (best IoU) = %s\n", members.c_str());
     if (!c.anchors.empty() && c.width > 0 && c.height > 0) {
         // the cfg's anchors are in its own input pixels

@@ -112,6 +112,7 @@ TEST(Anchors, ResultIsAFixedPointAndRestartsOnlyHelp) {
         EXPECT_NEAR(f.anchors[j].w, sw[j] / cnt[j], 1e-9 * f.anchors[j].w) << j;
         EXPECT_NEAR(f.anchors[j].h, sh[j] / cnt[j], 1e-9 * f.anchors[j].h) << j;
         EXPECT_EQ(f.members[j], cnt[j]) << j;
+        EXPECT_EQ(best_anchor_counts(boxes, f.anchors)[j], cnt[j]) << j;
         if (j > 0) { EXPECT_LE(f.anchors[j - 1].w * f.anchors[j - 1].h, f.anchors[j].w * f.anchors[j].h) << j; }
     }
     EXPECT_NEAR(f.avg_iou, mean, 1e-12);

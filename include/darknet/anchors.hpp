@@ -42,4 +42,9 @@ AnchorFit fit_anchors(const std::vector<BoxSize>& boxes, int k, int restarts = 1
 /// for anchors rounded to whole pixels). Throws dn::Error when either list is empty.
 double mean_best_iou(const std::vector<BoxSize>& boxes, const std::vector<BoxSize>& anchors);
 
+/// For each anchor, the number of boxes whose best size_iou is with it (ties to the lower index,
+/// as fit_anchors assigns them; e.g. AnchorFit::members again for anchors rounded to whole pixels).
+/// Throws dn::Error when either list is empty.
+std::vector<int> best_anchor_counts(const std::vector<BoxSize>& boxes, const std::vector<BoxSize>& anchors);
+
 }  // namespace dn

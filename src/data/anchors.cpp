@@ -143,6 +143,16 @@ double mean_best_iou(const std::vector<BoxSize>& boxes, const std::vector<BoxSiz
     return sum / static_cast<double>(boxes.size());
 }
 
+std::vector<int> best_anchor_counts(const std::vector<BoxSize>& boxes, const std::vector<BoxSize>& anchors) {
+    if (boxes.empty() || anchors.empty()) fail("best_anchor_counts: needs at least one box and one anchor");
+    std::vector<int> idx(boxes.size());
+    std::vector<double> iou(boxes.size());
+    assign_boxes(Boxes(boxes), anchors, idx.data(), iou.data());
+    std::vector<int> counts(anchors.size(), 0);
+    for (int j : idx) ++counts[j];
+    return counts;
+}
+
 AnchorFit fit_anchors(const std::vector<BoxSize>& boxes, int k, int restarts, uint64_t seed,
                       const std::function<void(int, const AnchorFit&)>& on_restart) {
     if (k < 1) fail("the number of anchors (clusters) must be at least 1, not %d", k);
