@@ -47,9 +47,10 @@ void warn_unimplemented_augmentation(const NetConfig& n, bool detector) {
             warn("%s: [net] %s=%d is not implemented for %s training; training without it", n.where.c_str(), key, v,
                  detector ? "detector" : "classifier");
     };
-    if (!detector) off("mixup", n.mixup);
-    if (!detector) off("blur", n.blur);
-    if (!detector) off("mosaic", n.mosaic);
+    if (detector) off("cutmix", n.cutmix);  // AlexeyAB: "cutmix=1 - isn't supported for Detector"
+    if (!detector && n.mixup && n.mosaic)
+        warn("%s: [net] mixup=1 is not used with mosaic=1 (as in AlexeyAB's darknet, whose mosaic replaces it)",
+             n.where.c_str());
     if (detector && n.mixup && n.mosaic)
         warn("%s: [net] mixup=1 is not used with mosaic=1 (as in AlexeyAB's darknet, whose mosaic replaces it)",
              n.where.c_str());

@@ -196,6 +196,73 @@ TEST(Training, LabelsComeFromThePathAndBadPathsAreNamed) {
     EXPECT_NE(msg.find("labels 0 and 2 (lines 1 and 3 of the labels file) are both 'cat'"), std::string::npos) << msg;
 }
 
+// Classifier mixing (AlexeyAB's load_data_augment): dark (0) and light (1) images of two classes.
+// Whatever the method, each label row sums to 1 and its "light" share is the image's mean pixel
+// (the share of its pixels that came from light images); MixUp gives half values, CutMix and
+// Mosaic whole pixels of either image; about half of the images are mixed (with another class:
+// fewer). A quarter of the images are blurred with blur=1.
+TEST(ClassificationData, MixupCutmixAndMosaicMixTheImagesAndTheirLabels) {
+    const std::string dir = make_temp_dir();
+    std::string list;
+    for (int i = 0; i < 6; ++i) {
+        const std::string p = strfmt("%s/%d_%s.png", dir.c_str(), i, i % 2 ? "light" : "dark");
+        save_image(Image(16, 16, 3, i % 2 ? 1.f : 0.f), p);
+        list += p + "\n";
+    }
+    write_text(dir + "/list.txt", list);
+    const ClassificationSet set = load_classification_set(dir + "/list.txt", {"dark", "light"});
+    ClassifierAugment aug;
+    aug.flip = false;
+    std::vector<float> X(3 * 16 * 16), Y(2);
+    for (ClassMix mix : {ClassMix::None, ClassMix::Mixup, ClassMix::Cutmix, ClassMix::Mosaic, ClassMix::CutmixOrMosaic}) {
+        SCOPED_TRACE(static_cast<int>(mix));
+        aug.mix = mix;
+        int mixed = 0;
+        for (uint64_t seed = 0; seed < 80; ++seed) {
+            load_classification_batch(set, {static_cast<int>(seed % 6)}, 16, 16, 3, &aug, seed, X.data(), Y.data());
+            double mean = 0;
+            bool half = false, whole = true;
+            for (float v : X) {
+                mean += v / X.size();
+                half = half || std::fabs(v - 0.5f) < 1e-6f;
+                whole = whole && (v == 0.f || v == 1.f);
+            }
+            ASSERT_NEAR(Y[0] + Y[1], 1.0, 1e-6) << "seed " << seed;
+            ASSERT_NEAR(Y[1], mean, 1e-5) << "seed " << seed;
+            if (mix == ClassMix::Mixup) {
+                EXPECT_TRUE(whole || half) << "seed " << seed;
+            } else {
+                EXPECT_TRUE(whole) << "seed " << seed;
+            }
+            mixed += Y[1] > 0.01f && Y[1] < 0.99f;
+        }
+        if (mix == ClassMix::None) {
+            EXPECT_EQ(mixed, 0);
+        } else {
+            EXPECT_GT(mixed, 8);
+            EXPECT_LT(mixed, 50);
+        }
+    }
+    // blur=1: a quarter of the images blurred (noise shows it)
+    Image noise(16, 16, 3);
+    std::mt19937_64 g(3);
+    for (float& v : noise.data) v = std::uniform_real_distribution<float>(0, 1)(g);
+    save_image(noise, dir + "/0_dark.png");
+    const ClassificationSet one = load_classification_set(dir + "/list.txt", {"dark", "light"});
+    aug.mix = ClassMix::None;
+    std::vector<float> plain(X.size());
+    int blurred = 0;
+    for (uint64_t seed = 0; seed < 80; ++seed) {
+        aug.blur = 0;
+        load_classification_batch(one, {0}, 16, 16, 3, &aug, seed, plain.data(), Y.data());
+        aug.blur = 1;
+        load_classification_batch(one, {0}, 16, 16, 3, &aug, seed, X.data(), Y.data());
+        blurred += X != plain;
+    }
+    EXPECT_GT(blurred, 8);
+    EXPECT_LT(blurred, 35);
+}
+
 TEST(Training, AugmentedBatchesAreAFunctionOfTheirSeed) {
     ClassificationSet set = load_classification_set(small_classification_set() + "/train.list",
                                                      std::vector<std::string>(std::begin(kFashionLabels), std::end(kFashionLabels)));
@@ -397,16 +464,17 @@ TEST(Training, ImagesThatVanishMidRunKeepWhatWasTrained) {
     EXPECT_NE(log.find("\n" + std::to_string(done + 1) + ", "), std::string::npos) << log;
 }
 
-// Augmentation keys Darknet honours and a trainer does not are warned about, not ignored silently.
-TEST(Training, UnimplementedAugmentationIsWarnedAbout) {
-    std::string dir = make_temp_dir(), cfg = tiny_cfg(1, 0.05f);
-    cfg.replace(cfg.find("[net]\n"), 6, "[net]\nmixup=1\nmosaic=1\nblur=0\n");
+// Classifier training takes AlexeyAB's mixing keys (no "not implemented" warning any more); with
+// mosaic=1, mixup=1 is not used (AlexeyAB's parser), and the log says so.
+TEST(Training, ClassifierMixingKeysAreTakenAsAlexeyABsParserDoes) {
+    std::string dir = make_temp_dir(), cfg = tiny_cfg(2, 0.05f);
+    cfg.replace(cfg.find("[net]\n"), 6, "[net]\nmixup=1\nmosaic=1\ncutmix=1\nblur=0\n");
     write_text(dir + "/net.cfg", cfg);
     int rc = 0;
     const std::string log = run(train_cmd(dir, "net.cfg"), &rc);
     ASSERT_EQ(rc, 0) << log;
-    EXPECT_NE(log.find("net.cfg:1: [net] mixup=1 is not implemented for classifier training"), std::string::npos) << log;
-    EXPECT_NE(log.find("[net] mosaic=1 is not implemented for classifier training"), std::string::npos) << log;
+    EXPECT_NE(log.find("net.cfg:1: [net] mixup=1 is not used with mosaic=1"), std::string::npos) << log;
+    EXPECT_EQ(log.find("not implemented"), std::string::npos) << log;
     EXPECT_EQ(log.find("blur="), std::string::npos) << "blur=0 is off: no warning\n" << log;
 }
 

@@ -95,6 +95,7 @@ NetConfig parse_net_section(const CfgSection& s) {
     n.min_crop = s.get_int("min_crop", 0);
     n.blur = s.get_int("blur", 0);
     n.mixup = s.get_int("mixup", 0);
+    n.cutmix = s.get_int("cutmix", 0);
     n.track = s.get_int("track", 0);
     n.resize_step = s.get_int("resize_step", 32);
     if (n.resize_step < 1) s.error("resize_step", "must be >= 1");
