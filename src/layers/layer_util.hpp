@@ -67,8 +67,9 @@ std::string shape_str(const Layer<T>& l) {
 /// section) when no output is left.
 struct PoolWindow {
     int size = 1, stride_x = 1, stride_y = 1, padding = 0;
-    int out_w(int w) const { return (w + padding - size) / stride_x + 1; }
-    int out_h(int h) const { return (h + padding - size) / stride_y + 1; }
+    /// 64-bit, so that a cfg's huge padding is caught by set_shape instead of wrapping around
+    long long out_w(long long w) const { return (w + padding - size) / stride_x + 1; }
+    long long out_h(long long h) const { return (h + padding - size) / stride_y + 1; }
     int offset() const { return -padding / 2; }
     static PoolWindow parse(const CfgSection& s, int w, int h) {
         PoolWindow p;
@@ -77,9 +78,7 @@ struct PoolWindow {
         p.stride_y = s.get_int_min("stride_y", stride, 1);
         p.size = s.get_int_min("size", stride, 1);
         p.padding = s.get_int_min("padding", p.size - 1, 0);
-        const long long ow = (static_cast<long long>(w) + p.padding - p.size) / p.stride_x + 1,
-                        oh = (static_cast<long long>(h) + p.padding - p.size) / p.stride_y + 1;
-        if (ow <= 0 || oh <= 0)
+        if (p.out_w(w) <= 0 || p.out_h(h) <= 0)
             s.error_section(strfmt("a %dx%d window with padding %d leaves no output on a %dx%d input", p.size, p.size,
                                    p.padding, w, h));
         return p;

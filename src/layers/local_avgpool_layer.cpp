@@ -17,8 +17,8 @@ template <class T>
 void LocalAvgpoolLayer<T>::resize(Network<T>&, int new_w, int new_h) {
     this->w = new_w;
     this->h = new_h;
-    this->out_w = win.out_w(new_w);
-    this->out_h = win.out_h(new_h);
+    this->out_w = static_cast<int>(win.out_w(new_w));
+    this->out_h = static_cast<int>(win.out_h(new_h));
 }
 
 namespace {
