@@ -22,34 +22,35 @@ void LocalAvgpoolLayer<T>::resize(Network<T>&, int new_w, int new_h) {
 }
 
 namespace {
-// The part of window o (start o*stride + off, `size` long) inside [0, n).
-inline void clip(int o, int stride, int off, int size, int n, int* a, int* b) {
-    *a = std::max(0, off + o * stride);
-    *b = std::min(n, off + o * stride + size);
+// Calls f(o, x0, x1, y0, y1, n) for every output o of one plane, with the part [x0, x1) x [y0, y1)
+// of its window inside the w x h input and n its pixel count (0 for a window wholly in the padding).
+template <class F>
+void for_each_window(const PoolWindow& win, int w, int h, int ow, int oh, F&& f) {
+    const int off = win.offset();
+    for (int i = 0; i < oh; ++i) {
+        const int y0 = std::max(0, off + i * win.stride_y), y1 = std::min(h, off + i * win.stride_y + win.size);
+        for (int j = 0; j < ow; ++j) {
+            const int x0 = std::max(0, off + j * win.stride_x), x1 = std::min(w, off + j * win.stride_x + win.size);
+            f(i * ow + j, x0, x1, y0, y1, std::max(0, y1 - y0) * std::max(0, x1 - x0));
+        }
+    }
 }
 }  // namespace
 
 template <class T>
 void LocalAvgpoolLayer<T>::forward(Network<T>& net) {
-    const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h, off = win.offset();
+    const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h;
     const int planes = this->batch * this->c;
 #pragma omp parallel for schedule(static) if (planes * ow * oh > 16384)
     for (int p = 0; p < planes; ++p) {
         const T* in = net.input + static_cast<size_t>(p) * w * h;
         T* out = this->output.data() + static_cast<size_t>(p) * ow * oh;
-        for (int i = 0; i < oh; ++i) {
-            int y0, y1;
-            clip(i, win.stride_y, off, win.size, h, &y0, &y1);
-            for (int j = 0; j < ow; ++j) {
-                int x0, x1;
-                clip(j, win.stride_x, off, win.size, w, &x0, &x1);
-                T s = 0;
-                for (int y = y0; y < y1; ++y)
-                    for (int x = x0; x < x1; ++x) s += in[y * w + x];
-                const int count = std::max(0, y1 - y0) * std::max(0, x1 - x0);
-                out[i * ow + j] = count > 0 ? s / static_cast<T>(count) : T(0);
-            }
-        }
+        for_each_window(win, w, h, ow, oh, [&](int o, int x0, int x1, int y0, int y1, int n) {
+            T s = 0;
+            for (int y = y0; y < y1; ++y)
+                for (int x = x0; x < x1; ++x) s += in[y * w + x];
+            out[o] = n > 0 ? s / static_cast<T>(n) : T(0);
+        });
     }
 }
 
@@ -59,25 +60,18 @@ void LocalAvgpoolLayer<T>::forward(Network<T>& net) {
 template <class T>
 void LocalAvgpoolLayer<T>::backward(Network<T>& net) {
     if (!net.delta) return;
-    const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h, off = win.offset();
+    const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h;
     const int planes = this->batch * this->c;
 #pragma omp parallel for schedule(static) if (planes * ow * oh > 16384)
     for (int p = 0; p < planes; ++p) {
         T* dx = net.delta + static_cast<size_t>(p) * w * h;
         const T* dy = this->delta.data() + static_cast<size_t>(p) * ow * oh;
-        for (int i = 0; i < oh; ++i) {
-            int y0, y1;
-            clip(i, win.stride_y, off, win.size, h, &y0, &y1);
-            for (int j = 0; j < ow; ++j) {
-                int x0, x1;
-                clip(j, win.stride_x, off, win.size, w, &x0, &x1);
-                const int count = std::max(0, y1 - y0) * std::max(0, x1 - x0);
-                if (count == 0) continue;
-                const T g = dy[i * ow + j] / static_cast<T>(count);
-                for (int y = y0; y < y1; ++y)
-                    for (int x = x0; x < x1; ++x) dx[y * w + x] += g;
-            }
-        }
+        for_each_window(win, w, h, ow, oh, [&](int o, int x0, int x1, int y0, int y1, int n) {
+            if (n == 0) return;
+            const T g = dy[o] / static_cast<T>(n);
+            for (int y = y0; y < y1; ++y)
+                for (int x = x0; x < x1; ++x) dx[y * w + x] += g;
+        });
     }
 }
 
