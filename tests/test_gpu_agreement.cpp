@@ -47,6 +47,8 @@ std::vector<GpuCase> gpu_cases() {
         {"maxpool_3x3_s2_pad", "[maxpool]\nsize=3\nstride=2\npadding=2\n", 3, 9, 8},
         {"avgpool", "[avgpool]\n"},
         {"local_avgpool_3x3_s2_pad", "[local_avgpool]\nsize=3\nstride=2\npadding=2\n", 3, 9, 8},
+        {"local_avgpool_3x3_s1", "[local_avgpool]\nsize=3\nstride=1\n", 2, 7, 6},
+        {"local_avg_3x3_sx2_sy1", "[local_avg]\nsize=3\nstride_x=2\nstride_y=1\n", 2, 6, 8},
         {"upsample", "[upsample]\nstride=2\nscale=0.7\n"},
         {"dropout", "[dropout]\nprobability=0.3\n"},
         {"route_concat", "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[route]\nlayers=-1,-2\n"},
@@ -55,6 +57,15 @@ std::vector<GpuCase> gpu_cases() {
         {"scale_channels", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[avgpool]\n"
                            "[convolutional]\nfilters=4\nsize=1\nactivation=logistic\n[scale_channels]\nfrom=-3\n"},
         {"reorg", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[reorg]\nstride=2\n"},
+        {"reorg_reverse", "[convolutional]\nfilters=8\nsize=1\nactivation=linear\n[reorg]\nstride=2\nreverse=1\n"},
+        // scale_wh (a scale per position), and channel scales over planes of 20x15 (several passes
+        // of the block's sum) with an activation that keeps its input
+        {"scale_channels_wh", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[convolutional]\nfilters=1\n"
+                              "size=3\npad=1\nactivation=logistic\n[scale_channels]\nfrom=-2\nscale_wh=1\n"
+                              "activation=leaky\n"},
+        {"scale_channels_mish", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[avgpool]\n"
+                                "[convolutional]\nfilters=4\nsize=1\nactivation=logistic\n[scale_channels]\n"
+                                "from=-3\nactivation=mish\n", 3, 15, 20},
         {"reorg3d", "[reorg3d]\nstride=2\n"},
         {"region", "[convolutional]\nfilters=14\nsize=1\nactivation=linear\n[region]\nclasses=2\nnum=2\nsoftmax=1\n"
                    "anchors=1,1,2,2\n"},

@@ -1,14 +1,18 @@
 // src/kernels/layers_gpu.cu run on the CPU through tests/cuda_emu.hpp against the CPU layers
 // themselves (src/layers/*.cpp, run through a Network built from cfg text): maxpool (overlapping
-// windows, padding, unequal strides, windows wholly in the padding), avgpool, upsample, shortcut
-// (downsampling and upsampling maps), softmax (a warp per group and a thread per group, with a
-// temperature; Jacobian backward and the cross-entropy loss), dropout. The forward outputs and the
-// gradients ADDED onto a pattern already in dL/dx must agree; maxpool and shortcut are
+// windows, padding, unequal strides, windows wholly in the padding), local_avgpool (the same
+// windows), avgpool, upsample, shortcut (downsampling and upsampling maps), reorg / reorg3d,
+// scale_channels / sam, softmax (a warp per group and a thread per group, with a temperature;
+// Jacobian backward and the cross-entropy loss), dropout. The forward outputs and the gradients
+// ADDED onto a pattern already in dL/dx must agree; maxpool, local_avgpool, shortcut and reorg are
 // bit-identical (the same additions in the same order).
 #define DN_EMU_KERNELS_CU "../src/kernels/layers_gpu.cu"
 #include "gpu_emu_util.hpp"
 #if DN_EMU_TESTS
+#include "layers/local_avgpool_layer.hpp"
 #include "layers/maxpool_layer.hpp"
+#include "layers/reorg_layer.hpp"
+#include "layers/scale_channels_layer.hpp"
 #include "layers/softmax_layer.hpp"
 #include "layers/upsample_layer.hpp"
 #include "test_util.hpp"
@@ -74,16 +78,126 @@ TEST_P(GpuEmuMaxpool, ForwardAndGatherBackwardAreTheCpusBitForBit) {
     EXPECT_EQ(dxe, dx) << "dL/dx added onto a pattern";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Windows, GpuEmuMaxpool,
-    testing::Values(PoolCase{"2x2_s2", "size=2\nstride=2\n", 8, 6, 3}, PoolCase{"2x2_s2_odd", "size=2\nstride=2\n", 7, 5, 2},
-                    PoolCase{"3x3_s1_overlap", "size=3\nstride=1\n", 6, 7, 2},
-                    PoolCase{"3x3_s2_overlap", "size=3\nstride=2\n", 9, 8, 2},
-                    PoolCase{"5x5_s1_pad4", "size=5\nstride=1\npadding=4\n", 6, 5, 2},
-                    PoolCase{"2x2_s1_yolo_tiny", "size=2\nstride=1\n", 5, 5, 3},
-                    PoolCase{"stride_x2_y1", "size=3\nstride_x=2\nstride_y=1\n", 8, 6, 2},
-                    PoolCase{"windows_in_padding", "size=1\nstride=1\npadding=2\n", 4, 3, 2}),
-    [](const testing::TestParamInfo<PoolCase>& i) { return i.param.name; });
+std::vector<PoolCase> pool_windows() {
+    return {PoolCase{"2x2_s2", "size=2\nstride=2\n", 8, 6, 3}, PoolCase{"2x2_s2_odd", "size=2\nstride=2\n", 7, 5, 2},
+            PoolCase{"3x3_s1_overlap", "size=3\nstride=1\n", 6, 7, 2},
+            PoolCase{"3x3_s2_overlap", "size=3\nstride=2\n", 9, 8, 2},
+            PoolCase{"5x5_s1_pad4", "size=5\nstride=1\npadding=4\n", 6, 5, 2},
+            PoolCase{"2x2_s1_yolo_tiny", "size=2\nstride=1\n", 5, 5, 3},
+            PoolCase{"stride_x2_y1", "size=3\nstride_x=2\nstride_y=1\n", 8, 6, 2},
+            PoolCase{"windows_in_padding", "size=1\nstride=1\npadding=2\n", 4, 3, 2}};
+}
+std::string pool_name(const testing::TestParamInfo<PoolCase>& i) { return i.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Windows, GpuEmuMaxpool, testing::ValuesIn(pool_windows()), pool_name);
+
+// [local_avgpool]: the same window geometries; the kernels add the CPU's terms in the CPU's order.
+class GpuEmuLocalAvgpool : public testing::TestWithParam<PoolCase> {};
+
+TEST_P(GpuEmuLocalAvgpool, ForwardAndGatherBackwardAreTheCpusBitForBit) {
+    const PoolCase& t = GetParam();
+    const int batch = 2;
+    const std::string cfg = net_cfg(batch, t.w, t.h, t.c, "[local_avgpool]\n" + t.layer);
+    auto probe = dn::test::net_from<float>(cfg);
+    auto& m = dynamic_cast<dn::LocalAvgpoolLayer<float>&>(*probe->layers[0]);
+    const size_t n_in = static_cast<size_t>(batch) * m.inputs(), n_out = static_cast<size_t>(batch) * m.outputs();
+    std::mt19937 r(23);
+    Tensor x(n_in, r), up(n_out, r), dx0(n_in, r);
+    std::vector<float> dx = dx0.values();
+    OneLayer cpu(cfg, x.data(), up.values(), dx);
+    const dn::PoolWindow& p = m.win;
+    std::vector<float> y(n_out, 9.f), dxe = dx0.values();
+    dn::local_avgpool_forward_gpu(x.data(), batch * m.c, m.w, m.h, p.size, p.stride_x, p.stride_y, p.offset(), m.out_w,
+                                  m.out_h, y.data());
+    EXPECT_EQ(y, cpu.output()) << "forward";
+    dn::local_avgpool_backward_gpu(up.data(), batch * m.c, m.w, m.h, p.size, p.stride_x, p.stride_y, p.offset(),
+                                   m.out_w, m.out_h, dxe.data());
+    EXPECT_EQ(dxe, dx) << "dL/dx added onto a pattern";
+    if (t.name == "windows_in_padding") {  // a window wholly in the padding: 0, and no gradient from it
+        EXPECT_EQ(y[0], 0.f);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Windows, GpuEmuLocalAvgpool, testing::ValuesIn(pool_windows()), pool_name);
+
+// [reorg] (Darknet's mapping, and its reverse) and [reorg3d]: a permutation forward and its
+// transpose added onto a pattern backward, bit for bit.
+TEST(GpuEmuLayers, ReorgPermutationsAreTheCpus) {
+    struct Case {
+        const char* name;
+        int w, h, c;
+        std::string layer;
+        bool reverse;
+    };
+    const Case cases[] = {{"reorg_s2", 6, 4, 8, "[reorg]\nstride=2\n", false},
+                          {"reorg_s3", 6, 3, 9, "[reorg]\nstride=3\n", false},
+                          {"reorg_reverse", 3, 2, 8, "[reorg]\nstride=2\nreverse=1\n", true},
+                          {"reorg3d", 6, 4, 3, "[reorg3d]\nstride=2\n", false}};
+    for (const Case& t : cases) {
+        const int batch = 2;
+        const std::string cfg = net_cfg(batch, t.w, t.h, t.c, t.layer);
+        auto probe = dn::test::net_from<float>(cfg);
+        auto& l = dynamic_cast<dn::ReorgLayer<float>&>(*probe->layers[0]);
+        const size_t n = static_cast<size_t>(batch) * l.inputs();
+        ASSERT_EQ(l.map().size(), n) << t.name;
+        std::mt19937 r(31);
+        Tensor x(n, r), up(n, r), dx0(n, r);
+        std::vector<float> dx = dx0.values();
+        OneLayer cpu(cfg, x.data(), up.values(), dx);
+        std::vector<float> y(n, 9.f), dxe = dx0.values();
+        dn::reorg_gpu(x.data(), l.map(), !t.reverse, false, y.data());
+        EXPECT_EQ(y, cpu.output()) << t.name << " forward";
+        EXPECT_NE(y, x.values()) << t.name << ": not the identity";
+        dn::reorg_gpu(up.data(), l.map(), t.reverse, true, dxe.data());
+        EXPECT_EQ(dxe, dx) << t.name << " dL/dx added onto a pattern";
+    }
+}
+
+// [scale_channels] (channel scales, and scale_wh's position scales) and [sam]: forward, dL/da
+// into the from= layer's delta and dL/dp into the previous layer's, each added onto a pattern.
+// S = 300 > 256: a channel's sum takes more than one pass of the block.
+TEST(GpuEmuLayers, ScaleChannelsAndSamMatchTheCpu) {
+    struct Case {
+        const char* name;
+        int pc, ph, pw;  // the scales' shape (the previous layer's output)
+        std::string keys;
+    };
+    const int batch = 2, w = 20, h = 15, c = 3;
+    const Case cases[] = {{"channel", c, 1, 1, ""}, {"scale_wh", 1, h, w, "scale_wh=1\n"}, {"sam", c, h, w, ""}};
+    for (const Case& t : cases) {
+        const bool sam = std::string(t.name) == "sam";
+        // layer 0 (a): the input through a 1x1 maxpool; layers 1-2 (p): a 1x1 convolution, then
+        // [avgpool] for channel scales or another 1x1 maxpool; layer 3 scales layer 0 by layer 2
+        const std::string layers = "[maxpool]\nsize=1\nstride=1\n[convolutional]\nfilters=" + std::to_string(t.pc) +
+                                   "\nsize=1\nactivation=linear\n" +
+                                   (t.pw == 1 ? "[avgpool]\n" : "[maxpool]\nsize=1\nstride=1\n") +
+                                   (sam ? "[sam]\n" : "[scale_channels]\n") + "from=-3\n" + t.keys;
+        auto net = dn::test::net_from<float>(net_cfg(batch, w, h, c, layers));
+        std::mt19937 r(41);
+        Tensor x(static_cast<size_t>(batch) * net->inputs(), r);
+        net->forward(x.data(), true);
+        net->ensure_grads();
+        dn::Layer<float>& a = *net->layers[0];
+        dn::Layer<float>& p = *net->layers[2];
+        auto& sc = dynamic_cast<dn::ScaleChannelsLayer<float>&>(*net->layers[3]);
+        ASSERT_EQ(p.out_c * p.out_h * p.out_w, t.pc * t.ph * t.pw) << t.name;
+        std::vector<float> y(sc.output.size(), 9.f);
+        dn::scale_channels_forward_gpu(a.output.data(), p.output.data(), y.size(), sc.map(), y.data());
+        EXPECT_EQ(y, std::vector<float>(sc.output.begin(), sc.output.end())) << t.name << " forward";
+
+        Tensor up(sc.delta.size(), r), da0(a.delta.size(), r), dp0(p.delta.size(), r);
+        std::copy(up.v.begin(), up.v.end(), sc.delta.begin());
+        std::copy(da0.v.begin(), da0.v.end(), a.delta.begin());
+        std::copy(dp0.v.begin(), dp0.v.end(), p.delta.begin());
+        net->backward_layer(3);
+        std::vector<float> da = da0.values(), dp = dp0.values();
+        dn::scale_channels_backward_gpu(a.output.data(), p.output.data(), up.data(), up.size(), sc.map(), da.data(),
+                                        dp.data());
+        expect_close(std::string(t.name) + " dL/da added", da, std::vector<float>(a.delta.begin(), a.delta.end()));
+        expect_close(std::string(t.name) + " dL/dp added", dp, std::vector<float>(p.delta.begin(), p.delta.end()));
+        EXPECT_GT(emu_test::max_norm_err(dp, dp0.values()), 1e-3) << t.name << ": dL/dp is added to";
+    }
+}
 
 TEST(GpuEmuLayers, AvgpoolMatchesTheCpu) {
     const int batch = 2, w = 7, h = 5, c = 3;

@@ -16,6 +16,7 @@
 #include "kernels/activations.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/gpu_index.hpp"
+#include "kernels/index_maps.hpp"
 #include "kernels/lrn.hpp"
 #include "kernels/optimizer.hpp"
 
@@ -88,6 +89,24 @@ void upsample_backward_gpu(const float* d, int planes, int w, int h, int stride,
 /// shortcut index map; backward (to_source): add_delta += P^T d.
 void shortcut_gpu(int batch, int w1, int h1, int c1, const float* add, int w2, int h2, int c2, float* out);
 void shortcut_backward_gpu(int batch, int w1, int h1, int c1, float* add_delta, int w2, int h2, int c2, const float* d);
+/// [local_avgpool]: out [planes][oh][ow] = the mean of each window's pixels inside in
+/// [planes][h][w] (0 for a window wholly in the padding); windows start at off + o * stride.
+void local_avgpool_forward_gpu(const float* in, int planes, int w, int h, int size, int sx, int sy, int off, int ow,
+                               int oh, float* out);
+/// din += dL/dx of that mean from d [planes][oh][ow]: a gather per input pixel over its windows in
+/// increasing output order, bit-identical to the CPU.
+void local_avgpool_backward_gpu(const float* d, int planes, int w, int h, int size, int sx, int sy, int off, int ow,
+                                int oh, float* din);
+/// [reorg]'s permutation (kernels/index_maps.hpp): for every flat index i < m.size(), with
+/// o = m.out_of(i), dst[i] = src[o] (to_in) or dst[o] = src[i] (otherwise); `accumulate` adds
+/// instead of assigning (backward). A permutation: no two threads write one element.
+void reorg_gpu(const float* src, const ReorgMap& m, bool to_in, bool accumulate, float* dst);
+/// [scale_channels] / [sam]: y[i] = a[i] * p[k(i)] over a's n = N*C*S elements, k = ScaleMap.
+void scale_channels_forward_gpu(const float* a, const float* p, size_t n, const ScaleMap& k, float* y);
+/// The backward of that product given d = dL/du: da[i] += d[i] * p[k(i)] and, when dp is not
+/// null, dp[k] += sum over the i with k(i) = k of d[i] * a[i].
+void scale_channels_backward_gpu(const float* a, const float* p, const float* d, size_t n, const ScaleMap& k, float* da,
+                                 float* dp);
 void dropout_forward_gpu(const float* x, const uint8_t* keep, size_t n, float scale, float* y);
 void dropout_backward_gpu(const float* d, const uint8_t* keep, size_t n, float scale, float* dx);
 /// Softmax over `groups` groups per image of n elements at `stride` (spatial: one group per

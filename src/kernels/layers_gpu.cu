@@ -1,5 +1,5 @@
-// Small GPU kernels of the data-movement layers (maxpool, avgpool, upsample, shortcut, dropout,
-// softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
+// Small GPU kernels of the data-movement layers (maxpool, avgpool, local_avgpool, upsample,
+// shortcut, reorg, scale_channels, dropout, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
 // atomics), so GPU results are bit-repeatable run to run. Kernels launch through DN_LAUNCH, so
 // tests/test_gpu_emu_layers.cpp runs this file on the CPU against the CPU layers.
 #include <algorithm>
@@ -8,6 +8,7 @@
 
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
+#include "kernels/index_maps.hpp"
 
 namespace dn {
 
@@ -70,6 +71,87 @@ __global__ void avgpool_k(const float* in, int S, float* out) {
 
 __global__ void avgpool_bwd_k(const float* d, size_t n, int S, float* din) {
     DN_GRID_FOR(i, n) din[i] += d[i / S] / S;
+}
+
+__global__ void local_avgpool_k(const float* in, size_t n, int w, int h, int size, int sx, int sy, int off, int ow,
+                                int oh, float* out) {
+    DN_GRID_FOR(o, n) {
+        const int j = static_cast<int>(o % ow), i = static_cast<int>((o / ow) % oh);
+        const float* src = in + (o / (static_cast<size_t>(ow) * oh)) * w * h;
+        int x0, x1, y0, y1;
+        pool_span(off, sy, size, i, h, y0, y1);
+        pool_span(off, sx, size, j, w, x0, x1);
+        float s = 0.f;
+        for (int y = y0; y < y1; ++y)
+            for (int x = x0; x < x1; ++x) s += src[y * w + x];
+        const int cnt = max(0, y1 - y0) * max(0, x1 - x0);
+        out[o] = cnt > 0 ? s / static_cast<float>(cnt) : 0.f;
+    }
+}
+
+// dL/dx_i += sum over the windows o containing i, in increasing o, of dL/dy_o / n_o (the CPU's
+// additions in the CPU's order).
+__global__ void local_avgpool_bwd_k(const float* d, size_t n, int w, int h, int size, int sx, int sy, int off, int ow,
+                                    int oh, float* din) {
+    DN_GRID_FOR(i, n) {
+        const int x = static_cast<int>(i % w), y = static_cast<int>((i / w) % h);
+        const float* dy = d + (i / (static_cast<size_t>(w) * h)) * ow * oh;
+        int i0, i1, j0, j1;
+        pool_windows_of(off, sy, size, y, oh, i0, i1);
+        pool_windows_of(off, sx, size, x, ow, j0, j1);
+        float v = din[i];
+        for (int a = i0; a <= i1; ++a) {
+            int y0, y1;
+            pool_span(off, sy, size, a, h, y0, y1);
+            for (int b = j0; b <= j1; ++b) {
+                int x0, x1;
+                pool_span(off, sx, size, b, w, x0, x1);
+                v += dy[a * ow + b] / static_cast<float>((y1 - y0) * (x1 - x0));
+            }
+        }
+        din[i] = v;
+    }
+}
+
+__global__ void reorg_k(const float* src, ReorgMap m, size_t n, bool to_in, bool accumulate, float* dst) {
+    DN_GRID_FOR(i, n) {
+        const size_t o = m.out_of(i);
+        const size_t di = to_in ? i : o;
+        const float v = src[to_in ? o : i];
+        dst[di] = accumulate ? dst[di] + v : v;
+    }
+}
+
+__global__ void scale_k(const float* a, const float* p, size_t n, ScaleMap k, float* y) {
+    DN_GRID_FOR(i, n) y[i] = a[i] * p[k(i)];
+}
+
+// da[i] += d[i] p[k(i)]; for [sam] (k(i) = i) also dp[i] += d[i] a[i].
+__global__ void scale_bwd_k(const float* a, const float* p, const float* d, size_t n, ScaleMap k, float* da, float* dp) {
+    DN_GRID_FOR(i, n) {
+        da[i] += d[i] * p[k(i)];
+        if (dp && k.mode == ScaleMap::Elementwise) dp[i] += d[i] * a[i];
+    }
+}
+
+// Channel mode: dp[plane] += sum_s d a over the S values of the plane (a block each).
+__global__ void scale_dp_plane_k(const float* a, const float* d, int S, float* dp) {
+    const size_t base = static_cast<size_t>(blockIdx.x) * S;
+    float s = 0.f;
+    for (int t = threadIdx.x; t < S; t += blockDim.x) s += d[base + t] * a[base + t];
+    s = block_sum(s);
+    if (threadIdx.x == 0) dp[blockIdx.x] += s;
+}
+
+// Spatial mode (scale_wh): dp[n][s] += sum_c d a over the C channels, a thread per position
+// (consecutive threads read consecutive positions), in the CPU's order.
+__global__ void scale_dp_wh_k(const float* a, const float* d, size_t positions, size_t S, int C, float* dp) {
+    DN_GRID_FOR(q, positions) {
+        const size_t base = (q / S) * C * S + q % S;
+        float v = dp[q];
+        for (int c = 0; c < C; ++c) v += d[base + c * S] * a[base + c * S];
+        dp[q] = v;
+    }
 }
 
 __global__ void upsample_k(const float* in, size_t n, int w, int h, int stride, float scale, float* out) {
@@ -241,6 +323,51 @@ void avgpool_backward_gpu(const float* d, int planes, int S, float* din) {
     const size_t n = static_cast<size_t>(planes) * S;
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, avgpool_bwd_k)(d, n, S, din);
+    DN_KERNEL_CHECK();
+}
+
+void local_avgpool_forward_gpu(const float* in, int planes, int w, int h, int size, int sx, int sy, int off, int ow,
+                               int oh, float* out) {
+    const size_t n = static_cast<size_t>(planes) * ow * oh;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, local_avgpool_k)(in, n, w, h, size, sx, sy, off, ow, oh, out);
+    DN_KERNEL_CHECK();
+}
+
+void local_avgpool_backward_gpu(const float* d, int planes, int w, int h, int size, int sx, int sy, int off, int ow,
+                                int oh, float* din) {
+    const size_t n = static_cast<size_t>(planes) * w * h;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, local_avgpool_bwd_k)(d, n, w, h, size, sx, sy, off, ow, oh, din);
+    DN_KERNEL_CHECK();
+}
+
+void reorg_gpu(const float* src, const ReorgMap& m, bool to_in, bool accumulate, float* dst) {
+    const size_t n = m.size();
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, reorg_k)(src, m, n, to_in, accumulate, dst);
+    DN_KERNEL_CHECK();
+}
+
+void scale_channels_forward_gpu(const float* a, const float* p, size_t n, const ScaleMap& k, float* y) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, scale_k)(a, p, n, k, y);
+    DN_KERNEL_CHECK();
+}
+
+void scale_channels_backward_gpu(const float* a, const float* p, const float* d, size_t n, const ScaleMap& k, float* da,
+                                 float* dp) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, scale_bwd_k)(a, p, d, n, k, da, dp);
+    DN_KERNEL_CHECK();
+    if (!dp || k.mode == ScaleMap::Elementwise) return;
+    if (k.mode == ScaleMap::Channel) {
+        DN_LAUNCH(static_cast<unsigned>(n / k.S), kReduceThreads, scale_dp_plane_k)(a, d, static_cast<int>(k.S), dp);
+    } else {
+        const size_t positions = n / k.CS * k.S;
+        DN_LAUNCH(grid_blocks(positions), kGridThreads, scale_dp_wh_k)(a, d, positions, k.S,
+                                                                        static_cast<int>(k.CS / k.S), dp);
+    }
     DN_KERNEL_CHECK();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "darknet/network.hpp"
+#include "kernels/index_maps.hpp"
 
 namespace dn {
 
@@ -28,9 +29,11 @@ template <class F>
 void for_each_window(const PoolWindow& win, int w, int h, int ow, int oh, F&& f) {
     const int off = win.offset();
     for (int i = 0; i < oh; ++i) {
-        const int y0 = std::max(0, off + i * win.stride_y), y1 = std::min(h, off + i * win.stride_y + win.size);
+        int y0, y1;
+        pool_span(off, win.stride_y, win.size, i, h, y0, y1);
         for (int j = 0; j < ow; ++j) {
-            const int x0 = std::max(0, off + j * win.stride_x), x1 = std::min(w, off + j * win.stride_x + win.size);
+            int x0, x1;
+            pool_span(off, win.stride_x, win.size, j, w, x0, x1);
             f(i * ow + j, x0, x1, y0, y1, std::max(0, y1 - y0) * std::max(0, x1 - x0));
         }
     }

@@ -42,21 +42,22 @@ void ReorgLayer<T>::resize(Network<T>&, int new_w, int new_h) {
 }
 
 template <class T>
+ReorgMap ReorgLayer<T>::map() const {
+    ReorgMap m;
+    m.w = space_to_depth_ ? this->out_w : this->w, m.h = space_to_depth_ ? this->out_h : this->h;
+    m.c = space_to_depth_ ? this->out_c : this->c, m.s = stride, m.batch = this->batch;
+    return m;
+}
+
+template <class T>
 template <class F>
 void ReorgLayer<T>::for_each_pair(F&& f) const {
-    const int s = stride;
-    const int w = space_to_depth_ ? this->out_w : this->w, h = space_to_depth_ ? this->out_h : this->h;
-    const int c = space_to_depth_ ? this->out_c : this->c, oc = c / (s * s);
-    for (int b = 0; b < this->batch; ++b)
-        for (int k = 0; k < c; ++k)
-            for (int j = 0; j < h; ++j)
-                for (int i = 0; i < w; ++i) {
-                    const int k2 = k % oc, o = k / oc;
-                    const size_t in = i + static_cast<size_t>(w) * (j + static_cast<size_t>(h) * (k + static_cast<size_t>(c) * b));
-                    const size_t out = (i * s + o % s) + static_cast<size_t>(w) * s *
-                                                             ((j * s + o / s) + static_cast<size_t>(h) * s * (k2 + static_cast<size_t>(oc) * b));
-                    f(in, out);
-                }
+    const ReorgMap m = map();
+    size_t in = 0;
+    for (int b = 0; b < m.batch; ++b)
+        for (int k = 0; k < m.c; ++k)
+            for (int j = 0; j < m.h; ++j)
+                for (int i = 0; i < m.w; ++i) f(in++, m.out(b, k, j, i));
 }
 
 template <class T>

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "darknet/layer.hpp"
+#include "kernels/index_maps.hpp"
+#include "layers/gpu_decls.hpp"
 
 namespace dn {
 
@@ -18,7 +20,8 @@ namespace dn {
 /// space-to-depth; c must be divisible by s*s either way (OpenCV's importer computes the same).
 /// [reorg3d] (AlexeyAB's) runs the same formulas over the output's sizes instead, which is the
 /// space-to-depth y[o c + k][j][i] = x[k][j s + o div s][i s + o mod s]; reverse=1 is an error
-/// there. Backward applies the transpose.
+/// there. Backward applies the transpose. On a GPU both run as one gather/scatter kernel over the
+/// same ReorgMap (reorg_gpu).
 template <class T>
 class ReorgLayer : public Layer<T> {
 public:
@@ -26,8 +29,12 @@ public:
     const char* type() const override { return space_to_depth_ ? "reorg3d" : "reorg"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    DN_GPU_LAYER_DECLS
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
+
+    /// The mapping over this layer's sizes ([reorg]: its input's; [reorg3d]: its output's).
+    ReorgMap map() const;
 
     int stride = 1;
     bool reverse = false;

@@ -48,11 +48,12 @@ void ScaleChannelsLayer<T>::resize(Network<T>& net, int new_w, int new_h) {
 }
 
 template <class T>
-size_t ScaleChannelsLayer<T>::p_index(size_t i) const {
-    const size_t per = static_cast<size_t>(this->outputs()), S = static_cast<size_t>(this->out_w) * this->out_h;
-    if (sam_) return i;
-    const size_t n = i / per, r = i % per;
-    return scale_wh ? n * S + r % S : n * this->out_c + r / S;
+ScaleMap ScaleChannelsLayer<T>::map() const {
+    ScaleMap m;
+    m.mode = sam_ ? ScaleMap::Elementwise : scale_wh ? ScaleMap::Spatial : ScaleMap::Channel;
+    m.S = static_cast<size_t>(this->out_w) * this->out_h;
+    m.CS = m.S * this->out_c;
+    return m;
 }
 
 template <class T>
@@ -61,7 +62,8 @@ void ScaleChannelsLayer<T>::forward(Network<T>& net) {
     const T* p = net.input;
     T* y = this->output.data();
     const size_t n = this->output.size();
-    for (size_t i = 0; i < n; ++i) y[i] = a[i] * p[p_index(i)];
+    const ScaleMap k = map();
+    for (size_t i = 0; i < n; ++i) y[i] = a[i] * p[k(i)];
     activate_keep(net, activation, y, n, x_act_);
 }
 
@@ -79,8 +81,9 @@ void ScaleChannelsLayer<T>::backward(Network<T>& net) {
     const T* a = src.output.data();
     const T* p = net.input;
     T* da = src.delta.data();
+    const ScaleMap map_p = map();
     for (size_t i = 0; i < n; ++i) {
-        const size_t k = p_index(i);
+        const size_t k = map_p(i);
         da[i] += d[i] * p[k];
         if (net.delta) net.delta[k] += d[i] * a[i];
     }
