@@ -276,6 +276,38 @@ TEST(GpuAgreementNet, EmaTrainingFollowsTheCpu) {
     }
 }
 
+// The moving average lives on the device (Layer::ema_follow_gpu): a GPU run interrupted inside the
+// averaging window writes it to its checkpoint (pull_params), and the run resumed from that
+// checkpoint on the device goes on as the uninterrupted one (a checkpoint with the host's stale
+// copy would be 10 steps of alpha 0.9 from the apply step, far off). Without the average in the
+// checkpoint (dropped here) the applied weights differ.
+TEST(GpuAgreementNet, EmaOnTheDeviceGoesThroughCheckpoints) {
+    DN_REQUIRE_GPU();
+    const std::string dir = make_temp_dir();
+    const EmaRun whole = train_ema(kEmaNet, dir + "/a", -1, "", false, true);
+    train_ema(kEmaNet, dir + "/b", 1030, "", false, true);
+    const std::string ckpt = dir + "/b/ema_last.weights";
+    ASSERT_TRUE(file_exists(ckpt));
+    const EmaRun resumed = train_ema(kEmaNet, dir + "/r", -1, ckpt, false, true);
+    const EmaRun dropped = train_ema(kEmaNet, dir + "/c", -1, ckpt, true, true);
+    ASSERT_FALSE(resumed.at_apply.empty());
+    ASSERT_FALSE(dropped.at_apply.empty());
+    auto w = net_from<float>(kEmaNet), r = net_from<float>(kEmaNet), d = net_from<float>(kEmaNet), k = net_from<float>(kEmaNet);
+    load_weights_bytes(*w, whole.at_apply, "whole");
+    load_weights_bytes(*r, resumed.at_apply, "resumed");
+    load_weights_bytes(*d, dropped.at_apply, "dropped");
+    load_weights(*k, ckpt);
+    ASSERT_GE(k->current_batch(), 1030);
+    ASSERT_FALSE(k->layers[0]->ema.empty()) << "the checkpoint has no moving average";
+    auto pw = w->layers[0]->params(), pr = r->layers[0]->params(), pd = d->layers[0]->params();
+    double dropped_err = 0;
+    for (size_t i = 0; i < pw.size(); ++i) {
+        EXPECT_LE(max_norm_err(pr[i].value, pw[i].value, pw[i].size), 1e-6) << pw[i].name << " after the apply step";
+        if (pw[i].grad) dropped_err = std::max(dropped_err, max_norm_err(pd[i].value, pw[i].value, pw[i].size));
+    }
+    EXPECT_GT(dropped_err, 1e-4) << "the checkpoint's moving average made no difference";
+}
+
 // The CLI end to end: `detector test` on the device (-i 0) prints the CPU's detections (-nogpu):
 // the same objects, probabilities within 1 point, boxes within 2 pixels.
 TEST(GpuAgreementNet, DetectorTestGivesTheCpuDetections) {

@@ -239,10 +239,12 @@ TEST(Optimizer, EmaGoesThroughCheckpointsAndResumesExactly) {
         ASSERT_LE(probe->current_batch(), 1031);
         ASSERT_FALSE(probe->layers[0]->ema.empty()) << "the checkpoint has no moving average";
     }
-    const EmaRun resumed = train_ema(kEmaNet, dir + "/b", -1, dir + "/b/ema_last.weights");
+    // (each resumed run writes into a folder of its own: the interrupted run's checkpoint stays)
+    const EmaRun resumed = train_ema(kEmaNet, dir + "/r", -1, dir + "/b/ema_last.weights");
     EXPECT_TRUE(resumed.at_apply == whole.at_apply) << "resumed run differs after the apply step";
     EXPECT_TRUE(resumed.final == whole.final) << "resumed run differs at the end";
     const EmaRun dropped = train_ema(kEmaNet, dir + "/c", -1, dir + "/b/ema_last.weights", true);
+    ASSERT_FALSE(dropped.at_apply.empty()) << "the run from the checkpoint did not reach the apply step";
     EXPECT_FALSE(dropped.at_apply == whole.at_apply) << "the checkpoint's moving average made no difference";
     std::string no_ema = kEmaNet;
     no_ema.replace(no_ema.find("ema_alpha=0.9\n"), 14, "");

@@ -144,9 +144,15 @@ public:
     virtual void backward_gpu(Network<T>& net);
     /// update() on the device copies of params().
     virtual void update_gpu(const UpdateArgs& a);
-    /// Copies every params() buffer (and grad) to the device / back to the host.
+    /// Copies every params() buffer (and grad, Adam's moments and the ema_alpha average) to the
+    /// device / back to the host.
     void push_params();
     void pull_params();
+    /// [net] ema_alpha on the device (src/train/ema.cpp): `start` makes the device average a copy of
+    /// the device weights of every params() entry that has a gradient (and sizes Layer::ema, whose
+    /// values pull_params then brings over); otherwise the device average follows the device
+    /// weights, e = alpha e + (1 - alpha) w (kernels/optimizer.hpp ema_follow).
+    void ema_follow_gpu(float alpha, bool start);
     /// Device copy of the params() entry `name` (value or grad); throws when absent.
     T* gpu_value(const char* name);
     T* gpu_grad(const char* name);
@@ -171,7 +177,8 @@ public:
     DeviceBuffer<T> output_gpu, delta_gpu;  ///< device twins of output/delta (GPU runs)
     AdamMoments<T> adam;                  ///< Adam's moments (adam=1 training); on the device in GPU runs
     /// [net] ema_alpha: the moving average of each params() entry that has a gradient, in params()
-    /// order (empty vectors for the others; all empty before it starts). Host memory; checkpoints carry it.
+    /// order (empty vectors for the others; all empty before it starts). Checkpoints carry it; in
+    /// GPU runs it lives on the device and pull_params brings it over.
     std::vector<std::vector<T>> ema;
 
 private:
@@ -180,6 +187,7 @@ private:
     std::vector<std::string> gpu_names_;  ///< params() names, in order, at the last push
     std::vector<DeviceBuffer<T>> gpu_values_, gpu_grads_;
     std::vector<DeviceBuffer<T>> gpu_adam_m_, gpu_adam_v_;  ///< device twins of adam.m / adam.v
+    std::vector<DeviceBuffer<T>> gpu_ema_;                  ///< device twins of ema
 };
 
 template <class T>

@@ -65,9 +65,11 @@ bool ema_due(const NetConfig& cfg, int64_t iteration, int64_t max_batches);
 /// In the window of ema_due: the first call copies every array that has a gradient into
 /// Layer::ema (Started); each call then sets ema = alpha * ema + (1 - alpha) * w (Updated); at
 /// iteration max_batches - 1000 the weights become the average instead (Applied), and training
-/// goes on from it. Works on the host arrays: GPU runs pull the parameters before and push them
-/// after Applied. Throws dn::Error when a layer's Layer::ema does not match its params().
-EmaAction ema_step(Network<float>& net, int64_t iteration, int64_t max_batches);
+/// goes on from it. With `gpu` (a network on the device) the average is kept and followed on the
+/// device (Layer::ema_follow_gpu; Network::pull_params brings it to the host for checkpoints), and
+/// Applied pulls the parameters, replaces them on the host and pushes them back. Throws dn::Error
+/// when a layer's Layer::ema does not match its params().
+EmaAction ema_step(Network<float>& net, int64_t iteration, int64_t max_batches, bool gpu = false);
 
 /// Draws the loss curve (and the evaluation metric, if any) into a PNG.
 void write_chart(const std::string& path, const std::vector<std::pair<int64_t, double>>& losses,

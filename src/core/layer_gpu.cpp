@@ -35,6 +35,9 @@ void Layer<T>::push_params() {
         gpu_adam_m_[i].push(adam.m[i].data(), adam.m[i].size());
         gpu_adam_v_[i].push(adam.v[i].data(), adam.v[i].size());
     }
+    // ema_alpha's average (a checkpoint's, or the host's after its apply step)
+    gpu_ema_.resize(ema.size() == ps.size() ? ps.size() : 0);
+    for (size_t i = 0; i < gpu_ema_.size(); ++i) gpu_ema_[i].push(ema[i].data(), ema[i].size());
 }
 
 template <class T>
@@ -49,7 +52,38 @@ void Layer<T>::pull_params() {
         gpu_adam_m_[i].pull(adam.m[i].data(), adam.m[i].size());
         gpu_adam_v_[i].pull(adam.v[i].data(), adam.v[i].size());
     }
+    for (size_t i = 0; i < gpu_ema_.size() && i < ema.size(); ++i)
+        if (gpu_ema_[i].size() == ema[i].size()) gpu_ema_[i].pull(ema[i].data(), ema[i].size());
     params_changed();
+}
+
+template <class T>
+void Layer<T>::ema_follow_gpu(float alpha, bool start) {
+#ifdef DN_GPU
+    if constexpr (std::is_same<T, float>::value) {
+        std::vector<Param<T>> ps = params();
+        if (ps.size() != gpu_values_.size()) fail("%s: ema_follow_gpu before push_params", where.c_str());
+        if (start) {
+            ema.assign(ps.size(), std::vector<T>());
+            gpu_ema_.resize(ps.size());
+            for (size_t i = 0; i < ps.size(); ++i) {
+                const size_t n = ps[i].grad ? ps[i].size : 0;
+                ema[i].resize(n);
+                gpu_ema_[i].resize(n);
+                if (n) copy_gpu(gpu_values_[i].data(), gpu_ema_[i].data(), n);
+            }
+            return;
+        }
+        if (gpu_ema_.size() != ps.size())
+            fail("%s: the moving average of layer %d has %zu device arrays, the layer %zu", where.c_str(), index,
+                 gpu_ema_.size(), ps.size());
+        for (size_t i = 0; i < ps.size(); ++i)
+            if (gpu_ema_[i].size()) ema_update_gpu(gpu_ema_[i].data(), gpu_values_[i].data(), gpu_ema_[i].size(), alpha);
+        return;
+    }
+#endif
+    (void)alpha, (void)start;
+    fail("%s: GPU runs need a float network built with GPU=1", where.c_str());
 }
 
 template <class T>
@@ -164,6 +198,7 @@ void Layer<T>::backward_gpu(Network<T>& net) {
 #define DN_LAYER_GPU_MEMBERS(T)                                   \
     template void Layer<T>::push_params();                        \
     template void Layer<T>::pull_params();                        \
+    template void Layer<T>::ema_follow_gpu(float, bool);          \
     template T* Layer<T>::gpu_value(const char*);                 \
     template T* Layer<T>::gpu_grad(const char*);                  \
     template void Layer<T>::update_gpu(const UpdateArgs&);        \

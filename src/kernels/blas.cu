@@ -39,6 +39,8 @@ __global__ void adam_k(float* w, float* g, float* m, float* v, size_t n, AdamSte
     DN_GRID_FOR(i, n) adam_step(w[i], g[i], m[i], v[i], s);
 }
 
+__global__ void ema_k(float* e, const float* w, size_t n, float alpha) { DN_GRID_FOR(i, n) ema_follow(e[i], w[i], alpha); }
+
 __global__ void copy_rows_k(const float* src, size_t ss, float* dst, size_t ds, size_t rows, size_t len, bool acc) {
     DN_GRID_FOR(i, rows * len) {
         const size_t r = i / len, k = i % len;
@@ -139,6 +141,12 @@ void sgd_update_gpu(float* v, float* g, size_t n, float lr, float decay, float m
 void adam_update_gpu(float* w, float* g, float* m, float* v, size_t n, const AdamStep<float>& s) {
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, adam_k)(w, g, m, v, n, s);
+    DN_KERNEL_CHECK();
+}
+
+void ema_update_gpu(float* e, const float* w, size_t n, float alpha) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, ema_k)(e, w, n, alpha);
     DN_KERNEL_CHECK();
 }
 

@@ -63,6 +63,8 @@ void bias_grad_gpu(const float* delta, int N, int C, int S, float* dbias);
 void sgd_update_gpu(float* v, float* g, size_t n, float lr, float decay, float momentum, bool apply_decay);
 /// Adam over n elements (adam_step in kernels/optimizer.hpp): updates w, m, v; zeroes g.
 void adam_update_gpu(float* w, float* g, float* m, float* v, size_t n, const AdamStep<float>& s);
+/// [net] ema_alpha: e = alpha e + (1 - alpha) w elementwise (ema_follow).
+void ema_update_gpu(float* e, const float* w, size_t n, float alpha);
 /// rows x len block copy between strided rows; accumulate adds instead of writing.
 void copy_rows_gpu(const float* src, size_t src_stride, float* dst, size_t dst_stride, size_t rows, size_t len,
                    bool accumulate);

@@ -24,6 +24,13 @@ DN_HD inline void sgd_step(T& w, T& g, T lr, T decay, T momentum, bool apply_dec
     g = gi * momentum;
 }
 
+/// [net] ema_alpha's step for one element (AlexeyAB's moving average of the weights):
+///     e = alpha*e + (1 - alpha)*w.
+template <class T>
+DN_HD inline void ema_follow(T& e, T w, T alpha) {
+    e = alpha * e + (T(1) - alpha) * w;
+}
+
 /// The coefficients of Adam's step t (t = 1 for the first step since the moments were zero).
 template <class T>
 struct AdamStep {

@@ -4,6 +4,7 @@
 
 #include "darknet/error.hpp"
 #include "darknet/trainer.hpp"
+#include "kernels/optimizer.hpp"
 
 namespace dn {
 
@@ -17,17 +18,26 @@ bool ema_due(const NetConfig& cfg, int64_t iteration, int64_t max_batches) {
 // (re-estimating the batchnorm rolling statistics, which are not averaged). AlexeyAB averages the
 // weights, biases and scales of [convolutional] layers; here every array that has a gradient, which
 // is the same set in convolutional networks and also covers [connected] and [groupnorm].
-EmaAction ema_step(Network<float>& net, int64_t iteration, int64_t max_batches) {
+// In GPU runs the average lives on the device next to the weights (Layer::ema_follow_gpu: the same
+// per-element step), so following it costs one pass over the weights and no host copy; the apply
+// step, once per run, goes through the host.
+EmaAction ema_step(Network<float>& net, int64_t iteration, int64_t max_batches, bool gpu) {
     if (!ema_due(net.cfg, iteration, max_batches)) return EmaAction::None;
     const float a = net.cfg.ema_alpha;
     bool started = false;
     for (auto& l : net.layers) started = started || !l->ema.empty();
     const bool apply = iteration == max_batches - 1000;
+    if (gpu && apply) net.pull_params();  // the weights and the average, for the host's apply below
     for (auto& l : net.layers) {
         std::vector<Param<float>> ps = l->params();
         bool trained = false;
         for (const auto& p : ps) trained = trained || (p.grad && p.size);
         if (!trained) continue;
+        if (gpu && !apply) {  // as below: the first step copies, every step (the first too) follows
+            if (!started) l->ema_follow_gpu(a, true);
+            l->ema_follow_gpu(a, false);
+            continue;
+        }
         if (!started) {
             l->ema.clear();
             for (const auto& p : ps)
@@ -43,11 +53,12 @@ EmaAction ema_step(Network<float>& net, int64_t iteration, int64_t max_batches) 
             if (apply) {
                 for (size_t i = 0; i < e.size(); ++i) w[i] = e[i];
             } else {
-                for (size_t i = 0; i < e.size(); ++i) e[i] = a * e[i] + (1 - a) * w[i];
+                for (size_t i = 0; i < e.size(); ++i) ema_follow(e[i], w[i], a);
             }
         }
         if (apply) l->params_changed();
     }
+    if (gpu && apply) net.push_params();
     return apply ? EmaAction::Applied : started ? EmaAction::Updated : EmaAction::Started;
 }
 

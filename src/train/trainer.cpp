@@ -151,9 +151,7 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
         else net.update(rate);
         it = net.current_batch();
         if (ema_due(net.cfg, it, max_batches)) {  // [net] ema_alpha
-            if (gpu) net.pull_params();
-            const EmaAction e = ema_step(net, it, max_batches);
-            if (e == EmaAction::Applied && gpu) net.push_params();
+            const EmaAction e = ema_step(net, it, max_batches, gpu);
             if (!opt.quiet && e == EmaAction::Started)
                 std::fprintf(stderr, "Iteration %lld: the moving average of the weights starts (ema_alpha=%g)\n",
                              static_cast<long long>(it), net.cfg.ema_alpha);
