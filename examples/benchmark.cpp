@@ -26,7 +26,7 @@ int run_benchmark(int argc, char** argv) {
     const bool q = is_quiet();
     set_quiet(true);
     auto net = Network<float>::from_cfg_file(a.pos(2), 1);
-    if (!a.pos(3).empty()) load_weights(*net, a.pos(3));
+    if (!a.pos(3).empty()) load_weights(*net, a.pos(3), false, LoadFor::Inference);
     set_quiet(q);
     net->optimize_for_inference();
     std::vector<float> x(static_cast<size_t>(net->inputs()));

@@ -146,7 +146,7 @@ int classifier_valid(const std::string& datacfg, const std::string& cfgfile, con
     ClassificationSet valid = load_classification_set(d.data.get_path("valid", "data/valid.list"), d.labels);
     auto net = Network<float>::from_cfg_file(cfgfile, a.integer("-batch", 100));
     check_classes(*net, d.labels.size(), cfgfile);
-    if (!weightfile.empty()) load_weights(*net, weightfile);
+    if (!weightfile.empty()) load_weights(*net, weightfile, false, LoadFor::Inference);
     net->optimize_for_inference();
     const int topk = a.integer("-top", d.data.get_int("top", 5));
     const double t0 = now_seconds();
@@ -161,7 +161,7 @@ int classifier_predict(const std::string& datacfg, const std::string& cfgfile, c
     Dataset d = read_data(datacfg);
     auto net = Network<float>::from_cfg_file(cfgfile, 1);
     check_classes(*net, d.labels.size(), cfgfile);
-    if (!weightfile.empty()) load_weights(*net, weightfile);
+    if (!weightfile.empty()) load_weights(*net, weightfile, false, LoadFor::Inference);
     net->optimize_for_inference();
     const int topk = std::min<int>(a.integer("-top", d.data.get_int("top", 5)), static_cast<int>(d.labels.size()));
     while (true) {

@@ -29,7 +29,7 @@ int detector_demo(const std::string& datacfg, const std::string& cfgfile, const 
     VideoSource src(filename, a.integer("-c", 0));
     auto net = Network<float>::from_cfg_file(cfgfile, 1);
     net->print_summary();
-    if (!weightfile.empty()) load_weights(*net, weightfile);
+    if (!weightfile.empty()) load_weights(*net, weightfile, false, LoadFor::Inference);
     if (const int gpu = gpu_flag(a); gpu >= 0) net->use_gpu(gpu);
     else net->optimize_for_inference();
     const std::vector<std::string> names = load_names(datacfg, detection_classes(*net));

@@ -52,7 +52,7 @@ int detector_test(const std::string& datacfg, const std::string& cfgfile, const 
     auto net = Network<float>::from_cfg_file(cfgfile, 1);
     net->print_summary();
     lap("cfg parse + network build");
-    if (!weightfile.empty()) load_weights(*net, weightfile);
+    if (!weightfile.empty()) load_weights(*net, weightfile, false, LoadFor::Inference);
     lap("weights");
     const int gpu = gpu_flag(a);
     if (gpu >= 0) net->use_gpu(gpu);

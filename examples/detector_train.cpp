@@ -61,7 +61,7 @@ std::unique_ptr<Network<float>> eval_net(const DetData& d, const std::string& cf
                                          const Args& a, float thresh, DetectOptions* dopt) {
     auto net = Network<float>::from_cfg_file(cfgfile, a.integer("-batch", 8));
     check_head(*net, d.classes, cfgfile);
-    load_weights(*net, weightfile);
+    load_weights(*net, weightfile, false, LoadFor::Inference);
     if (const int gpu = gpu_flag(a); gpu >= 0) net->use_gpu(gpu);
     else net->optimize_for_inference();
     dopt->thresh = thresh;

@@ -235,6 +235,53 @@ TEST(Weights, CheckpointsCarryOptimizerStateThatDarknetIgnores) {
     EXPECT_TRUE(weights_bytes(*b, -1, true) == ck);
 }
 
+// Inference loads (detector test, classifier predict/valid, demo, benchmark) skip a checkpoint's
+// training state: SGD's momentum, Adam's moments and ema_alpha's average. No weight gradient
+// buffer or moment is allocated, and the network holds what the plain weights file gives.
+TEST(Weights, InferenceLoadsSkipTheCheckpointsTrainingState) {
+    const std::string sgd = kSmall;
+    std::string adam = kSmall, ema = kSmall;
+    adam.insert(adam.find("width"), "adam=1\n");
+    ema.insert(ema.find("width"), "ema_alpha=0.9\n");
+    for (const std::string& cfg : {sgd, adam, ema}) {
+        auto a = net_from<float>(cfg, 1);
+        fill_params(*a, 0.4f);
+        a->ensure_grads();
+        for (auto& l : a->layers) {
+            auto ps = l->params();
+            for (auto& p : ps)
+                if (p.grad) std::fill(p.grad, p.grad + p.size, 0.01f);
+            if (cfg == ema && !ps.empty())
+                for (auto& p : ps) l->ema.emplace_back(p.grad ? p.size : 0, 0.25f);
+        }
+        if (cfg == adam) a->update(0.001f);  // Adam's moments and step count
+        const std::string dir = dn::test::make_temp_dir();
+        save_weights(*a, dir + "/ckpt.weights", -1, true);
+        save_weights(*a, dir + "/plain.weights");
+        const std::vector<char> ck = dn::test::read_bytes(dir + "/ckpt.weights");
+        ASSERT_GT(ck.size(), dn::test::read_bytes(dir + "/plain.weights").size() + 100) << "no training state saved";
+        auto t = net_from<float>(cfg, 1), i = net_from<float>(cfg, 1), p = net_from<float>(cfg, 1);
+        load_weights(*t, dir + "/ckpt.weights");
+        load_weights(*i, dir + "/ckpt.weights", false, LoadFor::Inference);
+        load_weights(*p, dir + "/plain.weights");
+        EXPECT_TRUE(weights_bytes(*t, -1, true) == ck) << "a training load restores it all";
+        EXPECT_TRUE(weights_bytes(*i, -1, true) == weights_bytes(*p, -1, true)) << "the inference load is the plain file's";
+        // gradient floats allocated (the layers make the small bias gradients when built)
+        auto grad_floats = [](Network<float>& n) {
+            size_t g = 0;
+            for (auto& l : n.layers)
+                for (auto& q : l->params()) g += q.grad ? q.size : 0;
+            return g;
+        };
+        EXPECT_EQ(grad_floats(*i), grad_floats(*p));
+        EXPECT_GT(grad_floats(*t), grad_floats(*p) + 100);
+        for (auto& l : i->layers) {
+            EXPECT_TRUE(l->adam.empty()) << l->index;
+            EXPECT_TRUE(l->ema.empty()) << l->index;
+        }
+    }
+}
+
 // A checkpoint (_last.weights: the optimizer trailer after the layers) of a network whose last
 // layers have no weights (every classifier ends in [softmax], every detector in [yolo]) is whole:
 // `detector test`, `map` and `classifier valid` load it without allow_partial. They used to stop

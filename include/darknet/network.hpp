@@ -174,15 +174,19 @@ private:
 /// `allow_partial` is true a file that ends exactly at a layer boundary loads the layers it holds
 /// (pretrained backbones); otherwise a short file is an error. A trailer's optimizer state (our
 /// checkpoints) is restored into the momentum buffers (SGD) or Layer::adam (adam=1); the state of
-/// the other optimizer is skipped. Throws dn::Error giving the layer
-/// index and type, the byte offset, and the expected and available bytes.
+/// the other optimizer is skipped. With LoadFor::Inference (detector test, classifier predict,
+/// ...) the trailer's training state (SGD momentum, Adam's moments, ema_alpha's average) is
+/// skipped, so that no gradient buffers or moments are allocated for it. Throws dn::Error giving
+/// the layer index and type, the byte offset, and the expected and available bytes.
+enum class LoadFor { Training, Inference };
 template <class T>
-void load_weights(Network<T>& net, const std::string& path, bool allow_partial = false);
+void load_weights(Network<T>& net, const std::string& path, bool allow_partial = false,
+                  LoadFor use = LoadFor::Training);
 /// load_weights from a file's bytes held in memory; `label` names them in messages (e.g. copying a
 /// training network's weights into an evaluation network: load_weights_bytes(eval, weights_bytes(net))).
 template <class T>
 void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::string& label = "<memory>",
-                        bool allow_partial = false);
+                        bool allow_partial = false, LoadFor use = LoadFor::Training);
 /// Saves in Darknet's format (header as loaded, or 0.2.5), atomically (temporary file + rename).
 /// With `optimizer_state` the optimizer's state (SGD's momentum buffers, or Adam's moments and
 /// step count) goes into the trailer too, so that training resumes exactly (checkpoints); Darknet

@@ -133,12 +133,13 @@ bool seen_is_64bit(int32_t major, int32_t minor) { return major * 10 + minor >= 
 }  // namespace
 
 template <class T>
-void load_weights(Network<T>& net, const std::string& path, bool allow_partial) {
-    load_weights_bytes(net, read_binary(path), path, allow_partial);
+void load_weights(Network<T>& net, const std::string& path, bool allow_partial, LoadFor use) {
+    load_weights_bytes(net, read_binary(path), path, allow_partial, use);
 }
 
 template <class T>
-void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::string& path, bool allow_partial) {
+void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::string& path, bool allow_partial,
+                        LoadFor use) {
     if (bytes.size() < 12)
         fail("weights file '%s' is %zu bytes long; a Darknet weights header needs at least 16", path.c_str(),
              bytes.size());
@@ -213,10 +214,12 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
             r.set_layer(idx, l.type());
             const size_t before = r.offset();
             // layers not loaded, and the state of the optimizer this cfg does not use, are skipped
+            const bool training_state =
+                kind == kTrailerOptimizerState || kind == kTrailerAdamState || kind == kTrailerEma;
             const bool other_optimizer = (kind == kTrailerOptimizerState && net.cfg.adam) ||
                                          (kind == kTrailerAdamState && !net.cfg.adam) ||
                                          (kind == kTrailerEma && net.cfg.ema_alpha == 0);
-            if (idx >= loaded || other_optimizer) {
+            if (idx >= loaded || other_optimizer || (training_state && use == LoadFor::Inference)) {
                 r.skip(static_cast<size_t>(count) * 4, "trailer record");
                 continue;
             }
@@ -337,10 +340,10 @@ void save_weights(const Network<T>& net, const std::string& path, int upto, bool
     write_file_atomic(path, b.data(), b.size());
 }
 
-template void load_weights<float>(Network<float>&, const std::string&, bool);
-template void load_weights<double>(Network<double>&, const std::string&, bool);
-template void load_weights_bytes<float>(Network<float>&, std::vector<char>, const std::string&, bool);
-template void load_weights_bytes<double>(Network<double>&, std::vector<char>, const std::string&, bool);
+template void load_weights<float>(Network<float>&, const std::string&, bool, LoadFor);
+template void load_weights<double>(Network<double>&, const std::string&, bool, LoadFor);
+template void load_weights_bytes<float>(Network<float>&, std::vector<char>, const std::string&, bool, LoadFor);
+template void load_weights_bytes<double>(Network<double>&, std::vector<char>, const std::string&, bool, LoadFor);
 template std::vector<char> weights_bytes<float>(const Network<float>&, int, bool);
 template std::vector<char> weights_bytes<double>(const Network<double>&, int, bool);
 template void save_weights<float>(const Network<float>&, const std::string&, int, bool);
