@@ -81,6 +81,8 @@ std::vector<GpuCase> gpu_cases() {
         {"softmax_wide_loss", "[softmax]\n", 70, 1, 1, true, true},
         {"softmax_spatial", "[softmax]\nspatial=1\n", 5, 3, 4},
         {"cost_sse", "[cost]\nscale=0.5\n", 5, 1, 1, true, true},
+        {"cost_l1", "[cost]\ntype=L1\nscale=0.5\n", 5, 1, 1, true, true},
+        {"cost_smooth", "[cost]\ntype=smooth\nscale=1.5\n", 3, 4, 4, true, true},
         {"yolo_loss", "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=1.1\niou_loss=ciou\n", 14, 3, 3, true, true},
         {"batchnorm", "[batchnorm]\n"},
         {"batchnorm_eval", "[batchnorm]\n", 3, 6, 6, false},

@@ -9,6 +9,7 @@
 #define DN_EMU_KERNELS_CU "../src/kernels/layers_gpu.cu"
 #include "gpu_emu_util.hpp"
 #if DN_EMU_TESTS
+#include "layers/cost_layer.hpp"
 #include "layers/local_avgpool_layer.hpp"
 #include "layers/maxpool_layer.hpp"
 #include "layers/reorg_layer.hpp"
@@ -324,6 +325,27 @@ INSTANTIATE_TEST_SUITE_P(Groups, GpuEmuSoftmax,
                                          SoftmaxCase{"groups_of_32", 2, 2, 16, "groups=2\n"},
                                          SoftmaxCase{"spatial", 5, 3, 6, "spatial=1\ntemperature=1.3\n"}),
                          [](const testing::TestParamInfo<SoftmaxCase>& i) { return i.param.name; });
+
+// [cost]'s kernel against the CPU layer, every type: the scaled delta and the loss (block sums in
+// double). 1000 values: several blocks. Masked labels (-1234) in every type's labels, which only
+// type=masked skips; |y - t| beyond 1 for smooth's linear part.
+TEST(GpuEmuLayers, CostMatchesTheCpu) {
+    const int batch = 2, n = 500;
+    for (const char* type : {"sse", "masked", "L1", "smooth"}) {
+        const std::string cfg = net_cfg(batch, 1, 1, n, std::string("[cost]\ntype=") + type + "\nscale=0.7\n");
+        std::mt19937 r(8);
+        Tensor x(static_cast<size_t>(batch) * n, r, 0.f, 1.5f), t(static_cast<size_t>(batch) * n, r);
+        for (size_t i = 0; i < t.size(); i += 7) t.data()[i] = dn::kMaskedLabel;
+        std::vector<float> unused(x.size(), 0.f);
+        OneLayer cpu(cfg, x.data(), {}, unused, t.data());
+        std::vector<float> delta(x.size(), 5.f);
+        const dn::CostType kind = dynamic_cast<dn::CostLayer<float>&>(*cpu.l).cost_type;
+        const double cost = dn::cost_gpu(x.data(), t.data(), x.size(), kind, 0.7f, delta.data());
+        expect_close(std::string(type) + " delta", delta, std::vector<float>(cpu.l->delta.begin(), cpu.l->delta.end()));
+        EXPECT_NEAR(cost, cpu.l->cost, 1e-9 * std::fabs(cpu.l->cost)) << type;
+        EXPECT_GT(cpu.l->cost, 1.0) << type;
+    }
+}
 
 // dropout's kernel against its definition: y = keep ? x / (1 - p) : 0, and dx += keep ? d / (1 - p)
 // : 0 (the CPU layer draws its own mask, so the mask is given here).

@@ -16,6 +16,7 @@
 #include "kernels/activations.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/gpu_index.hpp"
+#include "kernels/cost.hpp"
 #include "kernels/index_maps.hpp"
 #include "kernels/lrn.hpp"
 #include "kernels/optimizer.hpp"
@@ -117,6 +118,10 @@ void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, i
                          float inv_t, float* y);
 void softmax_backward_gpu(const float* y, const float* d, int batch, int per_image, int groups, int n, int stride,
                           int group_stride, float inv_t, float* dx);
+/// [cost]: delta[i] = scale * dL/dy of cost_element(type, y[i], t[i]) (kernels/cost.hpp); returns
+/// scale * the sum of the terms (block sums in double, added on the host in order: the same loss
+/// every run).
+double cost_gpu(const float* y, const float* t, size_t n, CostType type, float scale, float* delta);
 /// Loss mode: delta = (y - t) * inv_t; returns -sum t log y (the same value every run: block sums
 /// added on the host in order).
 double softmax_ce_gpu(const float* y, const float* t, size_t n, float inv_t, float* delta);

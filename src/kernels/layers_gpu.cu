@@ -8,6 +8,7 @@
 
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
+#include "kernels/cost.hpp"
 #include "kernels/index_maps.hpp"
 
 namespace dn {
@@ -283,6 +284,14 @@ __global__ void softmax_bwd_k(const float* y, const float* d, SoftmaxGroups s, f
     softmax_group_bwd<Warp>(y, d, s, s.offset(q), Warp ? threadIdx.x % 32 : 0, Warp ? 32 : 1, dx);
 }
 
+// [cost]: delta = scale * dL/dy, and each block's part of the sum of the terms into part[blockIdx.x].
+__global__ void cost_k(const float* y, const float* t, size_t n, CostType type, float scale, float* delta, double* part) {
+    double c = 0;
+    DN_GRID_FOR(i, n) delta[i] = scale * cost_element(type, y[i], t[i], &c);
+    c = block_sum(c);
+    if (threadIdx.x == 0) part[blockIdx.x] = c;
+}
+
 // Loss mode: delta = (y - t) / T, and each block's part of -sum t log y into cost[blockIdx.x]
 // (summed on the host in block order: the same loss every run).
 __global__ void softmax_ce_k(const float* y, const float* t, size_t n, float inv_t, float* delta, double* cost) {
@@ -443,17 +452,34 @@ void softmax_backward_gpu(const float* y, const float* d, int batch, int per_ima
     });
 }
 
-double softmax_ce_gpu(const float* y, const float* t, size_t n, float inv_t, float* delta) {
+namespace {
+// Launches a loss kernel that writes its blocks' parts of the loss into part[0, blocks), and
+// returns their sum, added on the host in block order.
+template <class Launch>
+double block_loss(size_t n, Launch&& launch) {
     if (!n) return 0;
     const unsigned blocks = std::min(grid_blocks(n), 1024u);
     double* part = reinterpret_cast<double*>(gpu_scratch(2 * static_cast<size_t>(blocks)));
-    DN_LAUNCH(blocks, kGridThreads, softmax_ce_k)(y, t, n, inv_t, delta, part);
+    launch(blocks, part);
     DN_KERNEL_CHECK();
     std::vector<double> h(blocks);
     DN_CUDA_CHECK(cudaMemcpy(h.data(), part, blocks * sizeof(double), cudaMemcpyDeviceToHost));
     double c = 0;
     for (double v : h) c += v;
     return c;
+}
+}  // namespace
+
+double softmax_ce_gpu(const float* y, const float* t, size_t n, float inv_t, float* delta) {
+    return block_loss(n, [&](unsigned blocks, double* part) {
+        DN_LAUNCH(blocks, kGridThreads, softmax_ce_k)(y, t, n, inv_t, delta, part);
+    });
+}
+
+double cost_gpu(const float* y, const float* t, size_t n, CostType type, float scale, float* delta) {
+    return static_cast<double>(scale) * block_loss(n, [&](unsigned blocks, double* part) {
+        DN_LAUNCH(blocks, kGridThreads, cost_k)(y, t, n, type, scale, delta, part);
+    });
 }
 
 }  // namespace dn

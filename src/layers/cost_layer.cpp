@@ -1,6 +1,5 @@
 #include "cost_layer.hpp"
 
-#include <cmath>
 #include <cstring>
 
 #include "darknet/network.hpp"
@@ -36,34 +35,7 @@ void CostLayer<T>::forward(Network<T>& net) {
     if (!net.train || !net.truth) return;
     const T sc = static_cast<T>(scale);
     double cost = 0;
-    for (size_t i = 0; i < n; ++i) {
-        const T t = net.truth[i];
-        const T d = net.input[i] - t;
-        T g = 0;
-        switch (cost_type) {
-            case CostType::Masked:
-                if (t == T(-1234)) break;
-                [[fallthrough]];
-            case CostType::Sse:
-                cost += 0.5 * d * d;
-                g = d;
-                break;
-            case CostType::L1:
-                cost += std::fabs(d);
-                g = d > 0 ? T(1) : (d < 0 ? T(-1) : T(0));
-                break;
-            case CostType::Smooth:
-                if (std::fabs(d) < T(1)) {
-                    cost += 0.5 * d * d;
-                    g = d;
-                } else {
-                    cost += std::fabs(d) - 0.5;
-                    g = d > 0 ? T(1) : T(-1);
-                }
-                break;
-        }
-        this->delta[i] = sc * g;
-    }
+    for (size_t i = 0; i < n; ++i) this->delta[i] = sc * cost_element(cost_type, net.input[i], net.truth[i], &cost);
     this->cost = scale * cost;
 }
 
