@@ -84,6 +84,10 @@ std::vector<GpuCase> gpu_cases() {
         {"cost_l1", "[cost]\ntype=L1\nscale=0.5\n", 5, 1, 1, true, true},
         {"cost_smooth", "[cost]\ntype=smooth\nscale=1.5\n", 3, 4, 4, true, true},
         {"yolo_loss", "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=1.1\niou_loss=ciou\n", 14, 3, 3, true, true},
+        {"yolo_no_loss", "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=1.05\n", 14, 3, 3},
+        {"yolo_new_coords_loss", "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=2.0\nnew_coords=1\n"
+                                 "iou_loss=ciou\nobjectness_smooth=1\n", 14, 3, 3, true, true},
+        {"yolo_eval", "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\n", 14, 3, 3, false},
         {"batchnorm", "[batchnorm]\n"},
         {"batchnorm_eval", "[batchnorm]\n", 3, 6, 6, false},
         {"lrn_5", "[lrn]\nsize=5\nalpha=0.5\nbeta=0.75\nkappa=2\n", 8, 4, 4},

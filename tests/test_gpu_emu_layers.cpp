@@ -16,6 +16,7 @@
 #include "layers/scale_channels_layer.hpp"
 #include "layers/softmax_layer.hpp"
 #include "layers/upsample_layer.hpp"
+#include "layers/yolo_layer.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -325,6 +326,35 @@ INSTANTIATE_TEST_SUITE_P(Groups, GpuEmuSoftmax,
                                          SoftmaxCase{"groups_of_32", 2, 2, 16, "groups=2\n"},
                                          SoftmaxCase{"spatial", 5, 3, 6, "spatial=1\ntemperature=1.3\n"}),
                          [](const testing::TestParamInfo<SoftmaxCase>& i) { return i.param.name; });
+
+// [yolo]'s transform (logistic x, y with scale_x_y, raw w, h, logistic objectness and classes; and
+// new_coords=1's scaled x, y) forward and backward (dL/dy chained and added onto a pattern, and a
+// loss gradient added first), against the CPU layer.
+TEST(GpuEmuLayers, YoloTransformMatchesTheCpu) {
+    for (const char* keys : {"scale_x_y=1.1\n", "", "scale_x_y=2.0\nnew_coords=1\n"}) {
+        const int batch = 2, w = 5, h = 3, c = 2 * 7;
+        const std::string cfg = net_cfg(batch, w, h, c,
+                                        std::string("[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\n") + keys);
+        std::mt19937 r(12);
+        const size_t n = static_cast<size_t>(batch) * w * h * c;
+        Tensor x(n, r, 0.f, 2.f), up(n, r), dx0(n, r), lg(n, r);
+        std::vector<float> dx = dx0.values();
+        OneLayer cpu(cfg, x.data(), up.values(), dx);
+        auto& l = dynamic_cast<dn::YoloLayer<float>&>(*cpu.l);
+        const dn::YoloTransform tf(l.scale_x_y, l.new_coords != 0, w * h, 5 + l.classes);
+        std::vector<float> y(n, 9.f), dxe = dx0.values();
+        dn::yolo_forward_gpu(x.data(), n, tf, y.data());
+        // (not bit for bit: the compiler may fuse the multiply-adds into FMAs differently)
+        expect_close(std::string(keys) + "forward", y, cpu.output());
+        dn::yolo_backward_gpu(y.data(), up.data(), nullptr, n, tf, dxe.data());
+        expect_close(std::string(keys) + "dL/dx added onto a pattern", dxe, dx);
+        // with a loss gradient: dx + lg first, then the chained term (the CPU's two passes)
+        std::vector<float> want = dx0.values(), got = dx0.values();
+        for (size_t i = 0; i < n; ++i) want[i] = (want[i] + lg.data()[i]) + (dx[i] - dx0.values()[i]);
+        dn::yolo_backward_gpu(y.data(), up.data(), lg.data(), n, tf, got.data());
+        expect_close(std::string(keys) + "with the loss gradient", got, want);
+    }
+}
 
 // [cost]'s kernel against the CPU layer, every type: the scaled delta and the loss (block sums in
 // double). 1000 values: several blocks. Masked labels (-1234) in every type's labels, which only

@@ -139,7 +139,7 @@ public:
     /// forward/backward on device memory: read net.input_gpu, write output_gpu; ADD dL/d(input)
     /// into net.delta_gpu (when not null) and dL/d(param) into the device grads, as on the CPU.
     /// The default runs the CPU code on copies pulled from the device and pushes the results back
-    /// (what Darknet does for its [yolo] loss); layers with GPU kernels override both.
+    /// ([region]); layers with GPU kernels override both.
     virtual void forward_gpu(Network<T>& net);
     virtual void backward_gpu(Network<T>& net);
     /// update() on the device copies of params().

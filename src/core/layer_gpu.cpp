@@ -1,5 +1,5 @@
 // Layer defaults for GPU runs: parameter mirroring, the SGD / Adam step on the device, and the host
-// round trip for layers without kernels of their own ([yolo], [region]).
+// round trip for layers without kernels of their own ([region]).
 #include <algorithm>
 #include <cstring>
 #include <type_traits>

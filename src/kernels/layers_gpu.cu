@@ -10,6 +10,7 @@
 #include "kernels/gpu_reduce.cuh"
 #include "kernels/cost.hpp"
 #include "kernels/index_maps.hpp"
+#include "kernels/yolo_transform.hpp"
 
 namespace dn {
 
@@ -284,6 +285,18 @@ __global__ void softmax_bwd_k(const float* y, const float* d, SoftmaxGroups s, f
     softmax_group_bwd<Warp>(y, d, s, s.offset(q), Warp ? threadIdx.x % 32 : 0, Warp ? 32 : 1, dx);
 }
 
+__global__ void yolo_k(const float* x, size_t n, YoloTransform tf, float* y) {
+    DN_GRID_FOR(i, n) y[i] = tf.forward(tf.entry(i), x[i]);
+}
+
+__global__ void yolo_bwd_k(const float* y, const float* d, const float* lg, size_t n, YoloTransform tf, float* dx) {
+    DN_GRID_FOR(i, n) {
+        float v = dx[i];
+        if (lg) v += lg[i];
+        dx[i] = v + d[i] * tf.grad(tf.entry(i), y[i]);
+    }
+}
+
 // [cost]: delta = scale * dL/dy, and each block's part of the sum of the terms into part[blockIdx.x].
 __global__ void cost_k(const float* y, const float* t, size_t n, CostType type, float scale, float* delta, double* part) {
     double c = 0;
@@ -450,6 +463,19 @@ void softmax_backward_gpu(const float* y, const float* d, int batch, int per_ima
     softmax_launch(s, [&](auto warp, unsigned blocks) {
         DN_LAUNCH(blocks, kGridThreads, softmax_bwd_k<decltype(warp)::value>)(y, d, s, dx);
     });
+}
+
+void yolo_forward_gpu(const float* x, size_t n, const YoloTransform& tf, float* y) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, yolo_k)(x, n, tf, y);
+    DN_KERNEL_CHECK();
+}
+
+void yolo_backward_gpu(const float* y, const float* d, const float* loss_grad, size_t n, const YoloTransform& tf,
+                       float* dx) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, yolo_bwd_k)(y, d, loss_grad, n, tf, dx);
+    DN_KERNEL_CHECK();
 }
 
 namespace {

@@ -107,21 +107,19 @@ void YoloLayer<T>::resize(Network<T>& net, int new_w, int new_h) {
 }
 
 template <class T>
+YoloTransform YoloLayer<T>::transform() const {
+    return YoloTransform(scale_x_y, new_coords != 0, this->w * this->h, 5 + classes);
+}
+
+template <class T>
 void YoloLayer<T>::forward(Network<T>& net) {
-    std::memcpy(this->output.data(), net.input, this->output.size() * sizeof(T));
-    const int S = this->w * this->h;
-    const T sxy = static_cast<T>(scale_x_y), shift = static_cast<T>(-0.5 * (scale_x_y - 1));
-    for (int b = 0; b < this->batch; ++b) {
-        for (int n = 0; n < static_cast<int>(mask.size()); ++n) {
-            T* xy = this->output.data() + entry_index(b, n, 0, 0);
-            if (!new_coords) {
-                activate_array(xy, 2 * static_cast<size_t>(S), Activation::Logistic);
-                activate_array(this->output.data() + entry_index(b, n, 0, 4), static_cast<size_t>(1 + classes) * S,
-                               Activation::Logistic);
-            }
-            if (scale_x_y != 1)
-                for (int i = 0; i < 2 * S; ++i) xy[i] = xy[i] * sxy + shift;
-        }
+    const YoloTransform tf = transform();
+    const size_t S = tf.S, planes = this->output.size() / S;
+    for (size_t p = 0; p < planes; ++p) {
+        const uint32_t e = static_cast<uint32_t>(p % tf.entries);
+        const T* x = net.input + p * S;
+        T* y = this->output.data() + p * S;
+        for (size_t i = 0; i < S; ++i) y[i] = tf.forward(e, x[i]);
     }
     loss_mode_ = net.train && net.truth;
     this->cost = 0;
@@ -132,33 +130,21 @@ void YoloLayer<T>::forward(Network<T>& net) {
 //   x, y:         y = s*sigmoid(t) - (s-1)/2   ->  dy/dt = s * sig (1 - sig),  sig = (y + (s-1)/2)/s
 //   w, h:         y = t                        ->  1
 //   obj, classes: y = sigmoid(t)               ->  y (1 - y)
-// With new_coords=1 the layer applies no logistic: dy/dt = s for x, y and 1 elsewhere.
+// With new_coords=1 the layer applies no logistic: dy/dt = s for x, y and 1 elsewhere
+// (YoloTransform::grad). The loss's own gradient, already w.r.t. the input, is added first.
 template <class T>
 void YoloLayer<T>::backward(Network<T>& net) {
     if (!net.delta) return;
-    if (loss_mode_)  // the loss's own gradient, already w.r.t. the input
+    if (loss_mode_)
         for (size_t i = 0; i < loss_grad_.size(); ++i) net.delta[i] += loss_grad_[i];
-    const int S = this->w * this->h;
-    const T s = static_cast<T>(scale_x_y), half = static_cast<T>(0.5 * (scale_x_y - 1));
-    for (int b = 0; b < this->batch; ++b) {
-        for (int n = 0; n < static_cast<int>(mask.size()); ++n) {
-            for (int e = 0; e < 5 + classes; ++e) {
-                const size_t off = entry_index(b, n, 0, e);
-                const T* y = this->output.data() + off;
-                const T* d = this->delta.data() + off;
-                T* dx = net.delta + off;
-                if (e < 2) {
-                    for (int i = 0; i < S; ++i) {
-                        const T sig = (y[i] + half) / s;
-                        dx[i] += d[i] * (new_coords ? s : s * sig * (T(1) - sig));
-                    }
-                } else if (e < 4 || new_coords) {
-                    for (int i = 0; i < S; ++i) dx[i] += d[i];
-                } else {
-                    for (int i = 0; i < S; ++i) dx[i] += d[i] * y[i] * (T(1) - y[i]);
-                }
-            }
-        }
+    const YoloTransform tf = transform();
+    const size_t S = tf.S, planes = this->output.size() / S;
+    for (size_t p = 0; p < planes; ++p) {
+        const uint32_t e = static_cast<uint32_t>(p % tf.entries);
+        const T* y = this->output.data() + p * S;
+        const T* d = this->delta.data() + p * S;
+        T* dx = net.delta + p * S;
+        for (size_t i = 0; i < S; ++i) dx[i] += d[i] * tf.grad(e, y[i]);
     }
 }
 

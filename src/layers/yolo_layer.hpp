@@ -6,6 +6,8 @@
 
 #include "darknet/detection.hpp"
 #include "darknet/layer.hpp"
+#include "kernels/yolo_transform.hpp"
+#include "layers/gpu_decls.hpp"
 
 namespace dn {
 
@@ -28,6 +30,10 @@ public:
     const char* type() const override { return "yolo"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
+    /// On a GPU the transform (and its backward) runs on the device; a training pass's loss is
+    /// computed on the host from the pulled logits and outputs, as Darknet does, and its gradient
+    /// pushed back.
+    DN_GPU_LAYER_DECLS
     void get_detections(int im_w, int im_h, int net_w, int net_h, float thresh, bool letterbox,
                         std::vector<Detection>& out, int b = 0) const override;
     std::string describe() const override;
@@ -75,7 +81,10 @@ private:
     /// The YOLO loss of a training pass with labels (docs/math.md): sets this->cost and writes
     /// dL/d(input) into loss_grad_.
     void loss(const Network<T>& net);
+    /// The output transform (kernels/yolo_transform.hpp) at the current size.
+    YoloTransform transform() const;
     std::vector<T> loss_grad_;  ///< dL/d(layer input) from the loss of the last training pass
+    DeviceBuffer<T> loss_grad_gpu_;
     bool loss_mode_ = false;
     int net_w_ = 0, net_h_ = 0;
     bool frozen_ = false;

@@ -1,0 +1,56 @@
+// [yolo]'s output transform, value by value, shared by yolo_layer.cpp and its GPU kernels
+// (yolo_forward_gpu / yolo_backward_gpu in layers_gpu.cu), so that the two cannot drift apart.
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/activations.hpp"
+#include "kernels/gpu_index.hpp"  // DN_HD
+
+namespace dn {
+
+/// The layer's tensor is [N][masks][entries][S] (entries = 5 + classes, S = W*H); entry e of an
+/// anchor slot is x, y (e < 2), w, h (2, 3), objectness and class scores (e >= 4):
+///   x, y:        y = s * sigmoid(t) - (s - 1)/2     (s = scale_x_y; new_coords: y = s t - (s - 1)/2)
+///   w, h:        y = t
+///   obj, class:  y = sigmoid(t)                     (new_coords: y = t; the convolution applied it)
+struct YoloTransform {
+    float s = 1;              ///< scale_x_y
+    double shift = 0;         ///< -(s - 1)/2
+    bool new_coords = false;
+    uint32_t S = 1, entries = 5;
+
+    YoloTransform() = default;
+    YoloTransform(float scale_x_y, bool new_coords_, int spatial, int entries_)
+        : s(scale_x_y), shift(-0.5 * (static_cast<double>(scale_x_y) - 1)), new_coords(new_coords_),
+          S(static_cast<uint32_t>(spatial)), entries(static_cast<uint32_t>(entries_)) {}
+
+    /// The entry (0 .. entries-1) of flat index i.
+    DN_HD uint32_t entry(size_t i) const { return static_cast<uint32_t>((i / S) % entries); }
+
+    /// y of input t in entry e.
+    template <class T>
+    DN_HD T forward(uint32_t e, T t) const {
+        if (e >= 2 && e < 4) return t;
+        const T v = new_coords ? t : act::logistic(t);
+        if (e >= 4 || s == 1) return v;
+        return v * static_cast<T>(s) + static_cast<T>(shift);
+    }
+
+    /// dy/dt in entry e, from the output y: s sig (1 - sig) with sig = (y + (s-1)/2) / s for x, y
+    /// (s with new_coords); 1 for w, h (and everything with new_coords but x, y); y (1 - y) for
+    /// objectness and classes.
+    template <class T>
+    DN_HD T grad(uint32_t e, T y) const {
+        if (e < 2) {
+            const T sc = static_cast<T>(s);
+            if (new_coords) return sc;
+            const T sig = (y - static_cast<T>(shift)) / sc;
+            return sc * sig * (T(1) - sig);
+        }
+        if (e < 4 || new_coords) return T(1);
+        return y * (T(1) - y);
+    }
+};
+
+}  // namespace dn
