@@ -314,6 +314,23 @@ TEST(GpuAgreementNet, EmaOnTheDeviceGoesThroughCheckpoints) {
     EXPECT_GT(dropped_err, 1e-4) << "the checkpoint's moving average made no difference";
 }
 
+// AlexeyAB's per-layer training keys on the device: stopbackward=3 (layers 0-1 frozen for
+// iterations 0..2) and learning_rate=0.25 on the [connected] layer, with SGD and with Adam: every
+// step's trained arrays agree with the CPU's, and the frozen ones do not move on the device.
+TEST(GpuAgreementNet, StopbackwardAndLayerRatesFollowTheCpu) {
+    DN_REQUIRE_GPU();
+    for (bool adam : {false, true}) {
+        const std::string cfg = keyed_net("stopbackward=3\n", "learning_rate=0.25\n", adam);
+        const std::vector<TrainedArrays> c = train_steps(cfg, 5), g = train_steps(cfg, 5, true);
+        for (size_t s = 0; s < c.size(); ++s)
+            for (size_t l = 0; l < c[s].size(); ++l)
+                EXPECT_LE(max_norm_err(g[s][l].data(), c[s][l].data(), c[s][l].size()), 1e-5)
+                    << "adam " << adam << " step " << s << " layer " << l;
+        for (int s = 1; s <= 3; ++s) EXPECT_EQ(g[s][1], g[0][1]) << "adam " << adam << " frozen at step " << s;
+        EXPECT_NE(g[4][1], g[3][1]) << "adam " << adam;
+    }
+}
+
 // The CLI end to end: `detector test` on the device (-i 0) prints the CPU's detections (-nogpu):
 // the same objects, probabilities within 1 point, boxes within 2 pixels.
 TEST(GpuAgreementNet, DetectorTestGivesTheCpuDetections) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "darknet/random.hpp"
 #include "darknet/trainer.hpp"
 #include "darknet/weights.hpp"
 #include "test_util.hpp"
@@ -33,6 +34,83 @@ void randomize(Network<T>& net, std::mt19937_64& rng, bool values) {
 }
 
 }  // namespace
+
+// stopbackward=1 on layer 1: layers 0 and 1 never change (no backward, no step: not even the
+// decay), layer 2 trains. stopbackward=3: the same for iterations 0..2, then all layers train.
+TEST(Optimizer, StopbackwardFreezesTheLayersUpToIt) {
+    const std::vector<TrainedArrays> free = train_steps(keyed_net("", ""), 4);
+    const std::vector<TrainedArrays> stop = train_steps(keyed_net("stopbackward=1\n", ""), 4);
+    for (int s = 1; s <= 4; ++s) {
+        EXPECT_EQ(stop[s][0], stop[0][0]) << "step " << s;
+        EXPECT_EQ(stop[s][1], stop[0][1]) << "step " << s;
+        EXPECT_NE(stop[s][2], stop[s - 1][2]) << "step " << s;
+        EXPECT_NE(free[s][0], free[s - 1][0]) << "step " << s << " (no stopbackward)";
+    }
+    const std::vector<TrainedArrays> until = train_steps(keyed_net("stopbackward=3\n", ""), 5);
+    for (int s = 1; s <= 3; ++s) EXPECT_EQ(until[s][0], until[0][0]) << "iteration " << s - 1;
+    EXPECT_NE(until[4][0], until[3][0]) << "iteration 3 trains layer 0";
+    EXPECT_NE(until[5][1], until[4][1]) << "iteration 4 trains layer 1";
+    // the layers after the frozen ones see the same network as without freezing at first
+    EXPECT_EQ(stop[1][2], free[1][2]);
+
+    // Through the trainer (subdivisions=2, `seen` counted before each step): stopbackward=3
+    // freezes iterations 0..2, their steps included; iteration 3 trains layer 0.
+    std::string cfg = keyed_net("stopbackward=3\n", "");
+    cfg.replace(cfg.find("batch=2\n"), 8, "batch=4\nsubdivisions=2\nmax_batches=4\nlearning_rate=0.1\n");
+    set_seed(1);
+    auto net = net_from<float>(cfg);
+    net->ensure_grads();
+    std::vector<std::vector<float>> layer0;  // after each iteration
+    auto weights0 = [&] {
+        std::vector<float> w;
+        for (auto& p : net->layers[0]->params())
+            if (p.grad) w.insert(w.end(), p.value, p.value + p.size);
+        return w;
+    };
+    layer0.push_back(weights0());
+    TrainOptions opt;
+    opt.backup_dir = make_temp_dir();
+    opt.base = "stop";
+    opt.chart_path = "";
+    opt.quiet = true;
+    opt.eval_every = 1;
+    opt.evaluate = [&](int64_t) {
+        layer0.push_back(weights0());
+        return -1.0;
+    };
+    const BatchLoader load = [&](int64_t it, int pass, float* X, float* truth) {
+        std::mt19937_64 g(static_cast<uint64_t>(it) * 3 + pass);
+        std::normal_distribution<float> nd(0, 1);
+        for (int i = 0; i < net->batch * net->inputs(); ++i) X[i] = nd(g);
+        for (int i = 0; i < net->batch * 4; ++i) truth[i] = nd(g);
+    };
+    train(*net, load, 4, opt);
+    ASSERT_EQ(layer0.size(), 5u);
+    for (int it = 1; it <= 3; ++it) EXPECT_EQ(layer0[it], layer0[0]) << "after iteration " << it - 1;
+    EXPECT_NE(layer0[4], layer0[3]) << "iteration 3";
+}
+
+// learning_rate on a layer scales its steps: one SGD step (and one Adam step) of the [connected]
+// layer with learning_rate=0.25 moves it a quarter as far, the other layers as far as without.
+TEST(Optimizer, LayerLearningRateScalesItsSteps) {
+    for (bool adam : {false, true}) {
+        const std::vector<TrainedArrays> a = train_steps(keyed_net("", "", adam), 1);
+        const std::vector<TrainedArrays> b = train_steps(keyed_net("", "learning_rate=0.25\n", adam), 1);
+        ASSERT_EQ(a[0], b[0]);
+        EXPECT_EQ(a[1][0], b[1][0]) << "adam " << adam;
+        double worst = 0, moved = 0;
+        for (size_t i = 0; i < a[1][2].size(); ++i) {
+            const double da = a[1][2][i] - a[0][2][i], db = b[1][2][i] - b[0][2][i];
+            worst = std::max(worst, std::fabs(db - 0.25 * da));
+            moved = std::max(moved, std::fabs(da));
+        }
+        EXPECT_GT(moved, 1e-4) << "adam " << adam;
+        EXPECT_LE(worst, 1e-4 * moved) << "adam " << adam;
+    }
+    const std::string e = error_of([&] { net_from<float>(keyed_net("", "learning_rate=-1\n")); });
+    EXPECT_NE(e.find("[connected] key 'learning_rate': scales this layer's learning rate: must be >= 0, got -1"),
+              std::string::npos) << e;
+}
 
 // Five Adam steps of a [connected] batch_normalize=1 layer (weights, biases, scales trained;
 // rolling statistics not) equal Algorithm 1 of Kingma & Ba (2015) computed here, with Darknet's

@@ -75,6 +75,22 @@ struct EmaRun {
 EmaRun train_ema(const std::string& cfg, const std::string& dir, int64_t interrupt_at, const std::string& resume,
                  bool drop_ema = false, bool gpu = false);
 
+/// The trained arrays (the Param values that have a gradient) of each layer, concatenated:
+/// result[layer].
+using TrainedArrays = std::vector<std::vector<float>>;
+
+/// `steps` optimizer steps of `cfg` (a float network whose last layer is a loss over its input
+/// values, e.g. [cost]) from seed-1 initial weights, on deterministic data (N(0, 1) inputs, labels
+/// a function of them), each step forward(train) / backward / update at learning rate 0.1, with
+/// `seen` advanced by the batch so that iterations count; on device 0 when `gpu`. Returns the
+/// trained arrays before the first step and after each: result[0 .. steps].
+std::vector<TrainedArrays> train_steps(const std::string& cfg, int steps, bool gpu = false);
+
+/// A conv (batchnorm) -> conv -> connected -> cost network for the per-layer training keys, with
+/// `conv2_keys` added to layer 1 and `connected_keys` to layer 2; SGD (momentum 0.9, decay 0.001)
+/// or adam=1.
+std::string keyed_net(const std::string& conv2_keys, const std::string& connected_keys, bool adam = false);
+
 /// Message of the dn::Error thrown by f, or "" when none is thrown.
 template <class F>
 std::string error_of(F&& f) {

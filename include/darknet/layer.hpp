@@ -174,6 +174,14 @@ public:
     double cost = 0;                      ///< loss of the last training forward (loss layers)
     bool has_loss = false;                ///< the layer computes a loss from net.truth
     std::string where;                    ///< "file:line" of its cfg section
+    /// AlexeyAB's per-layer training keys, read for every section by Network::from_cfg.
+    /// stopbackward: 1 = back-propagation stops here, so this layer and every earlier one are
+    /// frozen (no backward pass, no optimizer step; their forward is unchanged, batchnorm included);
+    /// N > 1 = the same until iteration N (Network::frozen_upto).
+    int stopbackward = 0;
+    /// cfg learning_rate: this layer's optimizer steps use the rate times this (AlexeyAB's
+    /// learning_rate_scale), SGD and Adam alike.
+    float learning_rate_scale = 1;
     DeviceBuffer<T> output_gpu, delta_gpu;  ///< device twins of output/delta (GPU runs)
     AdamMoments<T> adam;                  ///< Adam's moments (adam=1 training); on the device in GPU runs
     /// [net] ema_alpha: the moving average of each params() entry that has a gradient, in params()

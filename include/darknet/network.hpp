@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "darknet/cfg.hpp"
@@ -77,6 +78,14 @@ public:
     void update(float learning_rate);
     /// The step's hyper-parameters from cfg (Darknet's update_args) for update / update_gpu.
     UpdateArgs update_args(float learning_rate) const;
+    /// The layers an optimizer step updates (those after frozen_upto at the iteration of the last
+    /// backward pass, whose gradients it applies), each with its own hyper-parameters (the rate
+    /// times its learning_rate_scale).
+    std::vector<std::pair<Layer<T>*, UpdateArgs>> update_plan(float learning_rate) const;
+    /// The last layer that a stopbackward key freezes at `iteration` (a layer with stopbackward=1,
+    /// or N > iteration), or -1. backward / backward_gpu stop above it and update skips it and
+    /// the layers before it.
+    int frozen_upto(int64_t iteration) const;
     /// Zeroes every Param::grad (and momentum).
     void zero_grad();
     /// Drops what a checkpoint carries besides the weights: SGD's momentum (zero_grad), Adam's
@@ -168,6 +177,9 @@ private:
     bool planned_ = false;
     const T* input0_ = nullptr;  // network input of the last forward, for backward()
     DeviceBuffer<T> x_gpu_, truth_buf_gpu_, ws_gpu_;
+    /// frozen_upto at the last backward pass, which the next update applies (the trainer counts
+    /// the step's images in `seen` before it updates); -2 before any backward pass.
+    int frozen_ = -2;
 };
 
 /// Loads Darknet weights into `net`. The header's version decides the width of `seen`. When

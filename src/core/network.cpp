@@ -157,6 +157,10 @@ std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_overr
         l->index = static_cast<int>(net->layers.size());
         l->batch = net->batch;
         l->where = strfmt("%s:%d", s.file.c_str(), s.line);
+        l->stopbackward = s.get_int_min("stopbackward", 0, 0);
+        l->learning_rate_scale = s.get_float("learning_rate", 1);
+        if (!(l->learning_rate_scale >= 0))
+            s.error("learning_rate", strfmt("scales this layer's learning rate: must be >= 0, got %g", l->learning_rate_scale));
         if (l->outputs() <= 0) s.error_section("this layer produces an empty output");
         w = l->out_w;
         h = l->out_h;
@@ -217,7 +221,16 @@ void Network<T>::ensure_grads() {
 template <class T>
 void Network<T>::backward(T* input_delta) {
     ensure_grads();
-    for (int i = num_layers() - 1; i >= 0; --i) backward_layer(i, input_delta);
+    frozen_ = frozen_upto(current_batch());
+    for (int i = num_layers() - 1; i > frozen_; --i) backward_layer(i, input_delta);
+}
+
+template <class T>
+int Network<T>::frozen_upto(int64_t iteration) const {
+    int last = -1;
+    for (const auto& l : layers)
+        if (l->stopbackward == 1 || l->stopbackward > iteration) last = l->index;
+    return last;
 }
 
 template <class T>
@@ -250,10 +263,23 @@ UpdateArgs Network<T>::update_args(float learning_rate) const {
 }
 
 template <class T>
-void Network<T>::update(float learning_rate) {
+std::vector<std::pair<Layer<T>*, UpdateArgs>> Network<T>::update_plan(float learning_rate) const {
     const UpdateArgs a = update_args(learning_rate);
+    const int frozen = frozen_ >= -1 ? frozen_ : frozen_upto(current_batch());
+    std::vector<std::pair<Layer<T>*, UpdateArgs>> plan;
+    for (const auto& l : layers) {
+        if (l->index <= frozen) continue;
+        UpdateArgs la = a;
+        la.learning_rate = a.learning_rate * l->learning_rate_scale;
+        plan.emplace_back(l.get(), la);
+    }
+    return plan;
+}
+
+template <class T>
+void Network<T>::update(float learning_rate) {
     ensure_grads();
-    for (auto& l : layers) l->update(a);
+    for (auto& [l, a] : update_plan(learning_rate)) l->update(a);
 }
 
 template <class T>

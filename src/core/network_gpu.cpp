@@ -91,7 +91,8 @@ void Network<T>::backward_gpu() {
         const size_t n = static_cast<size_t>(l->batch) * l->outputs();
         if (l->delta_gpu.size() != n) l->delta_gpu.resize(n);
     }
-    for (int i = num_layers() - 1; i >= 0; --i) {
+    frozen_ = frozen_upto(current_batch());
+    for (int i = num_layers() - 1; i > frozen_; --i) {
         current = i;
         Layer<T>& l = *layers[i];
         if (i == 0) {
@@ -108,8 +109,7 @@ void Network<T>::backward_gpu() {
 
 template <class T>
 void Network<T>::update_gpu(float learning_rate) {
-    const UpdateArgs a = update_args(learning_rate);
-    for (auto& l : layers) l->update_gpu(a);
+    for (auto& [l, a] : update_plan(learning_rate)) l->update_gpu(a);
 }
 
 #define DN_NETWORK_GPU_MEMBERS(T)                                         \
