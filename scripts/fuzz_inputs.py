@@ -168,8 +168,8 @@ def detection_set(d):
         "[net]\nbatch=4\nsubdivisions=1\nwidth=64\nheight=64\nchannels=3\nmomentum=0.9\ndecay=0.0005\n"
         "learning_rate=0.001\nburn_in=1\nmax_batches=2\npolicy=constant\nmosaic=1\nblur=1\nema_alpha=0.9998\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
-        "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
-        "[convolutional]\nfilters=24\nsize=1\nactivation=linear\n"
+        "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\nstopbackward=1\n"
+        "[convolutional]\nfilters=24\nsize=1\nactivation=linear\nlearning_rate=0.5\n"
         "[yolo]\nmask=0,1,2\nanchors=8,14,16,16,24,30\nclasses=3\nnum=3\njitter=.1\nrandom=0\n"
         "iou_loss=ciou\nobjectness_smooth=1\nmax_delta=5\nresize=1.5\n")
     return ["d.data", "train.txt", "valid.txt", "d.names", "labels/im0.txt", "labels/im1.txt", "labels/im4.txt"]
