@@ -9,6 +9,7 @@
 #include "test_util.hpp"
 
 using namespace dn;
+using dn::test::error_of;
 using dn::test::net_from;
 
 namespace {
@@ -155,6 +156,31 @@ TEST(LocalAvgpoolForward, HandComputed) {
     const float* y2 = n2->forward(x.data());
     EXPECT_EQ(n2->layers[0]->out_w, 2);
     EXPECT_EQ(std::vector<float>(y2, y2 + 4), (std::vector<float>{3, 4, 6, 7}));
+}
+
+// [activation] applies its activation (default linear); [empty] and [silence] are the identity,
+// in training and in the planned inference network alike; [conn] is [connected].
+TEST(ActivationForward, ActivationEmptyAndSilence) {
+    const std::vector<float> x = {-2, -0.5f, 0, 1.5f, 3, -4};
+    for (bool planned : {false, true}) {
+        auto net = net_from<float>(net_header(3, 1, 2) + "[activation]\nactivation=leaky\n[empty]\n[silence]\n"
+                                                         "[activation]\n[activation]\nactivation=logistic\n");
+        if (planned) net->optimize_for_inference();
+        const float* y = net->forward(x.data());
+        std::vector<float> leaky(x), logistic(x.size());
+        for (auto& v : leaky) v = v > 0 ? v : 0.1f * v;
+        for (size_t i = 0; i < x.size(); ++i) logistic[i] = 1.f / (1.f + std::exp(-leaky[i]));
+        for (int l = 0; l < 4; ++l)
+            EXPECT_EQ(std::vector<float>(net->layers[l]->output.begin(), net->layers[l]->output.begin() + 6), leaky)
+                << "layer " << l << (planned ? " planned" : "");
+        for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(y[i], logistic[i], 1e-6) << i;
+        EXPECT_STREQ(net->layers[1]->type(), "empty");
+        EXPECT_STREQ(net->layers[2]->type(), "silence");
+    }
+    auto c = net_from<float>(net_header(3, 1, 2) + "[conn]\noutput=2\n");
+    EXPECT_STREQ(c->layers[0]->type(), "connected");
+    const std::string e = error_of([&] { net_from<float>(net_header(3, 1, 2) + "[activation]\nactivation=sigmoid\n"); });
+    EXPECT_NE(e.find("t.cfg:7: [activation] key 'activation': unknown activation 'sigmoid'"), std::string::npos) << e;
 }
 
 TEST(OtherForward, UpsampleRouteShortcutAvgpoolSoftmaxConnected) {

@@ -112,6 +112,6 @@ std::string ConnectedLayer<T>::describe() const {
     return strfmt("connected                %4d -> %4d", this->inputs(), this->outputs());
 }
 
-DN_REGISTER_LAYER(ConnectedLayer, "connected")
+DN_REGISTER_LAYER(ConnectedLayer, "connected,conn")
 
 }  // namespace dn
