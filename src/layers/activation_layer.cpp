@@ -11,11 +11,7 @@ template <class T>
 ActivationLayer<T>::ActivationLayer(const BuildContext<T>& b) : name_(b.section.name) {
     const CfgSection& s = b.section;
     if (name_ == "activation") {
-        try {
-            activation = parse_activation(s.get_str("activation", "linear"));
-        } catch (const Error& e) {
-            s.error("activation", e.what());
-        }
+        activation = activation_key(s, "linear");
     }
     set_shape(*this, b, b.w, b.h, b.c);
 }

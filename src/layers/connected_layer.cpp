@@ -15,11 +15,7 @@ ConnectedLayer<T>::ConnectedLayer(const BuildContext<T>& b) {
     const CfgSection& s = b.section;
     int out = s.get_int_min("output", 1, 1);
     batch_normalize = s.get_int("batch_normalize", 0) != 0;
-    try {
-        activation = parse_activation(s.get_str("activation", "logistic"));
-    } catch (const Error& e) {
-        s.error("activation", e.what());
-    }
+    activation = activation_key(s, "logistic");
     set_shape(*this, b, 1, 1, out);
     const int in = b.w * b.h * b.c;
     weights.resize(static_cast<size_t>(out) * in);

@@ -60,11 +60,7 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     if (filters % groups != 0)
         s.error("groups", strfmt("groups=%d does not divide filters=%d", groups, filters));
     batch_normalize = s.get_int("batch_normalize", 0) != 0;
-    try {
-        activation = parse_activation(s.get_str("activation", "logistic"));
-    } catch (const Error& e) {
-        s.error("activation", e.what());
-    }
+    activation = activation_key(s, "logistic");
     // The geometry in 64 bits first (ConvGeom's int arithmetic would wrap on a cfg's huge size,
     // dilation or padding): the kernel's extent and the padded input must fit in int.
     const long long extent = static_cast<long long>(dilation) * (size - 1) + 1;

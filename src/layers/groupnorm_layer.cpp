@@ -17,11 +17,7 @@ GroupnormLayer<T>::GroupnormLayer(const BuildContext<T>& b) {
                                  given ? "" : " (the default)", b.c));
     eps = s.has("eps") ? s.get_float("eps", 0) : kGroupnormEps;
     if (!(eps > 0)) s.error("eps", "must be > 0");
-    try {
-        activation = parse_activation(s.get_str("activation", "linear"));
-    } catch (const Error& e) {
-        s.error("activation", e.what());
-    }
+    activation = activation_key(s, "linear");
     set_shape(*this, b, b.w, b.h, b.c);
     scales.assign(b.c, T(1));
     scale_grads.assign(b.c, T(0));

@@ -85,6 +85,16 @@ struct PoolWindow {
     }
 };
 
+/// The section's `activation` key (default `def`); an unknown name is an error naming the key and
+/// listing the known names.
+inline Activation activation_key(const CfgSection& s, const char* def) {
+    try {
+        return parse_activation(s.get_str("activation", def));
+    } catch (const Error& e) {
+        s.error("activation", e.what());
+    }
+}
+
 /// Errors out when an AlexeyAB key whose behaviour we do not implement is set to a non-zero value,
 /// instead of silently computing something else.
 inline void reject_unsupported(const CfgSection& s, std::initializer_list<const char*> keys) {

@@ -14,11 +14,7 @@ ScaleChannelsLayer<T>::ScaleChannelsLayer(const BuildContext<T>& b) {
     if (refs.size() != 1) s.error("from", strfmt("takes one layer, got %zu", refs.size()));
     from = resolve_layer_ref(s, "from", refs[0], b.index);
     if (!sam_) scale_wh = s.get_int("scale_wh", 0) != 0;
-    try {
-        activation = parse_activation(s.get_str("activation", "linear"));
-    } catch (const Error& e) {
-        s.error("activation", e.what());
-    }
+    activation = activation_key(s, "linear");
     const Layer<T>& a = *b.built[from];
     check_shapes(b.w, b.h, b.c, a.out_w, a.out_h, a.out_c, &s);
     set_shape(*this, b, a.out_w, a.out_h, a.out_c);

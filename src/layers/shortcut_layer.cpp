@@ -45,11 +45,7 @@ ShortcutLayer<T>::ShortcutLayer(const BuildContext<T>& b) {
         }
         from.push_back(idx);
     }
-    try {
-        activation = parse_activation(s.get_str("activation", "linear"));
-    } catch (const Error& e) {
-        s.error("activation", e.what());
-    }
+    activation = activation_key(s, "linear");
     set_shape(*this, b, b.w, b.h, b.c);
 }
 
