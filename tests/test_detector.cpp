@@ -366,3 +366,19 @@ TEST(Nms, IouDiouAndPerClassSuppression) {
         }
     }
 }
+
+// An empty names file (no class names): the boxes are drawn in one colour. class_color divided by
+// the name count, 0, and indexed its colour table with NaN cast to int (found by the fuzzer).
+TEST(Draw, DetectionsWithoutClassNamesAreDrawn) {
+    EXPECT_EQ(class_color(0, 0, 0), class_color(0, 0, 1));
+    dn::Image im(40, 30, 3, 0.f);
+    dn::Detection d;
+    d.bbox = {0.5f, 0.5f, 0.5f, 0.5f};
+    d.objectness = 0.9f;
+    d.prob = {0.f, 0.8f, 0.f};
+    draw_detections(im, {d}, 0.25f, {});
+    float sum = 0;
+    for (int y = 0; y < im.h; ++y)
+        for (int x = 0; x < im.w; ++x) sum += im.at(x, y, 0) + im.at(x, y, 1) + im.at(x, y, 2);
+    EXPECT_GT(sum, 0.f) << "the box is drawn";
+}

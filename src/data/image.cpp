@@ -244,6 +244,7 @@ Image letterbox_image(const Image& im, int w, int h) {
 
 float class_color(int k, int x, int max) {
     static const float colors[6][3] = {{1, 0, 1}, {0, 0, 1}, {0, 1, 1}, {0, 1, 0}, {1, 1, 0}, {1, 0, 0}};
+    if (max <= 0) max = 1;  // no class names (an empty names file): one colour
     float ratio = (static_cast<float>(x) / max) * 5;
     int i = static_cast<int>(std::floor(ratio));
     int j = static_cast<int>(std::ceil(ratio));
@@ -325,7 +326,7 @@ void draw_detections(Image& im, const std::vector<Detection>& dets, float thresh
     const int width = std::max(1, static_cast<int>(im.h * .006));
     const int scale = std::max(1, static_cast<int>(std::lround(im.h * 0.025 / 7)));
     for (const auto& s : sel) {
-        int offset = s.best * 123457 % std::max(1, classes);
+        const int offset = static_cast<int>(static_cast<long long>(s.best) * 123457 % std::max(1, classes));
         float rgb[3] = {class_color(2, offset, classes), class_color(1, offset, classes),
                         class_color(0, offset, classes)};
         const Box& b = s.d->bbox;
