@@ -27,8 +27,8 @@ namespace {
 
 void check_head(const Network<float>& net, int classes, const std::string& cfg) {
     const int c = detection_classes(net);
-    if (c == 0) fail("%s has no detection layer ([yolo])", cfg.c_str());
-    if (c != classes) fail("%s: its [yolo] layers have classes=%d but the data has classes=%d", cfg.c_str(), c, classes);
+    if (c == 0) fail("%s has no detection layer ([yolo] or [region])", cfg.c_str());
+    if (c != classes) fail("%s: its detection layers have classes=%d but the data has classes=%d", cfg.c_str(), c, classes);
 }
 
 std::string base_name(const std::string& cfg) {
@@ -108,7 +108,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
         float b;
         if (!l->detection_head(&c, &k, &b)) continue;
         if (l->truth_size() != truth_size)
-            fail("%s: every [yolo] layer needs the same max= (layer %d differs from the last)", cfgfile.c_str(), l->index);
+            fail("%s: every detection layer ([yolo], [region]) needs the same max= (layer %d differs from the last)", cfgfile.c_str(), l->index);
     }
     MultiScale ms{net->w, net->h, net->cfg.resize_step, net->cfg.max_batches, seed};
     TrainOptions opt;

@@ -68,8 +68,10 @@ std::vector<LayerCase> layer_cases() {
         {"reorg", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[reorg]\nstride=2\n", 1},
         {"reorg_reverse", in + "[convolutional]\nfilters=8\nsize=1\nactivation=linear\n[reorg]\nstride=2\nreverse=1\n", 1},
         {"reorg3d", in + "[reorg3d]\nstride=2\n", 0},
-        {"region_softmax", net_cfg(2, 14, 3, 3) + "[region]\nclasses=2\nnum=2\nsoftmax=1\nanchors=1,1,2,2\n", 0, false},
-        {"region_raw", net_cfg(2, 14, 3, 3) + "[region]\nclasses=2\nnum=2\nanchors=1,1,2,2\n", 0, false},
+        // the transform (no labels here: the loss's gradient is tests/test_region_loss.cpp's)
+        {"region_softmax", net_cfg(2, 14, 3, 3) + "[region]\nclasses=2\nnum=2\nsoftmax=1\nanchors=1,1,2,2\n", 0},
+        {"region_raw", net_cfg(2, 14, 3, 3) + "[region]\nclasses=2\nnum=2\nanchors=1,1,2,2\n", 0},
+        {"region_softmax_eval", net_cfg(2, 14, 3, 3) + "[region]\nclasses=2\nnum=2\nsoftmax=1\nanchors=1,1,2,2\n", 0, false},
         {"batchnorm", in + "[batchnorm]\n", 0},
         {"lrn", in + "[lrn]\nsize=3\nalpha=0.5\nbeta=0.75\nkappa=2\n", 0},
         {"groupnorm", net_cfg(2, 4, 3, 3) + "[groupnorm]\ngroups=2\nactivation=gelu\n", 0},

@@ -545,6 +545,16 @@ std::string tiny_yolo(int max_batches, int random, const char* net_extra = "") {
         net_extra, max_batches, random);
 }
 
+// tiny_yolo's network with a YOLOv2 head ([region]: anchors in grid cells, softmax classes,
+// rescore, bias_match)
+std::string tiny_region(int max_batches, int random, const char* net_extra = "") {
+    std::string cfg = tiny_yolo(max_batches, random, net_extra);
+    return cfg.substr(0, cfg.find("[yolo]")) +
+           "[region]\nanchors=1,1.75,2,2,3,3.75\nclasses=10\nnum=3\nsoftmax=1\njitter=.1\nrescore=1\nbias_match=1\n"
+           "object_scale=5\nnoobject_scale=1\nclass_scale=1\ncoord_scale=1\nthresh=.6\nrandom=" +
+           std::to_string(random) + "\n";
+}
+
 // Trains `cfg` (60 iterations) as <dir>/<name>.cfg on the detection set with `flags`; EXPECTs
 // the mean loss of the last 5 iterations under half that of the first 5. Returns the log.
 std::string train_expecting_loss_to_halve(const std::string& data, const std::string& dir, const std::string& name,
@@ -581,6 +591,21 @@ TEST(DetectorTrain, ScaledYolov4HeadTrains) {
     int rc = 0;
     const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
                                     "/fashion-detect.data nc.cfg backup/nc_final.weights",
+                                &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
+}
+
+// A YOLOv2 head ([region]: anchors in grid cells, softmax classes, rescore, bias_match) trains:
+// the loss falls, and the trained model is scored by detector map.
+TEST(DetectorTrain, RegionHeadTrains) {
+    const std::string data = detect_set_dir();
+    if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
+    const std::string dir = make_temp_dir();
+    train_expecting_loss_to_halve(data, dir, "v2", tiny_region(60, 0), "");
+    int rc = 0;
+    const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
+                                    "/fashion-detect.data v2.cfg backup/v2_final.weights",
                                 &rc);
     ASSERT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
@@ -661,27 +686,33 @@ TEST(DetectorTrain, LossFallsAndMapRuns) {
 }
 
 // `detector train -i 0` follows `-nogpu` from the same seed (the same images, mosaics,
-// augmentations and multi-scale sizes): the device's convolutions, batchnorm and the [yolo] loss
-// (computed on the host, as in Darknet) through 12 iterations, with a resize at iteration 10.
+// augmentations and multi-scale sizes): the device's convolutions, batchnorm and the [yolo] and
+// [region] losses (computed on the host, as in Darknet) through 12 iterations, with a resize at
+// iteration 10.
 // Named for the GPU agreement suite, which `make test` also runs on the emulated device.
 TEST(GpuAgreementNet, DetectorTrainFollowsTheCpu) {
     DN_REQUIRE_GPU();
     const std::string data = detect_set_dir();
     if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
-    const std::string dir = make_temp_dir();
-    write_text(dir + "/tiny-yolo.cfg", tiny_yolo(12, 1, "mosaic=1\n"));
-    auto train = [&](const std::string& dev, const std::string& chart) {
-        int rc = -1;
-        const std::string log = run("cd " + dir + " && OMP_NUM_THREADS=2 " + darknet_path() + " " + dev + " detector train " +
-                                        data + "/fashion-detect.data tiny-yolo.cfg -dont_show -seed 3 -chart " + chart,
-                                    &rc);
-        EXPECT_EQ(rc, 0) << log;
-        EXPECT_NE(log.find("Resizing the network to"), std::string::npos) << "random=1 did not resize\n" << log;
-        EXPECT_EQ(log.find("not implemented"), std::string::npos) << "mosaic=1 is implemented\n" << log;
-        return losses(log);
-    };
-    const std::vector<double> cpu = train("-nogpu", "cpu.png"), gpu = train("-i 0", "gpu.png");
-    expect_loss_curves_close(gpu, cpu, 12, 2e-3);
+    // the [yolo] head, and the [region] head (its transform and class softmax on the device)
+    for (const std::string& cfg : {tiny_yolo(12, 1, "mosaic=1\n"), tiny_region(12, 1)}) {
+        SCOPED_TRACE(cfg.substr(cfg.rfind('[')));
+        const std::string dir = make_temp_dir();
+        write_text(dir + "/tiny.cfg", cfg);
+        auto train = [&](const std::string& dev, const std::string& chart) {
+            int rc = -1;
+            const std::string log = run("cd " + dir + " && OMP_NUM_THREADS=2 " + darknet_path() + " " + dev +
+                                            " detector train " + data + "/fashion-detect.data tiny.cfg -dont_show -seed 3 -chart " +
+                                            chart,
+                                        &rc);
+            EXPECT_EQ(rc, 0) << log;
+            EXPECT_NE(log.find("Resizing the network to"), std::string::npos) << "random=1 did not resize\n" << log;
+            EXPECT_EQ(log.find("not implemented"), std::string::npos) << "mosaic=1 is implemented\n" << log;
+            return losses(log);
+        };
+        const std::vector<double> cpu = train("-nogpu", "cpu.png"), gpu = train("-i 0", "gpu.png");
+        expect_loss_curves_close(gpu, cpu, 12, 2e-3);
+    }
 }
 
 // Training survives corrupt labels: they are reported (file:line) and skipped.

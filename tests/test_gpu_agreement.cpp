@@ -72,6 +72,11 @@ std::vector<GpuCase> gpu_cases() {
         {"reorg3d", "[reorg3d]\nstride=2\n"},
         {"region", "[convolutional]\nfilters=14\nsize=1\nactivation=linear\n[region]\nclasses=2\nnum=2\nsoftmax=1\n"
                    "anchors=1,1,2,2\n"},
+        {"region_raw", "[convolutional]\nfilters=14\nsize=1\nactivation=linear\n[region]\nclasses=2\nnum=2\n"
+                       "anchors=1,1,2,2\n"},
+        {"region_eval", "[region]\nclasses=2\nnum=2\nsoftmax=1\nanchors=1,1,2,2\n", 14, 3, 3, false},
+        {"region_loss", "[region]\nclasses=2\nnum=2\nsoftmax=1\nanchors=1,1,2,2\nrescore=1\n", 14, 3, 3, true, true},
+        {"region_raw_loss", "[region]\nclasses=3\nnum=2\nanchors=1,1,2,2\nbias_match=1\n", 16, 3, 3, true, true},
         {"sam", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[convolutional]\nfilters=4\nsize=3\npad=1\n"
                 "activation=logistic\n[sam]\nfrom=-2\nactivation=swish\n"},
         {"shortcut_sampled", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[maxpool]\nsize=2\nstride=2\n"

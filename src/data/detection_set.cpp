@@ -10,6 +10,7 @@
 #include "darknet/detect_data.hpp"
 #include "darknet/error.hpp"
 #include "darknet/image.hpp"
+#include "layers/region_layer.hpp"
 #include "layers/yolo_layer.hpp"
 
 namespace dn {
@@ -115,6 +116,9 @@ DetectorAugment DetectorAugment::from(const Network<float>& net) {
             a.jitter = y->jitter;
             a.resize = y->resize_scale;
             a.random = std::max(a.random, y->random);
+        } else if (const auto* r = dynamic_cast<const RegionLayer<float>*>(l.get())) {
+            a.jitter = r->jitter;
+            a.random = std::max(a.random, r->random);
         }
     return a;
 }

@@ -119,10 +119,11 @@ void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, i
                          float inv_t, float* y);
 void softmax_backward_gpu(const float* y, const float* d, int batch, int per_image, int groups, int n, int stride,
                           int group_stride, float inv_t, float* dx);
-/// [yolo]'s output transform over n values: y[i] = tf.forward(tf.entry(i), x[i]).
+/// [yolo]'s and [region]'s output transform over n values: y[i] = tf.forward(tf.entry(i), x[i]).
 void yolo_forward_gpu(const float* x, size_t n, const YoloTransform& tf, float* y);
-/// Its backward: dx[i] += loss_grad[i] (when not null), then dx[i] += d[i] * tf.grad(entry, y[i]),
-/// in the CPU's order.
+/// Its backward: dx[i] += loss_grad[i] (when not null), then dx[i] += d[i] * tf.grad(entry, y[i])
+/// where tf.elementwise(entry) (softmax class scores: the caller adds their Jacobian term), in the
+/// CPU's order.
 void yolo_backward_gpu(const float* y, const float* d, const float* loss_grad, size_t n, const YoloTransform& tf,
                        float* dx);
 /// [cost]: delta[i] = scale * dL/dy of cost_element(type, y[i], t[i]) (kernels/cost.hpp); returns

@@ -291,9 +291,11 @@ __global__ void yolo_k(const float* x, size_t n, YoloTransform tf, float* y) {
 
 __global__ void yolo_bwd_k(const float* y, const float* d, const float* lg, size_t n, YoloTransform tf, float* dx) {
     DN_GRID_FOR(i, n) {
+        const uint32_t e = tf.entry(i);
         float v = dx[i];
         if (lg) v += lg[i];
-        dx[i] = v + d[i] * tf.grad(tf.entry(i), y[i]);
+        if (tf.elementwise(e)) v += d[i] * tf.grad(e, y[i]);
+        dx[i] = v;
     }
 }
 

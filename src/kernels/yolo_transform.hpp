@@ -1,5 +1,7 @@
-// [yolo]'s output transform, value by value, shared by yolo_layer.cpp and its GPU kernels
-// (yolo_forward_gpu / yolo_backward_gpu in layers_gpu.cu), so that the two cannot drift apart.
+// The output transform of the detection heads, value by value: [yolo]'s, and [region]'s (YOLOv2,
+// the same layout with s = 1 and raw or softmax class scores). Shared by yolo_layer.cpp,
+// region_layer.cpp and their GPU kernels (yolo_forward_gpu / yolo_backward_gpu in layers_gpu.cu),
+// so that the CPU and the GPU cannot drift apart.
 #pragma once
 
 #include <cstddef>
@@ -14,16 +16,31 @@ namespace dn {
 ///   x, y:        y = s * sigmoid(t) - (s - 1)/2     (s = scale_x_y; new_coords: y = s t - (s - 1)/2)
 ///   w, h:        y = t
 ///   obj, class:  y = sigmoid(t)                     (new_coords: y = t; the convolution applied it)
+/// [region]'s class scores (classes = Raw or Softmax) are y = t here; with Softmax the layer then
+/// applies the softmax over each cell's classes, and its backward adds the class gradient itself
+/// (elementwise() is false for those entries).
 struct YoloTransform {
+    enum class Classes : uint8_t { Logistic, Raw, Softmax };
     float s = 1;              ///< scale_x_y
     double shift = 0;         ///< -(s - 1)/2
     bool new_coords = false;
+    Classes classes = Classes::Logistic;
     uint32_t S = 1, entries = 5;
 
     YoloTransform() = default;
     YoloTransform(float scale_x_y, bool new_coords_, int spatial, int entries_)
         : s(scale_x_y), shift(-0.5 * (static_cast<double>(scale_x_y) - 1)), new_coords(new_coords_),
           S(static_cast<uint32_t>(spatial)), entries(static_cast<uint32_t>(entries_)) {}
+    /// [region]'s transform: x, y, objectness logistic, w, h and the class scores raw (softmax:
+    /// the softmax follows).
+    static YoloTransform region(int spatial, int entries_, bool softmax) {
+        YoloTransform t(1.f, false, spatial, entries_);
+        t.classes = softmax ? Classes::Softmax : Classes::Raw;
+        return t;
+    }
+
+    /// Whether the backward's elementwise pass covers entry e (not softmax class scores).
+    DN_HD bool elementwise(uint32_t e) const { return e < 5 || classes != Classes::Softmax; }
 
     /// The entry (0 .. entries-1) of flat index i.
     DN_HD uint32_t entry(size_t i) const { return static_cast<uint32_t>((i / S) % entries); }
@@ -31,7 +48,7 @@ struct YoloTransform {
     /// y of input t in entry e.
     template <class T>
     DN_HD T forward(uint32_t e, T t) const {
-        if (e >= 2 && e < 4) return t;
+        if ((e >= 2 && e < 4) || (e >= 5 && classes != Classes::Logistic)) return t;
         const T v = new_coords ? t : act::logistic(t);
         if (e >= 4 || s == 1) return v;
         return v * static_cast<T>(s) + static_cast<T>(shift);
@@ -39,7 +56,7 @@ struct YoloTransform {
 
     /// dy/dt in entry e, from the output y: s sig (1 - sig) with sig = (y + (s-1)/2) / s for x, y
     /// (s with new_coords); 1 for w, h (and everything with new_coords but x, y); y (1 - y) for
-    /// objectness and classes.
+    /// objectness and classes (1 for raw class scores).
     template <class T>
     DN_HD T grad(uint32_t e, T y) const {
         if (e < 2) {
@@ -48,8 +65,27 @@ struct YoloTransform {
             const T sig = (y - static_cast<T>(shift)) / sc;
             return sc * sig * (T(1) - sig);
         }
-        if (e < 4 || new_coords) return T(1);
+        if (e < 4 || new_coords || (e >= 5 && classes != Classes::Logistic)) return T(1);
         return y * (T(1) - y);
+    }
+
+    /// The forward over a host tensor of n values (whole planes of S): y[i] = forward(entry, x[i]).
+    template <class T>
+    void forward_host(const T* x, size_t n, T* y) const {
+        for (size_t p = 0; p < n / S; ++p) {
+            const uint32_t e = static_cast<uint32_t>(p % entries);
+            for (size_t i = p * S; i < (p + 1) * S; ++i) y[i] = forward(e, x[i]);
+        }
+    }
+
+    /// Its backward on the host: dx[i] += d[i] * grad(entry, y[i]) where elementwise(entry).
+    template <class T>
+    void backward_host(const T* y, const T* d, size_t n, T* dx) const {
+        for (size_t p = 0; p < n / S; ++p) {
+            const uint32_t e = static_cast<uint32_t>(p % entries);
+            if (!elementwise(e)) continue;
+            for (size_t i = p * S; i < (p + 1) * S; ++i) dx[i] += d[i] * grad(e, y[i]);
+        }
     }
 };
 

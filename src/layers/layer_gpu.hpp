@@ -31,6 +31,23 @@ inline bool activate_keep_gpu(bool keep, float* out, size_t n, Activation a, Dev
     return keep;
 }
 
+/// For a loss computed on the host from a head's input and output (the [yolo] and [region] losses,
+/// as Darknet computes them): pulls the input (the previous layer's output; the network input is
+/// on the host already) and l's output, and points net.input at the input's host copy.
+template <class T>
+void pull_for_host_loss(Network<T>& net, Layer<T>& l) {
+    const T* x = net.last_input();
+    if (l.index > 0) {
+        Layer<T>& prev = *net.layers[l.index - 1];
+        prev.output.resize(prev.output_gpu.size());
+        prev.output_gpu.pull(prev.output.data(), prev.output.size());
+        x = prev.output.data();
+    }
+    l.output.resize(l.output_gpu.size());
+    l.output_gpu.pull(l.output.data(), l.output.size());
+    net.input = x;
+}
+
 }  // namespace dn
 
 #define DN_GPU_LAYER_METHODS(CLASS)                                    \

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "darknet/network.hpp"
+#include "kernels/softmax.hpp"
 #include "layers/layer_util.hpp"
 
 namespace dn {
@@ -58,19 +59,7 @@ void SoftmaxLayer<T>::gpu_groups(int* ngroups, int* n, int* stride, int* group_s
 template <class T>
 void SoftmaxLayer<T>::forward(Network<T>& net) {
     const T inv_t = static_cast<T>(1.0 / temperature);
-    for_each_group([&](size_t off, int n, int stride) {
-        const T* x = net.input + off;
-        T* y = this->output.data() + off;
-        T m = x[0];
-        for (int i = 1; i < n; ++i) m = std::max(m, x[static_cast<size_t>(i) * stride]);
-        double sum = 0;
-        for (int i = 0; i < n; ++i) {
-            T e = std::exp((x[static_cast<size_t>(i) * stride] - m) * inv_t);
-            y[static_cast<size_t>(i) * stride] = e;
-            sum += e;
-        }
-        for (int i = 0; i < n; ++i) y[static_cast<size_t>(i) * stride] = static_cast<T>(y[static_cast<size_t>(i) * stride] / sum);
-    });
+    for_each_group([&](size_t off, int n, int stride) { softmax_group(net.input + off, n, stride, inv_t, this->output.data() + off); });
     loss_mode_ = net.train && net.truth && net.current == net.num_layers() - 1;
     this->cost = 0;
     if (!loss_mode_) return;
@@ -86,7 +75,8 @@ void SoftmaxLayer<T>::forward(Network<T>& net) {
 
 // Backward. Loss mode: delta already holds dL/dx = (y - t)/temperature (softmax + cross-entropy).
 // Otherwise, per group, y_i = exp(x_i/tau) / sum_j exp(x_j/tau) has Jacobian
-// dy_i/dx_k = y_i (delta_ik - y_k)/tau, so  dL/dx_k = y_k (dL/dy_k - sum_i dL/dy_i y_i) / tau.
+// dy_i/dx_k = y_i (delta_ik - y_k)/tau, so  dL/dx_k = y_k (dL/dy_k - sum_i dL/dy_i y_i) / tau
+// (kernels/softmax.hpp).
 template <class T>
 void SoftmaxLayer<T>::backward(Network<T>& net) {
     if (!net.delta) return;
@@ -96,15 +86,7 @@ void SoftmaxLayer<T>::backward(Network<T>& net) {
     }
     const T inv_t = static_cast<T>(1.0 / temperature);
     for_each_group([&](size_t off, int n, int stride) {
-        const T* y = this->output.data() + off;
-        const T* d = this->delta.data() + off;
-        T* dx = net.delta + off;
-        double dot = 0;
-        for (int i = 0; i < n; ++i) dot += d[static_cast<size_t>(i) * stride] * y[static_cast<size_t>(i) * stride];
-        for (int i = 0; i < n; ++i) {
-            const size_t k = static_cast<size_t>(i) * stride;
-            dx[k] += static_cast<T>(y[k] * (d[k] - dot) * inv_t);
-        }
+        softmax_group_backward(this->output.data() + off, this->delta.data() + off, n, stride, inv_t, net.delta + off);
     });
 }
 

@@ -9,6 +9,7 @@
 #include "darknet/network.hpp"
 #include "kernels/activations.hpp"
 #include "kernels/box_loss.hpp"
+#include "layers/detection_truth.hpp"
 #include "layers/layer_util.hpp"
 
 namespace dn {
@@ -113,14 +114,7 @@ YoloTransform YoloLayer<T>::transform() const {
 
 template <class T>
 void YoloLayer<T>::forward(Network<T>& net) {
-    const YoloTransform tf = transform();
-    const size_t S = tf.S, planes = this->output.size() / S;
-    for (size_t p = 0; p < planes; ++p) {
-        const uint32_t e = static_cast<uint32_t>(p % tf.entries);
-        const T* x = net.input + p * S;
-        T* y = this->output.data() + p * S;
-        for (size_t i = 0; i < S; ++i) y[i] = tf.forward(e, x[i]);
-    }
+    transform().forward_host(net.input, this->output.size(), this->output.data());
     loss_mode_ = net.train && net.truth;
     this->cost = 0;
     if (loss_mode_) loss(net);
@@ -137,15 +131,7 @@ void YoloLayer<T>::backward(Network<T>& net) {
     if (!net.delta) return;
     if (loss_mode_)
         for (size_t i = 0; i < loss_grad_.size(); ++i) net.delta[i] += loss_grad_[i];
-    const YoloTransform tf = transform();
-    const size_t S = tf.S, planes = this->output.size() / S;
-    for (size_t p = 0; p < planes; ++p) {
-        const uint32_t e = static_cast<uint32_t>(p % tf.entries);
-        const T* y = this->output.data() + p * S;
-        const T* d = this->delta.data() + p * S;
-        T* dx = net.delta + p * S;
-        for (size_t i = 0; i < S; ++i) dx[i] += d[i] * tf.grad(e, y[i]);
-    }
+    transform().backward_host(this->output.data(), this->delta.data(), this->output.size(), net.delta);
 }
 
 // ---- the YOLO loss (AlexeyAB's assignment rules, exact gradients) -------------------------------
@@ -221,12 +207,6 @@ inline double focal_term(double z, double p, bool positive, double* grad) {
     return a * p * p * sp;
 }
 
-double iou_xywh(double ax, double ay, double aw, double ah, double bx, double by, double bw, double bh) {
-    const double w = std::min(ax + aw / 2, bx + bw / 2) - std::max(ax - aw / 2, bx - bw / 2);
-    const double h = std::min(ay + ah / 2, by + bh / 2) - std::max(ay - ah / 2, by - bh / 2);
-    if (w <= 0 || h <= 0) return 0;
-    return w * h / (aw * ah + bw * bh - w * h);
-}
 }  // namespace
 
 template <class T>
@@ -246,25 +226,13 @@ void YoloLayer<T>::loss(const Network<T>& net) {
         if (!reuse) smooth_targets_[slot] = iou;
         return smooth_targets_[slot];
     };
-    struct Truth {
-        double x, y, w, h;
-        int cls;
-    };
     for (int b = 0; b < this->batch; ++b) {
         const T* tr = net.truth + static_cast<size_t>(b) * truth_size();
-        std::vector<Truth> truths;
-        for (int k = 0; k < max_boxes; ++k) {
-            const T* t = tr + 5 * k;
-            if (!(t[2] > 0 && t[3] > 0)) break;
-            const int c = static_cast<int>(t[4]);
-            if (c < 0 || c >= classes)
-                fail("%s: label class %d is outside [0, classes=%d)", this->where.c_str(), c, classes);
-            truths.push_back({t[0], t[1], t[2], t[3], c});
-        }
+        const std::vector<TruthBox> truths = read_truths(tr, max_boxes, classes, this->where);
         // slot -> truths it is responsible for
         std::vector<std::vector<int>> resp(static_cast<size_t>(S) * nm);
         for (size_t ti = 0; ti < truths.size(); ++ti) {
-            const Truth& t = truths[ti];
+            const TruthBox& t = truths[ti];
             int best_n = 0;
             double best = -1;
             std::vector<double> shape_iou(total);
@@ -321,7 +289,7 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                 if (objectness_smooth) {  // the best IoU of the predicted box with the truths it is responsible for
                     double v = 0;
                     for (int ti : mine) {
-                        const Truth& t = truths[ti];
+                        const TruthBox& t = truths[ti];
                         v = std::max(v, iou_xywh(px, py, pw, ph, t.x, t.y, t.w, t.h));
                     }
                     obj_target = smooth_target(slot, v);
@@ -332,7 +300,7 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                 const double sx = (y[bi] + half) / s, sy = (y[bi + S] + half) / s;
                 const double dxdt = new_coords ? s : s * sx * (1 - sx), dydt = new_coords ? s : s * sy * (1 - sy);
                 for (int ti : mine) {
-                    const Truth& t = truths[ti];
+                    const TruthBox& t = truths[ti];
                     const double m = class_multipliers.empty() ? 1.0 : class_multipliers[t.cls];
                     for (int c = 0; c < classes; ++c) {
                         const size_t ci = entry_index(b, n, loc, 5 + c);
@@ -386,20 +354,9 @@ void YoloLayer<T>::loss(const Network<T>& net) {
     this->cost = cost;
 }
 
-// Random labels for gradient checks: 1-4 boxes of random classes inside the image.
 template <class T>
 void YoloLayer<T>::random_truth(std::mt19937_64& rng, T* truth) const {
-    std::uniform_real_distribution<double> pos(0.1, 0.9), size(0.08, 0.6);
-    std::uniform_int_distribution<int> cls(0, classes - 1), count(1, std::min(4, max_boxes));
-    std::fill(truth, truth + truth_size(), T(0));
-    const int n = count(rng);
-    for (int k = 0; k < n; ++k) {
-        truth[5 * k] = static_cast<T>(pos(rng));
-        truth[5 * k + 1] = static_cast<T>(pos(rng));
-        truth[5 * k + 2] = static_cast<T>(size(rng));
-        truth[5 * k + 3] = static_cast<T>(size(rng));
-        truth[5 * k + 4] = static_cast<T>(cls(rng));
-    }
+    random_truths(rng, classes, max_boxes, truth);
 }
 
 // Darknet's get_yolo_detections + correct_yolo_boxes (image b of the batch).

@@ -16,17 +16,7 @@ void YoloLayer<T>::forward_gpu(Network<T>& net) {
         loss_mode_ = net.train && net.truth;
         this->cost = 0;
         if (!loss_mode_) return;
-        // the loss reads the logits (the previous layer's output, or the network input) and y
-        const T* x = net.last_input();
-        if (this->index > 0) {
-            Layer<T>& prev = *net.layers[this->index - 1];
-            prev.output.resize(prev.output_gpu.size());
-            prev.output_gpu.pull(prev.output.data(), prev.output.size());
-            x = prev.output.data();
-        }
-        this->output.resize(n);
-        this->output_gpu.pull(this->output.data(), n);
-        net.input = x;
+        pull_for_host_loss(net, *this);  // the loss reads the logits and y
         loss(net);
         loss_grad_gpu_.push(loss_grad_.data(), loss_grad_.size());
     }
