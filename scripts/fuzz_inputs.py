@@ -169,7 +169,7 @@ def detection_set(d):
         "learning_rate=0.001\nburn_in=1\nmax_batches=2\npolicy=constant\nmosaic=1\nblur=1\nema_alpha=0.9998\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
         "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\nstopbackward=1\n"
-        "[convolutional]\nfilters=24\nsize=1\nactivation=linear\nlearning_rate=0.5\n"
+        "[convolutional]\nfilters=24\nsize=1\nactivation=linear\nlearning_rate=0.5\ndont_update=1\n"
         "[yolo]\nmask=0,1,2\nanchors=8,14,16,16,24,30\nclasses=3\nnum=3\njitter=.1\nrandom=0\n"
         "iou_loss=ciou\nobjectness_smooth=1\nmax_delta=5\nresize=1.5\n")
     return ["d.data", "train.txt", "valid.txt", "d.names", "labels/im0.txt", "labels/im1.txt", "labels/im4.txt"]

@@ -1,4 +1,5 @@
-// Shared by the CPU and GPU tests of the per-layer training keys (stopbackward, learning_rate):
+// Shared by the CPU and GPU tests of the per-layer training keys (stopbackward, learning_rate,
+// dont_update, burnin_update):
 // train_steps (test_util.hpp).
 #include <random>
 
@@ -45,13 +46,16 @@ std::vector<TrainedArrays> train_steps(const std::string& cfg, int steps, bool g
         if (gpu) {
             net->forward_gpu(x.data(), true, t.data());
             net->backward_gpu();
-            net->update_gpu(0.1f);
         } else {
             net->forward(x.data(), true, t.data());
             net->backward();
-            net->update(0.1f);
         }
+        // the step's images are counted before it updates, as the trainer does
         net->header.seen += static_cast<uint64_t>(net->batch) * net->cfg.subdivisions;
+        if (gpu)
+            net->update_gpu(0.1f);
+        else
+            net->update(0.1f);
         out.push_back(trained_arrays(*net, gpu));
     }
     return out;

@@ -323,20 +323,28 @@ TEST(GpuAgreementNet, EmaOnTheDeviceGoesThroughCheckpoints) {
 }
 
 // AlexeyAB's per-layer training keys on the device: stopbackward=3 (layers 0-1 frozen for
-// iterations 0..2) and learning_rate=0.25 on the [connected] layer, with SGD and with Adam: every
-// step's trained arrays agree with the CPU's, and the frozen ones do not move on the device.
+// iterations 0..2) and learning_rate=0.25 on the [connected] layer; and dont_update=2 on layer 1
+// with burnin_update=1 (burn_in=3) on the [connected] layer (steps held for iterations 1..2, the
+// gradients dropped); with SGD and with Adam: every step's trained arrays agree with the CPU's,
+// and the frozen or held ones do not move on the device.
 TEST(GpuAgreementNet, StopbackwardAndLayerRatesFollowTheCpu) {
     DN_REQUIRE_GPU();
-    for (bool adam : {false, true}) {
-        const std::string cfg = keyed_net("stopbackward=3\n", "learning_rate=0.25\n", adam);
-        const std::vector<TrainedArrays> c = train_steps(cfg, 5), g = train_steps(cfg, 5, true);
-        for (size_t s = 0; s < c.size(); ++s)
-            for (size_t l = 0; l < c[s].size(); ++l)
-                EXPECT_LE(max_norm_err(g[s][l].data(), c[s][l].data(), c[s][l].size()), 1e-5)
-                    << "adam " << adam << " step " << s << " layer " << l;
-        for (int s = 1; s <= 3; ++s) EXPECT_EQ(g[s][1], g[0][1]) << "adam " << adam << " frozen at step " << s;
-        EXPECT_NE(g[4][1], g[3][1]) << "adam " << adam;
-    }
+    for (bool held : {false, true})
+        for (bool adam : {false, true}) {
+            std::string cfg = held ? keyed_net("dont_update=2\n", "burnin_update=1\n", adam)
+                                   : keyed_net("stopbackward=3\n", "learning_rate=0.25\n", adam);
+            if (held) cfg.replace(cfg.find("batch=2\n"), 8, "batch=2\nburn_in=3\n");
+            SCOPED_TRACE(std::string(held ? "dont_update, burnin_update" : "stopbackward, learning_rate") +
+                         (adam ? ", adam" : ", sgd"));
+            const std::vector<TrainedArrays> c = train_steps(cfg, 5), g = train_steps(cfg, 5, true);
+            for (size_t s = 0; s < c.size(); ++s)
+                for (size_t l = 0; l < c[s].size(); ++l)
+                    EXPECT_LE(max_norm_err(g[s][l].data(), c[s][l].data(), c[s][l].size()), 1e-5)
+                        << "step " << s << " layer " << l;
+            const int last_still = held ? 2 : 3;
+            for (int s = 1; s <= last_still; ++s) EXPECT_EQ(g[s][1], g[0][1]) << "frozen or held at step " << s;
+            EXPECT_NE(g[last_still + 1][1], g[last_still][1]);
+        }
 }
 
 // The CLI end to end: `detector test` on the device (-i 0) prints the CPU's detections (-nogpu):

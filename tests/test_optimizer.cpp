@@ -90,6 +90,56 @@ TEST(Optimizer, StopbackwardFreezesTheLayersUpToIt) {
     EXPECT_NE(layer0[4], layer0[3]) << "iteration 3";
 }
 
+// dont_update=2 on the second convolution: its steps at iterations 1 and 2 (the step's images
+// counted, as in AlexeyAB's update_network_gpu) are held and its gradients dropped, while the
+// first convolution, behind it, trains from the first step (back-propagation goes through it);
+// its first step afterwards is the step from that iteration's gradient alone. burnin_update=1
+// with burn_in=3 on the [connected] layer holds it while the iteration is below 3.
+TEST(Optimizer, DontUpdateAndBurninUpdateHoldTheLayersSteps) {
+    std::string cfg = keyed_net("dont_update=2\n", "burnin_update=1\n");
+    cfg.replace(cfg.find("batch=2\n"), 8, "batch=2\nburn_in=3\n");
+    const std::vector<TrainedArrays> free = train_steps(keyed_net("", ""), 4);
+    const std::vector<TrainedArrays> held = train_steps(cfg, 4);
+    for (int s = 1; s <= 4; ++s) EXPECT_NE(held[s][0], held[s - 1][0]) << "layer 0 trains at step " << s;
+    EXPECT_EQ(held[1][0], free[1][0]) << "the held layers still pass the gradient back";
+    for (int s = 1; s <= 2; ++s) {
+        EXPECT_EQ(held[s][1], held[0][1]) << "dont_update holds step " << s;
+        EXPECT_EQ(held[s][2], held[0][2]) << "burnin_update holds step " << s;
+    }
+    EXPECT_NE(held[3][1], held[2][1]);
+    EXPECT_NE(held[3][2], held[2][2]);
+    // the held steps' gradients are dropped: after a held step the gradient (SGD's momentum)
+    // buffers of layers 1 and 2 are zero, so their first step is from that iteration's gradient
+    // alone; layer 0 keeps its momentum
+    set_seed(1);
+    auto net = net_from<float>(cfg);
+    net->ensure_grads();
+    std::vector<float> x(static_cast<size_t>(net->batch) * net->inputs(), 0.5f), t(static_cast<size_t>(net->batch) * 4, 1.f);
+    net->forward(x.data(), true, t.data());
+    net->backward();
+    net->header.seen += static_cast<uint64_t>(net->batch);
+    net->update(0.1f);
+    for (int l : {1, 2})
+        for (auto& p : net->layers[l]->params()) {
+            if (!p.grad) continue;
+            for (size_t i = 0; i < p.size; ++i) {
+                ASSERT_EQ(p.grad[i], 0.f) << "layer " << l << " " << p.name << " kept its gradient";
+            }
+        }
+    bool moved = false;
+    for (auto& p : net->layers[0]->params())
+        if (p.grad)
+            for (size_t i = 0; i < p.size; ++i) moved = moved || p.grad[i] != 0.f;
+    EXPECT_TRUE(moved) << "layer 0's momentum is kept";
+    // negative values are errors naming the key
+    try {
+        net_from<float>(keyed_net("dont_update=-1\n", ""));
+        ADD_FAILURE() << "dont_update=-1 was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("dont_update"), std::string::npos) << e.what();
+    }
+}
+
 // learning_rate on a layer scales its steps: one SGD step (and one Adam step) of the [connected]
 // layer with learning_rate=0.25 moves it a quarter as far, the other layers as far as without.
 TEST(Optimizer, LayerLearningRateScalesItsSteps) {

@@ -144,6 +144,8 @@ public:
     virtual void backward_gpu(Network<T>& net);
     /// update() on the device copies of params().
     virtual void update_gpu(const UpdateArgs& a);
+    /// Zeroes the device gradients of params() (a step held by dont_update / burnin_update).
+    void zero_grads_gpu();
     /// Copies every params() buffer (and grad, Adam's moments and the ema_alpha average) to the
     /// device / back to the host.
     void push_params();
@@ -182,6 +184,10 @@ public:
     /// cfg learning_rate: this layer's optimizer steps use the rate times this (AlexeyAB's
     /// learning_rate_scale), SGD and Adam alike.
     float learning_rate_scale = 1;
+    /// AlexeyAB's dont_update=N and burnin_update=K: this layer's optimizer steps are held (no step,
+    /// its gradients dropped; back-propagation through it goes on) for the first N iterations, and
+    /// while the iteration is below K * [net] burn_in (Network::update_held).
+    int dont_update = 0, burnin_update = 0;
     DeviceBuffer<T> output_gpu, delta_gpu;  ///< device twins of output/delta (GPU runs)
     AdamMoments<T> adam;                  ///< Adam's moments (adam=1 training); on the device in GPU runs
     /// [net] ema_alpha: the moving average of each params() entry that has a gradient, in params()

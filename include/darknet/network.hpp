@@ -82,6 +82,11 @@ public:
     /// backward pass, whose gradients it applies), each with its own hyper-parameters (the rate
     /// times its learning_rate_scale).
     std::vector<std::pair<Layer<T>*, UpdateArgs>> update_plan(float learning_rate) const;
+    /// Whether layer l's step at the current iteration (current_batch(), the step's images counted)
+    /// is held by its dont_update / burnin_update keys, as in AlexeyAB's update_network_gpu:
+    /// iteration <= dont_update, or iteration < burnin_update * burn_in. update / update_gpu
+    /// skip such a layer and zero its gradients, so that it resumes from a clean momentum.
+    bool update_held(const Layer<T>& l) const;
     /// The last layer that a stopbackward key freezes at `iteration` (a layer with stopbackward=1,
     /// or N > iteration), or -1. backward / backward_gpu stop above it and update skips it and
     /// the layers before it.

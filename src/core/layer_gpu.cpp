@@ -140,6 +140,18 @@ void Layer<T>::update_gpu(const UpdateArgs& a) {
     fail("%s: GPU runs need a float network built with GPU=1", where.c_str());
 }
 
+template <class T>
+void Layer<T>::zero_grads_gpu() {
+#ifdef DN_GPU
+    if constexpr (std::is_same<T, float>::value) {
+        for (auto& g : gpu_grads_)
+            if (g.size()) fill_gpu(g.data(), g.size(), 0.f);
+        return;
+    }
+#endif
+    fail("%s: GPU runs need a float network built with GPU=1", where.c_str());
+}
+
 // Host round trip: pull what forward() reads, run it, push the output (and a loss layer's delta).
 template <class T>
 void Layer<T>::forward_gpu(Network<T>& net) {
@@ -202,6 +214,7 @@ void Layer<T>::backward_gpu(Network<T>& net) {
     template T* Layer<T>::gpu_value(const char*);                 \
     template T* Layer<T>::gpu_grad(const char*);                  \
     template void Layer<T>::update_gpu(const UpdateArgs&);        \
+    template void Layer<T>::zero_grads_gpu();                     \
     template void Layer<T>::forward_gpu(Network<T>&);             \
     template void Layer<T>::backward_gpu(Network<T>&);
 DN_LAYER_GPU_MEMBERS(float)

@@ -158,6 +158,8 @@ std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_overr
         l->batch = net->batch;
         l->where = strfmt("%s:%d", s.file.c_str(), s.line);
         l->stopbackward = s.get_int_min("stopbackward", 0, 0);
+        l->dont_update = s.get_int_min("dont_update", 0, 0);
+        l->burnin_update = s.get_int_min("burnin_update", 0, 0);
         l->learning_rate_scale = s.get_float("learning_rate", 1);
         if (!(l->learning_rate_scale >= 0))
             s.error("learning_rate", strfmt("scales this layer's learning rate: must be >= 0, got %g", l->learning_rate_scale));
@@ -268,7 +270,7 @@ std::vector<std::pair<Layer<T>*, UpdateArgs>> Network<T>::update_plan(float lear
     const int frozen = frozen_ >= -1 ? frozen_ : frozen_upto(current_batch());
     std::vector<std::pair<Layer<T>*, UpdateArgs>> plan;
     for (const auto& l : layers) {
-        if (l->index <= frozen) continue;
+        if (l->index <= frozen || update_held(*l)) continue;
         UpdateArgs la = a;
         la.learning_rate = a.learning_rate * l->learning_rate_scale;
         plan.emplace_back(l.get(), la);
@@ -277,8 +279,19 @@ std::vector<std::pair<Layer<T>*, UpdateArgs>> Network<T>::update_plan(float lear
 }
 
 template <class T>
+bool Network<T>::update_held(const Layer<T>& l) const {
+    const int64_t it = current_batch();
+    return (l.dont_update > 0 && it <= l.dont_update) ||
+           (l.burnin_update > 0 && static_cast<int64_t>(l.burnin_update) * cfg.burn_in > it);
+}
+
+template <class T>
 void Network<T>::update(float learning_rate) {
     ensure_grads();
+    for (auto& l : layers)
+        if (update_held(*l))
+            for (auto& p : l->params())
+                if (p.grad) std::fill(p.grad, p.grad + p.size, T(0));
     for (auto& [l, a] : update_plan(learning_rate)) l->update(a);
 }
 

@@ -109,6 +109,8 @@ void Network<T>::backward_gpu() {
 
 template <class T>
 void Network<T>::update_gpu(float learning_rate) {
+    for (auto& l : layers)
+        if (update_held(*l)) l->zero_grads_gpu();
     for (auto& [l, a] : update_plan(learning_rate)) l->update_gpu(a);
 }
 
