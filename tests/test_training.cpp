@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -403,6 +404,8 @@ TEST(Training, BadImagesAndListsAreNamedByTheirLine) {
     EXPECT_NE(log.find("training uses other images of the list that load in its place"), std::string::npos) << log;
     EXPECT_EQ(log.find(warning, at + 1), std::string::npos) << "warned more than once\n" << log;
     EXPECT_EQ(losses(log).size(), 3u) << log;
+    // the earlier run, which found no stand-in, listed it in bad.list too: once a run
+    EXPECT_EQ(read_text_file(dir + "/bad.list"), dir + "/corrupt_bag.png\n" + dir + "/corrupt_bag.png\n");
     // the same list as valid= with -eval_every 2: iteration 2's evaluation fails; _last keeps 2 iterations
     run("rm -rf " + dir + "/b");
     log = train(dir + "/corrupt_bag.png\n" + good + "\n", 1, "-eval_every 2");
@@ -480,7 +483,7 @@ TEST(Training, ClassifierMixingKeysAreTakenAsAlexeyABsParserDoes) {
 
 // A listed image that does not decode is replaced by another image of the list: the next one for
 // salt 0, and over many draws (salts) every other image about equally often, so that none is
-// drawn twice as often as the rest.
+// drawn twice as often as the rest; its path goes to bad.list (AlexeyAB's) once.
 TEST(Training, BadImageStandInsAreSpreadOverTheOthers) {
     const std::string dir = make_temp_dir();
     std::string list;
@@ -495,6 +498,8 @@ TEST(Training, BadImageStandInsAreSpreadOverTheOthers) {
     const bool q = is_quiet();
     set_quiet(true);
     size_t used = 0;
+    const std::filesystem::path cwd = std::filesystem::current_path();
+    std::filesystem::current_path(dir);  // bad.list is written in the working directory
     load_listed_image(l, 1, 3, BadImage::UseAnother, &used, 0);
     EXPECT_EQ(used, 2u) << "salt 0: the next image";
     std::vector<int> count(5, 0);
@@ -504,7 +509,10 @@ TEST(Training, BadImageStandInsAreSpreadOverTheOthers) {
         EXPECT_NEAR(im.data[0], 0.1f * used, 0.005f) << "the image returned is image " << used;
         ++count[used];
     }
+    std::filesystem::current_path(cwd);
     set_quiet(q);
+    // the image that does not decode is listed in bad.list once, however often it was drawn
+    EXPECT_EQ(read_text_file(dir + "/bad.list"), dir + "/1.png\n");
     for (int i : {0, 2, 3, 4}) {
         EXPECT_GT(count[i], 140) << "image " << i;
         EXPECT_LT(count[i], 260) << "image " << i;

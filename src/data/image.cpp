@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <set>
 
@@ -139,6 +140,20 @@ Image load_listed_image(const ImageList& list, size_t i, int channels, BadImage 
         return load_image(list.paths[i], channels);
     } catch (const Error& e) {
         if (bad == BadImage::Error) fail("%s: %s", list.where(i).c_str(), e.what());
+        // once per image: its path appended to bad.list in the working directory (AlexeyAB's
+        // Darknet appends one line per failed load there)
+        static std::mutex mu;
+        static std::set<std::string> seen_bad;
+        bool first;
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            first = seen_bad.insert(list.paths[i]).second;
+            if (first) {
+                std::ofstream out("bad.list", std::ios::app);
+                out << list.paths[i] << "\n";
+                if (!out) warn("cannot append '%s' to bad.list in the working directory", list.paths[i].c_str());
+            }
+        }
         const size_t n = list.paths.size();
         uint64_t z = salt;  // splitmix64's finalizer (0 stays 0: the next image first)
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -153,12 +168,9 @@ Image load_listed_image(const ImageList& list, size_t i, int channels, BadImage 
             } catch (const Error&) {
                 continue;
             }
-            static std::mutex mu;
-            static std::set<std::string> warned;
-            std::lock_guard<std::mutex> lock(mu);
-            if (warned.insert(list.paths[i]).second)
+            if (first)
                 warn("%s: %s; training uses other images of the list that load in its place (fix or remove "
-                     "this line)",
+                     "this line; bad.list lists such images)",
                      list.where(i).c_str(), e.what());
             if (used) *used = j;
             return im;
