@@ -83,4 +83,27 @@ inline void expect_complete(const LayerCheck& r) {
     }
 }
 
+/// A detection head's loss gradient (the head is layer 0 of `net`, batch 2): labels of three
+/// boxes in image 0 and two of them in image 1, a training forward with input x (the loss
+/// positive), then every input element's analytic gradient against finite differences (1e-6),
+/// at most 4 elements on kinks.
+inline void expect_exact_head_loss_gradient(Network<double>& net, const std::vector<double>& x) {
+    const size_t per = net.layers[0]->truth_size();
+    std::vector<double> truth(2 * per, 0.0);
+    const std::vector<double> boxes = {0.3, 0.4, 0.2, 0.5, 1, 0.8, 0.7, 0.45, 0.3, 0, 0.1, 0.9, 0.15, 0.12, 1};
+    std::copy(boxes.begin(), boxes.end(), truth.begin());
+    std::copy(boxes.begin(), boxes.begin() + 10, truth.begin() + per);
+    net.forward(x.data(), true, truth.data());
+    EXPECT_GT(net.total_cost(), 0.0);
+    GradcheckOptions opt;
+    opt.train = true;
+    opt.max_checks = 100000;
+    LayerCheck r = gradcheck_layer(net, 0, opt);
+    EXPECT_TRUE(r.loss_mode);
+    EXPECT_LE(r.max_err, 1e-6) << describe(r);
+    ASSERT_EQ(r.tensors.size(), 1u);
+    EXPECT_EQ(r.tensors[0].checked + r.tensors[0].kinks, x.size());
+    EXPECT_LE(r.tensors[0].kinks, 4u) << describe(r);
+}
+
 }  // namespace dn::test
