@@ -138,6 +138,94 @@ TEST(Weights, PartialFileLoadsLeadingLayersOnlyWhenAllowed) {
     EXPECT_EQ(c->layers[1]->params()[0].value[0], a->layers[1]->params()[0].value[0]);
 }
 
+namespace {
+
+// params() values of one array of a layer, by Darknet's name.
+std::vector<float> values_of(Layer<float>& l, const std::string& name) {
+    for (auto& p : l.params())
+        if (p.name == name) return std::vector<float>(p.value, p.value + p.size);
+    ADD_FAILURE() << l.type() << " has no array " << name;
+    return {};
+}
+
+const char* kTwoConvs =
+    "[net]\nwidth=6\nheight=6\nchannels=2\n"
+    "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+    "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n";
+// kTwoConvs with a layer inserted between the two (same channels in and out), which the file of
+// kTwoConvs has nothing for: Darknet's dontload=1.
+const char* kInserted =
+    "[net]\nwidth=6\nheight=6\nchannels=2\n"
+    "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+    "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\ndontload=1\n"
+    "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n";
+
+}  // namespace
+
+TEST(Weights, DontloadLayerReadsNothingFromTheFile) {
+    auto a = net_from<float>(kTwoConvs, 1);
+    fill_params(*a, 1.f);
+    std::string path = dn::test::make_temp_dir() + "/two.weights";
+    save_weights(*a, path);
+    auto b = net_from<float>(kInserted, 1);
+    for (auto& p : b->layers[1]->params())
+        for (size_t i = 0; i < p.size; ++i) p.value[i] = -3.f - static_cast<float>(i);
+    auto before = b->layers[1]->params();
+    std::vector<std::vector<float>> inserted;
+    for (auto& p : before) inserted.emplace_back(p.value, p.value + p.size);
+    load_weights(*b, path);
+    for (const char* name : {"biases", "scales", "rolling_mean", "rolling_variance", "weights"})
+        EXPECT_EQ(values_of(*b->layers[0], name), values_of(*a->layers[0], name)) << name;
+    for (const char* name : {"biases", "weights"})
+        EXPECT_EQ(values_of(*b->layers[2], name), values_of(*a->layers[1], name)) << name;
+    auto after = b->layers[1]->params();
+    for (size_t k = 0; k < after.size(); ++k)
+        EXPECT_EQ(std::vector<float>(after[k].value, after[k].value + after[k].size), inserted[k]) << after[k].name;
+    // without the key the same file is one layer short: an error, not a shifted read
+    auto c = net_from<float>(kInserted, 1);
+    c->layers[1]->dontload = false;
+    std::string msg = error_of([&] { load_weights(*c, path); });
+    EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+}
+
+TEST(Weights, DontloadscalesReadsAFileWithoutTheBatchnormArrays) {
+    const char* plain = "[net]\nwidth=5\nheight=5\nchannels=2\n"
+                        "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=leaky\n"
+                        "[connected]\noutput=4\nactivation=linear\n";
+    const char* with_bn = "[net]\nwidth=5\nheight=5\nchannels=2\n"
+                          "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=leaky\nbatch_normalize=1\n"
+                          "dontloadscales=1\n"
+                          "[connected]\noutput=4\nactivation=linear\nbatch_normalize=1\ndontloadscales=1\n";
+    auto a = net_from<float>(plain, 1);
+    fill_params(*a, 0.5f);
+    auto b = net_from<float>(with_bn, 1);
+    for (int i = 0; i < 2; ++i)
+        for (auto& p : b->layers[i]->params())
+            if (p.name == "scales" || p.name == "rolling_mean" || p.name == "rolling_variance")
+                std::fill(p.value, p.value + p.size, 7.f);
+    load_weights_bytes(*b, weights_bytes(*a));
+    for (int i = 0; i < 2; ++i) {
+        SCOPED_TRACE(b->layers[i]->type());
+        for (const char* name : {"biases", "weights"})
+            EXPECT_EQ(values_of(*b->layers[i], name), values_of(*a->layers[i], name)) << name;
+        for (const char* name : {"scales", "rolling_mean", "rolling_variance"})
+            for (float v : values_of(*b->layers[i], name)) EXPECT_EQ(v, 7.f) << name;  // not read
+    }
+}
+
+TEST(Weights, CheckpointOfACfgWithLoadKeysLoadsWhole) {
+    // training from the cfg with dontload / dontloadscales writes every layer whole; resuming
+    // from that file with the same cfg must not read it shifted
+    auto a = net_from<float>(kInserted, 1);
+    fill_params(*a, 1.5f);
+    std::vector<char> bytes = weights_bytes(*a);
+    std::string cfg = std::string(kInserted);
+    cfg.insert(cfg.find("batch_normalize=1") + 18, "dontloadscales=1\n");
+    auto b = net_from<float>(cfg.c_str(), 1);
+    load_weights_bytes(*b, bytes);
+    EXPECT_TRUE(weights_bytes(*b) == bytes);
+}
+
 struct BadWeights {
     const char* name;
     int cut;      // bytes removed from the end (>0) or appended (<0)

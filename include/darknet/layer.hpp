@@ -93,6 +93,9 @@ public:
     virtual std::vector<Param<T>> params() { return {}; }
     virtual void load_weights(WeightsReader&) {}
     virtual void save_weights(WeightsWriter&) const {}
+    /// Bytes of what save_weights writes that load_weights does not read when the file follows
+    /// the cfg's load keys (dontloadscales: the batchnorm arrays).
+    virtual size_t unloaded_bytes() const { return 0; }
     /// Data Darknet's layout has no room for (standalone [batchnorm] beta), stored in a tagged
     /// trailer after the last layer that older Darknets ignore (docs/cfg.md, "Weights layouts").
     virtual bool has_trailer() const { return false; }
@@ -188,6 +191,9 @@ public:
     /// its gradients dropped; back-propagation through it goes on) for the first N iterations, and
     /// while the iteration is below K * [net] burn_in (Network::update_held).
     int dont_update = 0, burnin_update = 0;
+    /// Darknet's dontload=1: the weights file holds nothing for this layer (one inserted into a
+    /// pretrained network); load_weights reads no bytes for it and it keeps its initial values.
+    bool dontload = false;
     DeviceBuffer<T> output_gpu, delta_gpu;  ///< device twins of output/delta (GPU runs)
     AdamMoments<T> adam;                  ///< Adam's moments (adam=1 training); on the device in GPU runs
     /// [net] ema_alpha: the moving average of each params() entry that has a gradient, in params()

@@ -45,9 +45,13 @@ public:
     size_t remaining() const { return bytes_.size() - offset_; }
     size_t offset() const { return offset_; }
     const std::string& path() const { return path_; }
+    const std::vector<char>& bytes() const { return bytes_; }
     /// Set by the loader before each layer, for messages.
     void set_layer(int index, const char* type) { layer_ = index; type_ = type; }
     int major = 0, minor = 0, revision = 0;
+    /// Whether the file follows the cfg's dontload / dontloadscales keys (it lacks those layers'
+    /// arrays). False for a file that holds them anyway, e.g. a checkpoint saved from this cfg.
+    bool follows_load_keys = true;
 
 private:
     /// Throws the error for value i of the n being read as `what`, starting at byte offset `at`.

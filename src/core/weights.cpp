@@ -130,6 +130,30 @@ std::vector<char> read_binary(const std::string& path) {
 
 bool seen_is_64bit(int32_t major, int32_t minor) { return major * 10 + minor >= 2; }
 
+/// Darknet's dontload=1 and dontloadscales=1 say the file lacks those layers' arrays (a layer
+/// inserted into a pretrained network, batchnorm added to one), and Darknet reads it so. A file
+/// that holds them all anyway, such as a checkpoint saved from this very cfg, would then be read
+/// shifted. Returns false when the layers' data, laid out whole, ends exactly where the file or its
+/// trailer does and the keyed layout does not: that file is read whole.
+template <class T>
+bool follows_load_keys(const Network<T>& net, const std::vector<char>& bytes, size_t off, const char* magic) {
+    const bool any = std::any_of(net.layers.begin(), net.layers.end(),
+                                 [](const auto& l) { return l->dontload || l->unloaded_bytes() > 0; });
+    if (!any) return true;
+    size_t whole = 0, keyed = 0;
+    for (const auto& l : net.layers) {
+        WeightsWriter probe;
+        l->save_weights(probe);
+        whole += probe.bytes().size();
+        if (!l->dontload) keyed += probe.bytes().size() - l->unloaded_bytes();
+    }
+    auto layers_end_at = [&](size_t n) {
+        const size_t at = off + n;
+        return at == bytes.size() || (at + 4 <= bytes.size() && std::memcmp(bytes.data() + at, magic, 4) == 0);
+    };
+    return layers_end_at(keyed) || !layers_end_at(whole);
+}
+
 }  // namespace
 
 template <class T>
@@ -173,8 +197,17 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
     r.major = v[0];
     r.minor = v[1];
     r.revision = v[2];
-    int loaded = 0;
+    r.follows_load_keys = follows_load_keys(net, r.bytes(), off, kTrailerMagic);
+    if (!r.follows_load_keys && !is_quiet())
+        std::fprintf(stderr, "%s holds every layer's arrays, those of the dontload/dontloadscales layers too: "
+                             "loading them all\n", path.c_str());
+    int loaded = 0, not_in_file = 0;
     for (auto& l : net.layers) {
+        if (l->dontload && r.follows_load_keys) {  // the file holds nothing for it (as Darknet's load_weights_upto)
+            ++loaded;
+            ++not_in_file;
+            continue;
+        }
         // where the layers' data ends (the end of the file, or our checkpoints' trailer), the layers
         // left are complete when they have no weights (softmax, [yolo], maxpool, ...)
         if (r.remaining() == 0 || r.at_magic(kTrailerMagic)) {
@@ -194,9 +227,9 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
         l->params_changed();
         ++loaded;
     }
-    if (loaded < net.num_layers() && !is_quiet())
-        std::fprintf(stderr, "Loaded %d of %d layers from %s (the rest keep their initial values)\n", loaded,
-                     net.num_layers(), path.c_str());
+    if ((loaded < net.num_layers() || not_in_file > 0) && !is_quiet())
+        std::fprintf(stderr, "Loaded %d of %d layers from %s (the rest keep their initial values%s)\n",
+                     loaded - not_in_file, net.num_layers(), path.c_str(), not_in_file > 0 ? "; dontload=1 on some" : "");
     if (r.at_magic(kTrailerMagic)) {
         r.skip(4, "trailer magic");
         uint32_t version = r.read_u32("trailer version");
@@ -219,7 +252,7 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
             const bool other_optimizer = (kind == kTrailerOptimizerState && net.cfg.adam) ||
                                          (kind == kTrailerAdamState && !net.cfg.adam) ||
                                          (kind == kTrailerEma && net.cfg.ema_alpha == 0);
-            if (idx >= loaded || other_optimizer || (training_state && use == LoadFor::Inference)) {
+            if (idx >= loaded || (l.dontload && r.follows_load_keys) || other_optimizer || (training_state && use == LoadFor::Inference)) {
                 r.skip(static_cast<size_t>(count) * 4, "trailer record");
                 continue;
             }

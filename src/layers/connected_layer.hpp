@@ -27,11 +27,16 @@ public:
         if (weight_grads.size() != weights.size()) weight_grads.assign(weights.size(), T(0));
     }
     void load_weights(WeightsReader& r) override;
+    size_t unloaded_bytes() const override;
     void save_weights(WeightsWriter& w) const override;
     double flops() const override { return 2.0 * this->inputs() * this->outputs(); }
     std::string describe() const override;
 
     bool batch_normalize = false;
+    /// Darknet's dontloadscales=1: the weights file holds no batchnorm arrays (scales, rolling
+    /// mean and variance) for this layer, only its biases and weights (a file saved from the
+    /// network without batch_normalize); they keep their initial values (1, 0, 1).
+    bool dontloadscales = false;
     Activation activation = Activation::Logistic;
     std::vector<T> weights, weight_grads, biases, bias_grads;
     BatchNorm<T> bn;

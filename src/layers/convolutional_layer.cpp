@@ -60,6 +60,7 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     if (filters % groups != 0)
         s.error("groups", strfmt("groups=%d does not divide filters=%d", groups, filters));
     batch_normalize = s.get_int("batch_normalize", 0) != 0;
+    dontloadscales = s.get_int("dontloadscales", 0) != 0;
     activation = activation_key(s, "logistic");
     // The geometry in 64 bits first (ConvGeom's int arithmetic would wrap on a cfg's huge size,
     // dilation or padding): the kernel's extent and the padded input must fit in int.
@@ -318,8 +319,13 @@ std::vector<Param<T>> ConvolutionalLayer<T>::params() {
 template <class T>
 void ConvolutionalLayer<T>::load_weights(WeightsReader& r) {
     r.read(biases.data(), biases.size(), "biases");
-    if (batch_normalize) bn.load(r);
+    if (batch_normalize && !(dontloadscales && r.follows_load_keys)) bn.load(r);
     r.read(weights.data(), weights.size(), "weights");
+}
+
+template <class T>
+size_t ConvolutionalLayer<T>::unloaded_bytes() const {
+    return batch_normalize && dontloadscales ? 3 * static_cast<size_t>(filters) * sizeof(float) : 0;
 }
 
 template <class T>

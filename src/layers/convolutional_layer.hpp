@@ -31,6 +31,7 @@ public:
         if (weight_grads.size() != weights.size()) weight_grads.assign(weights.size(), T(0));
     }
     void load_weights(WeightsReader& r) override;
+    size_t unloaded_bytes() const override;
     void save_weights(WeightsWriter& w) const override;
     size_t workspace_size() const override;
     void params_changed() override { fused_valid_ = false; }
@@ -41,6 +42,10 @@ public:
 
     int filters = 0, size = 1, stride_x = 1, stride_y = 1, padding = 0, groups = 1, dilation = 1;
     bool batch_normalize = false;
+    /// Darknet's dontloadscales=1: the weights file holds no batchnorm arrays (scales, rolling
+    /// mean and variance) for this layer, only its biases and weights (a file saved from the
+    /// network without batch_normalize); they keep their initial values (1, 0, 1).
+    bool dontloadscales = false;
     Activation activation = Activation::Logistic;
     std::vector<T> weights, weight_grads;  ///< [filters][c/groups][size][size]
     std::vector<T> biases, bias_grads;     ///< [filters]; beta when batch_normalize
