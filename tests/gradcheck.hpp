@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -81,6 +82,28 @@ inline void expect_complete(const LayerCheck& r) {
         EXPECT_EQ(t.checked, t.size) << t.name << "\n" << describe(r);
         EXPECT_EQ(t.kinks, 0u) << t.name << "\n" << describe(r);
     }
+}
+
+/// One training forward and backward of a loss-head network built from `cfg` (float64) on input
+/// x, with the first truth boxes `truth_boxes` (x, y, w, h, class each; the rest zero) and
+/// `seen` images already trained on: the loss and dL/d(input).
+struct LossRun {
+    double cost;
+    std::vector<double> grad;  // dL/d(input)
+};
+inline LossRun run_loss(const std::string& cfg, const std::vector<double>& x, const std::vector<double>& truth_boxes,
+                        uint64_t seen = 0) {
+    set_quiet(true);
+    auto net = net_from<double>(cfg);
+    net->header.seen = seen;
+    std::vector<double> truth(net->layers.back()->truth_size(), 0.0);
+    std::copy(truth_boxes.begin(), truth_boxes.end(), truth.begin());
+    net->forward(x.data(), true, truth.data());
+    LossRun r;
+    r.cost = net->total_cost();
+    r.grad.assign(x.size(), 0.0);
+    net->backward(r.grad.data());
+    return r;
 }
 
 /// A detection head's loss gradient (the head is layer 0 of `net`, batch 2): labels of three

@@ -21,26 +21,6 @@ std::string grid_cfg(int num, int classes, const std::string& anchors, const std
            "\n" + extra;
 }
 
-struct LossRun {
-    double cost;
-    std::vector<double> grad;  // dL/d(input)
-};
-
-LossRun run_loss(const std::string& cfg, const std::vector<double>& x, const std::vector<double>& truth_boxes,
-                 uint64_t seen = 0) {
-    set_quiet(true);
-    auto net = net_from<double>(cfg);
-    net->header.seen = seen;
-    std::vector<double> truth(net->layers.back()->truth_size(), 0.0);
-    std::copy(truth_boxes.begin(), truth_boxes.end(), truth.begin());
-    net->forward(x.data(), true, truth.data());
-    LossRun r;
-    r.cost = net->total_cost();
-    r.grad.assign(x.size(), 0.0);
-    net->backward(r.grad.data());
-    return r;
-}
-
 // Input offset on the 2x2 grid: entry e of anchor n at cell (i, j), `entries` = 5 + classes.
 size_t at(int entries, int n, int e, int i, int j) { return static_cast<size_t>(n) * entries * 4 + e * 4 + j * 2 + i; }
 

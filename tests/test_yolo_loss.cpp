@@ -26,24 +26,6 @@ std::string grid_cfg(int masks, const std::string& anchors, int num, const std::
 // objectness and class probability 0.5.
 std::vector<double> zero_logits(int masks) { return std::vector<double>(static_cast<size_t>(masks) * 6 * 4, 0.0); }
 
-struct LossRun {
-    double cost;
-    std::vector<double> grad;  // dL/d(input)
-};
-
-LossRun run_loss(const std::string& cfg, const std::vector<double>& x, const std::vector<double>& truth_boxes) {
-    set_quiet(true);
-    auto net = net_from<double>(cfg);
-    std::vector<double> truth(net->layers.back()->truth_size(), 0.0);
-    std::copy(truth_boxes.begin(), truth_boxes.end(), truth.begin());
-    net->forward(x.data(), true, truth.data());
-    LossRun r;
-    r.cost = net->total_cost();
-    r.grad.assign(x.size(), 0.0);
-    net->backward(r.grad.data());
-    return r;
-}
-
 const double ln2 = std::log(2.0);
 // Input offsets on the 2x2 grid with 6 entries per anchor: entry e of anchor n at cell (i, j).
 size_t at(int n, int e, int i, int j) { return static_cast<size_t>(n) * 24 + e * 4 + j * 2 + i; }
