@@ -44,7 +44,7 @@ struct Verb {
 };
 
 const Verb kVerbs[] = {
-    {"detector", dn::run_detector, "detector test|train|map|valid|calc_anchors|demo <data> <cfg> [weights] [image] [-thresh 0.25] "
+    {"detector", dn::run_detector, "detector test|train|map|valid|recall|calc_anchors|demo <data> <cfg> [weights] [image] [-thresh 0.25] "
                                    "[-ext_output] [-dont_show] [-out result.json] [-map] [-clear]"},
     {"classifier", dn::run_classifier, "classifier train|valid|predict <data> <cfg> [weights] [image]"},
     {"partial", dn::run_partial, "partial <cfg> <weights> <output> <layers> (first layers' weights, seen=0)"},

@@ -1,4 +1,4 @@
-// darknet detector test|train|valid|map, and darknet detect.
+// darknet detector test|train|valid|map|recall, and darknet detect.
 #include <unistd.h>
 
 #include <cstdio>
@@ -122,10 +122,11 @@ int run_detector(int argc, char** argv) {
                      "       %s detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-points 0|11|101] [-thresh 0.25]\n"
                      "       %s detector map <data> -results <dir>   (score detector valid's files)\n"
                      "       %s detector valid <data> <cfg> <weights> [-prefix results]\n"
+                     "       %s detector recall <data> <cfg> <weights> [-thresh 0.001] [-iou_thresh 0.5] [-nms 0.4]\n"
                      "       %s detector calc_anchors <data> [cfg] [-num_of_clusters 9] [-width 416 -height 416]\n"
                      "       %s detector demo <data> <cfg> <weights> [video | -c 0] [-thresh 0.25] [-ext_output]\n"
                      "                        [-dont_show] [-out_filename out.avi] [-out result.json]  (OPENCV=1)\n",
-                     argv[0], argv[0], argv[0], argv[0], argv[0], argv[0], argv[0]);
+                     argv[0], argv[0], argv[0], argv[0], argv[0], argv[0], argv[0], argv[0]);
         return 1;
     }
     if (verb == "test") return detector_test(a.pos(3), a.pos(4), a.pos(5), a.pos(6), a);

@@ -277,6 +277,32 @@ int detector_valid(const std::string& datacfg, const std::string& cfgfile, const
     return 0;
 }
 
+// Darknet's validate_detector_recall: the valid= images through the network (thresh .001, no
+// per-class NMS, then class-agnostic NMS by objectness at -nms .4), and after each image the
+// running counts: "<image> <correct> <total>\tRPs/Img: <proposals per image>\tIOU: <mean best IoU
+// of the truths>%\tRecall:<truths found at IoU > -iou_thresh>%". Darknet prints nan for these
+// before the first truth; this prints 0.
+int detector_recall(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile,
+                    const Args& a) {
+    DetData d = read_det_data(datacfg);
+    DetectionSet valid = load_detection_set(d.data.get_path("valid", "data/valid.list"), d.classes);
+    DetectOptions dopt;
+    const float thresh = a.num("-thresh", 0.001f), iou_thresh = a.num("-iou_thresh", 0.5f), nms = a.num("-nms", 0.4f);
+    auto net = eval_net(d, cfgfile, weightfile, a, thresh, &dopt);
+    dopt.nms = 0;  // Darknet's recall suppresses by objectness only, below
+    const double t0 = now_seconds();
+    auto dets = detect_images(*net, valid, dopt);
+    RecallCounts r;
+    for (size_t i = 0; i < dets.size(); ++i) {
+        if (nms > 0) nms_obj(dets[i], nms);
+        add_recall(r, dets[i], valid.boxes[i], thresh, iou_thresh);
+        std::fprintf(stderr, "%5zu %5d %5d\tRPs/Img: %.2f\tIOU: %.2f%%\tRecall:%.2f%%\n", i, r.correct, r.total,
+                     static_cast<double>(r.proposals) / r.images, 100 * r.avg_iou(), 100 * r.recall());
+    }
+    std::fprintf(stderr, "Total Detection Time: %.1f Seconds\n", now_seconds() - t0);
+    return 0;
+}
+
 }  // namespace
 
 int run_detector_train(const std::string& verb, int argc, char** argv, const std::vector<std::string>& value_flags) {
@@ -284,7 +310,8 @@ int run_detector_train(const std::string& verb, int argc, char** argv, const std
     if (verb == "train") return detector_train(a.pos(3), a.pos(4), a.pos(5), a);
     if (verb == "map") return detector_map(a.pos(3), a.pos(4), a.pos(5), a);
     if (verb == "valid") return detector_valid(a.pos(3), a.pos(4), a.pos(5), a);
-    fail("unknown detector command '%s' (test, train, map, valid, calc_anchors)", verb.c_str());
+    if (verb == "recall") return detector_recall(a.pos(3), a.pos(4), a.pos(5), a);
+    fail("unknown detector command '%s' (test, train, map, valid, recall, calc_anchors, demo)", verb.c_str());
 }
 
 // darknet partial <cfg> <weights> <output> <layers>: the first <layers> layers' weights, seen = 0

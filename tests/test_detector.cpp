@@ -10,6 +10,7 @@
 #include "darknet/detection.hpp"
 #include "darknet/detector.hpp"
 #include "darknet/image.hpp"
+#include "darknet/map.hpp"
 #include "test_util.hpp"
 
 using namespace dn;
@@ -365,6 +366,51 @@ TEST(Nms, IouDiouAndPerClassSuppression) {
             EXPECT_EQ(d.prob[0], 0.8f);
         }
     }
+}
+
+// Darknet's do_nms_obj: one ranking by objectness for all classes.
+TEST(Nms, ObjectnessNmsIgnoresTheClasses) {
+    Box a{0.5f, 0.5f, 0.2f, 0.2f}, b{0.55f, 0.5f, 0.2f, 0.2f}, c{0.6f, 0.5f, 0.2f, 0.2f}, far{0.1f, 0.1f, 0.1f, 0.1f};
+    std::vector<Detection> dets(5);
+    dets[0] = {b, 0.7f, {0.f, 0.6f}};    // IoU(a, b) = 0.6: suppressed by a, although of another class
+    dets[1] = {a, 0.9f, {0.8f, 0.f}};
+    dets[2] = {far, 0.f, {0.5f, 0.f}};   // zero objectness: dropped
+    dets[3] = {c, 0.5f, {0.4f, 0.f}};    // IoU(a, c) = 0.02 / 0.06 = 1/3, IoU(b, c) = 0.6 but b is gone
+    dets[4] = {far, 0.3f, {0.f, 0.2f}};
+    nms_obj(dets, 0.4f);
+    ASSERT_EQ(dets.size(), 4u);
+    EXPECT_EQ(dets[0].objectness, 0.9f);  // sorted by objectness
+    EXPECT_EQ(dets[0].prob[0], 0.8f);
+    EXPECT_EQ(dets[1].bbox.x, b.x);
+    EXPECT_EQ(dets[1].objectness, 0.f);
+    EXPECT_EQ(dets[1].prob[1], 0.f);
+    EXPECT_EQ(dets[2].bbox.x, c.x);
+    EXPECT_EQ(dets[2].objectness, 0.5f);  // kept: its only overlap above 0.4 is with a suppressed box
+    EXPECT_EQ(dets[3].objectness, 0.3f);
+}
+
+// validate_detector_recall's counts by hand.
+TEST(Recall, CountsProposalsAndBestOverlaps) {
+    std::vector<Detection> dets(3);
+    dets[0] = {{0.5f, 0.5f, 0.2f, 0.2f}, 0.9f, {0.f}};
+    dets[1] = {{0.2f, 0.2f, 0.1f, 0.1f}, 0.0005f, {0.f}};  // below thresh: no proposal, not matched
+    dets[2] = {{0.8f, 0.8f, 0.2f, 0.2f}, 0.2f, {0.f}};
+    std::vector<BoxLabel> truths = {{3, 0.55f, 0.5f, 0.2f, 0.2f},   // IoU 0.6 with dets[0]
+                                    {0, 0.2f, 0.2f, 0.1f, 0.1f},    // only dets[1] covers it
+                                    {1, 0.8f, 0.85f, 0.2f, 0.2f}};  // IoU 0.15/0.25 = 0.6 with dets[2]
+    RecallCounts r;
+    add_recall(r, dets, truths, 0.001f, 0.5f);
+    EXPECT_EQ(r.images, 1);
+    EXPECT_EQ(r.proposals, 2);
+    EXPECT_EQ(r.total, 3);
+    EXPECT_EQ(r.correct, 2);
+    EXPECT_NEAR(r.avg_iou(), (0.6 + 0 + 0.6) / 3, 1e-6);
+    add_recall(r, {}, {{0, 0.5f, 0.5f, 0.1f, 0.1f}}, 0.001f, 0.5f);  // an image with nothing found
+    EXPECT_EQ(r.images, 2);
+    EXPECT_EQ(r.total, 4);
+    EXPECT_DOUBLE_EQ(r.recall(), 0.5);
+    add_recall(r, dets, truths, 0.001f, 0.7f);
+    EXPECT_EQ(r.correct, 2);  // no IoU above 0.7
 }
 
 // An empty names file (no class names): the boxes are drawn in one colour. class_color divided by

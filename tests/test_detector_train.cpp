@@ -683,6 +683,31 @@ TEST(DetectorTrain, LossFallsAndMapRuns) {
                                      "/fashion-detect.data tiny-yolo.cfg backup/tiny-yolo_final.weights"),
                                  "\\(mAP@0.50\\) = ([0-9.]+)");
     EXPECT_NEAR(number(out, "\\(mAP@0.50\\) = ([0-9.]+)"), direct, 0.02) << out;
+    // detector recall: a line per valid image with the running counts over the truth boxes of the
+    // label files (counted here from the files)
+    out = run("cd " + dir + " && " + darknet_bin() + " detector recall " + data +
+                  "/fashion-detect.data tiny-yolo.cfg backup/tiny-yolo_final.weights",
+              &rc);
+    ASSERT_EQ(rc, 0) << out;
+    auto lines = [](const std::string& path) {
+        std::ifstream f(path);
+        std::vector<std::string> out;
+        for (std::string l; std::getline(f, l);)
+            if (!l.empty()) out.push_back(l);
+        return out;
+    };
+    int truths = 0;
+    for (const std::string& image : lines(data + "/valid.txt")) truths += static_cast<int>(lines(label_path_for(image)).size());
+    ASSERT_GT(truths, 16);
+    const std::regex line("\\n *15 +([0-9]+) +([0-9]+)\\tRPs/Img: ([0-9.]+)\\tIOU: ([0-9.]+)%\\tRecall:([0-9.]+)%\\n");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m, line)) << out;
+    const int correct = std::stoi(m[1]), total = std::stoi(m[2]);
+    EXPECT_EQ(total, truths);
+    EXPECT_GT(correct, 0) << out;
+    EXPECT_NEAR(std::stod(m[5]), 100.0 * correct / total, 0.006);
+    EXPECT_GT(std::stod(m[3]), 0);
+    EXPECT_GT(std::stod(m[4]), 0);
 }
 
 // `detector train -i 0` follows `-nogpu` from the same seed (the same images, mosaics,

@@ -52,4 +52,10 @@ float box_diou(const Box& a, const Box& b, float beta);
 /// later box that overlaps an earlier kept one by more than `thresh`.
 void nms_sort(std::vector<Detection>& dets, int classes, float thresh, NmsKind kind, float beta);
 
+/// Darknet's class-agnostic NMS by objectness (do_nms_obj, used by `detector recall`): drops
+/// detections with zero objectness, sorts the rest by objectness (highest first), and zeroes the
+/// objectness and every class probability of each box that overlaps a higher-ranked kept box by
+/// IoU > thresh.
+void nms_obj(std::vector<Detection>& dets, float thresh);
+
 }  // namespace dn

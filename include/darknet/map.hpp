@@ -46,4 +46,20 @@ MapResult compute_map(const std::vector<std::vector<Detection>>& dets, const std
 /// and "mean average precision (mAP@0.50) = ...".
 void print_map(FILE* out, const MapResult& r, const std::vector<std::string>& names, const MapOptions& opt);
 
+/// Darknet's `detector recall` (validate_detector_recall) counts, summed image by image.
+struct RecallCounts {
+    int images = 0;
+    long proposals = 0;  ///< detections with objectness > thresh
+    int total = 0;       ///< truth boxes
+    int correct = 0;     ///< truths whose best proposal overlaps them by IoU > iou_thresh
+    double iou_sum = 0;  ///< sum over truths of the best proposal's IoU (0 without one)
+    double recall() const { return total ? static_cast<double>(correct) / total : 0; }
+    double avg_iou() const { return total ? iou_sum / total : 0; }
+};
+
+/// Adds one image: its detections (boxes relative to the image) and truths. Classes are not
+/// compared: recall of the proposals, as in Darknet.
+void add_recall(RecallCounts& r, const std::vector<Detection>& dets, const std::vector<BoxLabel>& truths, float thresh,
+                float iou_thresh);
+
 }  // namespace dn

@@ -84,4 +84,19 @@ void nms_sort(std::vector<Detection>& dets, int classes, float thresh, NmsKind k
     }
 }
 
+void nms_obj(std::vector<Detection>& dets, float thresh) {
+    dets.erase(std::remove_if(dets.begin(), dets.end(), [](const Detection& d) { return d.objectness == 0; }),
+               dets.end());
+    std::stable_sort(dets.begin(), dets.end(),
+                     [](const Detection& a, const Detection& b) { return a.objectness > b.objectness; });
+    for (size_t i = 0; i < dets.size(); ++i) {
+        if (dets[i].objectness == 0) continue;
+        for (size_t j = i + 1; j < dets.size(); ++j) {
+            if (dets[j].objectness == 0 || !(box_iou(dets[i].bbox, dets[j].bbox) > thresh)) continue;
+            dets[j].objectness = 0;
+            std::fill(dets[j].prob.begin(), dets[j].prob.end(), 0.f);
+        }
+    }
+}
+
 }  // namespace dn

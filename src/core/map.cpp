@@ -163,4 +163,19 @@ void print_map(FILE* out, const MapResult& r, const std::vector<std::string>& na
         std::fprintf(out, " mean average precision (mAP@0.50:0.95) = %f, or %2.2f %% \n", r.map_50_95, r.map_50_95 * 100);
 }
 
+void add_recall(RecallCounts& r, const std::vector<Detection>& dets, const std::vector<BoxLabel>& truths, float thresh,
+                float iou_thresh) {
+    ++r.images;
+    for (const Detection& d : dets)
+        if (d.objectness > thresh) ++r.proposals;
+    for (const BoxLabel& t : truths) {
+        ++r.total;
+        float best = 0;
+        for (const Detection& d : dets)
+            if (d.objectness > thresh) best = std::max(best, box_iou(d.bbox, to_box(t)));
+        r.iou_sum += best;
+        if (best > iou_thresh) ++r.correct;
+    }
+}
+
 }  // namespace dn
