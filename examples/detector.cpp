@@ -121,7 +121,7 @@ int run_detector(int argc, char** argv) {
                      "       %s detector train <data> <cfg> [weights] [-map] [-clear] [-dont_show] [-chart chart.png] [-show_imgs]\n"
                      "       %s detector map <data> <cfg> <weights> [-iou_thresh 0.5] [-points 0|11|101] [-thresh 0.25]\n"
                      "       %s detector map <data> -results <dir>   (score detector valid's files)\n"
-                     "       %s detector valid <data> <cfg> <weights> [-prefix results]\n"
+                     "       %s detector valid <data> <cfg> <weights> [-prefix results] [-out comp4_det_test_]\n"
                      "       %s detector recall <data> <cfg> <weights> [-thresh 0.001] [-iou_thresh 0.5] [-nms 0.4]\n"
                      "       %s detector calc_anchors <data> [cfg] [-num_of_clusters 9] [-width 416 -height 416]\n"
                      "       %s detector demo <data> <cfg> <weights> [video | -c 0] [-thresh 0.25] [-ext_output]\n"

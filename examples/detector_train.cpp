@@ -241,19 +241,46 @@ int detector_map(const std::string& datacfg, const std::string& cfgfile, const s
     return 0;
 }
 
-// Darknet's print_detector_detections: per class, "<id> <prob> <xmin> <ymin> <xmax> <ymax>" in
-// 1-based pixels, clipped to the image.
+// Darknet's print_detector_detections (.data eval=voc, the default): per class, a file
+// <prefix>/<-out comp4_det_test_><name>.txt of "<id> <prob> <xmin> <ymin> <xmax> <ymax>" in 1-based
+// pixels, clipped to the image; eval=coco: AlexeyAB's <prefix>/<-out coco_results>.json.
 int detector_valid(const std::string& datacfg, const std::string& cfgfile, const std::string& weightfile, const Args& a) {
     DetData d = read_det_data(datacfg);
     const ImageList list = read_image_list(d.data.get_path("valid", "data/valid.list"));
     require_listed_images(list);
     const std::vector<std::string>& paths = list.paths;
+    const std::string eval = d.data.get_str("eval", "voc");
+    std::vector<long> coco_ids;
+    if (eval == "coco") {
+        if (d.classes != 80)
+            fail("%s: eval=coco maps the 80 COCO classes to their category ids; this .data has classes=%d",
+                 datacfg.c_str(), d.classes);
+        for (const std::string& p : paths) coco_ids.push_back(coco_image_id(p));
+    } else if (eval != "voc") {
+        fail("%s: eval=%s: detector valid writes eval=voc (one comp4 file per class, the default) or eval=coco "
+             "(coco_results.json)",
+             datacfg.c_str(), eval.c_str());
+    }
     DetectOptions dopt;
     auto net = eval_net(d, cfgfile, weightfile, a, a.num("-thresh", 0.005f), &dopt);
     const std::string dir = a.str("-prefix", "results");
     ::mkdir(dir.c_str(), 0755);
     const double t0 = now_seconds();
     const auto dets = detect_images(*net, list, dopt);
+    if (eval == "coco") {  // for pycocotools
+        std::string json = "[\n";
+        for (size_t i = 0; i < paths.size(); ++i) {
+            int w, h;
+            image_size(paths[i], &w, &h);
+            json += detections_to_coco(dets[i], coco_ids[i], w, h);
+        }
+        if (json.size() > 2) json.resize(json.size() - 2);  // the last ",\n"
+        json += "\n]\n";
+        const std::string f = dir + "/" + a.str("-out", "coco_results") + ".json";
+        write_file_atomic(f, json.data(), json.size());
+        std::fprintf(stderr, "Wrote %s for %zu images in %.1f seconds\n", f.c_str(), paths.size(), now_seconds() - t0);
+        return 0;
+    }
     std::vector<std::string> text(d.classes);
     for (size_t i = 0; i < paths.size(); ++i) {
         int w, h;
@@ -269,7 +296,8 @@ int detector_valid(const std::string& datacfg, const std::string& cfgfile, const
         }
     }
     for (int c = 0; c < d.classes; ++c) {
-        const std::string f = dir + "/comp4_det_test_" + (c < static_cast<int>(d.names.size()) ? d.names[c] : std::to_string(c)) + ".txt";
+        const std::string f = dir + "/" + a.str("-out", "comp4_det_test_") +
+                              (c < static_cast<int>(d.names.size()) ? d.names[c] : std::to_string(c)) + ".txt";
         write_file_atomic(f, text[c].data(), text[c].size());
     }
     std::fprintf(stderr, "Wrote %d class files to %s/ for %zu images in %.1f seconds\n", d.classes, dir.c_str(),

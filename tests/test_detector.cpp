@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <regex>
+#include <sstream>
 
 #include "darknet/detect_data.hpp"
 #include "darknet/detection.hpp"
@@ -119,6 +120,76 @@ TEST(Detector, ExtOutputJsonAndPredictionsImage) {
     Image pred = load_image(dir + "/predictions.jpg");
     EXPECT_EQ(pred.w, 768);
     EXPECT_EQ(pred.h, 576);
+}
+
+// eval=coco lines by hand: pixel boxes clipped to the image, COCO's category ids.
+TEST(CocoResults, IdsAndLinesByHand) {
+    EXPECT_EQ(coco_image_id("/data/val2017/000000397133.jpg"), 397133);
+    EXPECT_EQ(coco_image_id("COCO_val2014_000000000042.jpg"), 42);
+    EXPECT_EQ(coco_image_id("images/7.png"), 7);
+    for (const char* bad : {"dog.jpg", "COCO_val2014_.jpg", "/a/b_c.jpg", "x_12a.jpg"}) {
+        std::string msg = dn::test::error_of([&] { coco_image_id(bad); });
+        EXPECT_NE(msg.find(std::string("image '") + bad + "' has no COCO image id"), std::string::npos) << msg;
+    }
+    std::vector<Detection> dets(2);
+    dets[0] = {{0.5f, 0.5f, 0.5f, 0.25f}, 0.9f, std::vector<float>(80, 0.f)};
+    dets[0].prob[0] = 0.75f;   // person: id 1
+    dets[0].prob[79] = 0.5f;   // toothbrush: id 90
+    dets[1] = {{0.0625f, 0.9375f, 0.25f, 0.25f}, 0.6f, std::vector<float>(80, 0.f)};  // overhangs left and bottom
+    dets[1].prob[11] = 0.25f;  // class 11 (stop sign): id 13, after COCO's gap at 12
+    EXPECT_EQ(detections_to_coco(dets, 42, 200, 100),
+              "{\"image_id\":42, \"category_id\":1, \"bbox\":[50.000000, 37.500000, 100.000000, 25.000000], \"score\":0.750000},\n"
+              "{\"image_id\":42, \"category_id\":90, \"bbox\":[50.000000, 37.500000, 100.000000, 25.000000], \"score\":0.500000},\n"
+              "{\"image_id\":42, \"category_id\":13, \"bbox\":[0.000000, 81.250000, 37.500000, 18.750000], \"score\":0.250000},\n");
+    dets[1].prob.resize(81);
+    EXPECT_NE(dn::test::error_of([&] { detections_to_coco(dets, 1, 10, 10); }).find("81 classes"), std::string::npos);
+}
+
+// detector valid with eval=coco on a COCO-named copy of dog.jpg: pycocotools' JSON, whose dog
+// box is the one detector test -ext_output prints.
+TEST(Detector, ValidWritesCocoResults) {
+    DN_REQUIRE_SHARED();
+    const std::string dir = dn::test::make_temp_dir();
+    const std::string m = dn::test::model_dir();
+    int rc = 0;
+    run("ln -s " + image("dog.jpg") + " " + dir + "/000000000042.jpg && echo " + dir + "/000000000042.jpg > " + dir +
+            "/val.txt && printf 'classes=80\\nnames=" + m + "/coco.names\\nvalid=" + dir + "/val.txt\\neval=coco\\n' > " +
+            dir + "/coco.data",
+        &rc);
+    ASSERT_EQ(rc, 0);
+    const std::string net = m + "/yolo-fastest-1.1-xl.cfg " + m + "/yolo-fastest-1.1-xl.weights";
+    std::string out = run("cd " + dir + " && " + dn::test::darknet_bin() + " detector valid coco.data " + net, &rc);
+    ASSERT_EQ(rc, 0) << out;
+    // the highest-scoring dog (category 18) as "x y w h score", read by Python's JSON parser
+    std::string py = run("/usr/bin/python3 -c \"import json; d=json.load(open('" + dir +
+                             "/results/coco_results.json')); assert all(r['image_id']==42 for r in d); "
+                             "b=max((r for r in d if r['category_id']==18), key=lambda r: r['score']); "
+                             "print(*b['bbox'], b['score'])\"",
+                         &rc);
+    ASSERT_EQ(rc, 0) << py;
+    std::istringstream in(py);
+    double x, y, w, h, score;
+    in >> x >> y >> w >> h >> score;
+    EXPECT_NEAR(score, 0.93, 0.01);
+    out = run("cd " + dir + " && " + dn::test::darknet_bin() + " detector test " + dn::test::repo_root() +
+                  "/cfg/coco.data " + net + " " + image("dog.jpg") + " -dont_show -ext_output",
+              &rc);
+    std::smatch e;
+    ASSERT_TRUE(std::regex_search(out, e, std::regex("dog: 93%\t\\(left_x: +(-?\\d+) +top_y: +(-?\\d+) +width: +(\\d+) +height: +(\\d+)\\)")))
+        << out;
+    EXPECT_NEAR(x, std::max(0, std::stoi(e[1])), 1.5);
+    EXPECT_NEAR(y, std::max(0, std::stoi(e[2])), 1.5);
+    EXPECT_NEAR(w, std::stoi(e[3]), 2.5);
+    EXPECT_NEAR(h, std::stoi(e[4]), 2.5);
+    // a name without an id, and classes other than COCO's 80, are errors before any detection
+    run("ln -s " + image("dog.jpg") + " " + dir + "/dog.jpg && echo " + dir + "/dog.jpg > " + dir + "/val.txt", &rc);
+    out = run("cd " + dir + " && " + dn::test::darknet_bin() + " detector valid coco.data " + net, &rc);
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(out.find("has no COCO image id"), std::string::npos) << out;
+    run("sed -i 's/classes=80/classes=3/; /names=/d' " + dir + "/coco.data", &rc);
+    out = run("cd " + dir + " && " + dn::test::darknet_bin() + " detector valid coco.data " + net, &rc);
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(out.find("eval=coco maps the 80 COCO classes"), std::string::npos) << out;
 }
 
 // -save_labels' lines: the best class above thresh, the box clipped to the image.

@@ -53,4 +53,17 @@ std::string detections_to_json(const std::vector<Detection>& dets, const std::ve
 /// are skipped. "%d %.6f %.6f %.6f %.6f\n".
 std::string detections_to_labels(const std::vector<Detection>& dets, float thresh);
 
+/// The COCO image id of an image path, as pycocotools wants it: the digits after the last '_' of
+/// the file name without its extension ("COCO_val2014_000000000042.jpg" -> 42, as pjreddie's
+/// get_coco_image_id), or the whole name when it has no '_' ("000000397133.jpg" -> 397133).
+/// Throws dn::Error naming the image when that part is not a number (Darknet's atoi gives 0).
+long coco_image_id(const std::string& image_path);
+
+/// `detector valid` with eval=coco (AlexeyAB's print_cocos): one line
+/// {"image_id":ID, "category_id":C, "bbox":[x, y, w, h], "score":P},\n per detection and class with
+/// probability > 0; the box in pixels of the im_w x im_h image, its corners clipped to the image;
+/// C is the COCO category id of class j (80 classes, ids 1..90 with COCO's gaps). Throws
+/// dn::Error when a detection has more than 80 classes.
+std::string detections_to_coco(const std::vector<Detection>& dets, long image_id, int im_w, int im_h);
+
 }  // namespace dn

@@ -161,4 +161,35 @@ std::string detections_to_labels(const std::vector<Detection>& dets, float thres
     return s;
 }
 
+long coco_image_id(const std::string& image_path) {
+    std::string name = image_path.substr(image_path.find_last_of('/') + 1);
+    name = name.substr(0, name.rfind('.'));
+    const std::string digits = name.substr(name.find_last_of('_') + 1);  // npos + 1 = 0: the whole name
+    if (digits.empty() || digits.size() > 15 || digits.find_first_not_of("0123456789") != std::string::npos)
+        fail("eval=coco: image '%s' has no COCO image id (the number after the last '_' of its name, or the whole "
+             "name, e.g. 000000397133.jpg)",
+             image_path.c_str());
+    return std::stol(digits);
+}
+
+std::string detections_to_coco(const std::vector<Detection>& dets, long image_id, int im_w, int im_h) {
+    static const int kCocoIds[80] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                     22, 23, 24, 25, 27, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44,
+                                     46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65,
+                                     67, 70, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 84, 85, 86, 87, 88, 89, 90};
+    std::string s;
+    for (const auto& d : dets) {
+        if (d.prob.size() > 80) fail("eval=coco: detections have %zu classes; COCO's category ids cover 80", d.prob.size());
+        const float x0 = std::max(0.f, (d.bbox.x - d.bbox.w / 2) * im_w);
+        const float x1 = std::min(static_cast<float>(im_w), (d.bbox.x + d.bbox.w / 2) * im_w);
+        const float y0 = std::max(0.f, (d.bbox.y - d.bbox.h / 2) * im_h);
+        const float y1 = std::min(static_cast<float>(im_h), (d.bbox.y + d.bbox.h / 2) * im_h);
+        for (size_t j = 0; j < d.prob.size(); ++j)
+            if (d.prob[j] > 0)
+                s += strfmt("{\"image_id\":%ld, \"category_id\":%d, \"bbox\":[%f, %f, %f, %f], \"score\":%f},\n", image_id,
+                            kCocoIds[j], x0, y0, x1 - x0, y1 - y0, d.prob[j]);
+    }
+    return s;
+}
+
 }  // namespace dn
