@@ -48,6 +48,16 @@ std::vector<LayerCase> layer_cases() {
         {"route_group", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[route]\nlayers=-1\ngroups=2\ngroup_id=1\n", 1},
         {"shortcut_same", in + "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
                                 "[shortcut]\nfrom=-2\nactivation=leaky\n", 2},
+        // AlexeyAB's weighted shortcuts: the normalized weights' exact gradient (random raw weights)
+        {"shortcut_w_feature_softmax", in + "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
+                                          "[shortcut]\nfrom=-2\nweights_type=per_feature\nweights_normalization=softmax\nactivation=leaky\n", 2},
+        {"shortcut_w_channel_relu", in + "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
+                                       "[convolutional]\nfilters=3\nsize=3\npad=1\nactivation=linear\n"
+                                       "[shortcut]\nfrom=-2,-3\nweights_type=per_channel\nweights_normalization=relu\nactivation=mish\n", 3},
+        {"shortcut_w_channel_softmax", in + "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
+                                          "[shortcut]\nfrom=-2,-1\nweights_type=per_channel\nweights_normalization=softmax\n", 2},
+        {"shortcut_w_feature_none", in + "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
+                                       "[shortcut]\nfrom=-2\nweights_type=per_feature\n", 2},
         {"shortcut_sampled", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[maxpool]\nsize=2\nstride=2\n"
                                   "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[shortcut]\nfrom=-3\n", 3},
         {"softmax_jacobian", net_cfg(2, 6, 1, 1) + "[softmax]\ngroups=2\ntemperature=1.7\n[connected]\noutput=3\nactivation=linear\n", 0},

@@ -118,6 +118,14 @@ INSTANTIATE_TEST_SUITE_P(
                "t.cfg:8: [route] key 'layers': refers to layer 5, which does not exist yet (this is layer 1)"},
         BadCfg{"route_before_first", std::string(kNet) + "[convolutional]\nfilters=4\n[route]\nlayers=-4\n",
                "t.cfg:8: [route] key 'layers': refers to layer -3"},
+        BadCfg{"shortcut_weights_type", std::string(kNet) + "[convolutional]\nfilters=3\n[shortcut]\nfrom=-1\nweights_type=per_pixel\n",
+               "[shortcut] key 'weights_type': must be none, per_feature or per_channel, got 'per_pixel'"},
+        BadCfg{"shortcut_weights_normalization", std::string(kNet) + "[convolutional]\nfilters=3\n[shortcut]\nfrom=-1\n"
+                                                                     "weights_type=per_feature\nweights_normalization=avg\n",
+               "[shortcut] key 'weights_normalization': must be none, relu or softmax, got 'avg'"},
+        BadCfg{"shortcut_weighted_other_shape", std::string(kNet) + "[convolutional]\nfilters=3\n[convolutional]\nfilters=4\n"
+                                                                    "[shortcut]\nfrom=-2\nweights_type=per_channel\n",
+               "[shortcut] key 'from': layer 0 is"},
         BadCfg{"shortcut_forward_reference", std::string(kNet) + "[convolutional]\nfilters=3\n[shortcut]\nfrom=1\n",
                "t.cfg:8: [shortcut] key 'from': refers to layer 1, which does not exist yet"},
         BadCfg{"groups_not_dividing", std::string(kNet) + "[convolutional]\nfilters=16\n[convolutional]\nfilters=16\ngroups=3\n",

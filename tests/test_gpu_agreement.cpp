@@ -57,6 +57,11 @@ std::vector<GpuCase> gpu_cases() {
         {"route_concat", "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[route]\nlayers=-1,-2\n"},
         {"route_group", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"},
         {"shortcut", "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[shortcut]\nfrom=-2\nactivation=leaky\n"},
+        {"shortcut_w_softmax", "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[shortcut]\nfrom=-2\n"
+                               "weights_type=per_feature\nweights_normalization=softmax\nactivation=leaky\n"},
+        {"shortcut_wc_relu", "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[convolutional]\nfilters=3\nsize=3\n"
+                             "pad=1\nactivation=linear\n[shortcut]\nfrom=-2,-3\nweights_type=per_channel\n"
+                             "weights_normalization=relu\nactivation=mish\n"},
         {"scale_channels", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[avgpool]\n"
                            "[convolutional]\nfilters=4\nsize=1\nactivation=logistic\n[scale_channels]\nfrom=-3\n"},
         {"reorg", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[reorg]\nstride=2\n"},

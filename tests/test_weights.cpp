@@ -162,6 +162,29 @@ const char* kInserted =
 
 }  // namespace
 
+// AlexeyAB's save_shortcut_weights: a weighted shortcut's raw weights, source-major, after the
+// layers before it.
+TEST(Weights, WeightedShortcutWritesItsWeights) {
+    const char* cfg = "[net]\nwidth=4\nheight=4\nchannels=2\n"
+                      "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                      "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                      "[shortcut]\nfrom=-2\nweights_type=per_channel\nweights_normalization=softmax\n";
+    auto a = net_from<float>(cfg, 1);
+    auto w = a->layers[2]->params();
+    ASSERT_EQ(w.size(), 1u);
+    ASSERT_EQ(w[0].size, 4u);  // 2 sources x 2 channels
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ(w[0].value[i], 1.f);  // AlexeyAB's initial weights
+    const float raw[4] = {0.5f, -1.f, 2.f, 0.25f};
+    std::copy(raw, raw + 4, w[0].value);
+    std::vector<char> bytes = weights_bytes(*a);
+    ASSERT_EQ(bytes.size(), 20u + 2 * (2 + 4) * 4 + 4 * 4);
+    EXPECT_EQ(std::memcmp(bytes.data() + bytes.size() - 16, raw, 16), 0);
+    auto b = net_from<float>(cfg, 1);
+    load_weights_bytes(*b, bytes);
+    EXPECT_EQ(values_of(*b->layers[2], "weights"), std::vector<float>(raw, raw + 4));
+    EXPECT_TRUE(weights_bytes(*b) == bytes);
+}
+
 TEST(Weights, DontloadLayerReadsNothingFromTheFile) {
     auto a = net_from<float>(kTwoConvs, 1);
     fill_params(*a, 1.f);

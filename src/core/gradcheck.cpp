@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <string>
 
 #include "darknet/error.hpp"
 
@@ -21,6 +22,8 @@ void randomize_params(Network<T>& net, uint64_t seed) {
                 else if (p.name == "biases") p.value[i] = static_cast<T>(beta(g));
                 else if (p.name == "rolling_mean") p.value[i] = static_cast<T>(rm(g));
                 else if (p.name == "rolling_variance") p.value[i] = static_cast<T>(rv(g));
+                else if (p.name == "weights" && std::string(l->type()) == "shortcut")  // distinct, off relu's kink
+                    p.value[i] = static_cast<T>(sign(g) ? gamma(g) : -gamma(g));
             }
         }
         l->params_changed();

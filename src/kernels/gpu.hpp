@@ -20,6 +20,7 @@
 #include "kernels/index_maps.hpp"
 #include "kernels/lrn.hpp"
 #include "kernels/optimizer.hpp"
+#include "kernels/shortcut_weights.hpp"
 #include "kernels/yolo_transform.hpp"
 
 #ifdef DN_CUDNN
@@ -93,6 +94,16 @@ void upsample_backward_gpu(const float* d, int planes, int w, int h, int stride,
 /// shortcut index map; backward (to_source): add_delta += P^T d.
 void shortcut_gpu(int batch, int w1, int h1, int c1, const float* add, int w2, int h2, int c2, float* out);
 void shortcut_backward_gpu(int batch, int w1, int h1, int c1, float* add_delta, int w2, int h2, int c2, const float* d);
+/// Weighted [shortcut] (kernels/shortcut_weights.hpp): wn[k * L + l] = the normalized weights of
+/// the K sources and L groups from the raw ones.
+void shortcut_weights_gpu(const float* raw, int K, int L, ShortcutNorm norm, float* wn);
+/// out[i] = (init ? 0 : out[i]) + w[l(i)] x[i] over [N][C][S] (n elements), l(i) = 0 (L = 1) or the
+/// channel (L = C).
+void weighted_add_gpu(const float* x, const float* w, size_t n, int C, int S, int L, float* out, bool init);
+/// grad[k * L + l] += dL/draw of the weights, given g = dL/du [N][C][S] and the K sources x[k]
+/// (host array of device pointers): the per-plane sums of g x_k, then each group's backward.
+void shortcut_weights_backward_gpu(const float* raw, const float* const* x, const float* g, int N, int C, int S, int K,
+                                   int L, ShortcutNorm norm, float* grad);
 /// [local_avgpool]: out [planes][oh][ow] = the mean of each window's pixels inside in
 /// [planes][h][w] (0 for a window wholly in the padding); windows start at off + o * stride.
 void local_avgpool_forward_gpu(const float* in, int planes, int w, int h, int size, int sx, int sy, int off, int ow,

@@ -10,6 +10,7 @@
 #include "kernels/gpu_reduce.cuh"
 #include "kernels/cost.hpp"
 #include "kernels/index_maps.hpp"
+#include "kernels/shortcut_weights.hpp"
 #include "kernels/yolo_transform.hpp"
 
 namespace dn {
@@ -136,13 +137,15 @@ __global__ void scale_bwd_k(const float* a, const float* p, const float* d, size
     }
 }
 
-// Channel mode: dp[plane] += sum_s d a over the S values of the plane (a block each).
+// Channel mode: dp[plane] += sum_s d a over the S values of the plane (a block each); Add false:
+// dp[plane] = that sum.
+template <bool Add = true>
 __global__ void scale_dp_plane_k(const float* a, const float* d, int S, float* dp) {
     const size_t base = static_cast<size_t>(blockIdx.x) * S;
     float s = 0.f;
     for (int t = threadIdx.x; t < S; t += blockDim.x) s += d[base + t] * a[base + t];
     s = block_sum(s);
-    if (threadIdx.x == 0) dp[blockIdx.x] += s;
+    if (threadIdx.x == 0) dp[blockIdx.x] = Add ? dp[blockIdx.x] + s : s;
 }
 
 // Spatial mode (scale_wh): dp[n][s] += sum_c d a over the C channels, a thread per position
@@ -202,6 +205,41 @@ __global__ void shortcut_k(int batch, ShortcutMap m, const float* add, float* ou
         const size_t ai = b * m.w1 * m.h1 * m.c1 + i * m.stride + m.w1 * (j * m.stride + static_cast<size_t>(m.h1) * k);
         if (backward) const_cast<float*>(add)[ai] += out[oi];
         else out[oi] += add[ai];
+    }
+}
+
+// Weighted shortcut: a thread per weight group (the normalization of kernels/shortcut_weights.hpp).
+__global__ void shortcut_weights_k(const float* raw, int K, int L, ShortcutNorm norm, float* wn) {
+    DN_GRID_FOR(l, static_cast<size_t>(L)) {
+        float w[kShortcutMaxSources];
+        int argmax;
+        shortcut_group_weights(raw, K, L, static_cast<int>(l), norm, w, &argmax);
+        for (int k = 0; k < K; ++k) wn[static_cast<size_t>(k) * L + l] = w[k];
+    }
+}
+
+__global__ void weighted_add_k(const float* x, const float* w, uint32_t n, NchwIndex ix, bool per_channel, float* out,
+                               bool init) {
+    DN_GRID_FOR(i, static_cast<size_t>(n)) {
+        const float v = w[per_channel ? ix.channel(static_cast<uint32_t>(i)) : 0] * x[i];
+        out[i] = init ? v : out[i] + v;
+    }
+}
+
+// dot[k][n * C + c] = sum_s g x_k (scale_dp_plane_k) -> G_k(l) over the group's planes,
+// a thread per group, in plane order.
+__global__ void shortcut_weights_grad_k(const float* raw, const float* dot, int N, int C, int K, int L,
+                                        ShortcutNorm norm, float* grad) {
+    DN_GRID_FOR(l, static_cast<size_t>(L)) {
+        float G[kShortcutMaxSources];
+        const size_t planes = static_cast<size_t>(N) * C;
+        for (int k = 0; k < K; ++k) {
+            float s = 0.f;
+            for (size_t p = 0; p < planes; ++p)
+                if (L == 1 || static_cast<int>(p % C) == static_cast<int>(l)) s += dot[k * planes + p];
+            G[k] = s;
+        }
+        shortcut_group_weights_backward(raw, K, L, static_cast<int>(l), norm, G, grad);
     }
 }
 
@@ -386,7 +424,7 @@ void scale_channels_backward_gpu(const float* a, const float* p, const float* d,
     DN_KERNEL_CHECK();
     if (!dp || k.mode == ScaleMap::Elementwise) return;
     if (k.mode == ScaleMap::Channel) {
-        DN_LAUNCH(static_cast<unsigned>(n / k.S), kReduceThreads, scale_dp_plane_k)(a, d, static_cast<int>(k.S), dp);
+        DN_LAUNCH(static_cast<unsigned>(n / k.S), kReduceThreads, scale_dp_plane_k<true>)(a, d, static_cast<int>(k.S), dp);
     } else {
         const size_t positions = n / k.CS * k.S;
         DN_LAUNCH(grid_blocks(positions), kGridThreads, scale_dp_wh_k)(a, d, positions, k.S,
@@ -422,6 +460,34 @@ void shortcut_backward_gpu(int batch, int w1, int h1, int c1, float* add_delta, 
     const size_t n = static_cast<size_t>(batch) * m.minc * m.minh * m.minw;
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, shortcut_k)(batch, m, add_delta, const_cast<float*>(d), true);
+    DN_KERNEL_CHECK();
+}
+
+void shortcut_weights_gpu(const float* raw, int K, int L, ShortcutNorm norm, float* wn) {
+    if (L <= 0) return;
+    DN_LAUNCH(grid_blocks(static_cast<size_t>(L)), kGridThreads, shortcut_weights_k)(raw, K, L, norm, wn);
+    DN_KERNEL_CHECK();
+}
+
+void weighted_add_gpu(const float* x, const float* w, size_t n, int C, int S, int L, float* out, bool init) {
+    if (!n) return;
+    gpu_index_check(n, "weighted_add_gpu");
+    DN_LAUNCH(grid_blocks(n), kGridThreads, weighted_add_k)(x, w, static_cast<uint32_t>(n), NchwIndex(C, S), L > 1,
+                                                             out, init);
+    DN_KERNEL_CHECK();
+}
+
+void shortcut_weights_backward_gpu(const float* raw, const float* const* x, const float* g, int N, int C, int S, int K,
+                                   int L, ShortcutNorm norm, float* grad) {
+    const size_t planes = static_cast<size_t>(N) * C;
+    if (!planes || L <= 0) return;
+    float* dot = gpu_scratch(planes * K);
+    for (int k = 0; k < K; ++k) {
+        DN_LAUNCH(static_cast<unsigned>(planes), kReduceThreads, scale_dp_plane_k<false>)(x[k], g, S, dot + k * planes);
+        DN_KERNEL_CHECK();
+    }
+    DN_LAUNCH(grid_blocks(static_cast<size_t>(L)), kGridThreads, shortcut_weights_grad_k)(raw, dot, N, C, K, L, norm,
+                                                                                          grad);
     DN_KERNEL_CHECK();
 }
 
