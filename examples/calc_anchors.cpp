@@ -1,5 +1,6 @@
 // darknet detector calc_anchors <data> [cfg] -num_of_clusters 9 -width 416 -height 416
-// (AlexeyAB's verb): anchors for a detection set's label sizes, by k-means on 1 - IoU.
+// (AlexeyAB's verb): anchors for a detection set's label sizes, by k-means on 1 - IoU. With a
+// YOLOv2 cfg ([region]) they come in grid cells, as that head reads them.
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -12,15 +13,19 @@
 #include "darknet/cfg.hpp"
 #include "darknet/detect_data.hpp"
 #include "darknet/error.hpp"
+#include "darknet/network.hpp"
 
 namespace dn {
 
 namespace {
 
-// What a cfg contributes: its [net] input size, the first [yolo]'s num= and its anchors.
+// What a cfg contributes: the first detection head's num= and anchors, and the size of the image
+// in the units of those anchors: [yolo]'s are in input pixels ([net] width, height), [region]'s
+// (YOLOv2) in grid cells (the head's width and height, from the network the cfg builds).
 struct CfgAnchors {
     int width = 0, height = 0, num = 0;
     std::vector<float> anchors;
+    std::string head = "[yolo]";
 };
 
 CfgAnchors read_cfg_anchors(const std::string& path) {
@@ -30,14 +35,26 @@ CfgAnchors read_cfg_anchors(const std::string& path) {
         if (s.name == "net" || s.name == "network") {
             c.width = s.get_int("width", 0);
             c.height = s.get_int("height", 0);
-        } else if (s.name == "yolo" && c.num == 0) {
+        } else if ((s.name == "yolo" || s.name == "region") && c.num == 0) {
+            c.head = "[" + s.name + "]";
             c.num = s.get_int_min("num", 1, 1);
             c.anchors = s.get_floats("anchors");  // none: the layer's defaults, nothing to score
             if (!c.anchors.empty() && c.anchors.size() != 2 * static_cast<size_t>(c.num))
                 s.error("anchors", strfmt("has %zu values; num=%d needs %d", c.anchors.size(), c.num, 2 * c.num));
         }
     }
-    if (c.num == 0) fail("%s has no [yolo] section to take num= from; give -num_of_clusters", path.c_str());
+    if (c.num == 0) fail("%s has no [yolo] or [region] section to take num= from; give -num_of_clusters", path.c_str());
+    if (c.head == "[region]") {
+        const bool q = is_quiet();
+        set_quiet(true);
+        auto net = Network<float>::from_cfg_file(path, 1);
+        set_quiet(q);
+        for (const auto& l : net->layers)
+            if (std::string(l->type()) == "region") {
+                c.width = l->out_w, c.height = l->out_h;
+                break;
+            }
+    }
     return c;
 }
 
@@ -71,8 +88,8 @@ int run_calc_anchors(const Args& a) {
         fail("calc_anchors needs the network's input size: -width 416 -height 416 (or a cfg with [net] width/height)");
     if (k < 1) fail("-num_of_clusters must be at least 1, not %d", k);
     if (c.num && k != c.num)
-        warn("%s's [yolo] sections have num=%d; the %d anchors printed need num=%d (and masks that cover them)",
-             cfgfile.c_str(), c.num, k, k);
+        warn("%s's %s sections have num=%d; the %d anchors printed need num=%d%s", cfgfile.c_str(), c.head.c_str(), c.num,
+             k, k, c.head == "[yolo]" ? " (and masks that cover them)" : "");
     if (a.flag("-show")) warn("-show: this darknet opens no window; the anchors are printed and written to anchors.txt");
 
     const DetData d = read_det_data(datacfg);
@@ -107,7 +124,7 @@ int run_calc_anchors(const Args& a) {
     for (size_t j = 0; j < counts.size(); ++j) members += strfmt("%s%d", j ? ", " : "", counts[j]);
     std::printf(" boxes per anchor (best IoU) = %s\n", members.c_str());
     if (!c.anchors.empty() && c.width > 0 && c.height > 0) {
-        // the cfg's anchors are in its own input pixels
+        // the cfg's anchors are in its own units (input pixels, or grid cells for [region])
         std::vector<BoxSize> at_cfg, cfg_anchors;
         for (const BoxSize& b : boxes) at_cfg.push_back({b.w * c.width / width, b.h * c.height / height});
         for (size_t j = 0; j + 1 < c.anchors.size(); j += 2) cfg_anchors.push_back({c.anchors[j], c.anchors[j + 1]});

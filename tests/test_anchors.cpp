@@ -198,6 +198,19 @@ TEST(DetectorCalcAnchors, WritesAnchorsTxtAndTheCfgLine) {
     EXPECT_NE(rc, 0);
     EXPECT_NE(out.find("w.cfg:6: [yolo] key 'anchors': has 3 values; num=2 needs 4"), std::string::npos) << out;
 
+    // a YOLOv2 cfg: anchors in grid cells, the [region]'s 16 x 16 grid (a 64 x 64 input, stride 4),
+    // printed with decimals; its anchors scored in cells: 1.6 x 3.2 boxes best fit 2.5 x 4 (IoU
+    // 5.12 / 10), 8 x 6.4 ones too (10 / 51.2): (6 x 0.512 + 3 x 0.1953125) / 9
+    write_text(dir + "/r.cfg", "[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=14\nsize=1\nstride=4\n"
+                               "activation=linear\n[region]\nclasses=2\ncoords=4\nnum=2\nanchors=0.5,2, 2.5,4\n");
+    out = calc("a.data r.cfg");
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("num_of_clusters = 2, width = 16, height = 16"), std::string::npos) << out;
+    EXPECT_NE(out.find("anchors = 1.6000,3.2000, 8.0000,6.4000\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("avg IoU of r.cfg's anchors = 40.64 %"), std::string::npos) << out;
+    out = calc("a.data r.cfg -num_of_clusters 1");
+    EXPECT_NE(out.find("r.cfg's [region] sections have num=2; the 1 anchors printed need num=1\n"), std::string::npos) << out;
+
     out = calc("a.data");
     EXPECT_NE(rc, 0);
     EXPECT_NE(out.find("needs the network's input size: -width 416 -height 416"), std::string::npos) << out;
