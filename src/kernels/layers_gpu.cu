@@ -233,10 +233,10 @@ __global__ void shortcut_weights_grad_k(const float* raw, const float* dot, int 
     DN_GRID_FOR(l, static_cast<size_t>(L)) {
         float G[kShortcutMaxSources];
         const size_t planes = static_cast<size_t>(N) * C;
+        const size_t first = L == 1 ? 0 : l, step = L == 1 ? 1 : static_cast<size_t>(C);  // the group's planes
         for (int k = 0; k < K; ++k) {
             float s = 0.f;
-            for (size_t p = 0; p < planes; ++p)
-                if (L == 1 || static_cast<int>(p % C) == static_cast<int>(l)) s += dot[k * planes + p];
+            for (size_t p = first; p < planes; p += step) s += dot[k * planes + p];
             G[k] = s;
         }
         shortcut_group_weights_backward(raw, K, L, static_cast<int>(l), norm, G, grad);
