@@ -162,7 +162,7 @@ std::string detections_to_labels(const std::vector<Detection>& dets, float thres
 }
 
 long coco_image_id(const std::string& image_path) {
-    std::string name = image_path.substr(image_path.find_last_of('/') + 1);
+    std::string name = basename_of(image_path);
     name = name.substr(0, name.rfind('.'));
     const std::string digits = name.substr(name.find_last_of('_') + 1);  // npos + 1 = 0: the whole name
     if (digits.empty() || digits.size() > 15 || digits.find_first_not_of("0123456789") != std::string::npos)

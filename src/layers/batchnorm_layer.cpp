@@ -45,6 +45,7 @@ void BatchNorm<T>::backward(const T* x, const T* dy, T* dx, bool accumulate, int
 
 template <class T>
 void BatchNorm<T>::load(WeightsReader& r) {
+    if (dontloadscales && r.follows_load_keys) return;
     r.read(scales.data(), channels, "scales");
     r.read(rolling_mean.data(), channels, "rolling_mean");
     r.read_nonnegative(rolling_variance.data(), channels, "rolling_variance");

@@ -28,8 +28,14 @@ struct BatchNorm {
     /// dy[N,C,S] (dL/dy) -> dx: written (accumulate=false, dx may alias dy) or added. Adds into
     /// scale_grads and beta_grads. x is the forward input.
     void backward(const T* x, const T* dy, T* dx, bool accumulate, int N, int S, T* beta_grads);
+    /// Darknet's dontloadscales=1 ([convolutional], [connected]): the weights file holds no
+    /// batchnorm arrays for the layer (a file saved before batch_normalize=1 was added); load()
+    /// then reads nothing when the file follows the cfg's load keys, and the arrays keep 1, 0, 1.
+    bool dontloadscales = false;
     /// Darknet order: scales, rolling_mean, rolling_variance.
     void load(WeightsReader& r);
+    /// Bytes of save() that load() skips for dontloadscales (Layer::unloaded_bytes).
+    size_t unloaded_bytes() const { return dontloadscales ? 3 * static_cast<size_t>(channels) * sizeof(float) : 0; }
     void save(WeightsWriter& w) const;
     void append_params(std::vector<Param<T>>& p);
 #ifdef DN_GPU

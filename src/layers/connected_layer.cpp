@@ -15,7 +15,6 @@ ConnectedLayer<T>::ConnectedLayer(const BuildContext<T>& b) {
     const CfgSection& s = b.section;
     int out = s.get_int_min("output", 1, 1);
     batch_normalize = s.get_int("batch_normalize", 0) != 0;
-    dontloadscales = s.get_int("dontloadscales", 0) != 0;
     activation = activation_key(s, "logistic");
     set_shape(*this, b, 1, 1, out);
     const int in = b.w * b.h * b.c;
@@ -25,6 +24,7 @@ ConnectedLayer<T>::ConnectedLayer(const BuildContext<T>& b) {
     biases.assign(out, T(0));
     bias_grads.assign(out, T(0));
     if (batch_normalize) bn.init(out);
+    bn.dontloadscales = s.get_int("dontloadscales", 0) != 0;  // read without batch_normalize too, as Darknet
 }
 
 template <class T>
@@ -88,12 +88,12 @@ void ConnectedLayer<T>::load_weights(WeightsReader& r) {
     r.read(weights.data(), weights.size(), "weights");
     transposed_file_ = r.major > 1000 || r.minor > 1000;
     if (transposed_file_) transpose(weights, this->inputs(), this->outputs());
-    if (batch_normalize && !(dontloadscales && r.follows_load_keys)) bn.load(r);
+    if (batch_normalize) bn.load(r);
 }
 
 template <class T>
 size_t ConnectedLayer<T>::unloaded_bytes() const {
-    return batch_normalize && dontloadscales ? 3 * static_cast<size_t>(this->outputs()) * sizeof(float) : 0;
+    return batch_normalize ? bn.unloaded_bytes() : 0;
 }
 
 template <class T>

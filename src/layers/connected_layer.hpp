@@ -33,10 +33,6 @@ public:
     std::string describe() const override;
 
     bool batch_normalize = false;
-    /// Darknet's dontloadscales=1: the weights file holds no batchnorm arrays (scales, rolling
-    /// mean and variance) for this layer, only its biases and weights (a file saved from the
-    /// network without batch_normalize); they keep their initial values (1, 0, 1).
-    bool dontloadscales = false;
     Activation activation = Activation::Logistic;
     std::vector<T> weights, weight_grads, biases, bias_grads;
     BatchNorm<T> bn;

@@ -60,7 +60,6 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     if (filters % groups != 0)
         s.error("groups", strfmt("groups=%d does not divide filters=%d", groups, filters));
     batch_normalize = s.get_int("batch_normalize", 0) != 0;
-    dontloadscales = s.get_int("dontloadscales", 0) != 0;
     activation = activation_key(s, "logistic");
     // The geometry in 64 bits first (ConvGeom's int arithmetic would wrap on a cfg's huge size,
     // dilation or padding): the kernel's extent and the padded input must fit in int.
@@ -94,6 +93,7 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     biases.assign(filters, T(0));
     bias_grads.assign(filters, T(0));
     if (batch_normalize) bn.init(filters);
+    bn.dontloadscales = s.get_int("dontloadscales", 0) != 0;  // read without batch_normalize too, as Darknet
 }
 
 template <class T>
@@ -319,13 +319,13 @@ std::vector<Param<T>> ConvolutionalLayer<T>::params() {
 template <class T>
 void ConvolutionalLayer<T>::load_weights(WeightsReader& r) {
     r.read(biases.data(), biases.size(), "biases");
-    if (batch_normalize && !(dontloadscales && r.follows_load_keys)) bn.load(r);
+    if (batch_normalize) bn.load(r);
     r.read(weights.data(), weights.size(), "weights");
 }
 
 template <class T>
 size_t ConvolutionalLayer<T>::unloaded_bytes() const {
-    return batch_normalize && dontloadscales ? 3 * static_cast<size_t>(filters) * sizeof(float) : 0;
+    return batch_normalize ? bn.unloaded_bytes() : 0;
 }
 
 template <class T>

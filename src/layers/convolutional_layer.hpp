@@ -42,10 +42,6 @@ public:
 
     int filters = 0, size = 1, stride_x = 1, stride_y = 1, padding = 0, groups = 1, dilation = 1;
     bool batch_normalize = false;
-    /// Darknet's dontloadscales=1: the weights file holds no batchnorm arrays (scales, rolling
-    /// mean and variance) for this layer, only its biases and weights (a file saved from the
-    /// network without batch_normalize); they keep their initial values (1, 0, 1).
-    bool dontloadscales = false;
     Activation activation = Activation::Logistic;
     std::vector<T> weights, weight_grads;  ///< [filters][c/groups][size][size]
     std::vector<T> biases, bias_grads;     ///< [filters]; beta when batch_normalize
