@@ -82,6 +82,12 @@ std::vector<LayerCase> layer_cases() {
         {"region_softmax", net_cfg(2, 14, 3, 3) + "[region]\nclasses=2\nnum=2\nsoftmax=1\nanchors=1,1,2,2\n", 0},
         {"region_raw", net_cfg(2, 14, 3, 3) + "[region]\nclasses=2\nnum=2\nanchors=1,1,2,2\n", 0},
         {"region_softmax_eval", net_cfg(2, 14, 3, 3) + "[region]\nclasses=2\nnum=2\nsoftmax=1\nanchors=1,1,2,2\n", 0, false},
+        // [crop]: levels in (0, 1) from a logistic layer (so the HSV Jacobian is visited), rotation,
+        // flip, shift; the half-pixel centered window of inference; one channel with noadjust
+        {"crop_train_hsv", in + "[convolutional]\nfilters=3\nsize=1\nactivation=logistic\n[crop]\ncrop_height=4\n"
+                                "crop_width=5\nflip=1\nangle=25\nsaturation=1.5\nexposure=1.4\nshift=0.2\n", 1},
+        {"crop_eval_half_pixel", net_cfg(2, 2, 6, 7) + "[crop]\ncrop_height=3\ncrop_width=4\n", 0, false},
+        {"crop_train_gray", net_cfg(2, 1, 7, 6) + "[crop]\ncrop_height=5\ncrop_width=4\nflip=1\nangle=40\nnoadjust=1\n", 0},
         {"batchnorm", in + "[batchnorm]\n", 0},
         {"lrn", in + "[lrn]\nsize=3\nalpha=0.5\nbeta=0.75\nkappa=2\n", 0},
         {"groupnorm", net_cfg(2, 4, 3, 3) + "[groupnorm]\ngroups=2\nactivation=gelu\n", 0},

@@ -118,6 +118,11 @@ INSTANTIATE_TEST_SUITE_P(
                "t.cfg:8: [route] key 'layers': refers to layer 5, which does not exist yet (this is layer 1)"},
         BadCfg{"route_before_first", std::string(kNet) + "[convolutional]\nfilters=4\n[route]\nlayers=-4\n",
                "t.cfg:8: [route] key 'layers': refers to layer -3"},
+        BadCfg{"crop_wider_than_input", std::string(kNet) + "[crop]\ncrop_width=17\ncrop_height=8\n",
+               "t.cfg:6: [crop] key 'crop_width': 17 is wider than the input (16)"},
+        BadCfg{"crop_levels_need_rgb", std::string(kNet) + "[convolutional]\nfilters=2\n[crop]\ncrop_width=8\n"
+                                                           "crop_height=8\nsaturation=1.5\n",
+               "t.cfg:10: [crop] key 'saturation': needs a 3-channel (RGB) input; this one has 2 channels"},
         BadCfg{"shortcut_weights_type", std::string(kNet) + "[convolutional]\nfilters=3\n[shortcut]\nfrom=-1\nweights_type=per_pixel\n",
                "[shortcut] key 'weights_type': must be none, per_feature or per_channel, got 'per_pixel'"},
         BadCfg{"shortcut_weights_normalization", std::string(kNet) + "[convolutional]\nfilters=3\n[shortcut]\nfrom=-1\n"

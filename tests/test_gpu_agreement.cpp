@@ -74,6 +74,9 @@ std::vector<GpuCase> gpu_cases() {
         {"scale_channels_mish", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[avgpool]\n"
                                 "[convolutional]\nfilters=4\nsize=1\nactivation=logistic\n[scale_channels]\n"
                                 "from=-3\nactivation=mish\n", 3, 15, 20},
+        {"crop_train", "[convolutional]\nfilters=3\nsize=1\nactivation=logistic\n[crop]\ncrop_height=5\ncrop_width=4\n"
+                       "flip=1\nangle=30\nsaturation=1.5\nexposure=1.5\nshift=0.1\n", 3, 7, 6},
+        {"crop_eval", "[crop]\ncrop_height=3\ncrop_width=4\n", 2, 6, 7, false},
         {"reorg3d", "[reorg3d]\nstride=2\n"},
         {"region", "[convolutional]\nfilters=14\nsize=1\nactivation=linear\n[region]\nclasses=2\nnum=2\nsoftmax=1\n"
                    "anchors=1,1,2,2\n"},

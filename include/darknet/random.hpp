@@ -14,6 +14,12 @@ void set_seed(uint64_t seed);
 std::mt19937_64& global_rng();
 /// A fresh seed drawn from the global generator (for per-thread generators).
 uint64_t next_seed();
+/// The generator of a layer's training draws (dropout masks, crop windows) for one forward pass:
+/// from the layer's seed and the images seen so far, so that a resumed run draws what the
+/// uninterrupted one would have, and the CPU and GPU passes draw alike.
+inline std::mt19937_64 layer_draw_rng(uint64_t layer_seed, uint64_t seen) {
+    return std::mt19937_64(layer_seed ^ (seen * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull));
+}
 /// Uniform in [a, b).
 float rand_uniform(float a, float b);
 /// Standard normal.

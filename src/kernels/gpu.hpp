@@ -17,6 +17,7 @@
 #include "kernels/blas.hpp"
 #include "kernels/gpu_index.hpp"
 #include "kernels/cost.hpp"
+#include "kernels/crop.hpp"
 #include "kernels/index_maps.hpp"
 #include "kernels/lrn.hpp"
 #include "kernels/optimizer.hpp"
@@ -124,6 +125,11 @@ void scale_channels_backward_gpu(const float* a, const float* p, const float* d,
                                  float* dp);
 void dropout_forward_gpu(const float* x, const uint8_t* keep, size_t n, float scale, float* y);
 void dropout_backward_gpu(const float* d, const uint8_t* keep, size_t n, float scale, float* dx);
+/// [crop] (kernels/crop.hpp): out [batch][c][oh][ow] = crop_value of in [batch][c][h][w] with
+/// image b's draws[b] (device memory); backward adds dL/dx into din, a gather per input pixel.
+void crop_forward_gpu(const float* in, const CropDraw* draws, const CropGeom& g, int batch, float* out);
+void crop_backward_gpu(const float* in, const float* d, const CropDraw* draws, const CropGeom& g, int batch,
+                       float* din);
 /// Softmax over `groups` groups per image of n elements at `stride` (spatial: one group per
 /// position over the channels), temperature 1/inv_t.
 void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, int n, int stride, int group_stride,

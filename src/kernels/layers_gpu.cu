@@ -1,5 +1,5 @@
 // Small GPU kernels of the data-movement layers (maxpool, avgpool, local_avgpool, upsample,
-// shortcut, reorg, scale_channels, dropout, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
+// shortcut, reorg, scale_channels, dropout, crop, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
 // atomics), so GPU results are bit-repeatable run to run. Kernels launch through DN_LAUNCH, so
 // tests/test_gpu_emu_layers.cpp runs this file on the CPU against the CPU layers.
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
 #include "kernels/cost.hpp"
+#include "kernels/crop.hpp"
 #include "kernels/index_maps.hpp"
 #include "kernels/shortcut_weights.hpp"
 #include "kernels/yolo_transform.hpp"
@@ -500,6 +501,45 @@ void dropout_forward_gpu(const float* x, const uint8_t* keep, size_t n, float sc
 void dropout_backward_gpu(const float* d, const uint8_t* keep, size_t n, float scale, float* dx) {
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, dropout_k)(d, keep, n, scale, dx, true);
+    DN_KERNEL_CHECK();
+}
+
+namespace {
+
+// [crop]: a thread per output value (kernels/crop.hpp crop_value).
+__global__ void crop_k(const float* in, const CropDraw* draws, CropGeom g, size_t n, float* out) {
+    DN_GRID_FOR(o, n) {
+        const int j = static_cast<int>(o % g.ow), i = static_cast<int>((o / g.ow) % g.oh);
+        const size_t kb = o / (static_cast<size_t>(g.ow) * g.oh);
+        const int k = static_cast<int>(kb % g.c), b = static_cast<int>(kb / g.c);
+        out[o] = crop_value(g, draws[b], in + static_cast<size_t>(b) * g.c * g.w * g.h, k, i, j);
+    }
+}
+
+// Its backward: a thread per input pixel, every channel (crop_backward_pixel, a gather).
+__global__ void crop_bwd_k(const float* in, const float* d, const CropDraw* draws, CropGeom g, size_t n, float* din) {
+    DN_GRID_FOR(p, n) {
+        const int x = static_cast<int>(p % g.w), y = static_cast<int>((p / g.w) % g.h);
+        const int b = static_cast<int>(p / (static_cast<size_t>(g.w) * g.h));
+        const size_t in_img = static_cast<size_t>(g.c) * g.w * g.h, out_img = static_cast<size_t>(g.c) * g.ow * g.oh;
+        crop_backward_pixel(g, draws[b], in + b * in_img, d + b * out_img, y, x, din + b * in_img);
+    }
+}
+
+}  // namespace
+
+void crop_forward_gpu(const float* in, const CropDraw* draws, const CropGeom& g, int batch, float* out) {
+    const size_t n = static_cast<size_t>(batch) * g.c * g.ow * g.oh;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, crop_k)(in, draws, g, n, out);
+    DN_KERNEL_CHECK();
+}
+
+void crop_backward_gpu(const float* in, const float* d, const CropDraw* draws, const CropGeom& g, int batch,
+                       float* din) {
+    const size_t n = static_cast<size_t>(batch) * g.w * g.h;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, crop_bwd_k)(in, d, draws, g, n, din);
     DN_KERNEL_CHECK();
 }
 

@@ -35,7 +35,7 @@ void DropoutLayer<T>::forward(Network<T>& net) {
     }
     const bool draw = !(frozen_ && keep_.size() == n);
     keep_.resize(n);
-    std::mt19937_64 rng(seed_ ^ (net.header.seen * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull));
+    std::mt19937_64 rng = layer_draw_rng(seed_, net.header.seen);
     std::uniform_real_distribution<float> u(0.f, 1.f);
     const T scale = static_cast<T>(1.0 / (1.0 - probability));
     for (size_t i = 0; i < n; ++i) {

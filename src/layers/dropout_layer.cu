@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "darknet/random.hpp"
 #include "layers/layer_gpu.hpp"
 
 namespace dn {
@@ -22,7 +23,7 @@ void DropoutLayer<T>::forward_gpu(Network<T>& net) {
         const bool draw = !(frozen_ && keep_.size() == n);
         if (draw) {
             keep_.resize(n);
-            std::mt19937_64 rng(seed_ ^ (net.header.seen * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull));
+            std::mt19937_64 rng = layer_draw_rng(seed_, net.header.seen);
             std::uniform_real_distribution<float> u(0.f, 1.f);
             for (size_t i = 0; i < n; ++i) keep_[i] = u(rng) >= probability;
             keep_gpu_.push(keep_.data(), n);
