@@ -124,7 +124,7 @@ int classifier_train(const std::string& datacfg, const std::string& cfgfile, con
                 eval_net = Network<float>::from_cfg_file(cfgfile, 100);
                 set_quiet(q);
             }
-            load_weights_bytes(*eval_net, weights_bytes(*net), "the training network");
+            copy_weights(*net, *eval_net);
             return evaluate(*eval_net, *valid, 1, limit, false).first;
         };
         opt.eval_name = "top-1 accuracy";

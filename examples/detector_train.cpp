@@ -154,7 +154,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
                 eval_net = Network<float>::from_cfg_file(cfgfile, 16);
                 set_quiet(q);
             }
-            load_weights_bytes(*eval_net, weights_bytes(*net), "the training network");
+            copy_weights(*net, *eval_net);
             DetectOptions dopt;
             dopt.thresh = 0.005f;
             dopt.letterbox = net->cfg.letter_box != 0;

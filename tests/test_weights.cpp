@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "darknet/network.hpp"
+#include "darknet/weights.hpp"
 #include "test_util.hpp"
 
 using namespace dn;
@@ -247,6 +248,81 @@ TEST(Weights, CheckpointOfACfgWithLoadKeysLoadsWhole) {
     auto b = net_from<float>(cfg.c_str(), 1);
     load_weights_bytes(*b, bytes);
     EXPECT_TRUE(weights_bytes(*b) == bytes);
+}
+
+// Darknet's dontsave=1: files written from the cfg hold nothing for the layer. Such a file loads
+// back into the same cfg (the loader recognises the layout), into one with dontload=1 on the layer
+// instead (Darknet's pairing), and a file that holds every layer still loads whole into it.
+TEST(Weights, DontsaveLayerIsLeftOutOfTheFile) {
+    std::string cfg = kInserted;
+    cfg.replace(cfg.find("dontload=1"), 10, "dontsave=1");
+    auto a = net_from<float>(cfg.c_str(), 1);
+    fill_params(*a, 2.f);
+    auto whole_net = net_from<float>(kInserted, 1);
+    whole_net->layers[1]->dontload = false;
+    fill_params(*whole_net, 2.f);
+    const std::vector<char> whole = weights_bytes(*whole_net);
+    const std::vector<char> bytes = weights_bytes(*a);
+    WeightsWriter probe;
+    a->layers[1]->save_weights(probe);
+    ASSERT_EQ(bytes.size() + probe.bytes().size(), whole.size());
+    // the file is layers 0 and 2 of the whole one
+    auto two = net_from<float>(kTwoConvs, 1);
+    load_weights_bytes(*two, bytes);
+    for (const char* name : {"biases", "weights"})
+        EXPECT_EQ(values_of(*two->layers[1], name), values_of(*a->layers[2], name)) << name;
+    auto fresh = [&](const std::string& text) {
+        auto n = net_from<float>(text.c_str(), 1);
+        for (auto& p : n->layers[1]->params()) std::fill(p.value, p.value + p.size, -4.f);
+        return n;
+    };
+    for (const std::string& text : {cfg, std::string(kInserted)}) {
+        auto b = fresh(text);
+        load_weights_bytes(*b, bytes);
+        for (int i : {0, 2})
+            for (auto& p : b->layers[i]->params())
+                EXPECT_EQ(values_of(*b->layers[i], p.name.c_str()), values_of(*a->layers[i], p.name.c_str())) << p.name;
+        for (auto& p : b->layers[1]->params())
+            for (size_t k = 0; k < p.size; ++k) ASSERT_EQ(p.value[k], -4.f) << p.name << " was read from the file";
+    }
+    auto c = fresh(cfg);
+    load_weights_bytes(*c, whole);
+    for (auto& p : c->layers[1]->params())
+        EXPECT_EQ(values_of(*c->layers[1], p.name.c_str()), values_of(*whole_net->layers[1], p.name.c_str())) << p.name;
+    // copy_weights (training -> evaluation network) copies the dontsave layer too
+    auto d = fresh(cfg);
+    copy_weights(*a, *d);
+    for (auto& p : d->layers[1]->params())
+        EXPECT_EQ(values_of(*d->layers[1], p.name.c_str()), values_of(*a->layers[1], p.name.c_str())) << p.name;
+}
+
+// Darknet's numload=N on a [convolutional]: the file holds the layer's first N filters (a file from
+// the cfg with filters=N); the others keep their initial values. The layer's own checkpoints hold
+// every filter and load whole.
+TEST(Weights, NumloadReadsTheFirstFilters) {
+    const char* small = "[net]\nwidth=5\nheight=5\nchannels=3\n"
+                        "[convolutional]\nfilters=2\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n[maxpool]\nsize=2\nstride=2\n";
+    const char* wide = "[net]\nwidth=5\nheight=5\nchannels=3\n"
+                       "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\nnumload=2\n"
+                       "[maxpool]\nsize=2\nstride=2\n";
+    auto a = net_from<float>(small, 1);
+    fill_params(*a, 0.25f);
+    auto b = net_from<float>(wide, 1);
+    for (auto& p : b->layers[0]->params()) std::fill(p.value, p.value + p.size, 9.f);
+    load_weights_bytes(*b, weights_bytes(*a));
+    for (const char* name : {"biases", "scales", "rolling_mean", "rolling_variance", "weights"}) {
+        const std::vector<float> got = values_of(*b->layers[0], name), want = values_of(*a->layers[0], name);
+        ASSERT_EQ(got.size(), 2 * want.size()) << name;
+        EXPECT_EQ(std::vector<float>(got.begin(), got.begin() + want.size()), want) << name;
+        for (size_t k = want.size(); k < got.size(); ++k) ASSERT_EQ(got[k], 9.f) << name << "[" << k << "]";
+    }
+    const std::vector<char> own = weights_bytes(*b);
+    auto c = net_from<float>(wide, 1);
+    load_weights_bytes(*c, own);
+    EXPECT_TRUE(weights_bytes(*c) == own);
+    EXPECT_NE(error_of([&] { net_from<float>(std::string(wide).replace(std::string(wide).find("numload=2"), 9, "numload=5").c_str(), 1); })
+                  .find("key 'numload': loads the first 5 filters of the weights file, but this layer has 4"),
+              std::string::npos);
 }
 
 struct BadWeights {

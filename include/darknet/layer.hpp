@@ -194,6 +194,10 @@ public:
     /// Darknet's dontload=1: the weights file holds nothing for this layer (one inserted into a
     /// pretrained network); load_weights reads no bytes for it and it keeps its initial values.
     bool dontload = false;
+    /// Darknet's dontsave=1: weights files written from this network hold nothing for this layer
+    /// (save_weights skips it, as Darknet's save_weights_upto); load it back with dontload=1, or
+    /// let the loader recognise the file's layout (docs/cfg.md, "Weights layouts").
+    bool dontsave = false;
     DeviceBuffer<T> output_gpu, delta_gpu;  ///< device twins of output/delta (GPU runs)
     AdamMoments<T> adam;                  ///< Adam's moments (adam=1 training); on the device in GPU runs
     /// [net] ema_alpha: the moving average of each params() entry that has a gradient, in params()

@@ -199,8 +199,7 @@ enum class LoadFor { Training, Inference };
 template <class T>
 void load_weights(Network<T>& net, const std::string& path, bool allow_partial = false,
                   LoadFor use = LoadFor::Training);
-/// load_weights from a file's bytes held in memory; `label` names them in messages (e.g. copying a
-/// training network's weights into an evaluation network: load_weights_bytes(eval, weights_bytes(net))).
+/// load_weights from a file's bytes held in memory; `label` names them in messages.
 template <class T>
 void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::string& label = "<memory>",
                         bool allow_partial = false, LoadFor use = LoadFor::Training);
@@ -210,9 +209,14 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
 /// ignores it.
 template <class T>
 void save_weights(const Network<T>& net, const std::string& path, int upto = -1, bool optimizer_state = false);
-/// Serializes to bytes (what save_weights writes).
+/// Serializes to bytes (what save_weights writes: no data for dontsave=1 layers).
 template <class T>
 std::vector<char> weights_bytes(const Network<T>& net, int upto = -1, bool optimizer_state = false);
+/// Copies the values of every params() entry of `from` into `to` (a network built from the same
+/// cfg, e.g. an evaluation network of another batch size), whatever its dontsave / dontload keys;
+/// gradients and optimizer state stay. Throws dn::Error when the layers or their arrays differ.
+template <class T>
+void copy_weights(Network<T>& from, Network<T>& to);
 
 /// Sets OpenBLAS and OpenMP thread counts (n <= 0: leave the defaults).
 void set_num_threads(int n);

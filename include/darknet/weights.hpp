@@ -20,6 +20,14 @@ enum TrailerKind : uint32_t {
     kTrailerEma = 4,            ///< Layer::ema: the moving average of each trained Param ([net] ema_alpha)
 };
 
+/// How a weights file lays out the layers of the cfg it is loaded into; the loader tells them apart
+/// by where the layers' data ends (docs/cfg.md, "Weights layouts").
+enum class WeightsLayout {
+    Keyed,  ///< Darknet's reading: nothing for dontload=1 layers, nor the arrays dontloadscales / numload leave out
+    Saved,  ///< what this cfg writes: nothing for dontsave=1 layers, every other layer whole
+    Whole,  ///< every layer whole (a file written before the keys were added)
+};
+
 /// Sequential reader over a weights file held in memory. Every read names what it reads so that a
 /// short file gives "layer 12 (convolutional): weights need 18432 bytes at offset 40000, 120
 /// available".
@@ -49,9 +57,11 @@ public:
     /// Set by the loader before each layer, for messages.
     void set_layer(int index, const char* type) { layer_ = index; type_ = type; }
     int major = 0, minor = 0, revision = 0;
-    /// Whether the file follows the cfg's dontload / dontloadscales keys (it lacks those layers'
+    /// The file's layout, set by the loader before the layers read.
+    WeightsLayout layout = WeightsLayout::Keyed;
+    /// Whether the file follows the cfg's dontload / dontloadscales / numload keys (it lacks those
     /// arrays). False for a file that holds them anyway, e.g. a checkpoint saved from this cfg.
-    bool follows_load_keys = true;
+    bool follows_load_keys() const { return layout == WeightsLayout::Keyed; }
 
 private:
     /// Throws the error for value i of the n being read as `what`, starting at byte offset `at`.

@@ -161,6 +161,7 @@ std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_overr
         l->dont_update = s.get_int_min("dont_update", 0, 0);
         l->burnin_update = s.get_int_min("burnin_update", 0, 0);
         l->dontload = s.get_int("dontload", 0) != 0;
+        l->dontsave = s.get_int("dontsave", 0) != 0;
         l->learning_rate_scale = s.get_float("learning_rate", 1);
         if (!(l->learning_rate_scale >= 0))
             s.error("learning_rate", strfmt("scales this layer's learning rate: must be >= 0, got %g", l->learning_rate_scale));

@@ -130,28 +130,41 @@ std::vector<char> read_binary(const std::string& path) {
 
 bool seen_is_64bit(int32_t major, int32_t minor) { return major * 10 + minor >= 2; }
 
-/// Darknet's dontload=1 and dontloadscales=1 say the file lacks those layers' arrays (a layer
-/// inserted into a pretrained network, batchnorm added to one), and Darknet reads it so. A file
-/// that holds them all anyway, such as a checkpoint saved from this very cfg, would then be read
-/// shifted. Returns false when the layers' data, laid out whole, ends exactly where the file or its
-/// trailer does and the keyed layout does not: that file is read whole.
+/// Whether a file of this layout holds nothing for layer l.
 template <class T>
-bool follows_load_keys(const Network<T>& net, const std::vector<char>& bytes, size_t off, const char* magic) {
-    const bool any = std::any_of(net.layers.begin(), net.layers.end(),
-                                 [](const auto& l) { return l->dontload || l->unloaded_bytes() > 0; });
-    if (!any) return true;
-    size_t whole = 0, keyed = 0;
+bool absent_in(const Layer<T>& l, WeightsLayout layout) {
+    return (layout == WeightsLayout::Keyed && l.dontload) || (layout == WeightsLayout::Saved && l.dontsave);
+}
+
+/// Darknet's dontload=1, dontloadscales=1 and numload=N say the file lacks those arrays (a layer
+/// inserted into a pretrained network, batchnorm added to one, filters added), and Darknet reads it
+/// so (Keyed). A file that holds them anyway, such as a checkpoint saved from this very cfg, would
+/// then be read shifted, and so would a file this cfg wrote when it has dontsave=1 layers (Saved).
+/// Returns the first of Keyed, Saved, Whole whose layers' data ends exactly where the file or its
+/// trailer does; Keyed when none does (a file with only the first layers, read partially).
+template <class T>
+WeightsLayout choose_layout(const Network<T>& net, const std::vector<char>& bytes, size_t off, const char* magic) {
+    const bool any = std::any_of(net.layers.begin(), net.layers.end(), [](const auto& l) {
+        return l->dontload || l->dontsave || l->unloaded_bytes() > 0;
+    });
+    if (!any) return WeightsLayout::Keyed;
+    size_t whole = 0, keyed = 0, saved = 0;
     for (const auto& l : net.layers) {
         WeightsWriter probe;
         l->save_weights(probe);
-        whole += probe.bytes().size();
-        if (!l->dontload) keyed += probe.bytes().size() - l->unloaded_bytes();
+        const size_t n = probe.bytes().size();
+        whole += n;
+        if (!l->dontload) keyed += n - l->unloaded_bytes();
+        if (!l->dontsave) saved += n;
     }
     auto layers_end_at = [&](size_t n) {
         const size_t at = off + n;
         return at == bytes.size() || (at + 4 <= bytes.size() && std::memcmp(bytes.data() + at, magic, 4) == 0);
     };
-    return layers_end_at(keyed) || !layers_end_at(whole);
+    if (layers_end_at(keyed)) return WeightsLayout::Keyed;
+    if (layers_end_at(saved)) return WeightsLayout::Saved;
+    if (layers_end_at(whole)) return WeightsLayout::Whole;
+    return WeightsLayout::Keyed;
 }
 
 }  // namespace
@@ -197,13 +210,16 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
     r.major = v[0];
     r.minor = v[1];
     r.revision = v[2];
-    r.follows_load_keys = follows_load_keys(net, r.bytes(), off, kTrailerMagic);
-    if (!r.follows_load_keys && !is_quiet())
-        std::fprintf(stderr, "%s holds every layer's arrays, those of the dontload/dontloadscales layers too: "
-                             "loading them all\n", path.c_str());
+    r.layout = choose_layout(net, r.bytes(), off, kTrailerMagic);
+    if (!is_quiet() && r.layout == WeightsLayout::Whole)
+        std::fprintf(stderr, "%s holds every layer's arrays, those of the dontload/dontloadscales/numload/dontsave "
+                             "layers too: loading them all\n", path.c_str());
+    if (!is_quiet() && r.layout == WeightsLayout::Saved)
+        std::fprintf(stderr, "%s holds every layer but the dontsave=1 ones, as this cfg writes them: loading it so\n",
+                     path.c_str());
     int loaded = 0, not_in_file = 0;
     for (auto& l : net.layers) {
-        if (l->dontload && r.follows_load_keys) {  // the file holds nothing for it (as Darknet's load_weights_upto)
+        if (absent_in(*l, r.layout)) {  // the file holds nothing for it (as Darknet's load_weights_upto)
             ++loaded;
             ++not_in_file;
             continue;
@@ -229,7 +245,8 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
     }
     if ((loaded < net.num_layers() || not_in_file > 0) && !is_quiet())
         std::fprintf(stderr, "Loaded %d of %d layers from %s (the rest keep their initial values%s)\n",
-                     loaded - not_in_file, net.num_layers(), path.c_str(), not_in_file > 0 ? "; dontload=1 on some" : "");
+                     loaded - not_in_file, net.num_layers(), path.c_str(),
+                     not_in_file == 0 ? "" : r.layout == WeightsLayout::Saved ? "; dontsave=1 on some" : "; dontload=1 on some");
     if (r.at_magic(kTrailerMagic)) {
         r.skip(4, "trailer magic");
         uint32_t version = r.read_u32("trailer version");
@@ -252,7 +269,7 @@ void load_weights_bytes(Network<T>& net, std::vector<char> bytes, const std::str
             const bool other_optimizer = (kind == kTrailerOptimizerState && net.cfg.adam) ||
                                          (kind == kTrailerAdamState && !net.cfg.adam) ||
                                          (kind == kTrailerEma && net.cfg.ema_alpha == 0);
-            if (idx >= loaded || (l.dontload && r.follows_load_keys) || other_optimizer || (training_state && use == LoadFor::Inference)) {
+            if (idx >= loaded || absent_in(l, r.layout) || other_optimizer || (training_state && use == LoadFor::Inference)) {
                 r.skip(static_cast<size_t>(count) * 4, "trailer record");
                 continue;
             }
@@ -316,13 +333,15 @@ std::vector<char> weights_bytes(const Network<T>& net, int upto, bool optimizer_
         std::memcpy(b.data() + 12, &s, 4);
     }
     int n = upto < 0 ? net.num_layers() : std::min(upto, net.num_layers());
-    for (int i = 0; i < n; ++i) net.layers[i]->save_weights(w);
+    for (int i = 0; i < n; ++i)
+        if (!net.layers[i]->dontsave) net.layers[i]->save_weights(w);  // as Darknet's save_weights_upto
     struct Record {
         uint32_t kind;
         int layer;
     };
     std::vector<Record> recs;
     for (int i = 0; i < n; ++i) {
+        if (net.layers[i]->dontsave) continue;
         if (net.layers[i]->has_trailer()) recs.push_back({kTrailerLayerData, i});
         if (!optimizer_state) continue;
         if (!net.layers[i]->ema.empty()) recs.push_back({kTrailerEma, i});
@@ -373,6 +392,24 @@ void save_weights(const Network<T>& net, const std::string& path, int upto, bool
     write_file_atomic(path, b.data(), b.size());
 }
 
+template <class T>
+void copy_weights(Network<T>& from, Network<T>& to) {
+    if (from.num_layers() != to.num_layers())
+        fail("copy_weights: the networks have %d and %d layers", from.num_layers(), to.num_layers());
+    for (int i = 0; i < from.num_layers(); ++i) {
+        const std::vector<Param<T>> a = from.layers[i]->params(), b = to.layers[i]->params();
+        bool same = a.size() == b.size();
+        for (size_t k = 0; same && k < a.size(); ++k) same = a[k].name == b[k].name && a[k].size == b[k].size;
+        if (!same)
+            fail("copy_weights: layer %d (%s) holds other arrays in the two networks", i, from.layers[i]->type());
+        for (size_t k = 0; k < a.size(); ++k)
+            if (a[k].size) std::memcpy(b[k].value, a[k].value, a[k].size * sizeof(T));
+        to.layers[i]->params_changed();
+    }
+}
+
+template void copy_weights<float>(Network<float>&, Network<float>&);
+template void copy_weights<double>(Network<double>&, Network<double>&);
 template void load_weights<float>(Network<float>&, const std::string&, bool, LoadFor);
 template void load_weights<double>(Network<double>&, const std::string&, bool, LoadFor);
 template void load_weights_bytes<float>(Network<float>&, std::vector<char>, const std::string&, bool, LoadFor);

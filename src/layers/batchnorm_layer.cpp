@@ -44,11 +44,12 @@ void BatchNorm<T>::backward(const T* x, const T* dy, T* dx, bool accumulate, int
 }
 
 template <class T>
-void BatchNorm<T>::load(WeightsReader& r) {
-    if (dontloadscales && r.follows_load_keys) return;
-    r.read(scales.data(), channels, "scales");
-    r.read(rolling_mean.data(), channels, "rolling_mean");
-    r.read_nonnegative(rolling_variance.data(), channels, "rolling_variance");
+void BatchNorm<T>::load(WeightsReader& r, int count) {
+    if (dontloadscales && r.follows_load_keys()) return;
+    const size_t n = count < 0 ? static_cast<size_t>(channels) : static_cast<size_t>(count);
+    r.read(scales.data(), n, "scales");
+    r.read(rolling_mean.data(), n, "rolling_mean");
+    r.read_nonnegative(rolling_variance.data(), n, "rolling_variance");
 }
 
 template <class T>

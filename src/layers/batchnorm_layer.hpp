@@ -32,8 +32,9 @@ struct BatchNorm {
     /// batchnorm arrays for the layer (a file saved before batch_normalize=1 was added); load()
     /// then reads nothing when the file follows the cfg's load keys, and the arrays keep 1, 0, 1.
     bool dontloadscales = false;
-    /// Darknet order: scales, rolling_mean, rolling_variance.
-    void load(WeightsReader& r);
+    /// Darknet order: scales, rolling_mean, rolling_variance; the first `count` channels of each
+    /// (all when negative; [convolutional] numload).
+    void load(WeightsReader& r, int count = -1);
     /// Bytes of save() that load() skips for dontloadscales (Layer::unloaded_bytes).
     size_t unloaded_bytes() const { return dontloadscales ? 3 * static_cast<size_t>(channels) * sizeof(float) : 0; }
     void save(WeightsWriter& w) const;

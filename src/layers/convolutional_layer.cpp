@@ -94,6 +94,9 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     bias_grads.assign(filters, T(0));
     if (batch_normalize) bn.init(filters);
     bn.dontloadscales = s.get_int("dontloadscales", 0) != 0;  // read without batch_normalize too, as Darknet
+    numload = s.get_int_min("numload", 0, 0);
+    if (numload > filters)
+        s.error("numload", strfmt("loads the first %d filters of the weights file, but this layer has %d", numload, filters));
 }
 
 template <class T>
@@ -318,14 +321,19 @@ std::vector<Param<T>> ConvolutionalLayer<T>::params() {
 
 template <class T>
 void ConvolutionalLayer<T>::load_weights(WeightsReader& r) {
-    r.read(biases.data(), biases.size(), "biases");
-    if (batch_normalize) bn.load(r);
-    r.read(weights.data(), weights.size(), "weights");
+    const int n = numload > 0 && r.follows_load_keys() ? numload : filters;  // Darknet's l.n = l.numload
+    r.read(biases.data(), static_cast<size_t>(n), "biases");
+    if (batch_normalize) bn.load(r, n);
+    r.read(weights.data(), weights.size() / filters * n, "weights");
 }
 
 template <class T>
 size_t ConvolutionalLayer<T>::unloaded_bytes() const {
-    return batch_normalize ? bn.unloaded_bytes() : 0;
+    size_t floats = 0;
+    if (numload > 0)  // filters numload.. are not in the file: their bias, batchnorm arrays and weights
+        floats = static_cast<size_t>(filters - numload) *
+                 (1 + (batch_normalize && !bn.dontloadscales ? 3 : 0) + weights.size() / filters);
+    return floats * sizeof(float) + (batch_normalize ? bn.unloaded_bytes() : 0);
 }
 
 template <class T>

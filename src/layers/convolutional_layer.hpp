@@ -42,6 +42,9 @@ public:
 
     int filters = 0, size = 1, stride_x = 1, stride_y = 1, padding = 0, groups = 1, dilation = 1;
     bool batch_normalize = false;
+    /// Darknet's numload=N (1..filters; 0 = all): the weights file holds the first N filters of
+    /// this layer (their biases, batchnorm arrays and weights); the others keep their initial values.
+    int numload = 0;
     Activation activation = Activation::Logistic;
     std::vector<T> weights, weight_grads;  ///< [filters][c/groups][size][size]
     std::vector<T> biases, bias_grads;     ///< [filters]; beta when batch_normalize
