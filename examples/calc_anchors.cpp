@@ -35,8 +35,8 @@ CfgAnchors read_cfg_anchors(const std::string& path) {
         if (s.name == "net" || s.name == "network") {
             c.width = s.get_int("width", 0);
             c.height = s.get_int("height", 0);
-        } else if ((s.name == "yolo" || s.name == "region") && c.num == 0) {
-            c.head = "[" + s.name + "]";
+        } else if ((s.name == "yolo" || s.name == "gaussian_yolo" || s.name == "region") && c.num == 0) {
+            c.head = s.name == "gaussian_yolo" ? "[Gaussian_yolo]" : "[" + s.name + "]";
             c.num = s.get_int_min("num", 1, 1);
             c.anchors = s.get_floats("anchors");  // none: the layer's defaults, nothing to score
             if (!c.anchors.empty() && c.anchors.size() != 2 * static_cast<size_t>(c.num))

@@ -611,6 +611,25 @@ TEST(DetectorTrain, RegionHeadTrains) {
     EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
 }
 
+// A Gaussian YOLOv3 head ([Gaussian_yolo], BDD-style keys: giou, uc_normalizer) trains: the
+// loss falls, and the trained model is scored by detector map.
+TEST(DetectorTrain, GaussianYoloHeadTrains) {
+    const std::string data = detect_set_dir();
+    if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
+    const std::string dir = make_temp_dir();
+    std::string cfg = tiny_yolo(60, 0);
+    cfg.replace(cfg.find("filters=45"), 10, "filters=57");
+    cfg.replace(cfg.find("[yolo]"), 6, "[Gaussian_yolo]");
+    cfg.replace(cfg.find("iou_loss=ciou"), 13, "iou_loss=giou\nuc_normalizer=1.0");
+    train_expecting_loss_to_halve(data, dir, "gauss", cfg, "");
+    int rc = 0;
+    const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
+                                    "/fashion-detect.data gauss.cfg backup/gauss_final.weights",
+                                &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
+}
+
 // mixup=1 and blur=1 train a detector; with mosaic=1 mixup is not used, as in AlexeyAB's darknet,
 // and the log says so, as it says that cutmix=1 is not implemented for detectors.
 TEST(DetectorTrain, MixupAndBlurTrainAndMosaicReplacesMixup) {

@@ -104,6 +104,9 @@ std::vector<GpuCase> gpu_cases() {
         {"yolo_new_coords_loss", "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=2.0\nnew_coords=1\n"
                                  "iou_loss=ciou\nobjectness_smooth=1\n", 14, 3, 3, true, true},
         {"yolo_eval", "[yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\n", 14, 3, 3, false},
+        {"gaussian_yolo_loss", "[Gaussian_yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\nscale_x_y=1.1\n"
+                               "iou_loss=giou\nuc_normalizer=0.5\n", 22, 3, 3, true, true},
+        {"gaussian_yolo_eval", "[Gaussian_yolo]\nmask=0,1\nanchors=1,2,3,4\nclasses=2\nnum=2\n", 22, 3, 3, false},
         {"batchnorm", "[batchnorm]\n"},
         {"batchnorm_eval", "[batchnorm]\n", 3, 6, 6, false},
         {"lrn_5", "[lrn]\nsize=5\nalpha=0.5\nbeta=0.75\nkappa=2\n", 8, 4, 4},

@@ -1,5 +1,6 @@
-// The output transform of the detection heads, value by value: [yolo]'s, and [region]'s (YOLOv2,
-// the same layout with s = 1 and raw or softmax class scores). Shared by yolo_layer.cpp,
+// The output transform of the detection heads, value by value: [yolo]'s, [Gaussian_yolo]'s (its
+// layout with a sigma after each coordinate), and [region]'s (YOLOv2, [yolo]'s layout with s = 1
+// and raw or softmax class scores). Shared by yolo_layer.cpp,
 // region_layer.cpp and their GPU kernels (yolo_forward_gpu / yolo_backward_gpu in layers_gpu.cu),
 // so that the CPU and the GPU cannot drift apart.
 #pragma once
@@ -19,11 +20,18 @@ namespace dn {
 /// [region]'s class scores (classes = Raw or Softmax) are y = t here; with Softmax the layer then
 /// applies the softmax over each cell's classes, and its backward adds the class gradient itself
 /// (elementwise() is false for those entries).
+/// [Gaussian_yolo] (gaussian, entries = 9 + classes): x, sigma_x, y, sigma_y, w, sigma_w, h,
+/// sigma_h, objectness, classes; x, y as above, w, h raw, every sigma, objectness and class
+/// score logistic (AlexeyAB's forward_gaussian_yolo_layer).
 struct YoloTransform {
     enum class Classes : uint8_t { Logistic, Raw, Softmax };
+    /// What an entry is: a box center (x, y), a box size (w, h: raw), a probability (logistic),
+    /// or a raw class score ([region]).
+    enum class Kind : uint8_t { Center, Size, Prob, Raw };
     float s = 1;              ///< scale_x_y
     double shift = 0;         ///< -(s - 1)/2
     bool new_coords = false;
+    bool gaussian = false;    ///< [Gaussian_yolo]'s layout
     Classes classes = Classes::Logistic;
     uint32_t S = 1, entries = 5;
 
@@ -39,8 +47,22 @@ struct YoloTransform {
         return t;
     }
 
+    /// [Gaussian_yolo]'s transform (entries = 9 + classes).
+    static YoloTransform gaussian_yolo(float scale_x_y, int spatial, int entries_) {
+        YoloTransform t(scale_x_y, false, spatial, entries_);
+        t.gaussian = true;
+        return t;
+    }
+
+    DN_HD Kind kind(uint32_t e) const {
+        if (gaussian) return e == 0 || e == 2 ? Kind::Center : e == 4 || e == 6 ? Kind::Size : Kind::Prob;
+        if (e < 2) return Kind::Center;
+        if (e < 4) return Kind::Size;
+        return e == 4 || classes == Classes::Logistic ? Kind::Prob : Kind::Raw;
+    }
+
     /// Whether the backward's elementwise pass covers entry e (not softmax class scores).
-    DN_HD bool elementwise(uint32_t e) const { return e < 5 || classes != Classes::Softmax; }
+    DN_HD bool elementwise(uint32_t e) const { return classes != Classes::Softmax || kind(e) != Kind::Raw; }
 
     /// The entry (0 .. entries-1) of flat index i.
     DN_HD uint32_t entry(size_t i) const { return static_cast<uint32_t>((i / S) % entries); }
@@ -48,9 +70,10 @@ struct YoloTransform {
     /// y of input t in entry e.
     template <class T>
     DN_HD T forward(uint32_t e, T t) const {
-        if ((e >= 2 && e < 4) || (e >= 5 && classes != Classes::Logistic)) return t;
+        const Kind k = kind(e);
+        if (k == Kind::Size || k == Kind::Raw) return t;
         const T v = new_coords ? t : act::logistic(t);
-        if (e >= 4 || s == 1) return v;
+        if (k == Kind::Prob || s == 1) return v;
         return v * static_cast<T>(s) + static_cast<T>(shift);
     }
 
@@ -59,13 +82,14 @@ struct YoloTransform {
     /// objectness and classes (1 for raw class scores).
     template <class T>
     DN_HD T grad(uint32_t e, T y) const {
-        if (e < 2) {
+        const Kind k = kind(e);
+        if (k == Kind::Center) {
             const T sc = static_cast<T>(s);
             if (new_coords) return sc;
             const T sig = (y - static_cast<T>(shift)) / sc;
             return sc * sig * (T(1) - sig);
         }
-        if (e < 4 || new_coords || (e >= 5 && classes != Classes::Logistic)) return T(1);
+        if (k != Kind::Prob || new_coords) return T(1);
         return y * (T(1) - y);
     }
 

@@ -15,7 +15,7 @@
 namespace dn {
 
 template <class T>
-YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
+YoloLayer<T>::YoloLayer(const BuildContext<T>& b, bool gaussian_layout) : gaussian(gaussian_layout) {
     const CfgSection& s = b.section;
     classes = s.get_int_min("classes", 20, 1);
     this->has_loss = true;
@@ -24,7 +24,7 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
     if (mask.empty()) {  // every anchor: num x (classes + 5) channels, checked below
         if (total > b.c)
             s.error("num", strfmt("num=%d anchors and no mask= need %lld channels; the previous layer has %d", total,
-                                  total * (classes + 5LL), b.c));
+                                  total * static_cast<long long>(entries()), b.c));
         for (int i = 0; i < total; ++i) mask.push_back(i);
     }
     for (int m : mask)
@@ -37,10 +37,10 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
                                   n_anchor_values));
     if (anchors.size() > n_anchor_values)
         s.error("anchors", strfmt("has %zu values but num=%d (expected %zu)", anchors.size(), total, n_anchor_values));
-    const long long want = static_cast<long long>(mask.size()) * (classes + 5LL);
+    const long long want = static_cast<long long>(mask.size()) * entries();
     if (b.c != want)
-        s.error_section(strfmt("expects the previous layer to have %lld channels (%zu masks x (%d classes + 5)), it has %d",
-                               want, mask.size(), classes, b.c));
+        s.error_section(strfmt("expects the previous layer to have %lld channels (%zu masks x (%d classes + %d)), it has %d",
+                               want, mask.size(), classes, entries() - classes, b.c));
     scale_x_y = s.get_float("scale_x_y", 1);
     new_coords = s.get_int("new_coords", 0);
     beta_nms = s.get_float("beta_nms", 0.6f);
@@ -55,7 +55,7 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
     iou_thresh = s.get_float("iou_thresh", 1);
     cls_normalizer = s.get_float("cls_normalizer", 1);
     iou_normalizer = s.get_float("iou_normalizer", 0.75f);
-    obj_normalizer = s.get_float("obj_normalizer", 1);
+    if (!gaussian) obj_normalizer = s.get_float("obj_normalizer", 1);
     label_smooth_eps = s.get_float("label_smooth_eps", 0);
     resize_scale = s.get_float("resize", 1);
     if (!(resize_scale > 0))
@@ -87,6 +87,16 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b) {
     if (focal_loss && label_smooth_eps != 0)
         s.error("focal_loss", "and label_smooth_eps together are not supported (AlexeyAB's focal loss ignores the smoothing)");
     reject_unsupported(s, {"track_history_size", "embedding_layer"});
+    if (gaussian) {
+        uc_normalizer = s.get_float("uc_normalizer", 1);
+        if (!(uc_normalizer >= 0)) s.error("uc_normalizer", strfmt("%g must be >= 0", uc_normalizer));
+        for (const char* k : {"new_coords", "objectness_smooth", "focal_loss"})
+            if (s.has(k) && s.get_int(k, 0) != 0) s.error(k, "is not supported in [Gaussian_yolo] (nor in AlexeyAB's)");
+        if (max_delta > 0) s.error("max_delta", "is not supported in [Gaussian_yolo]");
+        const std::string point = s.get_str("yolo_point", "center");
+        if (point != "center")
+            s.error("yolo_point", "'" + point + "': only center is supported (the boxes' center is the predicted point)");
+    }
     net_w_ = b.net.width;
     net_h_ = b.net.height;
     std::string il = s.get_str("iou_loss", "mse");
@@ -109,6 +119,7 @@ void YoloLayer<T>::resize(Network<T>& net, int new_w, int new_h) {
 
 template <class T>
 YoloTransform YoloLayer<T>::transform() const {
+    if (gaussian) return YoloTransform::gaussian_yolo(scale_x_y, this->w * this->h, entries());
     return YoloTransform(scale_x_y, new_coords != 0, this->w * this->h, 5 + classes);
 }
 
@@ -180,7 +191,38 @@ void YoloLayer<T>::backward(Network<T>& net) {
 // (AlexeyAB's). Objectness and class terms are, as in AlexeyAB's, whose delta t - y then passes
 // through the previous layer's logistic, squared errors on the probabilities:
 // normalizer * (y - t)^2 / 2, with gradient normalizer * (y - t).
+//
+// [Gaussian_yolo] (AlexeyAB's delta_gaussian_yolo_box, made a loss): per responsible slot and truth,
+// with the residuals e_k (the MSE ones above, k = x, y, w, h), the slot's sigmas s_k (logistic
+// outputs), G(r, s) = -log(N(r; s) + 1e-9) the Gaussian negative log-likelihood (gauss_nll below)
+// and bars for stop-gradient constants,
+//   box term, mse:  iou_normalizer * m (2 - t.w t.h)/2 * sum_k [G(e_k, sbar_k) - G(0, sbar_k)]
+//   box term, IoU:  as [yolo]'s
+//   sigma term:     uc_normalizer (2 - t.w t.h)/2 * sum_k G(ebar_k, s_k)
+// AlexeyAB's deltas are these gradients w.r.t. the outputs (he leaves out the logistic's
+// derivative); his two normalizers weigh one likelihood's two gradients, which only the
+// stop-gradients make the gradient of a loss. freeze_randomness() holds sbar and ebar for
+// finite-difference checks.
 namespace {
+// -log(N(r; s) + eps) with AlexeyAB's Gaussian N(r; s) = exp(-r^2 / (2 s^2)) / (sqrt(2 pi) (s + c))
+// (c = 0.3 in the normalizer only, eps = 1e-9: Choi et al.'s eq. 5), and its derivatives:
+//   d/dr = D r / s^2,   d/ds = D (-r^2 / s^3 + 1 / (s + c)),   D = N / (N + eps),
+// which are AlexeyAB's deltas (his temp factor is D / 2 times the scale). Robust where a float
+// logistic saturated to s = 0: N = 0 there for r != 0, and D = 0 with it.
+struct GaussNll {
+    double value, d_r, d_s;
+};
+inline GaussNll gauss_nll(double r, double s) {
+    constexpr double c = 0.3, eps = 1e-9, sqrt_2pi = 2.5066282746310002;
+    const double q = r == 0 ? 0 : r * r / (2 * s * s);
+    const double N = std::exp(-q) / (sqrt_2pi * (s + c)), D = N / (N + eps);
+    GaussNll g{-std::log(N + eps), 0, 0};
+    if (D > 0) {
+        if (r != 0) g.d_r = D * r / (s * s), g.d_s = -D * 2 * q / s;
+        g.d_s += D / (s + c);
+    }
+    return g;
+}
 inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 inline double bce_logit(double x, double t) { return softplus(x) - t * x; }
 // One objectness or class term and its gradient w.r.t. the layer input x (y the output): BCE on
@@ -213,7 +255,10 @@ template <class T>
 void YoloLayer<T>::loss(const Network<T>& net) {
     const int S = this->w * this->h, nm = static_cast<int>(mask.size());
     const double s = scale_x_y, half = 0.5 * (scale_x_y - 1);
-    const double on = obj_normalizer, cn = cls_normalizer, in = iou_normalizer;
+    // [Gaussian_yolo] weights objectness by cls_normalizer and the class terms by 1 (AlexeyAB's)
+    const double on = gaussian ? cls_normalizer : obj_normalizer, cn = gaussian ? 1.0 : cls_normalizer;
+    const double in = iou_normalizer;
+    const int EY = coord_entry(1), EW = coord_entry(2), EH = coord_entry(3), EO = obj_entry();
     const T* y = this->output.data();
     const T* x = net.input;
     loss_grad_.assign(this->output.size(), T(0));
@@ -253,9 +298,9 @@ void YoloLayer<T>::loss(const Network<T>& net) {
             const double aw = anchors[2 * mask[n]], ah = anchors[2 * mask[n] + 1];
             for (int loc = 0; loc < S; ++loc) {
                 const int i = loc % this->w, j = loc / this->w;
-                const size_t bi = entry_index(b, n, loc, 0), oi = entry_index(b, n, loc, 4);
-                const double px = (i + y[bi]) / this->w, py = (j + y[bi + S]) / this->h;
-                const double yw = y[bi + 2 * S], yh = y[bi + 3 * S];
+                const size_t bi = entry_index(b, n, loc, 0), oi = entry_index(b, n, loc, EO);
+                const double px = (i + y[bi]) / this->w, py = (j + y[bi + EY * S]) / this->h;
+                const double yw = y[bi + EW * S], yh = y[bi + EH * S];
                 const double pw = new_coords ? 4 * yw * yw * aw / net_w_ : std::exp(yw) * aw / net_w_;
                 const double ph = new_coords ? 4 * yh * yh * ah / net_h_ : std::exp(yh) * ah / net_h_;
                 // d(w_box)/d(input_w), d(h_box)/d(input_h)
@@ -297,13 +342,13 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                 cost += m_obj * on * prob_term(new_coords, x[oi], y[oi], obj_target, &g);
                 loss_grad_[oi] += static_cast<T>(m_obj * on * g);
                 // derivative of the x, y outputs w.r.t. the layer's inputs
-                const double sx = (y[bi] + half) / s, sy = (y[bi + S] + half) / s;
+                const double sx = (y[bi] + half) / s, sy = (y[bi + EY * S] + half) / s;
                 const double dxdt = new_coords ? s : s * sx * (1 - sx), dydt = new_coords ? s : s * sy * (1 - sy);
                 for (int ti : mine) {
                     const TruthBox& t = truths[ti];
                     const double m = class_multipliers.empty() ? 1.0 : class_multipliers[t.cls];
                     for (int c = 0; c < classes; ++c) {
-                        const size_t ci = entry_index(b, n, loc, 5 + c);
+                        const size_t ci = entry_index(b, n, loc, EO + 1 + c);
                         double target = c == t.cls ? 1 : 0;
                         target = target * (1 - label_smooth_eps) + 0.5 * label_smooth_eps;
                         const double w = c == t.cls ? m * cn : cn;  // AlexeyAB weights the true class's term
@@ -311,17 +356,33 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                                                 : prob_term(new_coords, x[ci], y[ci], target, &g));
                         loss_grad_[ci] += static_cast<T>(w * g);
                     }
+                    // the MSE residuals in Darknet's coordinates (outputs minus targets t.x*W - i, log(t.w*netw/anchor_w))
+                    const double tx = t.x * this->w - i, ty = t.y * this->h - j;
+                    const double tw = new_coords ? std::sqrt(t.w * net_w_ / aw) / 2 : std::log(t.w * net_w_ / aw);
+                    const double th = new_coords ? std::sqrt(t.h * net_h_ / ah) / 2 : std::log(t.h * net_h_ / ah);
+                    const double e[4] = {y[bi] - tx, y[bi + EY * S] - ty, yw - tw, yh - th};
+                    const size_t at[4] = {bi, bi + EY * S, bi + EW * S, bi + EH * S};
+                    const double dcoord[4] = {dxdt, dydt, 1, 1};
+                    // [Gaussian_yolo]'s stop-gradient constants: the sigmas (in the MSE box term) and
+                    // the residuals (in the sigmas' term), held while frozen
+                    std::array<double, 8> held{};
+                    if (gaussian) {
+                        for (int k = 0; k < 4; ++k) held[k] = y[at[k] + S], held[4 + k] = e[k];
+                        if (frozen_) held = gauss_held_.try_emplace(slot * max_boxes + ti, held).first->second;
+                    }
                     if (iou_loss == IouLoss::Mse) {
                         const double scale = m * in * (2 - t.w * t.h);
-                        const double tx = t.x * this->w - i, ty = t.y * this->h - j;
-                        const double tw = new_coords ? std::sqrt(t.w * net_w_ / aw) / 2 : std::log(t.w * net_w_ / aw);
-                        const double th = new_coords ? std::sqrt(t.h * net_h_ / ah) / 2 : std::log(t.h * net_h_ / ah);
-                        const double ex = y[bi] - tx, ey = y[bi + S] - ty, ew = yw - tw, eh = yh - th;
-                        cost += scale * 0.5 * (ex * ex + ey * ey + ew * ew + eh * eh);
-                        loss_grad_[bi] += static_cast<T>(scale * ex * dxdt);
-                        loss_grad_[bi + S] += static_cast<T>(scale * ey * dydt);
-                        loss_grad_[bi + 2 * S] += static_cast<T>(scale * ew);
-                        loss_grad_[bi + 3 * S] += static_cast<T>(scale * eh);
+                        for (int k = 0; k < 4; ++k) {
+                            if (!gaussian) {
+                                cost += scale * 0.5 * e[k] * e[k];
+                                loss_grad_[at[k]] += static_cast<T>(scale * e[k] * dcoord[k]);
+                                continue;
+                            }
+                            // the Gaussian likelihood of the residual under the held sigma, 0 at e = 0
+                            const GaussNll g = gauss_nll(e[k], held[k]);
+                            cost += scale * 0.5 * (g.value - gauss_nll(0, held[k]).value);
+                            loss_grad_[at[k]] += static_cast<T>(scale * 0.5 * g.d_r * dcoord[k]);
+                        }
                     } else {
                         const BoxLoss kind = iou_loss == IouLoss::Iou    ? BoxLoss::Iou
                                              : iou_loss == IouLoss::Giou ? BoxLoss::Giou
@@ -342,10 +403,19 @@ void YoloLayer<T>::loss(const Network<T>& net) {
                             gw = std::clamp(gw * ew, -m, m) / ew;
                             gh = std::clamp(gh * eh, -m, m) / eh;
                         }
-                        loss_grad_[bi] += static_cast<T>(gx / this->w * dxdt);
-                        loss_grad_[bi + S] += static_cast<T>(gy / this->h * dydt);
-                        loss_grad_[bi + 2 * S] += static_cast<T>(gw * dpw);
-                        loss_grad_[bi + 3 * S] += static_cast<T>(gh * dph);
+                        loss_grad_[at[0]] += static_cast<T>(gx / this->w * dxdt);
+                        loss_grad_[at[1]] += static_cast<T>(gy / this->h * dydt);
+                        loss_grad_[at[2]] += static_cast<T>(gw * dpw);
+                        loss_grad_[at[3]] += static_cast<T>(gh * dph);
+                    }
+                    if (gaussian) {  // the sigmas' negative log-likelihood of the (held) residuals
+                        const double u = uc_normalizer * (2 - t.w * t.h) / 2;
+                        for (int k = 0; k < 4; ++k) {
+                            const double sg = y[at[k] + S];
+                            const GaussNll g = gauss_nll(held[4 + k], sg);
+                            cost += u * g.value;
+                            loss_grad_[at[k] + S] += static_cast<T>(u * g.d_s * sg * (1 - sg));  // through the logistic
+                        }
                     }
                 }
             }
@@ -369,11 +439,15 @@ void YoloLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, floa
     for (int i = 0; i < S; ++i) {
         const int row = i / this->w, col = i % this->w;
         for (int n = 0; n < static_cast<int>(mask.size()); ++n) {
-            const float objectness = static_cast<float>(p[entry_index(b, n, i, 4)]);
+            const float objectness = static_cast<float>(p[entry_index(b, n, i, obj_entry())]);
             if (!(objectness > thresh)) continue;
             const size_t bi = entry_index(b, n, i, 0);
-            const float tx = static_cast<float>(p[bi]), ty = static_cast<float>(p[bi + S]);
-            const float tw = static_cast<float>(p[bi + 2 * S]), th = static_cast<float>(p[bi + 3 * S]);
+            const float tx = static_cast<float>(p[bi]), ty = static_cast<float>(p[bi + coord_entry(1) * S]);
+            const float tw = static_cast<float>(p[bi + coord_entry(2) * S]), th = static_cast<float>(p[bi + coord_entry(3) * S]);
+            // [Gaussian_yolo]: the scores are scaled by 1 - the mean of the four sigmas (AlexeyAB's)
+            float certainty = 1;
+            if (gaussian)
+                certainty = 1 - static_cast<float>(p[bi + S] + p[bi + 3 * S] + p[bi + 5 * S] + p[bi + 7 * S]) / 4;
             const float aw = anchors[2 * mask[n]], ah = anchors[2 * mask[n] + 1];
             Detection d;
             d.bbox.x = (col + tx) / this->w;
@@ -389,7 +463,7 @@ void YoloLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, floa
             d.objectness = objectness;
             d.prob.resize(classes);
             for (int j = 0; j < classes; ++j) {
-                const float prob = objectness * static_cast<float>(p[entry_index(b, n, i, 5 + j)]);
+                const float prob = objectness * static_cast<float>(p[entry_index(b, n, i, obj_entry() + 1 + j)]) * certainty;
                 d.prob[j] = prob > thresh ? prob : 0.f;
             }
             out.push_back(std::move(d));
@@ -399,10 +473,11 @@ void YoloLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, floa
 
 template <class T>
 std::string YoloLayer<T>::describe() const {
-    return strfmt("yolo                     %4d x%4d x%4d  (%zu anchors, %d classes, scale_x_y %.2f)", this->w, this->h,
-                  this->c, mask.size(), classes, scale_x_y);
+    return strfmt("%-25s%4d x%4d x%4d  (%zu anchors, %d classes, scale_x_y %.2f)", gaussian ? "Gaussian_yolo" : "yolo",
+                  this->w, this->h, this->c, mask.size(), classes, scale_x_y);
 }
 
 DN_REGISTER_LAYER(YoloLayer, "yolo")
+DN_REGISTER_LAYER(GaussianYoloLayer, "gaussian_yolo")  // section names are matched in lower case
 
 }  // namespace dn

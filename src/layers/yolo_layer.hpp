@@ -1,7 +1,10 @@
 // [yolo]: YOLOv3/v4 detection head (AlexeyAB's semantics).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <random>
+#include <unordered_map>
 #include <vector>
 
 #include "darknet/detection.hpp"
@@ -23,11 +26,19 @@ enum class IouLoss { Mse, Iou, Giou, Diou, Ciou };
 /// counters_per_class, focal_loss).
 /// Labels (net.truth) per image: `max` boxes of (x, y, w, h, class), relative to the image; a box
 /// with w <= 0 ends the list.
+///
+/// With `gaussian` this is AlexeyAB's [Gaussian_yolo] (Gaussian YOLOv3, Choi et al., ICCV 2019):
+/// per anchor slot x, sigma_x, y, sigma_y, w, sigma_w, h, sigma_h, objectness, classes (9 +
+/// classes channels), every sigma logistic; a detection's class scores are multiplied by one
+/// minus the mean of its four sigmas; the loss adds the sigmas' Gaussian negative log-likelihood
+/// (docs/math.md, "Gaussian YOLO loss"). Keys as [yolo]'s plus uc_normalizer; objectness is
+/// weighted by cls_normalizer and the class terms by 1, as in AlexeyAB's; new_coords,
+/// objectness_smooth, focal_loss, max_delta and yolo_point other than center are errors.
 template <class T>
 class YoloLayer : public Layer<T> {
 public:
-    explicit YoloLayer(const BuildContext<T>& b);
-    const char* type() const override { return "yolo"; }
+    explicit YoloLayer(const BuildContext<T>& b, bool gaussian_layout = false);
+    const char* type() const override { return gaussian ? "Gaussian_yolo" : "yolo"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
     /// On a GPU the transform (and its backward) runs on the device; a training pass's loss is
@@ -45,7 +56,7 @@ public:
     /// finite-difference check sees the function whose gradient backward() gives.
     void freeze_randomness(bool on) override {
         frozen_ = on;
-        if (!on) smooth_targets_.clear();
+        if (!on) smooth_targets_.clear(), gauss_held_.clear();
     }
     bool detection_head(int* n_classes, NmsKind* kind, float* beta) const override {
         *n_classes = classes;
@@ -54,9 +65,14 @@ public:
         return true;
     }
 
-    /// Offset of entry `entry` (0..4+classes) of anchor slot n at cell loc, image b.
+    /// Entries of an anchor slot: 5 + classes (gaussian: 9 + classes).
+    int entries() const { return (gaussian ? 9 : 5) + classes; }
+    /// The entry of box coordinate k (0..3: x, y, w, h) and of the objectness (the class scores follow).
+    int coord_entry(int k) const { return gaussian ? 2 * k : k; }
+    int obj_entry() const { return gaussian ? 8 : 4; }
+    /// Offset of entry `entry` (0..entries()-1) of anchor slot n at cell loc, image b.
     size_t entry_index(int b, int n, int loc, int entry) const {
-        return static_cast<size_t>(b) * this->outputs() + static_cast<size_t>(n) * this->w * this->h * (4 + 1 + classes) +
+        return static_cast<size_t>(b) * this->outputs() + static_cast<size_t>(n) * this->w * this->h * entries() +
                static_cast<size_t>(entry) * this->w * this->h + loc;
     }
 
@@ -76,6 +92,8 @@ public:
     int focal_loss = 0;  ///< 1: focal loss (gamma 2, alpha 0.5) for the class terms
     int random = 0, max_boxes = 200;
     IouLoss iou_loss = IouLoss::Mse;
+    bool gaussian = false;     ///< [Gaussian_yolo]
+    float uc_normalizer = 1;   ///< [Gaussian_yolo]: weight of the sigmas' likelihood term
 
 private:
     /// The YOLO loss of a training pass with labels (docs/math.md): sets this->cost and writes
@@ -89,6 +107,16 @@ private:
     int net_w_ = 0, net_h_ = 0;
     bool frozen_ = false;
     std::vector<double> smooth_targets_;  ///< objectness_smooth: each slot's target, last pass
+    /// [Gaussian_yolo] while frozen: the stop-gradient constants of each (slot, truth) pair (its
+    /// four sigmas, then its four residuals), held from the first pass.
+    std::unordered_map<uint64_t, std::array<double, 8>> gauss_held_;
+};
+
+/// [Gaussian_yolo] (AlexeyAB's name, capital G): YoloLayer's Gaussian layout.
+template <class T>
+class GaussianYoloLayer : public YoloLayer<T> {
+public:
+    explicit GaussianYoloLayer(const BuildContext<T>& b) : YoloLayer<T>(b, true) {}
 };
 
 }  // namespace dn
