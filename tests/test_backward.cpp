@@ -121,7 +121,7 @@ INSTANTIATE_TEST_SUITE_P(Layers, LayerBackward, testing::ValuesIn(layer_cases())
 
 TEST(ActivationBackward, EveryActivationIsExact) {
     for (const char* a : {"linear", "logistic", "loggy", "relu", "elu", "selu", "relie", "ramp", "leaky", "tanh", "plse",
-                          "hardtan", "lhtan", "relu6", "mish", "hard_mish", "swish", "gelu"}) {
+                          "hardtan", "lhtan", "relu6", "mish", "hard_mish", "swish", "gelu", "stair"}) {
         SCOPED_TRACE(a);
         // inputs spread over [-8, 8] so that every piece of the piecewise activations is visited
         std::string cfg = net_cfg(2, 2, 4, 4) + "[convolutional]\nfilters=3\nsize=1\nactivation=" + a + "\n";

@@ -183,6 +183,14 @@ TEST(ActivationForward, ActivationEmptyAndSilence) {
     EXPECT_NE(e.find("t.cfg:7: [activation] key 'activation': unknown activation 'sigmoid'"), std::string::npos) << e;
 }
 
+// Darknet's stair: floor(x/2) where floor(x) is even, floor(x/2) + (x - floor(x)) where it is odd.
+TEST(ActivationForward, StairByHand) {
+    const std::vector<float> x = {-2.5f, -1.25f, 0.5f, 1.5f, 2.5f, 3.25f};
+    auto net = net_from<float>(net_header(3, 1, 2) + "[activation]\nactivation=stair\n");
+    const float* y = net->forward(x.data());
+    EXPECT_EQ(std::vector<float>(y, y + 6), (std::vector<float>{-1.5f, -1.f, 0.f, 0.5f, 1.f, 1.25f}));
+}
+
 TEST(OtherForward, UpsampleRouteShortcutAvgpoolSoftmaxConnected) {
     auto net = net_from<double>(net_header(2, 2, 2) +
                                 "[upsample]\nstride=2\n"        // 0: 4x4x2

@@ -16,6 +16,7 @@ const NameEntry kNames[] = {
     {"tanh", Activation::Tanh},     {"plse", Activation::Plse},         {"hardtan", Activation::Hardtan},
     {"lhtan", Activation::Lhtan},   {"relu6", Activation::Relu6},       {"mish", Activation::Mish},
     {"hard_mish", Activation::HardMish}, {"swish", Activation::Swish},  {"gelu", Activation::Gelu},
+    {"stair", Activation::Stair},
 };
 }  // namespace
 

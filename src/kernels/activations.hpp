@@ -21,7 +21,7 @@ namespace dn {
 
 enum class Activation {
     Linear, Logistic, Loggy, Relu, Elu, Selu, Relie, Ramp, Leaky, Tanh, Plse, Hardtan, Lhtan,
-    Relu6, Mish, HardMish, Swish, Gelu
+    Relu6, Mish, HardMish, Swish, Gelu, Stair
 };
 
 /// Parses a cfg activation name; throws dn::Error listing the known names.
@@ -74,6 +74,11 @@ DN_HOSTDEV inline T f(T x) {
             const T k0 = T(0.7978845608028654), k1 = T(0.044715);
             return T(0.5) * x * (T(1) + std::tanh(k0 * (x + k1 * x * x * x)));
         }
+        case Activation::Stair: {  // Darknet's: floor(x/2) on [n, n+1) for even n, floor(x/2) + x - n for odd n
+            const T n = std::floor(x);
+            const T half = std::floor(x / T(2));
+            return std::fmod(n, T(2)) == T(0) ? half : (x - n) + half;
+        }
     }
     return x;
 }
@@ -121,6 +126,9 @@ DN_HOSTDEV inline T df(T y, T x) {
             T t = std::tanh(u);
             return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * k0 * (T(1) + T(3) * k1 * x * x);
         }
+        // flat (0) where floor(x) is even, slope 1 where it is odd; from y as Darknet's stair_gradient:
+        // y is an integer exactly on the flat pieces (n/2), and has a fraction on the sloped ones
+        case Activation::Stair: return std::floor(y) == y ? T(0) : T(1);
     }
     return T(1);
 }
@@ -137,7 +145,7 @@ inline void dispatch_activation(Activation a, Fn&& fn) {
         DN_ACT_CASE(Linear) DN_ACT_CASE(Logistic) DN_ACT_CASE(Loggy) DN_ACT_CASE(Relu) DN_ACT_CASE(Elu)
         DN_ACT_CASE(Selu) DN_ACT_CASE(Relie) DN_ACT_CASE(Ramp) DN_ACT_CASE(Leaky) DN_ACT_CASE(Tanh)
         DN_ACT_CASE(Plse) DN_ACT_CASE(Hardtan) DN_ACT_CASE(Lhtan) DN_ACT_CASE(Relu6) DN_ACT_CASE(Mish)
-        DN_ACT_CASE(HardMish) DN_ACT_CASE(Swish) DN_ACT_CASE(Gelu)
+        DN_ACT_CASE(HardMish) DN_ACT_CASE(Swish) DN_ACT_CASE(Gelu) DN_ACT_CASE(Stair)
 #undef DN_ACT_CASE
     }
 }
