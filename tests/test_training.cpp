@@ -197,6 +197,45 @@ TEST(Training, LabelsComeFromThePathAndBadPathsAreNamed) {
     EXPECT_NE(msg.find("labels 0 and 2 (lines 1 and 3 of the labels file) are both 'cat'"), std::string::npos) << msg;
 }
 
+// [net] label_smooth_eps (AlexeyAB's fill_truth_smooth): three classes, eps 0.3: the image's class
+// 0.7, the others 0.15; a MixUp row is the same mix of the smoothed rows; no smoothing without aug
+// (validation) and the key's range is checked.
+TEST(ClassificationData, LabelSmoothing) {
+    const std::string dir = make_temp_dir();
+    std::string list;
+    for (int i = 0; i < 3; ++i) {
+        const std::string p = strfmt("%s/%d_%s.png", dir.c_str(), i, i == 0 ? "apple" : i == 1 ? "banana" : "cherry");
+        save_image(Image(8, 8, 3, 0.5f * i), p);
+        list += p + "\n";
+    }
+    write_text(dir + "/list.txt", list);
+    const ClassificationSet set = load_classification_set(dir + "/list.txt", {"apple", "banana", "cherry"});
+    auto net = net_from<float>("[net]\nwidth=8\nheight=8\nchannels=3\nlabel_smooth_eps=0.3\nflip=0\n[avgpool]\n");
+    ClassifierAugment aug = ClassifierAugment::from(net->cfg);
+    std::vector<float> X(3 * 8 * 8), Y(3);
+    load_classification_batch(set, {1}, 8, 8, 3, &aug, 7, X.data(), Y.data());
+    EXPECT_NEAR(Y[0], 0.15f, 1e-6);
+    EXPECT_NEAR(Y[1], 0.7f, 1e-6);
+    EXPECT_NEAR(Y[2], 0.15f, 1e-6);
+    load_classification_batch(set, {1}, 8, 8, 3, nullptr, 7, X.data(), Y.data());
+    EXPECT_EQ(Y, (std::vector<float>{0, 1, 0}));
+    aug.mix = ClassMix::Mixup;
+    int mixed = 0;
+    for (uint64_t seed = 0; seed < 40; ++seed) {
+        load_classification_batch(set, {0}, 8, 8, 3, &aug, seed, X.data(), Y.data());
+        ASSERT_NEAR(Y[0] + Y[1] + Y[2], 1.0, 1e-6);
+        if (Y[0] > 0.6f) continue;  // not mixed (or mixed with itself)
+        ++mixed;  // half the apple, half another: 0.5 * 0.7 + 0.5 * 0.15 for apple, the other 0.425, the third 0.15
+        EXPECT_NEAR(Y[0], 0.425f, 1e-6) << "seed " << seed;
+        EXPECT_NEAR(std::max(Y[1], Y[2]), 0.425f, 1e-6) << "seed " << seed;
+        EXPECT_NEAR(std::min(Y[1], Y[2]), 0.15f, 1e-6) << "seed " << seed;
+    }
+    EXPECT_GT(mixed, 5);
+    EXPECT_NE(error_of([] { net_from<float>("[net]\nwidth=8\nheight=8\nchannels=3\nlabel_smooth_eps=1\n[avgpool]\n"); })
+                  .find("key 'label_smooth_eps': must be in [0, 1), got 1"),
+              std::string::npos);
+}
+
 // Classifier mixing (AlexeyAB's load_data_augment): dark (0) and light (1) images of two classes.
 // Whatever the method, each label row sums to 1 and its "light" share is the image's mean pixel
 // (the share of its pixels that came from light images); MixUp gives half values, CutMix and

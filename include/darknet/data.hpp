@@ -38,6 +38,10 @@ struct ClassifierAugment {
     bool flip = true;
     ClassMix mix = ClassMix::None;
     int blur = 0;  ///< [net] blur: a quarter of the images Gaussian-blurred (ksize 15 for blur=1, else blur)
+    /// [net] label_smooth_eps (AlexeyAB's fill_truth_smooth): a one-hot row becomes 1 - eps and
+    /// eps / (classes - 1); a mixed row y becomes y (1 - eps - e) + e, e = eps / (classes - 1),
+    /// the same mix of the smoothed rows
+    float label_smooth_eps = 0;
     /// AlexeyAB's parser: mosaic replaces mixup, and with cutmix alternates with it.
     static ClassifierAugment from(const NetConfig& n);
 };

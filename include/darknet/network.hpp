@@ -41,6 +41,9 @@ struct NetConfig {
     float angle = 0, saturation = 1, exposure = 1, hue = 0, aspect = 1, jitter = 0;
     int flip = 1, mosaic = 0, letter_box = 0, max_crop = 0, min_crop = 0, blur = 0;
     int mixup = 0, cutmix = 0, track = 0, time_steps = 1;
+    /// AlexeyAB's classifier label smoothing, in [0, 1): training labels 1 - eps for the image's
+    /// class and eps / (classes - 1) for the others (the [yolo] key of the same name is the head's)
+    float label_smooth_eps = 0;
     int resize_step = 32;  ///< multi-scale training (random=1) sizes are multiples of this (AlexeyAB)
     std::string where;  ///< file:line of the [net] section
 };

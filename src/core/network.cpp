@@ -97,6 +97,9 @@ NetConfig parse_net_section(const CfgSection& s) {
     n.mixup = s.get_int("mixup", 0);
     n.cutmix = s.get_int("cutmix", 0);
     n.track = s.get_int("track", 0);
+    n.label_smooth_eps = s.get_float("label_smooth_eps", 0);
+    if (!(n.label_smooth_eps >= 0 && n.label_smooth_eps < 1))
+        s.error("label_smooth_eps", strfmt("must be in [0, 1), got %g", n.label_smooth_eps));
     n.resize_step = s.get_int("resize_step", 32);
     if (n.resize_step < 1) s.error("resize_step", "must be >= 1");
     n.ema_alpha = s.get_float("ema_alpha", 0);

@@ -62,6 +62,7 @@ ClassifierAugment ClassifierAugment::from(const NetConfig& n) {
     else if (n.cutmix) a.mix = ClassMix::Cutmix;
     else if (n.mixup) a.mix = ClassMix::Mixup;
     a.blur = std::max(0, n.blur);
+    a.label_smooth_eps = n.label_smooth_eps;
     return a;
 }
 
@@ -147,6 +148,10 @@ void load_classification_batch(const ClassificationSet& set, const std::vector<i
         if (aug && aug->mix != ClassMix::None) {  // mixing and blur draw from their own generators
             Rng gm(salt ^ 0x243F6A8885A308D3ull);
             if (std::uniform_int_distribution<int>(0, 1)(gm)) mix_into(set, aug->mix, w, h, c, *aug, gm, bad, salt, sized, y, classes);
+        }
+        if (aug && aug->label_smooth_eps > 0 && classes > 1) {
+            const float e = aug->label_smooth_eps / static_cast<float>(classes - 1);
+            for (size_t j = 0; j < classes; ++j) y[j] = y[j] * (1 - aug->label_smooth_eps - e) + e;
         }
         if (aug && aug->blur) {
             Rng gb(salt ^ 0x6A09E667F3BCC909ull);
