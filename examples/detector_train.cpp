@@ -108,7 +108,7 @@ int detector_train(const std::string& datacfg, const std::string& cfgfile, const
         float b;
         if (!l->detection_head(&c, &k, &b)) continue;
         if (l->truth_size() != truth_size)
-            fail("%s: every detection layer ([yolo], [region]) needs the same max= (layer %d differs from the last)", cfgfile.c_str(), l->index);
+            fail("%s: every detection layer ([yolo], [Gaussian_yolo], [region], [detection]) needs the same max= (layer %d differs from the last)", cfgfile.c_str(), l->index);
     }
     MultiScale ms{net->w, net->h, net->cfg.resize_step, net->cfg.max_batches, seed};
     TrainOptions opt;

@@ -88,6 +88,9 @@ std::vector<LayerCase> layer_cases() {
                                 "crop_width=5\nflip=1\nangle=25\nsaturation=1.5\nexposure=1.4\nshift=0.2\n", 1},
         {"crop_eval_half_pixel", net_cfg(2, 2, 6, 7) + "[crop]\ncrop_height=3\ncrop_width=4\n", 0, false},
         {"crop_train_gray", net_cfg(2, 1, 7, 6) + "[crop]\ncrop_height=5\ncrop_width=4\nflip=1\nangle=40\nnoadjust=1\n", 0},
+        {"local_3x3_pad", in + "[local]\nfilters=3\nsize=3\npad=1\nactivation=leaky\n", 0},
+        {"local_s2_mish", net_cfg(2, 2, 7, 6) + "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[local]\nfilters=2\n"
+                                                "size=3\nstride=2\nactivation=mish\n", 1},
         {"batchnorm", in + "[batchnorm]\n", 0},
         {"lrn", in + "[lrn]\nsize=3\nalpha=0.5\nbeta=0.75\nkappa=2\n", 0},
         {"groupnorm", net_cfg(2, 4, 3, 3) + "[groupnorm]\ngroups=2\nactivation=gelu\n", 0},

@@ -630,6 +630,26 @@ TEST(DetectorTrain, GaussianYoloHeadTrains) {
     EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
 }
 
+// A YOLOv1-style network ([local], [connected], [detection] with sqrt and rescore) trains: the
+// loss falls, and the trained model is scored by detector map.
+TEST(DetectorTrain, Yolov1HeadTrains) {
+    const std::string data = detect_set_dir();
+    if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
+    const std::string dir = make_temp_dir();
+    std::string cfg = tiny_yolo(60, 0);
+    cfg = cfg.substr(0, cfg.find("[convolutional]\nfilters=45")) +
+          "[local]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n[connected]\noutput=320\nactivation=linear\n"
+          "[detection]\nclasses=10\ncoords=4\nnum=2\nside=4\nsqrt=1\nrescore=1\njitter=.1\nobject_scale=1\n"
+          "noobject_scale=.5\nclass_scale=1\ncoord_scale=5\n";
+    train_expecting_loss_to_halve(data, dir, "v1", cfg, "");
+    int rc = 0;
+    const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
+                                    "/fashion-detect.data v1.cfg backup/v1_final.weights",
+                                &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
+}
+
 // mixup=1 and blur=1 train a detector; with mosaic=1 mixup is not used, as in AlexeyAB's darknet,
 // and the log says so, as it says that cutmix=1 is not implemented for detectors.
 TEST(DetectorTrain, MixupAndBlurTrainAndMosaicReplacesMixup) {

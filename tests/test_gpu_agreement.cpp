@@ -78,6 +78,10 @@ std::vector<GpuCase> gpu_cases() {
                        "flip=1\nangle=30\nsaturation=1.5\nexposure=1.5\nshift=0.1\n", 3, 7, 6},
         {"crop_eval", "[crop]\ncrop_height=3\ncrop_width=4\n", 2, 6, 7, false},
         {"reorg3d", "[reorg3d]\nstride=2\n"},
+        {"local_3x3_pad", "[local]\nfilters=3\nsize=3\npad=1\nactivation=leaky\n"},
+        {"local_s2_swish", "[local]\nfilters=2\nsize=3\nstride=2\nactivation=swish\n", 2, 7, 6},
+        {"detection_loss", "[detection]\nclasses=3\ncoords=4\nnum=2\nside=3\nsoftmax=1\nsqrt=1\nrescore=1\n", 117, 1, 1,
+         true, true},
         {"region", "[convolutional]\nfilters=14\nsize=1\nactivation=linear\n[region]\nclasses=2\nnum=2\nsoftmax=1\n"
                    "anchors=1,1,2,2\n"},
         {"region_raw", "[convolutional]\nfilters=14\nsize=1\nactivation=linear\n[region]\nclasses=2\nnum=2\n"

@@ -19,6 +19,20 @@ struct Detection {
     std::vector<float> prob;
 };
 
+/// The detection heads' class probabilities (Darknet's get_*_detections): sets d.objectness and
+/// d.prob[j] = objectness * scores[j * stride] * scale where that exceeds thresh, else 0
+/// (scale: [Gaussian_yolo]'s certainty, 1 elsewhere).
+template <class T>
+void set_class_probs(Detection& d, float objectness, const T* scores, size_t stride, int classes, float thresh,
+                     float scale = 1) {
+    d.objectness = objectness;
+    d.prob.resize(static_cast<size_t>(classes));
+    for (int j = 0; j < classes; ++j) {
+        const float prob = objectness * static_cast<float>(scores[static_cast<size_t>(j) * stride]) * scale;
+        d.prob[j] = prob > thresh ? prob : 0.f;
+    }
+}
+
 /// How [yolo] `nms_kind` suppresses overlapping boxes.
 enum class NmsKind {
     Default,  ///< plain IoU > thresh ("default")

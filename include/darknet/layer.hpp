@@ -33,6 +33,13 @@ struct Param {
     bool decay = false;  ///< weight decay applies (convolution/connected weights, as in Darknet)
 };
 
+/// A detection head's data-augmentation keys, which the detector loader takes from the heads:
+/// jitter (the last head's), resize (AlexeyAB's zoom; the last head's) and random (any head's).
+struct HeadAugment {
+    float jitter = 0, resize = 1;
+    int random = 0;
+};
+
 /// Hyper-parameters of one optimizer step (Darknet's update_args).
 struct UpdateArgs {
     float learning_rate = 0.001f;
@@ -114,6 +121,11 @@ public:
     /// Detection heads: class count and the NMS rule their cfg section asks for.
     virtual bool detection_head(int* classes, NmsKind* kind, float* beta) const {
         (void)classes, (void)kind, (void)beta;
+        return false;
+    }
+    /// Detection heads: their augmentation keys (HeadAugment); false for other layers.
+    virtual bool head_augment(HeadAugment* a) const {
+        (void)a;
         return false;
     }
     /// Multiply-adds of one forward pass for one image, in FLOPs (2 per multiply-add).

@@ -10,8 +10,6 @@
 #include "darknet/detect_data.hpp"
 #include "darknet/error.hpp"
 #include "darknet/image.hpp"
-#include "layers/region_layer.hpp"
-#include "layers/yolo_layer.hpp"
 
 namespace dn {
 
@@ -111,15 +109,13 @@ DetectorAugment DetectorAugment::from(const Network<float>& net) {
     a.mosaic = net.cfg.mosaic != 0;
     a.mixup = net.cfg.mixup != 0 && !a.mosaic;  // AlexeyAB's parser: mosaic=1 replaces mixup
     a.blur = std::max(0, net.cfg.blur);
-    for (const auto& l : net.layers)
-        if (const auto* y = dynamic_cast<const YoloLayer<float>*>(l.get())) {
-            a.jitter = y->jitter;
-            a.resize = y->resize_scale;
-            a.random = std::max(a.random, y->random);
-        } else if (const auto* r = dynamic_cast<const RegionLayer<float>*>(l.get())) {
-            a.jitter = r->jitter;
-            a.random = std::max(a.random, r->random);
-        }
+    for (const auto& l : net.layers) {
+        HeadAugment h;
+        if (!l->head_augment(&h)) continue;
+        a.jitter = h.jitter;
+        a.resize = h.resize;
+        a.random = std::max(a.random, h.random);
+    }
     return a;
 }
 

@@ -18,6 +18,7 @@
 #include "kernels/gpu_index.hpp"
 #include "kernels/cost.hpp"
 #include "kernels/crop.hpp"
+#include "kernels/local.hpp"
 #include "kernels/index_maps.hpp"
 #include "kernels/lrn.hpp"
 #include "kernels/optimizer.hpp"
@@ -125,6 +126,11 @@ void scale_channels_backward_gpu(const float* a, const float* p, const float* d,
                                  float* dp);
 void dropout_forward_gpu(const float* x, const uint8_t* keep, size_t n, float scale, float* y);
 void dropout_backward_gpu(const float* d, const uint8_t* keep, size_t n, float scale, float* dx);
+/// [local] (kernels/local.hpp): y [batch][n][L] = local_value (before the activation); backward,
+/// given G = dL/dz: dW += local_weight_grad, and dx (when not null) += local_input_grad.
+void local_forward_gpu(const float* x, const float* W, const float* bias, const LocalGeom& g, int batch, float* y);
+void local_backward_gpu(const float* x, const float* G, const float* W, const LocalGeom& g, int batch, float* dW,
+                        float* dx);
 /// [crop] (kernels/crop.hpp): out [batch][c][oh][ow] = crop_value of in [batch][c][h][w] with
 /// image b's draws[b] (device memory); backward adds dL/dx into din, a gather per input pixel.
 void crop_forward_gpu(const float* in, const CropDraw* draws, const CropGeom& g, int batch, float* out);

@@ -1,5 +1,5 @@
 // Small GPU kernels of the data-movement layers (maxpool, avgpool, local_avgpool, upsample,
-// shortcut, reorg, scale_channels, dropout, crop, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
+// shortcut, reorg, scale_channels, dropout, crop, local, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
 // atomics), so GPU results are bit-repeatable run to run. Kernels launch through DN_LAUNCH, so
 // tests/test_gpu_emu_layers.cpp runs this file on the CPU against the CPU layers.
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "kernels/gpu_reduce.cuh"
 #include "kernels/cost.hpp"
 #include "kernels/crop.hpp"
+#include "kernels/local.hpp"
 #include "kernels/index_maps.hpp"
 #include "kernels/shortcut_weights.hpp"
 #include "kernels/yolo_transform.hpp"
@@ -526,6 +527,33 @@ __global__ void crop_bwd_k(const float* in, const float* d, const CropDraw* draw
     }
 }
 
+// [local] (kernels/local.hpp): a thread per output value, per weight (summing the batch), per
+// input value (a gather); no atomics.
+__global__ void local_k(const float* x, const float* W, const float* bias, LocalGeom g, size_t n, float* y) {
+    DN_GRID_FOR(o, n) {
+        const int loc = static_cast<int>(o % g.L()), f = static_cast<int>((o / g.L()) % g.n);
+        const size_t b = o / (static_cast<size_t>(g.L()) * g.n);
+        y[o] = local_value(g, x + b * g.c * g.h * g.w, W, bias, f, loc);
+    }
+}
+
+__global__ void local_wgrad_k(const float* x, const float* G, LocalGeom g, int batch, size_t n, float* dW) {
+    DN_GRID_FOR(i, n) {
+        const int k = static_cast<int>(i % g.K()), f = static_cast<int>((i / g.K()) % g.n);
+        const int loc = static_cast<int>(i / (static_cast<size_t>(g.K()) * g.n));
+        dW[i] += local_weight_grad(g, x, G, batch, loc, f, k);
+    }
+}
+
+__global__ void local_dx_k(const float* W, const float* G, LocalGeom g, size_t n, float* dx) {
+    DN_GRID_FOR(i, n) {
+        const int ix = static_cast<int>(i % g.w), iy = static_cast<int>((i / g.w) % g.h);
+        const int c = static_cast<int>((i / (static_cast<size_t>(g.w) * g.h)) % g.c);
+        const size_t b = i / (static_cast<size_t>(g.w) * g.h * g.c);
+        dx[i] += local_input_grad(g, W, G + b * g.n * g.L(), c, iy, ix);
+    }
+}
+
 }  // namespace
 
 void crop_forward_gpu(const float* in, const CropDraw* draws, const CropGeom& g, int batch, float* out) {
@@ -533,6 +561,27 @@ void crop_forward_gpu(const float* in, const CropDraw* draws, const CropGeom& g,
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, crop_k)(in, draws, g, n, out);
     DN_KERNEL_CHECK();
+}
+
+void local_forward_gpu(const float* x, const float* W, const float* bias, const LocalGeom& g, int batch, float* y) {
+    const size_t n = static_cast<size_t>(batch) * g.n * g.L();
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, local_k)(x, W, bias, g, n, y);
+    DN_KERNEL_CHECK();
+}
+
+void local_backward_gpu(const float* x, const float* G, const float* W, const LocalGeom& g, int batch, float* dW,
+                        float* dx) {
+    const size_t nw = static_cast<size_t>(g.L()) * g.n * g.K();
+    if (nw) {
+        DN_LAUNCH(grid_blocks(nw), kGridThreads, local_wgrad_k)(x, G, g, batch, nw, dW);
+        DN_KERNEL_CHECK();
+    }
+    const size_t nx = static_cast<size_t>(batch) * g.c * g.h * g.w;
+    if (dx && nx) {
+        DN_LAUNCH(grid_blocks(nx), kGridThreads, local_dx_k)(W, G, g, nx, dx);
+        DN_KERNEL_CHECK();
+    }
 }
 
 void crop_backward_gpu(const float* in, const float* d, const CropDraw* draws, const CropGeom& g, int batch,

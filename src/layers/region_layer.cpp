@@ -239,12 +239,7 @@ void RegionLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, fl
             d.bbox.w = std::exp(static_cast<float>(p[bi + 2 * S])) * anchors[2 * n] / this->w;
             d.bbox.h = std::exp(static_cast<float>(p[bi + 3 * S])) * anchors[2 * n + 1] / this->h;
             correct.apply(d.bbox);
-            d.objectness = objectness;
-            d.prob.resize(classes);
-            for (int j = 0; j < classes; ++j) {
-                const float prob = objectness * static_cast<float>(p[entry_index(b, n, i, coords + 1 + j)]);
-                d.prob[j] = prob > thresh ? prob : 0.f;
-            }
+            set_class_probs(d, objectness, p + entry_index(b, n, i, coords + 1), S, classes, thresh);
             out.push_back(std::move(d));
         }
     }

@@ -47,6 +47,10 @@ public:
                         std::vector<Detection>& out, int b = 0) const override;
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
+    bool head_augment(HeadAugment* a) const override {
+        a->jitter = jitter, a->random = random;
+        return true;
+    }
     bool detection_head(int* n_classes, NmsKind* kind, float* beta) const override {
         *n_classes = classes;
         *kind = NmsKind::Default;

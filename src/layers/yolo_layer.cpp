@@ -460,12 +460,7 @@ void YoloLayer<T>::get_detections(int im_w, int im_h, int net_w, int net_h, floa
                 d.bbox.h = std::exp(th) * ah / net_h;
             }
             correct.apply(d.bbox);
-            d.objectness = objectness;
-            d.prob.resize(classes);
-            for (int j = 0; j < classes; ++j) {
-                const float prob = objectness * static_cast<float>(p[entry_index(b, n, i, obj_entry() + 1 + j)]) * certainty;
-                d.prob[j] = prob > thresh ? prob : 0.f;
-            }
+            set_class_probs(d, objectness, p + entry_index(b, n, i, obj_entry() + 1), S, classes, thresh, certainty);
             out.push_back(std::move(d));
         }
     }

@@ -58,6 +58,10 @@ public:
         frozen_ = on;
         if (!on) smooth_targets_.clear(), gauss_held_.clear();
     }
+    bool head_augment(HeadAugment* a) const override {
+        a->jitter = jitter, a->resize = resize_scale, a->random = random;
+        return true;
+    }
     bool detection_head(int* n_classes, NmsKind* kind, float* beta) const override {
         *n_classes = classes;
         *kind = nms_kind;
