@@ -162,6 +162,7 @@ void ShortcutLayer<T>::weighted_backward(Network<T>& net, const T* g) {
     const size_t S = static_cast<size_t>(this->out_w) * this->out_h;
     const size_t planes = static_cast<size_t>(this->batch) * C;
     std::vector<double> G(static_cast<size_t>(K) * L, 0.0);  // dL/dw, [K][L]
+    std::vector<double> dots(planes);                        // one source's sum g x per plane
     for (int k = 0; k < K; ++k) {
         const T* x = k == 0 ? net.input : net.layers[from[k - 1]]->output.data();
         T* dx = k == 0 ? net.delta : nullptr;
@@ -170,16 +171,26 @@ void ShortcutLayer<T>::weighted_backward(Network<T>& net, const T* g) {
             src.ensure_delta();
             dx = src.delta.data();
         }
-        for (size_t p = 0; p < planes; ++p) {
-            const int l = L == 1 ? 0 : static_cast<int>(p % C);
-            const size_t base = p * S;
-            const T w = wn_[static_cast<size_t>(k) * L + l];
+        // one pass over each plane of g: its dot with x_k and dx_k += w g; planes in parallel, their
+        // dots then added in plane order (the same sum whatever the threads)
+        const long long np = static_cast<long long>(planes);
+#pragma omp parallel for schedule(static) if (planes * S > 65536)
+        for (long long p = 0; p < np; ++p) {
+            const size_t base = static_cast<size_t>(p) * S;
+            const T w = wn_[static_cast<size_t>(k) * L + (L == 1 ? 0 : static_cast<int>(p % C))];
             double dot = 0;
-            for (size_t i = 0; i < S; ++i) dot += static_cast<double>(g[base + i]) * x[base + i];
-            G[static_cast<size_t>(k) * L + l] += dot;
-            if (dx)
-                for (size_t i = 0; i < S; ++i) dx[base + i] += w * g[base + i];
+            if (dx) {
+                for (size_t i = 0; i < S; ++i) {
+                    const T gi = g[base + i];
+                    dot += static_cast<double>(gi) * x[base + i];
+                    dx[base + i] += w * gi;
+                }
+            } else {
+                for (size_t i = 0; i < S; ++i) dot += static_cast<double>(g[base + i]) * x[base + i];
+            }
+            dots[static_cast<size_t>(p)] = dot;
         }
+        for (size_t p = 0; p < planes; ++p) G[static_cast<size_t>(k) * L + (L == 1 ? 0 : static_cast<int>(p % C))] += dots[p];
     }
     T Gl[kShortcutMaxSources];
     for (int l = 0; l < L; ++l) {
