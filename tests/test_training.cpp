@@ -15,6 +15,7 @@
 #include "darknet/augment.hpp"
 #include "darknet/data.hpp"
 #include "darknet/image.hpp"
+#include "darknet/trainer.hpp"
 #include "test_util.hpp"
 
 using namespace dn;
@@ -155,6 +156,27 @@ TEST(Training, NanLossStopsWithTheFirstNonFiniteLayerNamed) {
     EXPECT_TRUE(std::regex_search(log, std::regex("darknet: error: iteration \\d+: the loss is (NaN|infinite); layer \\d+ "
                                                   "\\(\\w+, bad.cfg:\\d+\\) is the first whose output is not finite")))
         << log;
+}
+
+// The chart's loss axis: fitted to the curve, or ending at [net] max_chart_loss (AlexeyAB's): a
+// constant loss 2.5 over 100 iterations is drawn halfway up the plot with max_chart_loss=5.
+TEST(Training, ChartLossAxis) {
+    const std::string dir = make_temp_dir();
+    std::vector<std::pair<int64_t, double>> losses;
+    for (int64_t i = 1; i <= 100; ++i) losses.push_back({i, 2.5});
+    auto blue_at = [&](const std::string& path, int x, int y) {
+        const Image im = load_image(path, 3);
+        const size_t plane = static_cast<size_t>(im.w) * im.h, p = static_cast<size_t>(y) * im.w + x;
+        return im.data[p] < 0.3f && im.data[plane + p] < 0.4f && im.data[2 * plane + p] > 0.6f;
+    };
+    write_chart(dir + "/fixed.png", losses, {}, 100, "", 5);
+    write_chart(dir + "/fitted.png", losses, {}, 100, "");
+    // plot: x from 70 to 730 over 100 iterations, y from 430 (0) up to 30 (the axis's end)
+    EXPECT_TRUE(blue_at(dir + "/fixed.png", 400, 230));
+    EXPECT_FALSE(blue_at(dir + "/fitted.png", 400, 230));
+    EXPECT_TRUE(blue_at(dir + "/fitted.png", 400, 430 - static_cast<int>(400 * 2.5 / 2.75)));
+    auto net = net_from<float>("[net]\nwidth=4\nheight=4\nchannels=1\nmax_chart_loss=20\nmosaic_bound=1\n[avgpool]\n");
+    EXPECT_EQ(net->cfg.max_chart_loss, 20.f);
 }
 
 TEST(Training, LearningRatePolicies) {

@@ -44,6 +44,10 @@ struct NetConfig {
     /// AlexeyAB's classifier label smoothing, in [0, 1): training labels 1 - eps for the image's
     /// class and eps / (classes - 1) for the others (the [yolo] key of the same name is the head's)
     float label_smooth_eps = 0;
+    /// AlexeyAB's chart keys: the loss axis's end (0: fitted to the curve), and mosaic_bound, read
+    /// for his cfgs: mosaic's boxes are always clipped to their quadrant (his mosaic_bound=1)
+    float max_chart_loss = 0;
+    int mosaic_bound = 0;
     int resize_step = 32;  ///< multi-scale training (random=1) sizes are multiples of this (AlexeyAB)
     std::string where;  ///< file:line of the [net] section
 };

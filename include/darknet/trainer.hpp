@@ -71,9 +71,11 @@ bool ema_due(const NetConfig& cfg, int64_t iteration, int64_t max_batches);
 /// when a layer's Layer::ema does not match its params().
 EmaAction ema_step(Network<float>& net, int64_t iteration, int64_t max_batches, bool gpu = false);
 
-/// Draws the loss curve (and the evaluation metric, if any) into a PNG.
+/// Draws the loss curve (and the evaluation metric, if any) into a PNG. The loss axis ends at
+/// `max_loss` when it is > 0 ([net] max_chart_loss, AlexeyAB's), else a little above the curve
+/// (its first 5% left out). Throws dn::Error when the file cannot be written.
 void write_chart(const std::string& path, const std::vector<std::pair<int64_t, double>>& losses,
                  const std::vector<std::pair<int64_t, double>>& metric, int64_t max_batches,
-                 const std::string& metric_name);
+                 const std::string& metric_name, double max_loss = 0);
 
 }  // namespace dn

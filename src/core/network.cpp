@@ -98,6 +98,9 @@ NetConfig parse_net_section(const CfgSection& s) {
     n.cutmix = s.get_int("cutmix", 0);
     n.track = s.get_int("track", 0);
     n.label_smooth_eps = s.get_float("label_smooth_eps", 0);
+    n.max_chart_loss = s.get_float("max_chart_loss", 0);
+    if (!(n.max_chart_loss >= 0)) s.error("max_chart_loss", strfmt("must be >= 0, got %g", n.max_chart_loss));
+    n.mosaic_bound = s.get_int("mosaic_bound", 0);
     if (!(n.label_smooth_eps >= 0 && n.label_smooth_eps < 1))
         s.error("label_smooth_eps", strfmt("must be in [0, 1), got %g", n.label_smooth_eps));
     n.resize_step = s.get_int("resize_step", 32);

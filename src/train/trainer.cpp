@@ -199,7 +199,7 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
         }
         if (it % opt.save_every == 0 || last) save_last();
         if (!opt.chart_path.empty() && (it % 10 == 0 || last))
-            write_chart(opt.chart_path, avg_curve, metric, max_batches, opt.eval_name);
+            write_chart(opt.chart_path, avg_curve, metric, max_batches, opt.eval_name, net.cfg.max_chart_loss);
     }
     if (pending.valid()) pending.wait();
     res.interrupted = g_interrupted;
@@ -220,7 +220,7 @@ TrainResult train(Network<float>& net, const BatchLoader& load, size_t truth_per
 
 void write_chart(const std::string& path, const std::vector<std::pair<int64_t, double>>& losses,
                  const std::vector<std::pair<int64_t, double>>& metric, int64_t max_batches,
-                 const std::string& metric_name) {
+                 const std::string& metric_name, double max_loss) {
     const int W = 800, H = 480, L = 70, R = 70, T = 30, B = 50;
     Image im(W, H, 3, 1.f);
     const float black[3] = {0, 0, 0}, grey[3] = {.85f, .85f, .85f}, blue[3] = {.1f, .2f, .8f}, red[3] = {.85f, .1f, .1f},
@@ -230,6 +230,7 @@ void write_chart(const std::string& path, const std::vector<std::pair<int64_t, d
     for (size_t i = losses.size() / 20; i < losses.size(); ++i) ymax = std::max(ymax, losses[i].second);
     if (ymax <= 0) ymax = 1;
     ymax *= 1.1;
+    if (max_loss > 0) ymax = max_loss;
     const double xmax = static_cast<double>(std::max<int64_t>(1, max_batches));
     auto px = [&](double x) { return L + static_cast<int>((W - L - R) * x / xmax); };
     auto py = [&](double y, double top) { return H - B - static_cast<int>((H - T - B) * std::min(1.0, y / top)); };
