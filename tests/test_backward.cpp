@@ -91,6 +91,10 @@ std::vector<LayerCase> layer_cases() {
         {"local_3x3_pad", in + "[local]\nfilters=3\nsize=3\npad=1\nactivation=leaky\n", 0},
         {"local_s2_mish", net_cfg(2, 2, 7, 6) + "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[local]\nfilters=2\n"
                                                 "size=3\nstride=2\nactivation=mish\n", 1},
+        // [implicit] (its weights; no input gradient) and YOLOR's use of it, scaling channels
+        {"implicit", in + "[implicit]\nfilters=5\natoms=2\n", 0},
+        {"implicit_mul", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[implicit]\nfilters=4\nmean=1\n"
+                              "[scale_channels]\nfrom=-2\n", 2},
         {"batchnorm", in + "[batchnorm]\n", 0},
         {"lrn", in + "[lrn]\nsize=3\nalpha=0.5\nbeta=0.75\nkappa=2\n", 0},
         {"groupnorm", net_cfg(2, 4, 3, 3) + "[groupnorm]\ngroups=2\nactivation=gelu\n", 0},

@@ -78,6 +78,8 @@ std::vector<GpuCase> gpu_cases() {
                        "flip=1\nangle=30\nsaturation=1.5\nexposure=1.5\nshift=0.1\n", 3, 7, 6},
         {"crop_eval", "[crop]\ncrop_height=3\ncrop_width=4\n", 2, 6, 7, false},
         {"reorg3d", "[reorg3d]\nstride=2\n"},
+        {"implicit_mul", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[implicit]\nfilters=4\nmean=1\n"
+                         "[scale_channels]\nfrom=-2\n"},
         {"local_3x3_pad", "[local]\nfilters=3\nsize=3\npad=1\nactivation=leaky\n"},
         {"local_s2_swish", "[local]\nfilters=2\nsize=3\nstride=2\nactivation=swish\n", 2, 7, 6},
         {"detection_loss", "[detection]\nclasses=3\ncoords=4\nnum=2\nside=3\nsoftmax=1\nsqrt=1\nrescore=1\n", 117, 1, 1,

@@ -183,6 +183,30 @@ TEST(ActivationForward, ActivationEmptyAndSilence) {
     EXPECT_NE(e.find("t.cfg:7: [activation] key 'activation': unknown activation 'sigmoid'"), std::string::npos) << e;
 }
 
+// [implicit]: every image's output is the layer's weights, whatever the input; the weights file
+// holds them.
+TEST(ImplicitForward, WeightsForEveryImage) {
+    auto net = net_from<float>(net_header(3, 2, 1, 2) + "[implicit]\nfilters=3\natoms=2\nmean=0.5\nstd=0.1\n");
+    auto& l = *net->layers[0];
+    EXPECT_EQ(l.out_c, 3);
+    EXPECT_EQ(l.out_h, 2);
+    EXPECT_EQ(l.out_w, 1);
+    auto p = l.params();
+    ASSERT_EQ(p.size(), 1u);
+    ASSERT_EQ(p[0].size, 6u);
+    for (size_t i = 0; i < 6; ++i) {
+        EXPECT_GE(p[0].value[i], 0.4f);
+        EXPECT_LE(p[0].value[i], 0.6f);
+        p[0].value[i] = static_cast<float>(i) - 2.f;
+    }
+    std::vector<float> x(12, 7.f);
+    const float* y = net->forward(x.data());
+    for (int b = 0; b < 2; ++b)
+        for (int i = 0; i < 6; ++i) EXPECT_EQ(y[b * 6 + i], i - 2.f);
+    const std::vector<char> bytes = weights_bytes(*net);
+    EXPECT_EQ(bytes.size(), 20u + 6 * 4);
+}
+
 // Darknet's stair: floor(x/2) where floor(x) is even, floor(x/2) + (x - floor(x)) where it is odd.
 TEST(ActivationForward, StairByHand) {
     const std::vector<float> x = {-2.5f, -1.25f, 0.5f, 1.5f, 2.5f, 3.25f};
