@@ -36,6 +36,7 @@ std::vector<LayerCase> layer_cases() {
         {"maxpool_2x2", in + "[maxpool]\nsize=2\nstride=2\n", 0},
         {"maxpool_3x3_s1", in + "[maxpool]\nsize=3\nstride=1\n", 0},
         {"avgpool", in + "[avgpool]\n", 0},
+        {"maxpool_depth", in + "[convolutional]\nfilters=6\nsize=1\nactivation=linear\n[maxpool]\nmaxpool_depth=1\nout_channels=2\n", 1},
         {"local_avgpool_2x2", in + "[local_avgpool]\nsize=2\nstride=2\n", 0},
         {"activation_mish", in + "[activation]\nactivation=mish\n", 0},
         {"activation_logistic", in + "[activation]\nactivation=logistic\n", 0},

@@ -46,6 +46,7 @@ std::vector<GpuCase> gpu_cases() {
         {"maxpool_3x3_s1", "[maxpool]\nsize=3\nstride=1\n"},
         {"maxpool_3x3_s2_pad", "[maxpool]\nsize=3\nstride=2\npadding=2\n", 3, 9, 8},
         {"avgpool", "[avgpool]\n"},
+        {"maxpool_depth", "[convolutional]\nfilters=6\nsize=1\nactivation=linear\n[maxpool]\nmaxpool_depth=1\nout_channels=2\n"},
         {"local_avgpool_3x3_s2_pad", "[local_avgpool]\nsize=3\nstride=2\npadding=2\n", 3, 9, 8},
         {"local_avgpool_3x3_s1", "[local_avgpool]\nsize=3\nstride=1\n", 2, 7, 6},
         {"local_avg_3x3_sx2_sy1", "[local_avg]\nsize=3\nstride_x=2\nstride_y=1\n", 2, 6, 8},

@@ -142,6 +142,20 @@ TEST(MaxpoolForward, HandComputed) {
     EXPECT_EQ(std::vector<float>(y3, y3 + 3), (std::vector<float>{3, 4, 5}));
 }
 
+// AlexeyAB's maxpool_depth: with out_channels=2, output channel k is the max of input channels k,
+// k + 2, ... at each position (the size kept, the window keys unused).
+TEST(MaxpoolForward, DepthByHand) {
+    auto net = net_from<float>(net_header(2, 1, 4) + "[maxpool]\nmaxpool_depth=1\nout_channels=2\nsize=2\nstride=2\n");
+    EXPECT_EQ(net->layers[0]->out_c, 2);
+    EXPECT_EQ(net->layers[0]->out_w, 2);
+    const std::vector<float> x = {1, 8, /* c1 */ 5, -1, /* c2 */ 3, 2, /* c3 */ 4, 6};
+    const float* y = net->forward(x.data());
+    EXPECT_EQ(std::vector<float>(y, y + 4), (std::vector<float>{3, 8, 5, 6}));
+    EXPECT_NE(error_of([&] { net_from<float>(net_header(2, 1, 4) + "[maxpool]\nmaxpool_depth=1\nout_channels=5\n"); })
+                  .find("key 'out_channels': 5 exceeds the input's 4 channels"),
+              std::string::npos);
+}
+
 // [local_avgpool]: the mean over the window's pixels inside the input (padding not counted).
 TEST(LocalAvgpoolForward, HandComputed) {
     // 3x3 input 1..9, size 2 stride 1 (padding 1, windows start at 0): 3x3 output, the last row and

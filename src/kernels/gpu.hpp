@@ -88,6 +88,11 @@ void maxpool_forward_gpu(const float* in, int planes, int w, int h, int size, in
 /// (window geometry as forward); a gather per input pixel, bit-identical to the CPU.
 void maxpool_backward_gpu(const float* d, const int* idx, int planes, int w, int h, int size, int sx, int sy, int off,
                           int ow, int oh, float* din);
+/// maxpool_depth: out [batch][K][S] = max over the channels k, k + K, ... of in [batch][C][S] (the
+/// first maximum), idx its input index; backward: din[i] += d[o] for the output o whose argmax is
+/// i (a gather per input value: its one candidate output).
+void maxpool_depth_forward_gpu(const float* in, int batch, int C, int S, int K, float* out, int* idx);
+void maxpool_depth_backward_gpu(const float* d, const int* idx, int batch, int C, int S, int K, float* din);
 void avgpool_forward_gpu(const float* in, int planes, int S, float* out);
 void avgpool_backward_gpu(const float* d, int planes, int S, float* din);
 void upsample_forward_gpu(const float* in, int planes, int w, int h, int stride, float scale, float* out);

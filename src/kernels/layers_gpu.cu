@@ -493,6 +493,46 @@ void shortcut_weights_backward_gpu(const float* raw, const float* const* x, cons
     DN_KERNEL_CHECK();
 }
 
+namespace {
+
+__global__ void maxpool_depth_k(const float* in, int C, size_t S, int K, size_t n, float* out, int* idx) {
+    DN_GRID_FOR(o, n) {
+        const size_t s = o % S, k = (o / S) % K, b = o / S / K;
+        float best = -FLT_MAX;
+        int bi = -1;
+        for (size_t j = k; j < static_cast<size_t>(C); j += K) {
+            const size_t i = (b * C + j) * S + s;
+            if (in[i] > best) best = in[i], bi = static_cast<int>(i);
+        }
+        out[o] = best;
+        idx[o] = bi;
+    }
+}
+
+__global__ void maxpool_depth_bwd_k(const float* d, const int* idx, int C, size_t S, int K, size_t n, float* din) {
+    DN_GRID_FOR(i, n) {
+        const size_t s = i % S, j = (i / S) % C, b = i / S / C;
+        const size_t o = (b * K + j % K) * S + s;
+        if (idx[o] == static_cast<int>(i)) din[i] += d[o];
+    }
+}
+
+}  // namespace
+
+void maxpool_depth_forward_gpu(const float* in, int batch, int C, int S, int K, float* out, int* idx) {
+    const size_t n = static_cast<size_t>(batch) * K * S;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, maxpool_depth_k)(in, C, static_cast<size_t>(S), K, n, out, idx);
+    DN_KERNEL_CHECK();
+}
+
+void maxpool_depth_backward_gpu(const float* d, const int* idx, int batch, int C, int S, int K, float* din) {
+    const size_t n = static_cast<size_t>(batch) * C * S;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, maxpool_depth_bwd_k)(d, idx, C, static_cast<size_t>(S), K, n, din);
+    DN_KERNEL_CHECK();
+}
+
 void dropout_forward_gpu(const float* x, const uint8_t* keep, size_t n, float scale, float* y) {
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, dropout_k)(x, keep, n, scale, y, false);

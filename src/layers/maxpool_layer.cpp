@@ -12,8 +12,16 @@ namespace dn {
 template <class T>
 MaxpoolLayer<T>::MaxpoolLayer(const BuildContext<T>& b) {
     const CfgSection& s = b.section;
-    reject_unsupported(s, {"maxpool_depth", "antialiasing", "out_channels"});
-    const PoolWindow p = PoolWindow::parse(s, b.w, b.h);
+    reject_unsupported(s, {"antialiasing"});
+    const PoolWindow p = PoolWindow::parse(s, b.w, b.h);  // read with maxpool_depth too, as AlexeyAB's
+    maxpool_depth = s.get_int("maxpool_depth", 0) != 0;
+    if (maxpool_depth) {  // the window keys are then unused
+        out_channels = s.get_int_min("out_channels", 1, 1);
+        if (out_channels > b.c)
+            s.error("out_channels", strfmt("%d exceeds the input's %d channels", out_channels, b.c));
+        set_shape(*this, b, b.w, b.h, out_channels);
+        return;
+    }
     size = p.size, stride_x = p.stride_x, stride_y = p.stride_y, padding = p.padding;
     set_shape(*this, b, p.out_w(b.w), p.out_h(b.h), b.c);
 }
@@ -22,6 +30,10 @@ template <class T>
 void MaxpoolLayer<T>::resize(Network<T>&, int new_w, int new_h) {
     this->w = new_w;
     this->h = new_h;
+    if (maxpool_depth) {
+        this->out_w = new_w, this->out_h = new_h;
+        return;
+    }
     this->out_w = (new_w + padding - size) / stride_x + 1;
     this->out_h = (new_h + padding - size) / stride_y + 1;
 }
@@ -55,11 +67,30 @@ static void maxpool_separable(const T* in, int w, int h, int size, int sx, int s
 
 template <class T>
 void MaxpoolLayer<T>::forward(Network<T>& net) {
+    const bool keep_idx = net.train || !net.fuse_inference;
+    if (maxpool_depth) {  // max over the channels k, k + K, ... at each position
+        const size_t S = static_cast<size_t>(this->w) * this->h, n = this->output.size();
+        const int C = this->c, K = out_channels;
+        if (keep_idx) indexes_.resize(n);
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (long long o = 0; o < static_cast<long long>(n); ++o) {
+            const size_t s = static_cast<size_t>(o) % S, k = (static_cast<size_t>(o) / S) % K, b = static_cast<size_t>(o) / S / K;
+            T best = -std::numeric_limits<T>::max();
+            int best_i = -1;
+            for (size_t j = k; j < static_cast<size_t>(C); j += K) {
+                const size_t i = (b * C + j) * S + s;
+                if (net.input[i] > best) best = net.input[i], best_i = static_cast<int>(i);
+            }
+            this->output[o] = best;
+            if (keep_idx) indexes_[o] = best_i;
+        }
+        return;
+    }
     const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h;
     const int off = -padding / 2;
     const int planes = this->batch * this->c;
     // argmax indexes for backward; inference-only runs skip them
-    const bool keep = net.train || !net.fuse_inference;
+    const bool keep = keep_idx;
     if (!keep && size > 2) {
 #pragma omp parallel if (planes * ow * oh > 4096)
         {
@@ -116,6 +147,7 @@ void MaxpoolLayer<T>::backward(Network<T>& net) {
 
 template <class T>
 std::string MaxpoolLayer<T>::describe() const {
+    if (maxpool_depth) return "max depth            " + shape_str(*this);
     return strfmt("max         %2dx%2d/%2d   ", size, size, stride_x) + shape_str(*this) +
            strfmt(" %5.3f BF", flops() / 1e9);
 }

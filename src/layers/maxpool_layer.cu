@@ -11,6 +11,11 @@ void MaxpoolLayer<T>::forward_gpu(Network<T>& net) {
         gpu_needs_float(this->where);
     } else {
         indexes_gpu_.resize(this->output_gpu.size());
+        if (maxpool_depth) {
+            maxpool_depth_forward_gpu(net.input_gpu, this->batch, this->c, this->w * this->h, out_channels,
+                                      this->output_gpu.data(), indexes_gpu_.data());
+            return;
+        }
         maxpool_forward_gpu(net.input_gpu, this->batch * this->c, this->w, this->h, size, stride_x, stride_y, -padding / 2,
                             this->out_w, this->out_h, this->output_gpu.data(), indexes_gpu_.data());
     }
@@ -24,6 +29,11 @@ void MaxpoolLayer<T>::backward_gpu(Network<T>& net) {
         gpu_needs_float(this->where);
     } else {
         if (!net.delta_gpu) return;
+        if (maxpool_depth) {
+            maxpool_depth_backward_gpu(this->delta_gpu.data(), indexes_gpu_.data(), this->batch, this->c,
+                                       this->w * this->h, out_channels, net.delta_gpu);
+            return;
+        }
         maxpool_backward_gpu(this->delta_gpu.data(), indexes_gpu_.data(), this->batch * this->c, this->w, this->h, size,
                              stride_x, stride_y, -padding / 2, this->out_w, this->out_h, net.delta_gpu);
     }
