@@ -45,6 +45,7 @@ std::vector<LayerCase> layer_cases() {
         {"local_avgpool_3x3_s2_pad", net_cfg(2, 3, 9, 8) + "[local_avgpool]\nsize=3\nstride=2\npadding=2\n", 0},
         {"upsample", in + "[upsample]\nstride=2\nscale=0.7\n", 0},
         {"dropout_train", in + "[dropout]\nprobability=0.3\n", 0},
+        {"dropblock_train", in + "[dropout]\nprobability=0.3\ndropblock=1\ndropblock_size_abs=2\n", 0},
         {"route_concat", in + "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[route]\nlayers=-1,-1\n", 1},
         {"route_group", in + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[route]\nlayers=-1\ngroups=2\ngroup_id=1\n", 1},
         {"shortcut_same", in + "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"

@@ -55,6 +55,7 @@ std::vector<GpuCase> gpu_cases() {
         {"activation_leaky_eval", "[activation]\nactivation=leaky\n", 3, 6, 6, false},
         {"silence", "[silence]\n"},
         {"dropout", "[dropout]\nprobability=0.3\n"},
+        {"dropblock", "[dropout]\nprobability=0.3\ndropblock=1\ndropblock_size_abs=2\n", 3, 9, 8},
         {"route_concat", "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[route]\nlayers=-1,-2\n"},
         {"route_group", "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"},
         {"shortcut", "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[shortcut]\nfrom=-2\nactivation=leaky\n"},

@@ -221,6 +221,54 @@ TEST(ImplicitForward, WeightsForEveryImage) {
     EXPECT_EQ(bytes.size(), 20u + 6 * 4);
 }
 
+// DropBlock (dropout dropblock=1): on ones, every zero lies in a wholly zero 3x3 block (clipped to
+// the plane), each image's other values are its values / its kept values (so they sum to the image's
+// size), about the probability is dropped; AlexeyAB's schedule starts at rate 0 (nothing dropped)
+// and single pixels (side 3 * 0.4 -> 1) at 40% of its 85%.
+TEST(DropoutForward, DropBlockZeroesBlocksAndRescales) {
+    const int W = 12, H = 12, C = 2, B = 2;
+    auto net = net_from<float>("[net]\nbatch=2\nwidth=12\nheight=12\nchannels=2\nmax_batches=100\n"
+                               "[dropout]\nprobability=0.3\ndropblock=1\ndropblock_size_abs=3\n");
+    const std::vector<float> x(static_cast<size_t>(B) * C * W * H, 1.f);
+    auto at = [&](const float* y, int b, int c, int yy, int xx) { return y[((b * C + c) * H + yy) * W + xx]; };
+    net->header.seen = 90 * 2;  // iteration 90: past 85, the full rate and side
+    const float* y = net->forward(x.data(), true);
+    int dropped = 0;
+    for (int b = 0; b < B; ++b) {
+        double sum = 0;
+        for (int c = 0; c < C; ++c)
+            for (int yy = 0; yy < H; ++yy)
+                for (int xx = 0; xx < W; ++xx) {
+                    const float v = at(y, b, c, yy, xx);
+                    sum += v;
+                    if (v != 0) continue;
+                    ++dropped;
+                    bool in_block = false;  // some clipped 3x3 block starting at (y0, x0) holding it is all zero
+                    for (int y0 = std::max(0, yy - 2); y0 <= yy && !in_block; ++y0)
+                        for (int x0 = std::max(0, xx - 2); x0 <= xx && !in_block; ++x0) {
+                            bool all = true;
+                            for (int a = y0; a < std::min(H, y0 + 3); ++a)
+                                for (int d = x0; d < std::min(W, x0 + 3); ++d) all = all && at(y, b, c, a, d) == 0;
+                            in_block = all;
+                        }
+                    EXPECT_TRUE(in_block) << b << " " << c << " " << yy << " " << xx;
+                }
+        EXPECT_NEAR(sum, C * W * H, 1e-3);
+    }
+    EXPECT_GT(dropped, 0.1 * x.size());
+    EXPECT_LT(dropped, 0.5 * x.size());
+    net->header.seen = 0;  // iteration 0: rate 0
+    y = net->forward(x.data(), true);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(y[i], 1.f);
+    net->header.seen = 34 * 2;  // iteration 34 = 0.4 * 85: side 1
+    y = net->forward(x.data(), true);
+    int lone = 0;
+    for (size_t i = 0; i < x.size(); ++i) lone += y[i] == 0;
+    EXPECT_GT(lone, 0);
+    const float* z = net->forward(x.data(), false);  // inference: the identity
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(z[i], 1.f);
+}
+
 // Darknet's stair: floor(x/2) where floor(x) is even, floor(x/2) + (x - floor(x)) where it is odd.
 TEST(ActivationForward, StairByHand) {
     const std::vector<float> x = {-2.5f, -1.25f, 0.5f, 1.5f, 2.5f, 3.25f};

@@ -1,5 +1,6 @@
 #include "dropout_layer.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -12,10 +13,48 @@ namespace dn {
 template <class T>
 DropoutLayer<T>::DropoutLayer(const BuildContext<T>& b) : seed_(next_seed()) {
     const CfgSection& s = b.section;
-    reject_unsupported(s, {"dropblock"});
     probability = s.get_float("probability", 0.5f);
     if (probability < 0 || probability >= 1) s.error("probability", "must be in [0, 1)");
+    dropblock = s.get_int("dropblock", 0) != 0;
+    if (dropblock) {
+        dropblock_size_abs = s.get_int_min("dropblock_size_abs", 7, 1);
+        dropblock_size_rel = s.get_float("dropblock_size_rel", 0);
+        if (!(dropblock_size_rel >= 0 && dropblock_size_rel <= 1))
+            s.error("dropblock_size_rel", strfmt("must be in [0, 1], got %g", dropblock_size_rel));
+    }
     set_shape(*this, b, b.w, b.h, b.c);
+}
+
+template <class T>
+void DropoutLayer<T>::draw_blocks(const Network<T>& net) {
+    const int W = this->w, H = this->h, C = this->c;
+    const double t = static_cast<double>(net.current_batch()), end = 0.85 * net.cfg.max_batches;
+    const double m = end > 0 && t < end ? t / end : 1.0;
+    int bw = static_cast<int>(dropblock_size_abs * m), bh = bw;
+    if (dropblock_size_rel > 0) bw = static_cast<int>(dropblock_size_rel * W * m), bh = static_cast<int>(dropblock_size_rel * H * m);
+    bw = std::min(W, std::max(1, bw));
+    bh = std::min(H, std::max(1, bh));
+    const int side = std::min(bw, bh);
+    const double start = probability * m / (static_cast<double>(side) * side);
+    const size_t plane = static_cast<size_t>(W) * H, per = plane * C;
+    const size_t n = static_cast<size_t>(this->batch) * per;  // GPU runs have no host output
+    keep_.assign(n, 1);
+    std::mt19937_64 rng = layer_draw_rng(seed_, net.header.seen);
+    std::uniform_real_distribution<double> u(0, 1);
+    for (size_t p = 0; p < static_cast<size_t>(this->batch) * C; ++p)
+        for (int y = 0; y < H; ++y)
+            for (int x = 0; x < W; ++x) {
+                if (!(u(rng) < start)) continue;
+                for (int yy = y; yy < std::min(H, y + side); ++yy)
+                    std::fill_n(keep_.begin() + p * plane + static_cast<size_t>(yy) * W + x, std::min(W, x + side) - x, 0);
+            }
+    mask_.resize(n);
+    for (int b = 0; b < this->batch; ++b) {
+        size_t kept = 0;
+        for (size_t i = 0; i < per; ++i) kept += keep_[b * per + i];
+        const T scale = kept ? static_cast<T>(static_cast<double>(per) / kept) : T(0);
+        for (size_t i = 0; i < per; ++i) mask_[b * per + i] = keep_[b * per + i] ? scale : T(0);
+    }
 }
 
 template <class T>
@@ -33,6 +72,11 @@ void DropoutLayer<T>::forward(Network<T>& net) {
         last_train_ = false;
         return;
     }
+    if (dropblock) {
+        if (!(frozen_ && mask_.size() == n)) draw_blocks(net);
+        for (size_t i = 0; i < n; ++i) this->output[i] = net.input[i] * mask_[i];
+        return;
+    }
     const bool draw = !(frozen_ && keep_.size() == n);
     keep_.resize(n);
     std::mt19937_64 rng = layer_draw_rng(seed_, net.header.seen);
@@ -45,13 +89,18 @@ void DropoutLayer<T>::forward(Network<T>& net) {
 }
 
 // Backward: y_i = m_i * x_i / (1-p) with the mask m fixed by the forward pass (identity in eval):
-//   dL/dx_i += m_i * dL/dy_i / (1-p).
+//   dL/dx_i += m_i * dL/dy_i / (1-p);  with dropblock y_i = M_i x_i (M = keep * the image's scale,
+// fixed by the forward pass), dL/dx_i += M_i dL/dy_i.
 template <class T>
 void DropoutLayer<T>::backward(Network<T>& net) {
     if (!net.delta) return;
     const size_t n = this->output.size();
     if (!last_train_) {
         for (size_t i = 0; i < n; ++i) net.delta[i] += this->delta[i];
+        return;
+    }
+    if (dropblock) {
+        for (size_t i = 0; i < n; ++i) net.delta[i] += this->delta[i] * mask_[i];
         return;
     }
     const T scale = static_cast<T>(1.0 / (1.0 - probability));
@@ -61,7 +110,7 @@ void DropoutLayer<T>::backward(Network<T>& net) {
 
 template <class T>
 std::string DropoutLayer<T>::describe() const {
-    return strfmt("dropout      p = %.3f   ", probability) + shape_str(*this);
+    return strfmt(dropblock ? "dropblock    p = %.3f   " : "dropout      p = %.3f   ", probability) + shape_str(*this);
 }
 
 DN_REGISTER_LAYER(DropoutLayer, "dropout")
