@@ -574,6 +574,18 @@ std::string train_expecting_loss_to_halve(const std::string& data, const std::st
     return log;
 }
 
+// train_expecting_loss_to_halve, then `detector map` on the trained <name>_final.weights: it runs
+// and prints the mAP line.
+void train_and_map(const std::string& data, const std::string& dir, const std::string& name, const std::string& cfg) {
+    train_expecting_loss_to_halve(data, dir, name, cfg, "");
+    int rc = 0;
+    const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data + "/fashion-detect.data " +
+                                    name + ".cfg backup/" + name + "_final.weights",
+                                &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
+}
+
 }  // namespace
 
 // yolov4-csp.cfg's head (Scaled-YOLOv4: new_coords=1 after the last convolution's logistic,
@@ -587,13 +599,7 @@ TEST(DetectorTrain, ScaledYolov4HeadTrains) {
     cfg.replace(cfg.find("filters=45\nsize=1\nactivation=linear\n"), 35, "filters=45\nsize=1\nactivation=logistic\n");
     cfg.replace(cfg.find("iou_loss=ciou\n"), 14,
                 "iou_loss=ciou\nnew_coords=1\nscale_x_y=2\nobjectness_smooth=1\nmax_delta=5\nresize=1.5\n");
-    train_expecting_loss_to_halve(data, dir, "nc", cfg, "");
-    int rc = 0;
-    const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
-                                    "/fashion-detect.data nc.cfg backup/nc_final.weights",
-                                &rc);
-    ASSERT_EQ(rc, 0) << out;
-    EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
+    train_and_map(data, dir, "nc", cfg);
 }
 
 // A YOLOv2 head ([region]: anchors in grid cells, softmax classes, rescore, bias_match) trains:
@@ -602,13 +608,7 @@ TEST(DetectorTrain, RegionHeadTrains) {
     const std::string data = detect_set_dir();
     if (data.empty()) GTEST_SKIP() << "skipped: needs dataset-fashion-mnist and python3-numpy (scripts/setup.sh --train)";
     const std::string dir = make_temp_dir();
-    train_expecting_loss_to_halve(data, dir, "v2", tiny_region(60, 0), "");
-    int rc = 0;
-    const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
-                                    "/fashion-detect.data v2.cfg backup/v2_final.weights",
-                                &rc);
-    ASSERT_EQ(rc, 0) << out;
-    EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
+    train_and_map(data, dir, "v2", tiny_region(60, 0));
 }
 
 // A Gaussian YOLOv3 head ([Gaussian_yolo], BDD-style keys: giou, uc_normalizer) trains: the
@@ -621,13 +621,7 @@ TEST(DetectorTrain, GaussianYoloHeadTrains) {
     cfg.replace(cfg.find("filters=45"), 10, "filters=57");
     cfg.replace(cfg.find("[yolo]"), 6, "[Gaussian_yolo]");
     cfg.replace(cfg.find("iou_loss=ciou"), 13, "iou_loss=giou\nuc_normalizer=1.0");
-    train_expecting_loss_to_halve(data, dir, "gauss", cfg, "");
-    int rc = 0;
-    const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
-                                    "/fashion-detect.data gauss.cfg backup/gauss_final.weights",
-                                &rc);
-    ASSERT_EQ(rc, 0) << out;
-    EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
+    train_and_map(data, dir, "gauss", cfg);
 }
 
 // A YOLOv1-style network ([local], [connected], [detection] with sqrt and rescore) trains: the
@@ -641,13 +635,7 @@ TEST(DetectorTrain, Yolov1HeadTrains) {
           "[local]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n[connected]\noutput=320\nactivation=linear\n"
           "[detection]\nclasses=10\ncoords=4\nnum=2\nside=4\nsqrt=1\nrescore=1\njitter=.1\nobject_scale=1\n"
           "noobject_scale=.5\nclass_scale=1\ncoord_scale=5\n";
-    train_expecting_loss_to_halve(data, dir, "v1", cfg, "");
-    int rc = 0;
-    const std::string out = run("cd " + dir + " && " + darknet_bin() + " detector map " + data +
-                                    "/fashion-detect.data v1.cfg backup/v1_final.weights",
-                                &rc);
-    ASSERT_EQ(rc, 0) << out;
-    EXPECT_NE(out.find("mean average precision (mAP@0.50)"), std::string::npos) << out;
+    train_and_map(data, dir, "v1", cfg);
 }
 
 // mixup=1 and blur=1 train a detector; with mosaic=1 mixup is not used, as in AlexeyAB's darknet,
