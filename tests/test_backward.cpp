@@ -38,6 +38,11 @@ std::vector<LayerCase> layer_cases() {
         {"avgpool", in + "[avgpool]\n", 0},
         {"maxpool_depth", in + "[convolutional]\nfilters=6\nsize=1\nactivation=linear\n[maxpool]\nmaxpool_depth=1\nout_channels=2\n", 1},
         {"local_avgpool_2x2", in + "[local_avgpool]\nsize=2\nstride=2\n", 0},
+        // antialiasing: the stride-1 layer, then the fixed blur at the stride (7x6: odd sizes)
+        {"conv_aa1_s2_bn", net_cfg(2, 3, 7, 6) + "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nantialiasing=1\nbatch_normalize=1\nactivation=mish\n", 0},
+        {"conv_aa2_s2", net_cfg(2, 3, 7, 6) + "[convolutional]\nfilters=3\nsize=3\nstride=2\npad=1\nantialiasing=2\nactivation=leaky\n", 0},
+        {"maxpool_aa1", net_cfg(2, 3, 7, 6) + "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n[maxpool]\nsize=2\nstride=2\nantialiasing=1\n", 1},
+        {"local_avgpool_aa2", net_cfg(2, 3, 7, 6) + "[local_avgpool]\nsize=3\nstride=2\nantialiasing=2\n", 0},
         {"activation_mish", in + "[activation]\nactivation=mish\n", 0},
         {"activation_logistic", in + "[activation]\nactivation=logistic\n", 0},
         {"empty", in + "[empty]\n", 0},

@@ -15,6 +15,7 @@
 
 #include "kernels/activations.hpp"
 #include "kernels/blas.hpp"
+#include "kernels/blur.hpp"
 #include "kernels/gpu_index.hpp"
 #include "kernels/cost.hpp"
 #include "kernels/crop.hpp"
@@ -141,6 +142,11 @@ void local_backward_gpu(const float* x, const float* G, const float* W, const Lo
 void crop_forward_gpu(const float* in, const CropDraw* draws, const CropGeom& g, int batch, float* out);
 void crop_backward_gpu(const float* in, const float* d, const CropDraw* draws, const CropGeom& g, int batch,
                        float* din);
+/// antialiasing's blur (kernels/blur.hpp) over `planes` planes: out [planes][oh][ow] = blur_value of
+/// in [planes][h][w]; backward WRITES din [planes][h][w] = blur_input_grad of d (the layer's
+/// full-resolution delta, which nothing else adds into).
+void blur_forward_gpu(const float* in, const BlurGeom& g, int planes, float* out);
+void blur_backward_gpu(const float* d, const BlurGeom& g, int planes, float* din);
 /// Softmax over `groups` groups per image of n elements at `stride` (spatial: one group per
 /// position over the channels), temperature 1/inv_t.
 void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, int n, int stride, int group_stride,

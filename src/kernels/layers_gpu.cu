@@ -1,5 +1,5 @@
 // Small GPU kernels of the data-movement layers (maxpool, avgpool, local_avgpool, upsample,
-// shortcut, reorg, scale_channels, dropout, crop, local, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
+// shortcut, reorg, scale_channels, dropout, crop, local, antialiasing's blur, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
 // atomics), so GPU results are bit-repeatable run to run. Kernels launch through DN_LAUNCH, so
 // tests/test_gpu_emu_layers.cpp runs this file on the CPU against the CPU layers.
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include "kernels/gpu.hpp"
 #include "kernels/gpu_reduce.cuh"
 #include "kernels/cost.hpp"
+#include "kernels/blur.hpp"
 #include "kernels/crop.hpp"
 #include "kernels/local.hpp"
 #include "kernels/index_maps.hpp"
@@ -629,6 +630,41 @@ void crop_backward_gpu(const float* in, const float* d, const CropDraw* draws, c
     const size_t n = static_cast<size_t>(batch) * g.w * g.h;
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, crop_bwd_k)(in, d, draws, g, n, din);
+    DN_KERNEL_CHECK();
+}
+
+namespace {
+
+// antialiasing's blur: a thread per output value; its backward a thread per input value (a gather).
+__global__ void blur_k(const float* in, BlurGeom g, size_t n, float* out) {
+    DN_GRID_FOR(o, n) {
+        const int ox = static_cast<int>(o % g.ow), oy = static_cast<int>((o / g.ow) % g.oh);
+        const size_t p = o / (static_cast<size_t>(g.ow) * g.oh);
+        out[o] = blur_value(g, in + p * g.w * g.h, oy, ox);
+    }
+}
+
+__global__ void blur_bwd_k(const float* d, BlurGeom g, size_t n, float* din) {
+    DN_GRID_FOR(i, n) {
+        const int x = static_cast<int>(i % g.w), y = static_cast<int>((i / g.w) % g.h);
+        const size_t p = i / (static_cast<size_t>(g.w) * g.h);
+        din[i] = blur_input_grad(g, d + p * g.ow * g.oh, y, x);
+    }
+}
+
+}  // namespace
+
+void blur_forward_gpu(const float* in, const BlurGeom& g, int planes, float* out) {
+    const size_t n = static_cast<size_t>(planes) * g.ow * g.oh;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, blur_k)(in, g, n, out);
+    DN_KERNEL_CHECK();
+}
+
+void blur_backward_gpu(const float* d, const BlurGeom& g, int planes, float* din) {
+    const size_t n = static_cast<size_t>(planes) * g.w * g.h;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, blur_bwd_k)(d, g, n, din);
     DN_KERNEL_CHECK();
 }
 

@@ -43,13 +43,14 @@ int thread_id() {
 template <class T>
 ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     const CfgSection& s = b.section;
-    reject_unsupported(s, {"binary", "xnor", "antialiasing", "deform", "share_index", "assisted_excitation", "sway",
+    reject_unsupported(s, {"binary", "xnor", "deform", "share_index", "assisted_excitation", "sway",
                            "rotate", "stretch", "stretch_sway", "flipped"});
     filters = s.get_int_min("filters", 1, 1);
     size = s.get_int_min("size", 1, 1);
     int stride = s.get_int_min("stride", 1, 1);
     stride_x = s.get_int_min("stride_x", stride, 1);
     stride_y = s.get_int_min("stride_y", stride, 1);
+    aa.parse(s, stride_x, stride_y);  // antialiasing: the layer at stride 1, the blur at the cfg's strides
     dilation = s.get_int_min("dilation", 1, 1);
     int pad = s.get_int_min("pad", 0, 0);
     padding = s.get_int_min("padding", 0, 0);
@@ -80,7 +81,7 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     if (g.out_h() <= 0 || g.out_w() <= 0)
         s.error_section(strfmt("a %dx%d kernel with stride %d and padding %d leaves no output on a %dx%d input", size,
                                size, stride, padding, b.w, b.h));
-    set_shape(*this, b, g.out_w(), g.out_h(), filters);
+    aa.set_shape(*this, b, g.out_w(), g.out_h(), filters);
     const double nw_d = static_cast<double>(filters) * (b.c / groups) * size * size;
     if (nw_d > INT_MAX)
         s.error_section(strfmt("filters=%d x %d input channels a group x size %d x %d = %.4g weights; a layer holds "
@@ -128,7 +129,8 @@ bool ConvolutionalLayer<T>::direct_1x1() const {
 template <class T>
 size_t ConvolutionalLayer<T>::workspace_size() const {
     if (depthwise() || direct_1x1()) return 0;
-    return static_cast<size_t>(this->c / groups) * size * size * this->out_h * this->out_w;
+    const size_t S = aa.wraps() ? static_cast<size_t>(aa.full_w()) * aa.full_h() : static_cast<size_t>(this->out_h) * this->out_w;
+    return static_cast<size_t>(this->c / groups) * size * size * S;
 }
 
 template <class T>
@@ -137,8 +139,7 @@ void ConvolutionalLayer<T>::resize(Network<T>&, int new_w, int new_h) {
     this->h = new_h;
     ConvGeom g = geom();
     if (g.out_h() <= 0 || g.out_w() <= 0) fail("%s: convolution leaves no output at %dx%d", this->where.c_str(), new_w, new_h);
-    this->out_w = g.out_w();
-    this->out_h = g.out_h();
+    aa.resize(*this, g.out_w(), g.out_h());
 }
 
 // The epilogue (bias + activation) runs right after each block is computed, while it is still in
@@ -190,6 +191,7 @@ void ConvolutionalLayer<T>::update_fusion() {
 
 template <class T>
 void ConvolutionalLayer<T>::forward(Network<T>& net) {
+    if (aa.wraps()) return aa.forward(*this, [&] { forward(net); });  // this body at stride 1, then the blur
     const int N = this->batch, F = filters, S = this->out_h * this->out_w;
     const size_t per_out = static_cast<size_t>(this->outputs()), per_in = static_cast<size_t>(this->inputs());
     const bool fused = batch_normalize && net.fuse_inference && !net.train;
@@ -242,9 +244,11 @@ void ConvolutionalLayer<T>::forward(Network<T>& net) {
 //   dL/db_f = sum_{n,s} dL/du_{n,f,s} and dL/dz = dL/du without batchnorm
 // and, per image and group, with B = im2col(x) [K x S] and G = dL/dz [M x S]:
 //   dL/dW += G B^T,    dL/dx += col2im(W^T G)
-// (depthwise: the same sums written as direct loops, kernels/depthwise.cpp).
+// (depthwise: the same sums written as direct loops, kernels/depthwise.cpp). With antialiasing,
+// dy is first taken through the blur's transpose (layers/antialias.hpp, kernels/blur.hpp).
 template <class T>
 void ConvolutionalLayer<T>::backward(Network<T>& net) {
+    if (aa.wraps()) return aa.backward(*this, [&] { backward(net); });
     if (last_fused_) fail("%s: backward after an inference (batchnorm-folded) forward", this->where.c_str());
     const int N = this->batch, F = filters, S = this->out_h * this->out_w;
     const size_t per_out = static_cast<size_t>(this->outputs()), per_in = static_cast<size_t>(this->inputs());
@@ -345,7 +349,8 @@ void ConvolutionalLayer<T>::save_weights(WeightsWriter& w) const {
 
 template <class T>
 double ConvolutionalLayer<T>::flops() const {
-    return 2.0 * filters * (this->c / groups) * size * size * this->out_h * this->out_w;
+    const double S = aa.on() ? static_cast<double>(aa.full_w()) * aa.full_h() : static_cast<double>(this->out_h) * this->out_w;
+    return 2.0 * filters * (this->c / groups) * size * size * S + aa.flops(static_cast<double>(this->outputs()));
 }
 
 template <class T>
@@ -353,7 +358,7 @@ std::string ConvolutionalLayer<T>::describe() const {
     std::string f = groups > 1 ? strfmt("conv  %5d/%4d ", filters, groups) : strfmt("conv  %5d      ", filters);
     std::string k = dilation > 1 ? strfmt("%2d x%2d/%2d(%1d)", size, size, stride_x, dilation)
                                  : strfmt("%2d x%2d/%2d   ", size, size, stride_x);
-    return f + k + " " + shape_str(*this) + strfmt(" %5.3f BF", flops() / 1e9);
+    return f + k + " " + shape_str(*this) + strfmt(" %5.3f BF", flops() / 1e9) + (aa.on() ? strfmt(" AA%d", aa.kind()) : "");
 }
 
 DN_REGISTER_LAYER(ConvolutionalLayer, "convolutional,conv")

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "layers/antialias_gpu.hpp"
 #include "layers/layer_gpu.hpp"
 #include "layers/layer_util.hpp"
 
@@ -105,6 +106,7 @@ static void setup_cudnn(ConvCudnn& s, int N, int C, int H, int W, int F, int siz
 
 template <class T>
 void ConvolutionalLayer<T>::forward_gpu(Network<T>& net) {
+    if (aa.wraps()) return aa.forward_gpu(*this, [&] { forward_gpu(net); });
     if constexpr (!std::is_same<T, float>::value) {
         gpu_needs_float(this->where);
     } else {
@@ -160,6 +162,7 @@ void ConvolutionalLayer<T>::forward_gpu(Network<T>& net) {
 // calls run with beta = 1, so they add into dL/dW and net.delta_gpu as the contract requires.
 template <class T>
 void ConvolutionalLayer<T>::backward_gpu(Network<T>& net) {
+    if (aa.wraps()) return aa.backward_gpu(*this, [&] { backward_gpu(net); });
     if constexpr (!std::is_same<T, float>::value) {
         gpu_needs_float(this->where);
     } else {

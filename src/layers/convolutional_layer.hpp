@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "batchnorm_layer.hpp"
+#include "layers/antialias.hpp"
 #include "darknet/layer.hpp"
 #include "layers/gpu_decls.hpp"
 #include "kernels/activations.hpp"
@@ -17,6 +18,8 @@ namespace dn {
 /// Keys: filters, size, stride (stride_x, stride_y), pad (padding = size/2) or padding, groups,
 /// dilation, batch_normalize, activation. Input [N, C, H, W] -> output [N, filters, out_h, out_w],
 /// out = (H + 2*padding - dilation*(size-1) - 1)/stride + 1.
+/// antialiasing=1|2 (AlexeyAB): the convolution, batchnorm and activation run at stride 1, then the
+/// fixed blur of layers/antialias.hpp takes the stride (the output size is the blur's).
 /// Weights [filters][C/groups][size][size]; Darknet file order: biases, (scales, rolling_mean,
 /// rolling_variance), weights.
 template <class T>
@@ -49,6 +52,7 @@ public:
     std::vector<T> weights, weight_grads;  ///< [filters][c/groups][size][size]
     std::vector<T> biases, bias_grads;     ///< [filters]; beta when batch_normalize
     BatchNorm<T> bn;
+    AntiAlias<T> aa;  ///< antialiasing=1|2: the stride-2 blur after the activation
 
 private:
     /// Geometry for the CPU kernels: one group's (im2col + GEMM), or all channels for the depthwise

@@ -9,17 +9,22 @@ namespace dn {
 
 template <class T>
 LocalAvgpoolLayer<T>::LocalAvgpoolLayer(const BuildContext<T>& b) {
-    reject_unsupported(b.section, {"antialiasing"});
     win = PoolWindow::parse(b.section, b.w, b.h);
-    set_shape(*this, b, win.out_w(b.w), win.out_h(b.h), b.c);
+    aa.parse(b.section, win.stride_x, win.stride_y);  // antialiasing: the average at stride 1, then the blur
+    aa.set_shape(*this, b, win.out_w(b.w), win.out_h(b.h), b.c);
+}
+
+template <class T>
+double LocalAvgpoolLayer<T>::flops() const {
+    const double full = aa.on() ? static_cast<double>(aa.full_w()) * aa.full_h() * this->out_c : this->outputs();
+    return static_cast<double>(win.size) * win.size * full + aa.flops(this->outputs());
 }
 
 template <class T>
 void LocalAvgpoolLayer<T>::resize(Network<T>&, int new_w, int new_h) {
     this->w = new_w;
     this->h = new_h;
-    this->out_w = static_cast<int>(win.out_w(new_w));
-    this->out_h = static_cast<int>(win.out_h(new_h));
+    aa.resize(*this, static_cast<int>(win.out_w(new_w)), static_cast<int>(win.out_h(new_h)));
 }
 
 namespace {
@@ -42,6 +47,7 @@ void for_each_window(const PoolWindow& win, int w, int h, int ow, int oh, F&& f)
 
 template <class T>
 void LocalAvgpoolLayer<T>::forward(Network<T>& net) {
+    if (aa.wraps()) return aa.forward(*this, [&] { forward(net); });  // this body at stride 1, then the blur
     const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h;
     const int planes = this->batch * this->c;
 #pragma omp parallel for schedule(static) if (planes * ow * oh > 16384)
@@ -63,6 +69,7 @@ void LocalAvgpoolLayer<T>::forward(Network<T>& net) {
 template <class T>
 void LocalAvgpoolLayer<T>::backward(Network<T>& net) {
     if (!net.delta) return;
+    if (aa.wraps()) return aa.backward(*this, [&] { backward(net); });  // dy through the blur's transpose first
     const int w = this->w, h = this->h, ow = this->out_w, oh = this->out_h;
     const int planes = this->batch * this->c;
 #pragma omp parallel for schedule(static) if (planes * ow * oh > 16384)
@@ -81,7 +88,7 @@ void LocalAvgpoolLayer<T>::backward(Network<T>& net) {
 template <class T>
 std::string LocalAvgpoolLayer<T>::describe() const {
     return strfmt("avg         %2dx%2d/%2d   ", win.size, win.size, win.stride_x) + shape_str(*this) +
-           strfmt(" %5.3f BF", flops() / 1e9);
+           strfmt(" %5.3f BF", flops() / 1e9) + (aa.on() ? strfmt(" AA%d", aa.kind()) : "");
 }
 
 DN_REGISTER_LAYER(LocalAvgpoolLayer, "local_avgpool,local_avg")

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "darknet/layer.hpp"
+#include "layers/antialias.hpp"
 #include "layers/gpu_decls.hpp"
 #include "layers/layer_util.hpp"
 
@@ -14,6 +15,7 @@ namespace dn {
 /// excluded from the count, as AlexeyAB's forward_local_avgpool_layer and cuDNN's
 /// CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING); a window wholly in the padding gives 0. On a GPU
 /// (local_avgpool_forward_gpu / _backward_gpu) the same sums in the same order: bit-identical.
+/// antialiasing=1|2 (AlexeyAB): the average at stride 1, then the fixed blur of layers/antialias.hpp.
 template <class T>
 class LocalAvgpoolLayer : public Layer<T> {
 public:
@@ -23,10 +25,11 @@ public:
     void backward(Network<T>& net) override;
     DN_GPU_LAYER_DECLS
     std::string describe() const override;
-    double flops() const override { return static_cast<double>(win.size) * win.size * this->outputs(); }
+    double flops() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
 
     PoolWindow win;
+    AntiAlias<T> aa;  ///< antialiasing=1|2
 };
 
 }  // namespace dn

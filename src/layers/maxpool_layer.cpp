@@ -12,30 +12,34 @@ namespace dn {
 template <class T>
 MaxpoolLayer<T>::MaxpoolLayer(const BuildContext<T>& b) {
     const CfgSection& s = b.section;
-    reject_unsupported(s, {"antialiasing"});
-    const PoolWindow p = PoolWindow::parse(s, b.w, b.h);  // read with maxpool_depth too, as AlexeyAB's
+    PoolWindow p = PoolWindow::parse(s, b.w, b.h);  // read with maxpool_depth too, as AlexeyAB's
+    aa.parse(s, p.stride_x, p.stride_y);             // antialiasing: the max at stride 1, then the blur
     maxpool_depth = s.get_int("maxpool_depth", 0) != 0;
     if (maxpool_depth) {  // the window keys are then unused
         out_channels = s.get_int_min("out_channels", 1, 1);
         if (out_channels > b.c)
             s.error("out_channels", strfmt("%d exceeds the input's %d channels", out_channels, b.c));
-        set_shape(*this, b, b.w, b.h, out_channels);
+        aa.set_shape(*this, b, b.w, b.h, out_channels);
         return;
     }
     size = p.size, stride_x = p.stride_x, stride_y = p.stride_y, padding = p.padding;
-    set_shape(*this, b, p.out_w(b.w), p.out_h(b.h), b.c);
+    aa.set_shape(*this, b, p.out_w(b.w), p.out_h(b.h), b.c);
+}
+
+template <class T>
+double MaxpoolLayer<T>::flops() const {
+    const double full = aa.on() ? static_cast<double>(aa.full_w()) * aa.full_h() * this->out_c : this->outputs();
+    return static_cast<double>(size) * size * full + aa.flops(this->outputs());
 }
 
 template <class T>
 void MaxpoolLayer<T>::resize(Network<T>&, int new_w, int new_h) {
     this->w = new_w;
     this->h = new_h;
-    if (maxpool_depth) {
-        this->out_w = new_w, this->out_h = new_h;
-        return;
-    }
-    this->out_w = (new_w + padding - size) / stride_x + 1;
-    this->out_h = (new_h + padding - size) / stride_y + 1;
+    if (maxpool_depth)
+        aa.resize(*this, new_w, new_h);
+    else
+        aa.resize(*this, (new_w + padding - size) / stride_x + 1, (new_h + padding - size) / stride_y + 1);
 }
 
 // Inference: max over a k x k window = max over k rows of (max over k columns), so each plane
@@ -67,6 +71,7 @@ static void maxpool_separable(const T* in, int w, int h, int size, int sx, int s
 
 template <class T>
 void MaxpoolLayer<T>::forward(Network<T>& net) {
+    if (aa.wraps()) return aa.forward(*this, [&] { forward(net); });  // this body at stride 1, then the blur
     const bool keep_idx = net.train || !net.fuse_inference;
     if (maxpool_depth) {  // max over the channels k, k + K, ... at each position
         const size_t S = static_cast<size_t>(this->w) * this->h, n = this->output.size();
@@ -139,6 +144,7 @@ void MaxpoolLayer<T>::forward(Network<T>& net) {
 template <class T>
 void MaxpoolLayer<T>::backward(Network<T>& net) {
     if (!net.delta) return;
+    if (aa.wraps()) return aa.backward(*this, [&] { backward(net); });  // dy through the blur's transpose first
     const size_t n = this->output.size();
     if (indexes_.size() != n) fail("%s: maxpool backward without a matching forward", this->where.c_str());
     for (size_t o = 0; o < n; ++o)
@@ -147,9 +153,10 @@ void MaxpoolLayer<T>::backward(Network<T>& net) {
 
 template <class T>
 std::string MaxpoolLayer<T>::describe() const {
-    if (maxpool_depth) return "max depth            " + shape_str(*this);
+    const std::string a = aa.on() ? strfmt(" AA%d", aa.kind()) : "";
+    if (maxpool_depth) return "max depth            " + shape_str(*this) + a;
     return strfmt("max         %2dx%2d/%2d   ", size, size, stride_x) + shape_str(*this) +
-           strfmt(" %5.3f BF", flops() / 1e9);
+           strfmt(" %5.3f BF", flops() / 1e9) + a;
 }
 
 DN_REGISTER_LAYER(MaxpoolLayer, "maxpool,max")

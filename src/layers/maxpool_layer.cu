@@ -1,12 +1,14 @@
 // [maxpool] on the GPU (maxpool_layer.cpp's math).
 #include "maxpool_layer.hpp"
 
+#include "layers/antialias_gpu.hpp"
 #include "layers/layer_gpu.hpp"
 
 namespace dn {
 
 template <class T>
 void MaxpoolLayer<T>::forward_gpu(Network<T>& net) {
+    if (aa.wraps()) return aa.forward_gpu(*this, [&] { forward_gpu(net); });
     if constexpr (!std::is_same<T, float>::value) {
         gpu_needs_float(this->where);
     } else {
@@ -29,6 +31,7 @@ void MaxpoolLayer<T>::backward_gpu(Network<T>& net) {
         gpu_needs_float(this->where);
     } else {
         if (!net.delta_gpu) return;
+        if (aa.wraps()) return aa.backward_gpu(*this, [&] { backward_gpu(net); });
         if (maxpool_depth) {
             maxpool_depth_backward_gpu(this->delta_gpu.data(), indexes_gpu_.data(), this->batch, this->c,
                                        this->w * this->h, out_channels, net.delta_gpu);
