@@ -38,6 +38,9 @@ std::vector<GpuCase> gpu_cases() {
         {"conv_groups", "[convolutional]\nfilters=6\nsize=3\npad=1\ngroups=2\nactivation=linear\n", 4, 5, 5},
         {"conv_depthwise_bn", "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\ngroups=4\nbatch_normalize=1\nactivation=relu6\n", 4, 7, 7},
         {"conv_dilation", "[convolutional]\nfilters=2\nsize=3\npadding=2\ndilation=2\nactivation=logistic\n"},
+        {"deconv_k4_s2_p1", "[deconvolutional]\nfilters=3\nsize=4\nstride=2\npadding=1\nactivation=leaky\n"},
+        {"deconv_k3_s1_bn_mish", "[deconvolutional]\nfilters=2\nsize=3\nstride=1\npad=1\nbatch_normalize=1\nactivation=mish\n"},
+        {"deconv_k3_s3_bn_eval", "[deconvolutional]\nfilters=2\nsize=3\nstride=3\nbatch_normalize=1\nactivation=logistic\n", 3, 6, 6, false},
         {"connected", "[connected]\noutput=7\nactivation=tanh\n"},
         // batch 8: batchnorm over 2 values (S = 1) has x_hat = +-1, whose input gradient is zero up
         // to eps, so dW would compare float32 rounding noise

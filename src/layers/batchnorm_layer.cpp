@@ -70,6 +70,31 @@ template struct BatchNorm<float>;
 template struct BatchNorm<double>;
 
 template <class T>
+std::vector<Param<T>> conv_style_params(std::vector<T>& biases, std::vector<T>& bias_grads, BatchNorm<T>* bn,
+                                        std::vector<T>& weights, std::vector<T>& weight_grads) {
+    std::vector<Param<T>> p;
+    p.push_back({"biases", biases.data(), bias_grads.data(), biases.size(), false});
+    if (bn) bn->append_params(p);
+    p.push_back({"weights", weights.data(), weight_grads.data(), weights.size(), true});
+    return p;
+}
+
+template <class T>
+void save_conv_style(WeightsWriter& w, const std::vector<T>& biases, const BatchNorm<T>* bn, const std::vector<T>& weights) {
+    w.write(biases.data(), biases.size());
+    if (bn) bn->save(w);
+    w.write(weights.data(), weights.size());
+}
+
+#define DN_CONV_STYLE(T)                                                                                            \
+    template std::vector<Param<T>> conv_style_params(std::vector<T>&, std::vector<T>&, BatchNorm<T>*, std::vector<T>&, \
+                                                     std::vector<T>&);                                              \
+    template void save_conv_style(WeightsWriter&, const std::vector<T>&, const BatchNorm<T>*, const std::vector<T>&);
+DN_CONV_STYLE(float)
+DN_CONV_STYLE(double)
+#undef DN_CONV_STYLE
+
+template <class T>
 BatchnormLayer<T>::BatchnormLayer(const BuildContext<T>& b) {
     set_shape(*this, b, b.w, b.h, b.c);
     bn.init(b.c);

@@ -50,6 +50,15 @@ struct BatchNorm {
 #endif
 };
 
+/// Darknet's convolution layout ([convolutional], [deconvolutional]): biases, then bn's scales,
+/// rolling_mean and rolling_variance when bn is not null, then weights; the order of params() and
+/// of the weights file alike.
+template <class T>
+std::vector<Param<T>> conv_style_params(std::vector<T>& biases, std::vector<T>& bias_grads, BatchNorm<T>* bn,
+                                        std::vector<T>& weights, std::vector<T>& weight_grads);
+template <class T>
+void save_conv_style(WeightsWriter& w, const std::vector<T>& biases, const BatchNorm<T>* bn, const std::vector<T>& weights);
+
 /// [batchnorm]: y = gamma * normalize(x) + beta over the previous layer's output (NCHW); key
 /// eps (default 1e-5). Weights layout: see docs/cfg.md (Darknet's three arrays; beta in a trailer).
 template <class T>

@@ -316,11 +316,7 @@ void ConvolutionalLayer<T>::backward(Network<T>& net) {
 
 template <class T>
 std::vector<Param<T>> ConvolutionalLayer<T>::params() {
-    std::vector<Param<T>> p;
-    p.push_back({"biases", biases.data(), bias_grads.data(), biases.size(), false});
-    if (batch_normalize) bn.append_params(p);
-    p.push_back({"weights", weights.data(), weight_grads.data(), weights.size(), true});
-    return p;
+    return conv_style_params(biases, bias_grads, batch_normalize ? &bn : nullptr, weights, weight_grads);
 }
 
 template <class T>
@@ -342,9 +338,7 @@ size_t ConvolutionalLayer<T>::unloaded_bytes() const {
 
 template <class T>
 void ConvolutionalLayer<T>::save_weights(WeightsWriter& w) const {
-    w.write(biases.data(), biases.size());
-    if (batch_normalize) bn.save(w);
-    w.write(weights.data(), weights.size());
+    save_conv_style(w, biases, batch_normalize ? &bn : nullptr, weights);
 }
 
 template <class T>
