@@ -106,6 +106,9 @@ std::vector<GpuCase> gpu_cases() {
                              "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n[shortcut]\nfrom=-3\n"},
         {"softmax_groups", "[softmax]\ngroups=2\ntemperature=1.7\n", 6, 1, 1},
         {"softmax_loss", "[softmax]\ntemperature=0.8\n", 6, 1, 1, true, true},
+        {"logistic_loss", "[logistic]\n", 5, 2, 3, true, true},
+        {"logistic_jacobian", "[logistic]\n[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"},
+        {"l2norm", "[l2norm]\n", 5, 4, 3},
         // a warp per group (70 elements: two full passes of the lanes and a tail) and a thread per
         // position (spatial)
         {"softmax_wide", "[softmax]\ntemperature=1.3\n", 70, 1, 1},

@@ -21,6 +21,7 @@
 #include "kernels/crop.hpp"
 #include "kernels/local.hpp"
 #include "kernels/index_maps.hpp"
+#include "kernels/l2norm.hpp"
 #include "kernels/lrn.hpp"
 #include "kernels/optimizer.hpp"
 #include "kernels/shortcut_weights.hpp"
@@ -147,6 +148,10 @@ void crop_backward_gpu(const float* in, const float* d, const CropDraw* draws, c
 /// full-resolution delta, which nothing else adds into).
 void blur_forward_gpu(const float* in, const BlurGeom& g, int planes, float* out);
 void blur_backward_gpu(const float* d, const BlurGeom& g, int planes, float* din);
+/// [l2norm] (kernels/l2norm.hpp): y [batch][C][S] = x / max(||x||, eps) over the channels at each
+/// position; backward adds dL/dx into dx.
+void l2norm_forward_gpu(const float* x, int batch, int C, int S, float* y);
+void l2norm_backward_gpu(const float* x, const float* g, int batch, int C, int S, float* dx);
 /// Softmax over `groups` groups per image of n elements at `stride` (spatial: one group per
 /// position over the channels), temperature 1/inv_t.
 void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, int n, int stride, int group_stride,

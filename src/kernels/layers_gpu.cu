@@ -1,5 +1,5 @@
 // Small GPU kernels of the data-movement layers (maxpool, avgpool, local_avgpool, upsample,
-// shortcut, reorg, scale_channels, dropout, crop, local, antialiasing's blur, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
+// shortcut, reorg, scale_channels, dropout, crop, local, antialiasing's blur, l2norm, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
 // atomics), so GPU results are bit-repeatable run to run. Kernels launch through DN_LAUNCH, so
 // tests/test_gpu_emu_layers.cpp runs this file on the CPU against the CPU layers.
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "kernels/gpu_reduce.cuh"
 #include "kernels/cost.hpp"
 #include "kernels/blur.hpp"
+#include "kernels/l2norm.hpp"
 #include "kernels/crop.hpp"
 #include "kernels/local.hpp"
 #include "kernels/index_maps.hpp"
@@ -653,6 +654,35 @@ __global__ void blur_bwd_k(const float* d, BlurGeom g, size_t n, float* din) {
 }
 
 }  // namespace
+
+namespace {
+
+// [l2norm]: a thread per position (adjacent threads read adjacent values of each channel plane).
+__global__ void l2norm_k(const float* x, const float* g, int C, int S, size_t n, float* out, bool backward) {
+    DN_GRID_FOR(p, n) {
+        const size_t off = p / S * C * S + p % S;
+        if (backward)
+            l2norm_backward_at(x + off, g + off, C, static_cast<size_t>(S), out + off);
+        else
+            l2norm_forward_at(x + off, C, static_cast<size_t>(S), out + off);
+    }
+}
+
+}  // namespace
+
+void l2norm_forward_gpu(const float* x, int batch, int C, int S, float* y) {
+    const size_t n = static_cast<size_t>(batch) * S;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, l2norm_k)(x, nullptr, C, S, n, y, false);
+    DN_KERNEL_CHECK();
+}
+
+void l2norm_backward_gpu(const float* x, const float* g, int batch, int C, int S, float* dx) {
+    const size_t n = static_cast<size_t>(batch) * S;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, l2norm_k)(x, g, C, S, n, dx, true);
+    DN_KERNEL_CHECK();
+}
 
 void blur_forward_gpu(const float* in, const BlurGeom& g, int planes, float* out) {
     const size_t n = static_cast<size_t>(planes) * g.ow * g.oh;
