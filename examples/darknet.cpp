@@ -49,6 +49,7 @@ const Verb kVerbs[] = {
     {"classifier", dn::run_classifier, "classifier train|valid|predict <data> <cfg> [weights] [image]"},
     {"partial", dn::run_partial, "partial <cfg> <weights> <output> <layers> (first layers' weights, seen=0)"},
     {"detect", dn::run_detect, "detect <cfg> <weights> [image] (COCO names, cfg/coco.data)"},
+    {"yolo", dn::run_yolo, "yolo test|train|valid|recall <cfg> [weights] [image] [-thresh 0.2] (YOLOv1; VOC names, cfg/voc.data)"},
     {"gradcheck", dn::run_gradcheck, "gradcheck <cfg> [-layer i] [-eval] [-float32] [-batch 2] (exact backward check)"},
     {"benchmark", dn::run_benchmark, "benchmark <cfg> [weights] [-image img] [-runs 50] [-threads N] [-profile]"},
 };

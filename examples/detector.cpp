@@ -134,6 +134,24 @@ int run_detector(int argc, char** argv) {
     return run_detector_train(verb, argc, argv, kValueFlags);
 }
 
+// pjreddie's YOLOv1 verbs: `darknet yolo test|train|valid|recall <cfg> [weights] [image]` are the
+// detector verbs on cfg/voc.data (VOC's 20 names); test's -thresh defaults to his 0.2.
+int run_yolo(int argc, char** argv) {
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: %s yolo test|train|valid|recall <cfg> [weights] [image] [-thresh 0.2] (VOC names, cfg/voc.data)\n",
+                     argv[0]);
+        return 1;
+    }
+    std::string voc = "cfg/voc.data", detector = "detector", thresh = "-thresh", point2 = "0.2";
+    std::vector<char*> args = {argv[0], detector.data(), argv[2], voc.data()};
+    for (int i = 3; i < argc; ++i) args.push_back(argv[i]);
+    if (std::string(argv[2]) == "test" && !Args(argc, argv, kValueFlags).flag("-thresh")) {
+        args.push_back(thresh.data());
+        args.push_back(point2.data());
+    }
+    return run_detector(static_cast<int>(args.size()), args.data());
+}
+
 int run_detect(int argc, char** argv) {
     Args a(argc, argv, kValueFlags);
     if (a.npos() < 4) {

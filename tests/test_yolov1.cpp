@@ -4,10 +4,14 @@
 // Their backward passes are also checked with the other layers' (tests/test_backward.cpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <sstream>
 
+#include "darknet/weights.hpp"
 #include "gradcheck.hpp"
 #include "layers/local_layer.hpp"
 
@@ -187,4 +191,42 @@ TEST(DetectionLayer, WrongInputsAreErrors) {
     EXPECT_NE(error_of([] { net_from<float>("[net]\nwidth=1\nheight=1\nchannels=48\n[detection]\nclasses=2\ncoords=2\nnum=2\nside=2\n"); })
                   .find("key 'coords': 2: only 4"),
               std::string::npos);
+}
+
+// `darknet yolo test` (pjreddie's YOLOv1 verb) is `detector test` on cfg/voc.data: VOC's 20 names,
+// and his default threshold 0.2 unless -thresh is given. Random weights, so with -thresh 1e-4 every
+// cell reports a class, and by default only scores of at least 20% print.
+TEST(YoloVerb, TestIsDetectorTestWithVocNames) {
+    DN_REQUIRE_SHARED();
+    const std::string dir = make_temp_dir(), cfg = dir + "/v1.cfg", weights = dir + "/v1.weights";
+    const std::string text = header(32, 32, 3, 1) + "[connected]\noutput=100\nactivation=linear\n[detection]\nclasses=20\n"
+                                                    "coords=4\nrescore=1\nside=2\nnum=1\nsqrt=1\n";
+    write_text(cfg, text);
+    save_weights(*net_from<float>(text), weights);
+    const std::vector<std::string> voc = {"aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
+                                          "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike",
+                                          "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor"};
+    auto scores = [&](const std::string& flags, int* named) {
+        int rc = 0;
+        const std::string out = run("cd " + repo_root() + " && " + darknet_bin() + " yolo test " + cfg + " " + weights +
+                                        " " + shared_dir() + "/images/dog.jpg -dont_show" + flags + " && rm -f predictions.jpg",
+                                    &rc);
+        EXPECT_EQ(rc, 0) << out;
+        std::vector<int> s;
+        *named = 0;
+        std::istringstream in(out);
+        for (std::string line; std::getline(in, line);) {
+            const size_t colon = line.find(": ");
+            if (colon == std::string::npos || line.back() != '%') continue;
+            const std::string name = line.substr(0, colon);
+            if (std::find(voc.begin(), voc.end(), name) == voc.end()) continue;
+            ++*named;
+            s.push_back(std::atoi(line.c_str() + colon + 2));
+        }
+        return s;
+    };
+    int named = 0;
+    scores(" -thresh 0.0001", &named);
+    EXPECT_GE(named, 4) << "each of the 4 cells reports a VOC class";
+    for (int s : scores("", &named)) EXPECT_GE(s, 20);
 }
