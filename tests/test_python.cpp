@@ -15,6 +15,20 @@ TEST(Python, LayersAgreeWithPyTorch) {
     EXPECT_NE(out.find("PASS"), std::string::npos) << out;
 }
 
+// [deconvolutional], antialiasing=1|2 ([convolutional], [maxpool]), [l2norm] and [logistic]
+// against PyTorch's conv_transpose2d, conv2d + a depthwise blur, normalize and sigmoid: outputs,
+// input gradients and parameter gradients.
+TEST(Python, DeconvAntialiasL2normAgreeWithPyTorch) {
+    int rc = 0;
+    std::string out = run("DARKNET_LIB=" + repo_root() + "/libdarknet.so /usr/bin/python3 " + repo_root() +
+                              "/python/check_layers_vs_torch.py",
+                          &rc);
+    if (rc == 77) GTEST_SKIP() << out;
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("deconv k4 s2 p1"), std::string::npos) << out;
+    EXPECT_NE(out.find("PASS"), std::string::npos) << out;
+}
+
 // Network.update (dn_network_update): darknet's Adam and SGD steps equal torch.optim's.
 TEST(Python, OptimizersAgreeWithPyTorch) {
     int rc = 0;

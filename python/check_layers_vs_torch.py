@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Checks darknet's transposed convolution, antialiasing and unit-normalization against PyTorch.
+
+Runs /usr/bin/python3 with Debian's python3-torch and python3-numpy:
+    /usr/bin/python3 python/check_layers_vs_torch.py
+
+With the same input, parameters and upstream gradient, it compares the forward output, dL/dx and
+the parameter gradients of:
+  - [deconvolutional] with torch.nn.functional.conv_transpose2d (the same [C][filters][k][k] weights);
+  - [convolutional] antialiasing=1|2 with conv2d at stride 1, the activation, then a depthwise
+    conv2d holding AlexeyAB's blur (the 3x3 binomial / 16 with padding 1, or the 2x2 box / 4) at
+    the stride; [maxpool] antialiasing=1 likewise after max_pool2d;
+  - [l2norm] with torch.nn.functional.normalize over the channels; [logistic] with torch.sigmoid.
+Exit status 0 when everything agrees to 1e-4, 1 otherwise, 77 when torch is not installed.
+"""
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import darknet  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    print("SKIP: PyTorch not installed (apt-get install python3-torch)")
+    sys.exit(77)
+
+N, C, H, W = 2, 3, 5, 6
+rng = np.random.default_rng(1)
+
+
+def make_net(section):
+    cfg = "[net]\nbatch=%d\nwidth=%d\nheight=%d\nchannels=%d\n%s" % (N, W, H, C, section)
+    path = os.path.join(tempfile.mkdtemp(), "layer.cfg")
+    with open(path, "w") as f:
+        f.write(cfg)
+    return darknet.Network(path, batch=N)
+
+
+def rel(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.size == b.size, (a.shape, b.shape)
+    return float(np.abs(a.ravel() - b.ravel()).max() / max(1e-12, np.abs(b).max()))
+
+
+def check(name, section, torch_fn, params):
+    """params: darknet name -> shape; torch_fn(x, **tensors) -> y."""
+    net = make_net(section)
+    values = {p: rng.uniform(-1, 1, shape).astype(np.float32) for p, shape in params.items()}
+    for p, v in values.items():
+        net.set_param(0, p, v)
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    net.zero_grad()
+    y = net.forward(x, train=True)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = net.backward(dy)
+    xt = torch.tensor(x, requires_grad=True)
+    pt = {p: torch.tensor(v, requires_grad=True) for p, v in values.items()}
+    yt = torch_fn(xt, **pt)
+    yt.backward(torch.tensor(dy))
+    errs = {"y": rel(y, yt.detach().numpy()), "dx": rel(dx, xt.grad.numpy())}
+    for p in values:
+        errs["d" + p] = rel(net.grad(0, p), pt[p].grad.numpy())
+    worst = max(errs.values())
+    print("%-28s %s  %s" % (name, "  ".join("%s %.1e" % kv for kv in errs.items()), "ok" if worst < 1e-4 else "FAIL"))
+    return worst < 1e-4
+
+
+def blur(z, kind, stride):
+    k = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16 if kind == 1 else torch.full((2, 2), 0.25)
+    c = z.shape[1]
+    return F.conv2d(z, k.expand(c, 1, *k.shape).contiguous(), stride=stride, padding=1 if kind == 1 else 0, groups=c)
+
+
+def leaky(z):
+    return F.leaky_relu(z, 0.1)
+
+
+ok = True
+Fo = 4
+for k, s, p, keys in ((4, 2, 1, "size=4\nstride=2\npadding=1\n"), (3, 3, 0, "size=3\nstride=3\n"),
+                      (3, 1, 1, "size=3\nstride=1\npad=1\n")):
+    ok &= check("deconv k%d s%d p%d" % (k, s, p), "[deconvolutional]\nfilters=%d\nactivation=leaky\n%s" % (Fo, keys),
+                lambda x, weights, biases, k=k, s=s, p=p: leaky(
+                    F.conv_transpose2d(x, weights.view(C, Fo, k, k), biases, stride=s, padding=p)),
+                {"weights": (C * Fo * k * k,), "biases": (Fo,)})
+for kind in (1, 2):
+    ok &= check("conv antialiasing=%d" % kind,
+                "[convolutional]\nfilters=%d\nsize=3\nstride=2\npad=1\nantialiasing=%d\nactivation=leaky\n" % (Fo, kind),
+                lambda x, weights, biases, kind=kind: blur(
+                    leaky(F.conv2d(x, weights.view(Fo, C, 3, 3), biases, stride=1, padding=1)), kind, 2),
+                {"weights": (Fo * C * 9,), "biases": (Fo,)})
+# [maxpool] size=2 stride=2 antialiasing=1: the max at stride 1 over windows starting at 0 (padding
+# 1 on the right and bottom, Darknet's default size - 1 split as -padding/2), then the blur.
+ok &= check("maxpool antialiasing=1", "[maxpool]\nsize=2\nstride=2\nantialiasing=1\n",
+            lambda x: blur(F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=-float("inf")), 2, stride=1), 1, 2), {})
+ok &= check("l2norm", "[l2norm]\n", lambda x: F.normalize(x, dim=1), {})
+ok &= check("logistic (not the loss)", "[logistic]\n", lambda x: torch.sigmoid(x), {})
+print("PASS" if ok else "FAIL")
+sys.exit(0 if ok else 1)
