@@ -154,8 +154,9 @@ TEST(ActivationBackward, EveryActivationIsExact) {
 }
 
 // Every cfg we ship (an AlexNet-style net with [lrn], ResNet-18 with batchnorm, the GroupNorm
-// variant, the demos) parses, runs forward and backward, and every layer passes the checker in
-// training and eval mode.
+// variant, the demos) and the fuzzing's networks in data/ (YOLOv2's, YOLOv1's and Gaussian YOLO's
+// heads, [crop], antialiasing, [deconvolutional]) parse, run forward and backward, and every layer
+// passes the checker in training and eval mode.
 TEST(NetworkGradcheck, ShippedCfgsPassEveryLayer) {
     struct C {
         const char* name;
@@ -163,7 +164,8 @@ TEST(NetworkGradcheck, ShippedCfgsPassEveryLayer) {
     };
     for (C c : {C{"cfg/classifier-demo.cfg", 60}, C{"cfg/detector-demo.cfg", 40}, C{"cfg/fashion_bn.cfg", 20},
                 C{"cfg/fashion_gn.cfg", 20}, C{"cfg/fashion_lrn.cfg", 20}, C{"cfg/fashion_se.cfg", 20},
-                C{"cfg/resnet18_fashion.cfg", 3}}) {
+                C{"cfg/resnet18_fashion.cfg", 3}, C{"data/yolov2-style.cfg", 20}, C{"data/yolov1-style.cfg", 20},
+                C{"data/crop-gaussian-style.cfg", 20}, C{"data/deconv-style.cfg", 20}}) {
         const char* name = c.name;
         SCOPED_TRACE(name);
         set_quiet(true);
