@@ -112,3 +112,16 @@ TEST(Deconvolutional, WeightsLayoutIsDarknets) {
     load_weights(*b, path);
     EXPECT_TRUE(weights_bytes(*b) == bytes);
 }
+
+// A resize (multi-scale training) recomputes the output size; one that leaves no output is an
+// error naming the layer, not a negative size.
+TEST(Deconvolutional, ResizeRecomputesTheSizeOrSaysWhy) {
+    auto net = net_from<float>(net_cfg(1, 2, 6, 6) + "[deconvolutional]\nfilters=2\nsize=4\nstride=2\npadding=1\n");
+    net->resize(12, 10);
+    EXPECT_EQ(net->layers[0]->out_w, 11 * 2 + 4 - 2);
+    EXPECT_EQ(net->layers[0]->out_h, 9 * 2 + 4 - 2);
+    std::vector<float> x(2 * 12 * 10, 0.5f);
+    net->forward(x.data());
+    auto small = net_from<float>(net_cfg(1, 2, 6, 6) + "[deconvolutional]\nfilters=2\nsize=1\npadding=2\n");
+    EXPECT_NE(dn::test::error_of([&] { small->resize(1, 1); }).find("a 1x1 input gives a -3x-3 output"), std::string::npos);
+}

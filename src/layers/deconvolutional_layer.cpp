@@ -58,8 +58,11 @@ template <class T>
 void DeconvolutionalLayer<T>::resize(Network<T>&, int new_w, int new_h) {
     this->w = new_w;
     this->h = new_h;
-    this->out_w = (new_w - 1) * stride + size - 2 * padding;
-    this->out_h = (new_h - 1) * stride + size - 2 * padding;
+    const long long ow = (new_w - 1LL) * stride + size - 2LL * padding, oh = (new_h - 1LL) * stride + size - 2LL * padding;
+    if (ow < 1 || oh < 1 || ow * oh * filters > INT_MAX)
+        fail("%s: a %dx%d input gives a %lldx%lld output", this->where.c_str(), new_w, new_h, ow, oh);
+    this->out_w = static_cast<int>(ow);
+    this->out_h = static_cast<int>(oh);
 }
 
 // Forward, per image: col = W^T x ([filters*size*size] x [h*w]), z = col2im(col) (the adjoint of
