@@ -8,7 +8,7 @@ Usage: fuzz_inputs.py <darknet binary> [--cfg N] [--weights N] [--images N] [--t
   data/yolov2-style.cfg, data/crop-gaussian-style.cfg, data/yolov1-style.cfg and
   data/deconv-style.cfg) and applies 1-3 mutations: a value replaced by an edge value (0, -1, 2^31 - 1, 1e9, 'abc', '',
   'nan', ...), a line or a section deleted or duplicated, the file cut short, a junk line added.
-  Run: `darknet benchmark <cfg> -runs 1 -threads 1 -nogpu` (parse, build, one forward pass).
+  Run: `darknet benchmark <cfg> -runs 1 -warmup 0 -threads 1 -nogpu` (parse, build, one forward pass).
 - weights: ../shared's yolo-fastest-1.1.weights cut short, header bytes changed, bytes appended,
   or words set to NaN, infinity or random bits. Run: `darknet benchmark <cfg> <weights> ...`.
 - images: ../shared/images/* cut short, bytes changed, or random bytes.
@@ -353,8 +353,8 @@ def main():
             else:
                 with open(os.path.join(case, fname), "wb") as f:
                     f.write(data)
-        cmd = ([darknet] + [x.replace("{}", case) for x in argv] + (["-runs", "1"] if argv[0] == "benchmark" else [])
-               + ["-threads", "1", "-nogpu"])
+        one_pass = ["-runs", "1", "-warmup", "0"] if argv[0] == "benchmark" else []
+        cmd = [darknet] + [x.replace("{}", case) for x in argv] + one_pass + ["-threads", "1", "-nogpu"]
         try:
             r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=a.timeout, env=env,
                                cwd=case, stdin=subprocess.DEVNULL)
