@@ -15,13 +15,13 @@ Exit status 0 when everything agrees to 1e-4, 1 otherwise, 77 when torch is not 
 """
 import os
 import sys
-import tempfile
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import darknet  # noqa: E402
+import torch_check  # noqa: E402
+from torch_check import rel  # noqa: E402
 
 try:
     import torch
@@ -35,17 +35,7 @@ rng = np.random.default_rng(1)
 
 
 def make_net(section):
-    cfg = "[net]\nbatch=%d\nwidth=%d\nheight=%d\nchannels=%d\n%s" % (N, W, H, C, section)
-    path = os.path.join(tempfile.mkdtemp(), "layer.cfg")
-    with open(path, "w") as f:
-        f.write(cfg)
-    return darknet.Network(path, batch=N)
-
-
-def rel(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.size == b.size, (a.shape, b.shape)
-    return float(np.abs(a.ravel() - b.ravel()).max() / max(1e-12, np.abs(b).max()))
+    return torch_check.make_net(section, N, C, H, W)
 
 
 def check(name, section, torch_fn, params):

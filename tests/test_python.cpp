@@ -5,11 +5,17 @@
 
 using namespace dn::test;
 
+namespace {
+// Runs python/<script> with Debian's interpreter on this build's libdarknet.so; *rc its exit status
+// (77: torch or numpy missing).
+std::string torch_check(const std::string& script, int* rc) {
+    return run("DARKNET_LIB=" + repo_root() + "/libdarknet.so /usr/bin/python3 " + repo_root() + "/python/" + script, rc);
+}
+}  // namespace
+
 TEST(Python, LayersAgreeWithPyTorch) {
     int rc = 0;
-    std::string out = run("DARKNET_LIB=" + repo_root() + "/libdarknet.so /usr/bin/python3 " + repo_root() +
-                              "/python/example_check_vs_torch.py",
-                          &rc);
+    std::string out = torch_check("example_check_vs_torch.py", &rc);
     if (rc == 77) GTEST_SKIP() << out;
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("PASS"), std::string::npos) << out;
@@ -20,9 +26,7 @@ TEST(Python, LayersAgreeWithPyTorch) {
 // input gradients and parameter gradients.
 TEST(Python, DeconvAntialiasL2normAgreeWithPyTorch) {
     int rc = 0;
-    std::string out = run("DARKNET_LIB=" + repo_root() + "/libdarknet.so /usr/bin/python3 " + repo_root() +
-                              "/python/check_layers_vs_torch.py",
-                          &rc);
+    std::string out = torch_check("check_layers_vs_torch.py", &rc);
     if (rc == 77) GTEST_SKIP() << out;
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("deconv k4 s2 p1"), std::string::npos) << out;
@@ -32,9 +36,7 @@ TEST(Python, DeconvAntialiasL2normAgreeWithPyTorch) {
 // Network.update (dn_network_update): darknet's Adam and SGD steps equal torch.optim's.
 TEST(Python, OptimizersAgreeWithPyTorch) {
     int rc = 0;
-    std::string out = run("DARKNET_LIB=" + repo_root() + "/libdarknet.so /usr/bin/python3 " + repo_root() +
-                              "/python/check_adam_vs_torch.py",
-                          &rc);
+    std::string out = torch_check("check_adam_vs_torch.py", &rc);
     if (rc == 77) GTEST_SKIP() << out;
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("Adam: 8 steps"), std::string::npos) << out;
