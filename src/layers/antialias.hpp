@@ -74,6 +74,11 @@ public:
         *ow = g_.ow, *oh = g_.oh;
         return true;
     }
+    /// Values per image of the layer's stride-1 output (its outputs() when off): what its own
+    /// arithmetic runs over.
+    double full_outputs(const Layer<T>& l) const {
+        return on() ? static_cast<double>(g_.w) * g_.h * l.out_c : static_cast<double>(l.outputs());
+    }
     /// The blur's multiply-adds, as flops (2 k^2 per output value) for `values` outputs.
     double flops(double values) const { return on() ? 2.0 * g_.k * g_.k * values : 0.0; }
     const BlurGeom& geom() const { return g_; }

@@ -343,8 +343,7 @@ void ConvolutionalLayer<T>::save_weights(WeightsWriter& w) const {
 
 template <class T>
 double ConvolutionalLayer<T>::flops() const {
-    const double S = aa.on() ? static_cast<double>(aa.full_w()) * aa.full_h() : static_cast<double>(this->out_h) * this->out_w;
-    return 2.0 * filters * (this->c / groups) * size * size * S + aa.flops(static_cast<double>(this->outputs()));
+    return 2.0 * (this->c / groups) * size * size * aa.full_outputs(*this) + aa.flops(static_cast<double>(this->outputs()));
 }
 
 template <class T>

@@ -16,8 +16,7 @@ LocalAvgpoolLayer<T>::LocalAvgpoolLayer(const BuildContext<T>& b) {
 
 template <class T>
 double LocalAvgpoolLayer<T>::flops() const {
-    const double full = aa.on() ? static_cast<double>(aa.full_w()) * aa.full_h() * this->out_c : this->outputs();
-    return static_cast<double>(win.size) * win.size * full + aa.flops(this->outputs());
+    return static_cast<double>(win.size) * win.size * aa.full_outputs(*this) + aa.flops(this->outputs());
 }
 
 template <class T>

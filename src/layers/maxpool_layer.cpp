@@ -28,8 +28,7 @@ MaxpoolLayer<T>::MaxpoolLayer(const BuildContext<T>& b) {
 
 template <class T>
 double MaxpoolLayer<T>::flops() const {
-    const double full = aa.on() ? static_cast<double>(aa.full_w()) * aa.full_h() * this->out_c : this->outputs();
-    return static_cast<double>(size) * size * full + aa.flops(this->outputs());
+    return static_cast<double>(size) * size * aa.full_outputs(*this) + aa.flops(this->outputs());
 }
 
 template <class T>
