@@ -49,9 +49,11 @@ int run_benchmark(int argc, char** argv) {
     std::vector<double> s = ms;
     std::sort(s.begin(), s.end());
     double mean = std::accumulate(s.begin(), s.end(), 0.0) / s.size();
+    // the pass: one image, or one image's time_steps rows in a recurrent network
+    const double flops = net->flops() * net->batch;
     std::printf("%s: %d threads, %d runs: median %.2f ms, min %.2f ms, mean %.2f ms, max %.2f ms (%.3f BFLOPs, %.1f GFLOP/s at the median)\n",
-                a.pos(2).c_str(), get_num_threads(), runs, s[s.size() / 2], s.front(), mean, s.back(), net->flops() / 1e9,
-                net->flops() / 1e6 / s[s.size() / 2]);
+                a.pos(2).c_str(), get_num_threads(), runs, s[s.size() / 2], s.front(), mean, s.back(), flops / 1e9,
+                flops / 1e6 / s[s.size() / 2]);
     if (net->profile) {
         std::vector<std::pair<double, int>> by;
         std::map<std::string, double> by_type;

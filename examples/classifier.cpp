@@ -49,11 +49,6 @@ void check_classes(const Network<float>& net, size_t classes, const std::string&
              classes);
 }
 
-std::string base_name(const std::string& cfg) {
-    std::string b = basename_of(cfg);
-    return ends_with(b, ".cfg") ? b.substr(0, b.size() - 4) : b;
-}
-
 // Top-1 and top-k accuracy of `net` (built for evaluation) on `set`.
 std::pair<double, double> evaluate(Network<float>& net, const ClassificationSet& set, int topk, size_t limit,
                                    bool verbose) {

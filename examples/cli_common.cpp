@@ -9,6 +9,11 @@
 
 namespace dn {
 
+std::string base_name(const std::string& cfg) {
+    std::string b = basename_of(cfg);
+    return ends_with(b, ".cfg") ? b.substr(0, b.size() - 4) : b;
+}
+
 bool read_image_path(std::string* path) {
     std::string line;
     while (true) {

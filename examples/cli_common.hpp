@@ -10,6 +10,9 @@
 
 namespace dn {
 
+/// A cfg path's file name without ".cfg" (checkpoint prefix: backup/<base>_last.weights).
+std::string base_name(const std::string& cfg);
+
 /// The next image path for a verb run without an image argument: prompts "Enter Image Path: "
 /// when stdin is a terminal, skips blank lines, trims; false at end of input.
 bool read_image_path(std::string* path);

@@ -26,7 +26,9 @@ const std::vector<std::string> kCommonValueFlags = {"-threads", "-seed", "-i", "
 void apply_common_flags(int argc, char** argv) {
     Args a(argc, argv, kCommonValueFlags);
     if (a.flag("-threads")) set_num_threads(a.integer("-threads", 0));
-    if (a.flag("-seed")) set_seed(static_cast<uint64_t>(a.integer("-seed", 0)));
+    // `rnn` takes -seed as its seed text and -srand as the random seed, as pjreddie's does
+    const bool rnn = argc > 1 && !std::strcmp(argv[1], "rnn");
+    if (a.flag("-seed") && !rnn) set_seed(static_cast<uint64_t>(a.integer("-seed", 0)));
 #ifndef DN_GPU
     if (a.flag("-i") || a.flag("-gpus"))
         warn("this darknet was built without GPU support (make GPU=1); running on the CPU");
@@ -50,6 +52,7 @@ const Verb kVerbs[] = {
     {"partial", dn::run_partial, "partial <cfg> <weights> <output> <layers> (first layers' weights, seen=0)"},
     {"detect", dn::run_detect, "detect <cfg> <weights> [image] (COCO names, cfg/coco.data)"},
     {"yolo", dn::run_yolo, "yolo test|train|valid|recall <cfg> [weights] [image] [-thresh 0.2] (YOLOv1; VOC names, cfg/voc.data)"},
+    {"rnn", dn::run_rnn, "rnn train|generate|valid <cfg> [weights] [-file text] [-len 1000] [-seed TEXT] [-temp 0.7] [-srand N] (characters)"},
     {"gradcheck", dn::run_gradcheck, "gradcheck <cfg> [-layer i] [-eval] [-float32] [-batch 2] (exact backward check)"},
     {"benchmark", dn::run_benchmark, "benchmark <cfg> [weights] [-image img] [-runs 50] [-threads N] [-profile]"},
 };

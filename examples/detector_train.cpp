@@ -31,11 +31,6 @@ void check_head(const Network<float>& net, int classes, const std::string& cfg) 
     if (c != classes) fail("%s: its detection layers have classes=%d but the data has classes=%d", cfg.c_str(), c, classes);
 }
 
-std::string base_name(const std::string& cfg) {
-    std::string b = basename_of(cfg);
-    return ends_with(b, ".cfg") ? b.substr(0, b.size() - 4) : b;
-}
-
 // random=1 in a [yolo] head: every 10 iterations a size from rand_scale(1.4) of the cfg's, in
 // steps of [net] resize_step (32, AlexeyAB's default), and the cfg's size for the last 10% of the run.
 struct MultiScale {

@@ -36,6 +36,16 @@ std::vector<LayerCase> layer_cases() {
         {"deconv_k3_s3_bn_eval", in + "[deconvolutional]\nfilters=2\nsize=3\nstride=3\nbatch_normalize=1\nactivation=logistic\n", 0, false},
         {"connected", in + "[connected]\noutput=7\nactivation=tanh\n", 0},
         {"connected_bn", in + "[connected]\noutput=5\nbatch_normalize=1\nactivation=leaky\n", 0},
+        // [rnn] through time: time_steps rows per image, hidden != output, per-step batchnorm
+        // statistics, the shortcut's direct path, the self block's own activation (logistic=2:
+        // loggy), the carried state of a non-training pass, an input gradient into a convolution
+        {"rnn_tanh", net_cfg(2, 3, 2, 2) + "time_steps=3\n[rnn]\noutput=4\nhidden=5\nactivation=tanh\n", 0},
+        {"rnn_bn_shortcut_mish", net_cfg(3, 2, 2, 2) + "time_steps=2\n[rnn]\noutput=3\nhidden=4\nbatch_normalize=1\n"
+                                                       "shortcut=1\nactivation=mish\n", 0},
+        {"rnn_bn_loggy_eval", net_cfg(2, 3, 1, 2) + "time_steps=3\n[rnn]\noutput=3\nhidden=3\nbatch_normalize=1\n"
+                                                    "logistic=2\nactivation=leaky\n", 0, false},
+        {"rnn_after_conv", net_cfg(2, 2, 3, 3) + "time_steps=2\n[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=linear\n"
+                                                 "[rnn]\noutput=3\nshortcut=1\nactivation=logistic\n", 1},
         {"maxpool_2x2", in + "[maxpool]\nsize=2\nstride=2\n", 0},
         {"maxpool_3x3_s1", in + "[maxpool]\nsize=3\nstride=1\n", 0},
         {"avgpool", in + "[avgpool]\n", 0},
@@ -165,7 +175,8 @@ TEST(NetworkGradcheck, ShippedCfgsPassEveryLayer) {
     for (C c : {C{"cfg/classifier-demo.cfg", 60}, C{"cfg/detector-demo.cfg", 40}, C{"cfg/fashion_bn.cfg", 20},
                 C{"cfg/fashion_gn.cfg", 20}, C{"cfg/fashion_lrn.cfg", 20}, C{"cfg/fashion_se.cfg", 20},
                 C{"cfg/resnet18_fashion.cfg", 3}, C{"data/yolov2-style.cfg", 20}, C{"data/yolov1-style.cfg", 20},
-                C{"data/crop-gaussian-style.cfg", 20}, C{"data/deconv-style.cfg", 20}}) {
+                C{"data/crop-gaussian-style.cfg", 20}, C{"data/deconv-style.cfg", 20},
+                C{"data/rnn-style.cfg", 20}}) {
         const char* name = c.name;
         SCOPED_TRACE(name);
         set_quiet(true);

@@ -181,6 +181,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCfg{"huge_kernel_wraps_weight_count", std::string(kNet) + "[convolutional]\nfilters=2000\nsize=1000000000\npad=1\n",
                "t.cfg:5: [convolutional]: filters=2000 x 3 input channels a group x size 1000000000 x 1000000000 = "
                "6e+21 weights; a layer holds at most 2^31 - 1"},
+        // [local]'s weights per filter (c * size * size) overflowed int before the size check
+        BadCfg{"huge_local_kernel", std::string(kNet) + "[local]\nfilters=2\nsize=1000000000\npad=1\n",
+               "t.cfg:5: [local]: 289 positions x filters=2 x 3e+18 weights each = 1.734e+21 weights; a layer holds at "
+               "most 2^31 - 1"},
         BadCfg{"huge_dilation", std::string(kNet) + "[convolutional]\nfilters=4\nsize=3\ndilation=2000000000\n",
                "t.cfg:5: [convolutional]: size=3, dilation=2000000000 and padding=0 on a 16x16 input overflow (kernel "
                "extent 4000000001"},

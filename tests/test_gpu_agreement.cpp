@@ -13,6 +13,7 @@
 #include "darknet/cuda.hpp"
 #include "darknet/random.hpp"
 #include "darknet/weights.hpp"
+#include "layers/rnn_layer.hpp"
 #include "test_util.hpp"
 
 using namespace dn;
@@ -28,6 +29,7 @@ struct GpuCase {
     bool truth = false;  // the last layer is a loss fed with random labels
     int batch = 2;
     float x_mean = 0.2f;  // of the N(x_mean, 1) input
+    std::string net = "";  // more [net] keys (time_steps=)
 };
 
 std::vector<GpuCase> gpu_cases() {
@@ -109,6 +111,19 @@ std::vector<GpuCase> gpu_cases() {
         {"logistic_loss", "[logistic]\n", 5, 2, 3, true, true},
         {"logistic_jacobian", "[logistic]\n[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"},
         {"l2norm", "[l2norm]\n", 5, 4, 3},
+        // [rnn] through time (a pass of batch * time_steps rows): per-step batchnorm, shortcut,
+        // the self block's logistic, mish's kept pre-activation values. With every block batch-
+        // normalized, each path into the state's gradient comes through a batchnorm backward,
+        // whose dx sums to zero over the rows, so the input block's beta gradient is a sum of
+        // such terms weighted by f': a near-constant f' (mish, leaky) leaves a small, float-
+        // sensitive result (CPU and device ~1e-5 apart), so the batchnorm case uses logistic.
+        {"rnn_tanh", "[rnn]\noutput=5\nhidden=6\nactivation=tanh\n", 3, 2, 2, true, false, 2, 0.2f, "time_steps=3\n"},
+        {"rnn_shortcut_mish", "[rnn]\noutput=5\nhidden=6\nshortcut=1\nlogistic=1\nactivation=mish\n", 3, 2, 2, true, false,
+         3, 0.2f, "time_steps=4\n"},
+        {"rnn_bn_shortcut", "[rnn]\noutput=4\nbatch_normalize=1\nshortcut=1\nactivation=logistic\n", 3, 2, 2, true, false,
+         4, 0.2f, "time_steps=4\n"},
+        {"rnn_bn_eval", "[rnn]\noutput=4\nhidden=3\nbatch_normalize=1\nactivation=leaky\n", 2, 1, 3, false, false, 2, 0.2f,
+         "time_steps=2\n"},
         // a warp per group (70 elements: two full passes of the lanes and a tail) and a thread per
         // position (spatial)
         {"softmax_wide", "[softmax]\ntemperature=1.3\n", 70, 1, 1},
@@ -181,7 +196,7 @@ TEST_P(GpuAgreement, ForwardBackwardAndAccumulate) {
     const GpuCase& t = GetParam();
     // layer 0 is an identity (1x1 maxpool) whose delta receives the tested layers' input gradient
     const std::string cfg = "[net]\nbatch=" + std::to_string(t.batch) + "\nwidth=" + std::to_string(t.w) + "\nheight=" + std::to_string(t.h) +
-                            "\nchannels=" + std::to_string(t.c) + "\n[maxpool]\nsize=1\nstride=1\n" + t.layers;
+                            "\nchannels=" + std::to_string(t.c) + "\n" + t.net + "[maxpool]\nsize=1\nstride=1\n" + t.layers;
     set_seed(11);
     auto cpu = net_from<float>(cfg);
     set_seed(11);
@@ -440,6 +455,30 @@ TEST(GpuAgreementNet, ClassifierTrainFollowsTheCpu) {
     expect_loss_curves_close(gpu, cpu, 12, 1e-3);
 }
 
+// `rnn train -i 0` and `-nogpu` on the same text and seed follow the same loss curve: [rnn]'s
+// back-propagation through time with per-step batchnorm, the shortcut, and SGD on the device.
+TEST(GpuAgreementNet, RnnTrainFollowsTheCpu) {
+    DN_REQUIRE_GPU();
+    const std::string dir = make_temp_dir();
+    std::string text;
+    for (int i = 0; i < 400; ++i) text += "the cat sat on the mat " + std::to_string(i % 7) + "\n";
+    write_text(dir + "/t.txt", text);
+    write_text(dir + "/t.cfg",
+               "[net]\ninputs=128\nbatch=4\ntime_steps=6\nmomentum=0.9\ndecay=0.0005\nlearning_rate=0.05\n"
+               "max_batches=12\n[rnn]\nbatch_normalize=1\noutput=24\nhidden=20\nshortcut=1\nactivation=leaky\n"
+               "[rnn]\noutput=16\nactivation=tanh\n[connected]\noutput=128\nactivation=linear\n[softmax]\n");
+    auto train = [&](const std::string& dev, const std::string& chart) {
+        int rc = -1;
+        const std::string out = run("cd " + dir + " && " + darknet_path() + " " + dev + " rnn train t.cfg -file t.txt " +
+                                        "-srand 3 -chart " + chart,
+                                    &rc);
+        EXPECT_EQ(rc, 0) << out;
+        return losses(out);
+    };
+    const std::vector<double> cpu = train("-nogpu", "cpu.png"), gpu = train("-i 0", "gpu.png");
+    expect_loss_curves_close(gpu, cpu, 12, 1e-3);
+}
+
 // Without a device the GPU entry points fail with a clear message instead of crashing.
 TEST(GpuAgreementNet, NoDeviceIsAClearError) {
     if (gpu_count() > 0) GTEST_SKIP() << "SKIP: a device is present";
@@ -447,4 +486,29 @@ TEST(GpuAgreementNet, NoDeviceIsAClearError) {
     const std::string msg = error_of([&] { net->use_gpu(0); });
     EXPECT_TRUE(msg.find("no CUDA device") != std::string::npos || msg.find("built without GPU support") != std::string::npos)
         << msg;
+}
+
+// [rnn]'s carried state on the device: consecutive non-training passes (each starting from the
+// previous one's last state) and a reset give the host's outputs.
+TEST(GpuAgreementNet, RnnCarriesTheStateLikeTheCpu) {
+    DN_REQUIRE_GPU();
+    const std::string cfg = "[net]\nbatch=2\ninputs=3\ntime_steps=2\n[rnn]\noutput=4\nhidden=5\nbatch_normalize=1\n"
+                            "shortcut=1\nactivation=leaky\n[connected]\noutput=3\nactivation=linear\n";
+    set_seed(4);
+    auto cpu = net_from<float>(cfg);
+    set_seed(4);
+    auto gpu = net_from<float>(cfg);
+    gpu->use_gpu(0);
+    std::vector<float> x(4 * 3);
+    for (int pass = 0; pass < 4; ++pass) {
+        for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.9f * i + pass);
+        if (pass == 3) {  // a new text
+            dynamic_cast<RnnLayer<float>&>(*cpu->layers[0]).reset_state();
+            dynamic_cast<RnnLayer<float>&>(*gpu->layers[0]).reset_state();
+        }
+        const float* yc = cpu->forward(x.data(), false);
+        std::vector<float> c(yc, yc + 12);
+        const float* yg = gpu->forward_gpu(x.data(), false);
+        EXPECT_LE(max_norm_err(yg, c.data(), c.size()), 1e-5) << "pass " << pass;
+    }
 }

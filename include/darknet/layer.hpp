@@ -170,9 +170,10 @@ public:
     /// values pull_params then brings over); otherwise the device average follows the device
     /// weights, e = alpha e + (1 - alpha) w (kernels/optimizer.hpp ema_follow).
     void ema_follow_gpu(float alpha, bool start);
-    /// Device copy of the params() entry `name` (value or grad); throws when absent.
-    T* gpu_value(const char* name);
-    T* gpu_grad(const char* name);
+    /// Device copy of the params() entry `name` (value or grad): the first one at or after
+    /// params() index `from` (layers with repeated names, [rnn]'s three blocks); throws when absent.
+    T* gpu_value(const char* name, size_t from = 0);
+    T* gpu_grad(const char* name, size_t from = 0);
 
     int inputs() const { return w * h * c; }
     int outputs() const { return out_w * out_h * out_c; }

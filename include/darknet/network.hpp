@@ -40,7 +40,10 @@ struct NetConfig {
     // augmentation (kept for the data loaders)
     float angle = 0, saturation = 1, exposure = 1, hue = 0, aspect = 1, jitter = 0;
     int flip = 1, mosaic = 0, letter_box = 0, max_crop = 0, min_crop = 0, blur = 0;
-    int mixup = 0, cutmix = 0, track = 0, time_steps = 1;
+    int mixup = 0, cutmix = 0, track = 0;
+    /// steps a recurrent layer ([rnn]) unrolls; a pass of such a network holds
+    /// batch/subdivisions * time_steps rows (Network::batch), time-major
+    int time_steps = 1;
     /// AlexeyAB's classifier label smoothing, in [0, 1): training labels 1 - eps for the image's
     /// class and eps / (classes - 1) for the others (the [yolo] key of the same name is the head's)
     float label_smooth_eps = 0;
@@ -141,7 +144,7 @@ public:
 
     NetConfig cfg;
     WeightsHeader header;
-    int batch = 1;  ///< images per forward pass
+    int batch = 1;  ///< images per forward pass (rows: times time_steps in recurrent networks)
     int w = 0, h = 0, c = 0;
     std::vector<std::unique_ptr<Layer<T>>> layers;
 

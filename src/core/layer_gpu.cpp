@@ -87,15 +87,15 @@ void Layer<T>::ema_follow_gpu(float alpha, bool start) {
 }
 
 template <class T>
-T* Layer<T>::gpu_value(const char* name) {
-    for (size_t i = 0; i < gpu_names_.size(); ++i)
+T* Layer<T>::gpu_value(const char* name, size_t from) {
+    for (size_t i = from; i < gpu_names_.size(); ++i)
         if (gpu_names_[i] == name) return gpu_values_[i].data();
     fail("%s: no device copy of '%s' (push_params first)", where.c_str(), name);
 }
 
 template <class T>
-T* Layer<T>::gpu_grad(const char* name) {
-    for (size_t i = 0; i < gpu_names_.size(); ++i)
+T* Layer<T>::gpu_grad(const char* name, size_t from) {
+    for (size_t i = from; i < gpu_names_.size(); ++i)
         if (gpu_names_[i] == name) {
             if (gpu_grads_[i].empty()) {  // gradients allocated after the push (first training pass)
                 std::vector<Param<T>> ps = params();
@@ -126,7 +126,7 @@ void Layer<T>::update_gpu(const UpdateArgs& a) {
             make_adam_step<float>(a.learning_rate, a.B1, a.B2, a.eps, double(a.decay) * a.batch, a.adam ? ++adam.t : 1);
         for (size_t i = 0; i < ps.size() && i < gpu_values_.size(); ++i) {
             if (!ps[i].grad) continue;
-            float* g = gpu_grad(ps[i].name.c_str());
+            float* g = gpu_grad(ps[i].name.c_str(), i);  // entry i itself (names repeat in [rnn])
             if (a.adam)
                 adam_update_gpu(gpu_values_[i].data(), g, gpu_adam_m_[i].data(), gpu_adam_v_[i].data(), ps[i].size, s);
             else
@@ -211,8 +211,8 @@ void Layer<T>::backward_gpu(Network<T>& net) {
     template void Layer<T>::push_params();                        \
     template void Layer<T>::pull_params();                        \
     template void Layer<T>::ema_follow_gpu(float, bool);          \
-    template T* Layer<T>::gpu_value(const char*);                 \
-    template T* Layer<T>::gpu_grad(const char*);                  \
+    template T* Layer<T>::gpu_value(const char*, size_t);         \
+    template T* Layer<T>::gpu_grad(const char*, size_t);          \
     template void Layer<T>::update_gpu(const UpdateArgs&);        \
     template void Layer<T>::zero_grads_gpu();                     \
     template void Layer<T>::forward_gpu(Network<T>&);             \

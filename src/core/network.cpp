@@ -131,6 +131,18 @@ std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_overr
     auto net = std::make_unique<Network<T>>();
     net->cfg = parse_net_section(first);
     net->batch = batch_override > 0 ? batch_override : std::max(1, net->cfg.batch / net->cfg.subdivisions);
+    // Darknet's time_steps: a pass of a recurrent network holds that many rows per image (one per
+    // step, time-major). Other networks read the key and leave the pass alone (Darknet multiplies
+    // their pass too, for AlexeyAB's track=1 sequential loading, which is not implemented here).
+    const bool recurrent = std::any_of(cfg.sections.begin(), cfg.sections.end(),
+                                       [](const CfgSection& s) { return s.name == "rnn"; });
+    if (recurrent) {
+        const long long rows = static_cast<long long>(net->batch) * net->cfg.time_steps;
+        if (rows > INT_MAX)
+            first.error("time_steps", strfmt("makes a pass of %d x %d = %lld rows; at most 2^31 - 1 = 2147483647",
+                                             net->batch, net->cfg.time_steps, rows));
+        net->batch = static_cast<int>(rows);
+    }
     net->w = net->cfg.width;
     net->h = net->cfg.height;
     net->c = net->cfg.channels;

@@ -3,17 +3,15 @@
 
 #include <vector>
 
-#include "batchnorm_layer.hpp"
+#include "dense.hpp"
 #include "darknet/layer.hpp"
 #include "layers/gpu_decls.hpp"
-#include "kernels/activations.hpp"
 
 namespace dn {
 
 /// Keys: output, activation (default logistic), batch_normalize. Input [N, I] (any shape,
-/// flattened) -> [N, output]. y = f(W x + b), W [output][I]. Darknet file order: biases, weights,
-/// then (scales, rolling_mean, rolling_variance); weights are stored transposed when the file's
-/// major or minor version exceeds 1000 (Darknet's rule).
+/// flattened) -> [N, output]. y = f(W x + b), W [output][I]; the math and the Darknet file order
+/// are Dense's (dense.hpp).
 template <class T>
 class ConnectedLayer : public Layer<T> {
 public:
@@ -23,23 +21,17 @@ public:
     void backward(Network<T>& net) override;
     DN_GPU_LAYER_DECLS
     std::vector<Param<T>> params() override;
-    void alloc_grads() override {
-        if (weight_grads.size() != weights.size()) weight_grads.assign(weights.size(), T(0));
-    }
+    void alloc_grads() override { fc.alloc_grads(); }
     void load_weights(WeightsReader& r) override;
     size_t unloaded_bytes() const override;
     void save_weights(WeightsWriter& w) const override;
     double flops() const override { return 2.0 * this->inputs() * this->outputs(); }
     std::string describe() const override;
 
-    bool batch_normalize = false;
-    Activation activation = Activation::Logistic;
-    std::vector<T> weights, weight_grads, biases, bias_grads;
-    BatchNorm<T> bn;
+    Dense<T> fc;
 
 private:
     std::vector<T> x_pre_, x_act_;
-    bool transposed_file_ = false;
 #ifdef DN_GPU
     DeviceBuffer<T> x_pre_gpu_, x_act_gpu_;
     bool gpu_keep_act_ = false;

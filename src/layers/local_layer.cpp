@@ -24,10 +24,11 @@ LocalLayer<T>::LocalLayer(const BuildContext<T>& b) {
         s.error("size", strfmt("%d is larger than the padded %dx%d input", g.size, b.w, b.h));
     set_shape(*this, b, ow, oh, g.n);
     g.oh = this->out_h, g.ow = this->out_w;
-    const double nw = static_cast<double>(g.L()) * g.n * g.K();
+    const double k = static_cast<double>(g.c) * g.size * g.size;  // LocalGeom::K(), before it can overflow int
+    const double nw = static_cast<double>(g.L()) * g.n * k;
     if (nw > 2147483647.0)
-        s.error_section(strfmt("%d positions x filters=%d x %d weights each = %.4g weights; a layer holds at most "
-                               "2^31 - 1", g.L(), g.n, g.K(), nw));
+        s.error_section(strfmt("%d positions x filters=%d x %.4g weights each = %.4g weights; a layer holds at most "
+                               "2^31 - 1", g.L(), g.n, k, nw));
     weights.resize(static_cast<size_t>(nw));
     const float scale = std::sqrt(2.f / g.K());
     fill_uniform(weights.data(), weights.size(), -scale, scale);
