@@ -52,6 +52,8 @@ TEST(Optimizer, StopbackwardFreezesTheLayersUpToIt) {
     EXPECT_NE(until[5][1], until[4][1]) << "iteration 4 trains layer 1";
     // the layers after the frozen ones see the same network as without freezing at first
     EXPECT_EQ(stop[1][2], free[1][2]);
+    // AlexeyAB's train_only_bn=1 on layer 1 is the same freeze
+    EXPECT_EQ(train_steps(keyed_net("train_only_bn=1\n", ""), 4), stop);
 
     // Through the trainer (subdivisions=2, `seen` counted before each step): stopbackward=3
     // freezes iterations 0..2, their steps included; iteration 3 trains layer 0.

@@ -176,6 +176,9 @@ std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_overr
         l->batch = net->batch;
         l->where = strfmt("%s:%d", s.file.c_str(), s.line);
         l->stopbackward = s.get_int_min("stopbackward", 0, 0);
+        // AlexeyAB's train_only_bn=1: this layer and the earlier ones take no optimizer step while
+        // their batchnorm statistics follow the data: what stopbackward=1 does here
+        if (s.get_int("train_only_bn", 0) != 0) l->stopbackward = 1;
         l->dont_update = s.get_int_min("dont_update", 0, 0);
         l->burnin_update = s.get_int_min("burnin_update", 0, 0);
         l->dontload = s.get_int("dontload", 0) != 0;
