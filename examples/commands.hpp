@@ -20,6 +20,8 @@ int run_classifier(int argc, char** argv);
 int run_detect(int argc, char** argv);  ///< `darknet detect cfg weights image` (COCO names)
 int run_yolo(int argc, char** argv);    ///< `darknet yolo test|train|valid|recall cfg ...` (VOC names)
 int run_rnn(int argc, char** argv);     ///< `darknet rnn train|generate|valid cfg ...` (pjreddie's char model)
+/// pjreddie's weights tools (examples/tools.cpp): `darknet average|ops|rgbgr|denormalize|normalize|print ...`
+int run_tool(int argc, char** argv);
 int run_benchmark(int argc, char** argv);  ///< forward latency of a network
 int run_gradcheck(int argc, char** argv);  ///< finite-difference check of every layer
 

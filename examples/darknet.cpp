@@ -53,6 +53,12 @@ const Verb kVerbs[] = {
     {"detect", dn::run_detect, "detect <cfg> <weights> [image] (COCO names, cfg/coco.data)"},
     {"yolo", dn::run_yolo, "yolo test|train|valid|recall <cfg> [weights] [image] [-thresh 0.2] (YOLOv1; VOC names, cfg/voc.data)"},
     {"rnn", dn::run_rnn, "rnn train|generate|valid <cfg> [weights] [-file text] [-len 1000] [-seed TEXT] [-temp 0.7] [-srand N] (characters)"},
+    {"average", dn::run_tool, "average <cfg> <output weights> <weights> [<weights>...] (the mean of every array)"},
+    {"ops", dn::run_tool, "ops <cfg> (floating point operations of a forward pass)"},
+    {"rgbgr", dn::run_tool, "rgbgr <cfg> <weights> <output weights> (first convolution takes BGR for RGB)"},
+    {"denormalize", dn::run_tool, "denormalize <cfg> <weights> <output weights> (batchnorm folded into the weights)"},
+    {"normalize", dn::run_tool, "normalize <cfg> <weights> <output weights> (identity batchnorm added)"},
+    {"print", dn::run_tool, "print <cfg> <weights> <layer> (a layer's weights, a filter a line)"},
     {"gradcheck", dn::run_gradcheck, "gradcheck <cfg> [-layer i] [-eval] [-float32] [-batch 2] (exact backward check)"},
     {"benchmark", dn::run_benchmark, "benchmark <cfg> [weights] [-image img] [-runs 50] [-threads N] [-profile]"},
 };
