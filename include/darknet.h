@@ -60,7 +60,8 @@ int dn_network_zero_grad(dn_network* net);
 int dn_network_update(dn_network* net, float learning_rate);
 
 /* Parameters of layer i by Darknet name: "weights", "biases" (beta), "scales" (gamma),
- * "rolling_mean", "rolling_variance". */
+ * "rolling_mean", "rolling_variance"; "name#k" is the k-th of that name (from 0), e.g. [rnn]'s
+ * blocks "weights#0" (input), "weights#1" (self), "weights#2" (output). */
 int dn_param_size(const dn_network* net, int i, const char* name, size_t* size);
 int dn_param_get(const dn_network* net, int i, const char* name, float* out, size_t size);
 int dn_param_set(dn_network* net, int i, const char* name, const float* values, size_t size);

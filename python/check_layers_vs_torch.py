@@ -10,7 +10,9 @@ the parameter gradients of:
   - [convolutional] antialiasing=1|2 with conv2d at stride 1, the activation, then a depthwise
     conv2d holding AlexeyAB's blur (the 3x3 binomial / 16 with padding 1, or the 2x2 box / 4) at
     the stride; [maxpool] antialiasing=1 likewise after max_pool2d;
-  - [l2norm] with torch.nn.functional.normalize over the channels; [logistic] with torch.sigmoid.
+  - [l2norm] with torch.nn.functional.normalize over the channels; [logistic] with torch.sigmoid;
+  - [rnn] with its recurrence unrolled in torch over the time steps (autograd through time; with
+    batch_normalize=1, F.batch_norm on each step's batch statistics).
 Exit status 0 when everything agrees to 1e-4, 1 otherwise, 77 when torch is not installed.
 """
 import os
@@ -91,5 +93,59 @@ ok &= check("maxpool antialiasing=1", "[maxpool]\nsize=2\nstride=2\nantialiasing
             lambda x: blur(F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=-float("inf")), 2, stride=1), 1, 2), {})
 ok &= check("l2norm", "[l2norm]\n", lambda x: F.normalize(x, dim=1), {})
 ok &= check("logistic (not the loss)", "[logistic]\n", lambda x: torch.sigmoid(x), {})
+
+
+def check_rnn(name, keys, T, act, self_act, shortcut, bn, N=N):
+    """[rnn] over T steps of N streams against the same recurrence unrolled in torch (autograd
+    through time; batchnorm with each step's batch statistics, F.batch_norm)."""
+    Hd, O, I = 5, 4, C * H * W
+    net = torch_check.make_net("time_steps=%d\n[rnn]\noutput=%d\nhidden=%d\n%s" % (T, O, Hd, keys), N, C, H, W)
+    shapes = {"#0": (Hd, I), "#1": (Hd, Hd), "#2": (O, Hd)}
+    values = {}
+    for k, (rows, cols) in shapes.items():
+        values["biases" + k] = rng.uniform(-1, 1, rows).astype(np.float32)
+        values["weights" + k] = rng.uniform(-1, 1, rows * cols).astype(np.float32)
+        if bn:
+            values["scales" + k] = rng.uniform(0.5, 1.5, rows).astype(np.float32)
+    for p, v in values.items():
+        net.set_param(0, p, v)
+    x = rng.standard_normal((T * N, C, H, W)).astype(np.float32)
+    net.zero_grad()
+    y = net.forward(x, train=True)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = net.backward(dy)
+    xt = torch.tensor(x.reshape(T, N, I), requires_grad=True)
+    pt = {p: torch.tensor(v, requires_grad=True) for p, v in values.items()}
+
+    def block(k, f, v):
+        z = v @ pt["weights" + k].view(shapes[k]).T
+        if bn:
+            z = F.batch_norm(z, None, None, pt["scales" + k], pt["biases" + k], training=True, eps=1e-5)
+        else:
+            z = z + pt["biases" + k]
+        return f(z)
+
+    S, ys = torch.zeros(N, Hd), []
+    for t in range(T):
+        S = (S if shortcut else 0) + block("#0", act, xt[t]) + block("#1", self_act, S)
+        ys.append(block("#2", act, S))
+    yt = torch.stack(ys).reshape(T * N, O)
+    yt.backward(torch.tensor(dy.reshape(T * N, O)))
+    errs = {"y": rel(y, yt.detach().numpy()), "dx": rel(dx, xt.grad.numpy())}
+    for p in values:
+        errs["d" + p] = rel(net.grad(0, p), pt[p].grad.numpy())
+    worst = max(errs.values())
+    print("%-28s y %.1e  dx %.1e  worst parameter gradient %.1e  %s" % (
+        name, errs["y"], errs["dx"], max(v for k, v in errs.items() if k.startswith("d") and k != "dx"),
+        "ok" if worst < 1e-4 else "FAIL"))
+    return worst < 1e-4
+
+
+ok &= check_rnn("rnn tanh", "activation=tanh\n", 3, torch.tanh, torch.tanh, False, False)
+ok &= check_rnn("rnn leaky shortcut logistic", "activation=leaky\nshortcut=1\nlogistic=1\n", 4, leaky,
+                torch.sigmoid, True, False)
+# batchnorm over 2 rows has no gradient (the normalized pair is always -1, +1): 6 streams here
+ok &= check_rnn("rnn batchnorm shortcut", "activation=logistic\nbatch_normalize=1\nshortcut=1\n", 3, torch.sigmoid,
+                torch.sigmoid, True, True, N=6)
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)

@@ -169,7 +169,8 @@ class Network:
         return n.value
 
     def param(self, i, name):
-        """Parameter of layer i: 'weights', 'biases' (beta), 'scales' (gamma), 'rolling_mean', 'rolling_variance'."""
+        """Parameter of layer i: 'weights', 'biases' (beta), 'scales' (gamma), 'rolling_mean', 'rolling_variance';
+        'name#k' the k-th of that name ([rnn]'s blocks: 'weights#0' input, '#1' self, '#2' output)."""
         out = np.empty(self._size(i, name), dtype=np.float32)
         _check(_lib.dn_param_get(self._h, i, name.encode(), _ptr(out), out.size))
         return out

@@ -2,6 +2,7 @@
 #include "darknet.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -55,11 +56,23 @@ dn::Layer<float>& layer_at(const dn_network* net, int i) {
     return *net->net->layers[i];
 }
 
+// "name" is the first parameter of that name, "name#k" the k-th (from 0; [rnn]'s three blocks
+// repeat the names).
 dn::Param<float> find_param(const dn_network* net, int i, const char* name) {
     dn::Layer<float>& l = layer_at(net, i);
     if (!name) throw dn::Error("null parameter name");
+    std::string base = name;
+    long occurrence = 0;
+    const size_t hash = base.find('#');
+    if (hash != std::string::npos) {
+        char* end = nullptr;
+        occurrence = std::strtol(base.c_str() + hash + 1, &end, 10);
+        if (hash + 1 == base.size() || *end || occurrence < 0)
+            throw dn::Error(dn::strfmt("parameter '%s': expected name#k with k >= 0", name));
+        base.resize(hash);
+    }
     for (auto& p : l.params())
-        if (p.name == name) return p;
+        if (p.name == base && occurrence-- == 0) return p;
     std::string known;
     for (auto& p : l.params()) known += (known.empty() ? "" : ", ") + p.name;
     throw dn::Error(dn::strfmt("layer %d (%s) has no parameter '%s' (it has: %s)", i, l.type(), name,
