@@ -170,7 +170,7 @@ test:
 # weights, bad images, Adam checkpoints), the forward passes, every emulated kernel (tests/test_gpu_emu_*.cpp) and
 # the GPU agreement tests (the layers' GPU code, training and detection on the emulated device);
 # then scripts/fuzz_inputs.py: 500 mutated cfgs, weights files and images and 100 mutated training
-# sets (.data, lists, labels, names; fixed seed) through that darknet, each of which must end in a
+# sets (.data, lists, labels, names, texts; fixed seed) through that darknet, each of which must end in a
 # clean error or a result.
 # Its own object directory; ./darknet is untouched.
 SAN_DIR := build/gpuemu-cudnn0-cv$(OPENCV)-omp$(OPENMP)-dbg$(DEBUG)-sanaddress_undefined$(ARCH_TAG)

@@ -14,11 +14,12 @@ Usage: fuzz_inputs.py <darknet binary> [--cfg N] [--weights N] [--images N] [--t
 - images: ../shared/images/* cut short, bytes changed, or random bytes.
   Run: `darknet detector test cfg/coco.data <cfg> <weights> <image> -dont_show`.
 - training data (needs nothing from ../shared): a small detection set (6 PNGs drawn here, YOLO
-  label files, train/valid lists, names, .data, a 3-layer [yolo] cfg) and a small classification
-  set (labels from the paths); each case changes one of their text files (a value replaced by an
-  edge value, a missing path or a directory; a line deleted or repeated 300 times; CRLF; cut
-  short; emptied; random bytes; a junk line) and runs `detector train|map|valid|test|calc_anchors` or
-  `classifier train|valid|predict` (2 iterations; -map / -eval_every sometimes).
+  label files, train/valid lists, names, .data, a 3-layer [yolo] cfg), a small classification
+  set (labels from the paths) and a character model (a text and an [rnn] cfg); each case changes
+  one of their text files (a value replaced by an edge value, a missing path or a directory; a
+  line deleted or repeated 300 times; CRLF; cut short; emptied; random bytes; a junk line) and runs
+  `detector train|map|valid|test|calc_anchors`, `classifier train|valid|predict` or
+  `rnn train|generate|valid` (2 iterations; -map / -eval_every sometimes).
 The weights and image cases need ../shared and are skipped (with a message) without it.
 
 A case passes when darknet exits 0, or exits 1 with a `darknet: error:` line. It fails on a
@@ -199,6 +200,21 @@ def classification_set(d):
     return ["c.data", "train.list", "valid.list", "labels.txt"]
 
 
+def text_set(d):
+    """A character model: t.txt (a small vocabulary's text) and r.cfg ([rnn] with batchnorm and the
+    shortcut, [connected], [softmax]; time_steps=4)."""
+    os.makedirs(d)
+    r = random.Random(9)
+    words = ["the", "cat", "sat", "on", "a", "mat"]
+    open(d + "/t.txt", "w").write(" ".join(r.choice(words) for _ in range(300)) + "\n")
+    open(d + "/r.cfg", "w").write(
+        "[net]\ninputs=128\nbatch=2\nsubdivisions=1\ntime_steps=4\nmomentum=0.9\ndecay=0.0005\n"
+        "learning_rate=0.05\nmax_batches=2\npolicy=constant\n"
+        "[rnn]\nbatch_normalize=1\noutput=16\nhidden=12\nshortcut=1\nactivation=leaky\n"
+        "[connected]\noutput=128\nactivation=linear\n[softmax]\n")
+    return ["r.cfg", "t.txt"]
+
+
 def mutate_text(rng, text, d):
     """One change to a data, list, names or label file of the set in d."""
     lines = text.split("\n")
@@ -235,8 +251,9 @@ def mutate_text(rng, text, d):
 
 def train_case(rng, sets):
     """(kind, set name, {relative path: new text}, argv with {} for the case folder)."""
-    det = rng.random() < 0.6
-    name = "detect" if det else "classify"
+    k = rng.random()
+    det = k < 0.5
+    name = "detect" if det else "classify" if k < 0.8 else "text"
     fname = rng.choice(sets[name][1])
     text = sets[name][2][fname]
     for _ in range(rng.randint(1, 2)):
@@ -251,6 +268,12 @@ def train_case(rng, sets):
         argv += [] if verb == "train" else ["{}/backup/t_final.weights"]
         argv += ["{}/images/im5.png"] if verb == "test" else []
         argv += ["-dont_show"] + (["-map"] if verb == "train" and rng.random() < 0.3 else [])
+    elif name == "text":
+        verb = rng.choice(["train", "train", "generate", "valid"])
+        argv = ["rnn", verb, "{}/r.cfg"]
+        argv += ["-file", "{}/t.txt", "-backup", "{}/backup"] if verb == "train" else ["{}/backup/r_final.weights"]
+        argv += ["-len", "40", "-srand", "1", "-seed", rng.choice(["the ", "", "\xe2\x82\xac", "a"])] if verb == "generate" \
+            else []
     else:
         verb = rng.choice(["train", "train", "valid", "predict"])
         argv = ["classifier", verb, "{}/c.data", "{}/c.cfg"]
@@ -281,6 +304,7 @@ def prepare_set(darknet, work, name, build, env):
     files = build(case)
     texts = {f: open(os.path.join(case, f)).read().replace(case, "{}") for f in files}
     verb = ["detector", "train", case + "/d.data", case + "/t.cfg", "-dont_show"] if name == "detect" else \
+        ["rnn", "train", case + "/r.cfg", "-file", case + "/t.txt", "-backup", case + "/backup"] if name == "text" else \
         ["classifier", "train", case + "/c.data", case + "/c.cfg"]
     r = subprocess.run([darknet] + verb + ["-threads", "1", "-nogpu"], cwd=case, capture_output=True, text=True,
                        errors="replace", env=env)
@@ -335,7 +359,7 @@ def main():
     sets = {}
     if a.train:
         sets = {name: prepare_set(darknet, work, name, build, env)
-                for name, build in (("detect", detection_set), ("classify", classification_set))}
+                for name, build in (("detect", detection_set), ("classify", classification_set), ("text", text_set))}
         for _ in range(a.train):
             cases.append(train_case(rng, sets))
     counts, failed, slow = {}, 0, []
