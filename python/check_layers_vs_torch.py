@@ -11,8 +11,8 @@ the parameter gradients of:
     conv2d holding AlexeyAB's blur (the 3x3 binomial / 16 with padding 1, or the 2x2 box / 4) at
     the stride; [maxpool] antialiasing=1 likewise after max_pool2d;
   - [l2norm] with torch.nn.functional.normalize over the channels; [logistic] with torch.sigmoid;
-  - [rnn] with its recurrence unrolled in torch over the time steps (autograd through time; with
-    batch_normalize=1, F.batch_norm on each step's batch statistics).
+  - [rnn] and [lstm] with their recurrences unrolled in torch over the time steps (autograd
+    through time; with batch_normalize=1, F.batch_norm on each step's batch statistics).
 Exit status 0 when everything agrees to 1e-4, 1 otherwise, 77 when torch is not installed.
 """
 import os
@@ -95,6 +95,34 @@ ok &= check("l2norm", "[l2norm]\n", lambda x: F.normalize(x, dim=1), {})
 ok &= check("logistic (not the loss)", "[logistic]\n", lambda x: torch.sigmoid(x), {})
 
 
+def run_steps(net, values, T, N, I):
+    """Sets darknet's parameters, runs a training pass of T steps of N streams and its backward:
+    returns y, dy, dx and torch's leaf tensors for x [T][N][I] and the parameters."""
+    for p, v in values.items():
+        net.set_param(0, p, v)
+    x = rng.standard_normal((T * N, C, H, W)).astype(np.float32)
+    net.zero_grad()
+    y = net.forward(x, train=True)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = net.backward(dy)
+    xt = torch.tensor(x.reshape(T, N, I), requires_grad=True)
+    return y, dy, dx, xt, {p: torch.tensor(v, requires_grad=True) for p, v in values.items()}
+
+
+def report_steps(name, net, y, dy, dx, yt, xt, values, pt):
+    """Back-propagates dy through torch's unrolled yt and prints (and returns) whether darknet's y,
+    dx and parameter gradients agree to 1e-4."""
+    yt.backward(torch.tensor(dy.reshape(yt.shape)))
+    errs = {"y": rel(y, yt.detach().numpy()), "dx": rel(dx, xt.grad.numpy())}
+    for p in values:
+        errs["d" + p] = rel(net.grad(0, p), pt[p].grad.numpy())
+    worst = max(errs.values())
+    print("%-28s y %.1e  dx %.1e  worst parameter gradient %.1e  %s" % (
+        name, errs["y"], errs["dx"], max(v for k, v in errs.items() if k.startswith("d") and k != "dx"),
+        "ok" if worst < 1e-4 else "FAIL"))
+    return worst < 1e-4
+
+
 def check_rnn(name, keys, T, act, self_act, shortcut, bn, N=N):
     """[rnn] over T steps of N streams against the same recurrence unrolled in torch (autograd
     through time; batchnorm with each step's batch statistics, F.batch_norm)."""
@@ -107,15 +135,7 @@ def check_rnn(name, keys, T, act, self_act, shortcut, bn, N=N):
         values["weights" + k] = rng.uniform(-1, 1, rows * cols).astype(np.float32)
         if bn:
             values["scales" + k] = rng.uniform(0.5, 1.5, rows).astype(np.float32)
-    for p, v in values.items():
-        net.set_param(0, p, v)
-    x = rng.standard_normal((T * N, C, H, W)).astype(np.float32)
-    net.zero_grad()
-    y = net.forward(x, train=True)
-    dy = rng.standard_normal(y.shape).astype(np.float32)
-    dx = net.backward(dy)
-    xt = torch.tensor(x.reshape(T, N, I), requires_grad=True)
-    pt = {p: torch.tensor(v, requires_grad=True) for p, v in values.items()}
+    y, dy, dx, xt, pt = run_steps(net, values, T, N, I)
 
     def block(k, f, v):
         z = v @ pt["weights" + k].view(shapes[k]).T
@@ -129,21 +149,46 @@ def check_rnn(name, keys, T, act, self_act, shortcut, bn, N=N):
     for t in range(T):
         S = (S if shortcut else 0) + block("#0", act, xt[t]) + block("#1", self_act, S)
         ys.append(block("#2", act, S))
-    yt = torch.stack(ys).reshape(T * N, O)
-    yt.backward(torch.tensor(dy.reshape(T * N, O)))
-    errs = {"y": rel(y, yt.detach().numpy()), "dx": rel(dx, xt.grad.numpy())}
-    for p in values:
-        errs["d" + p] = rel(net.grad(0, p), pt[p].grad.numpy())
-    worst = max(errs.values())
-    print("%-28s y %.1e  dx %.1e  worst parameter gradient %.1e  %s" % (
-        name, errs["y"], errs["dx"], max(v for k, v in errs.items() if k.startswith("d") and k != "dx"),
-        "ok" if worst < 1e-4 else "FAIL"))
-    return worst < 1e-4
+    return report_steps(name, net, y, dy, dx, torch.stack(ys).reshape(T * N, O), xt, values, pt)
 
 
 ok &= check_rnn("rnn tanh", "activation=tanh\n", 3, torch.tanh, torch.tanh, False, False)
 ok &= check_rnn("rnn leaky shortcut logistic", "activation=leaky\nshortcut=1\nlogistic=1\n", 4, leaky,
                 torch.sigmoid, True, False)
+
+
+def check_lstm(name, keys, T, bn, N=N):
+    """[lstm] over T steps against the cell unrolled in torch (gates i, f, o, g from the state
+    blocks W_q h and the input blocks U_q x, pjreddie's block order)."""
+    O, I = 4, C * H * W
+    net = torch_check.make_net("time_steps=%d\n[lstm]\noutput=%d\n%s" % (T, O, keys), N, C, H, W)
+    values = {}
+    for k in range(8):
+        values["biases#%d" % k] = rng.uniform(-1, 1, O).astype(np.float32)
+        values["weights#%d" % k] = rng.uniform(-1, 1, O * (O if k < 4 else I)).astype(np.float32)
+        if bn:
+            values["scales#%d" % k] = rng.uniform(0.5, 1.5, O).astype(np.float32)
+    y, dy, dx, xt, pt = run_steps(net, values, T, N, I)
+
+    def block(k, v):
+        z = v @ pt["weights#%d" % k].view(O, -1).T
+        if bn:
+            return F.batch_norm(z, None, None, pt["scales#%d" % k], pt["biases#%d" % k], training=True, eps=1e-5)
+        return z + pt["biases#%d" % k]
+
+    h, c, ys = torch.zeros(N, O), torch.zeros(N, O), []
+    for t in range(T):
+        z = [block(q, h) + block(q + 4, xt[t]) for q in range(4)]
+        i, f, o, g = torch.sigmoid(z[0]), torch.sigmoid(z[1]), torch.sigmoid(z[2]), torch.tanh(z[3])
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        ys.append(h)
+    return report_steps(name, net, y, dy, dx, torch.stack(ys).reshape(T * N, O), xt, values, pt)
+
+
+ok &= check_lstm("lstm", "", 3, False)
+# the state blocks see h_0 = 0 at the first step: a batchnorm of identical rows (6 streams)
+ok &= check_lstm("lstm batchnorm", "batch_normalize=1\n", 3, True, N=6)
 # batchnorm over 2 rows has no gradient (the normalized pair is always -1, +1): 6 streams here
 ok &= check_rnn("rnn batchnorm shortcut", "activation=logistic\nbatch_normalize=1\nshortcut=1\n", 3, torch.sigmoid,
                 torch.sigmoid, True, True, N=6)

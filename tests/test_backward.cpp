@@ -44,6 +44,11 @@ std::vector<LayerCase> layer_cases() {
                                                        "shortcut=1\nactivation=mish\n", 0},
         {"rnn_bn_loggy_eval", net_cfg(2, 3, 1, 2) + "time_steps=3\n[rnn]\noutput=3\nhidden=3\nbatch_normalize=1\n"
                                                     "logistic=2\nactivation=leaky\n", 0, false},
+        {"lstm", net_cfg(2, 3, 1, 2) + "time_steps=3\n[lstm]\noutput=4\n", 0},
+        {"lstm_bn", net_cfg(3, 2, 2, 1) + "time_steps=3\n[lstm]\noutput=3\nbatch_normalize=1\n", 0},
+        {"lstm_bn_eval", net_cfg(2, 2, 1, 2) + "time_steps=2\n[lstm]\noutput=3\nbatch_normalize=1\n", 0, false},
+        {"lstm_after_conv", net_cfg(2, 2, 2, 2) + "time_steps=2\n[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                                                  "[lstm]\noutput=3\n", 1},
         {"rnn_after_conv", net_cfg(2, 2, 3, 3) + "time_steps=2\n[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=linear\n"
                                                  "[rnn]\noutput=3\nshortcut=1\nactivation=logistic\n", 1},
         {"maxpool_2x2", in + "[maxpool]\nsize=2\nstride=2\n", 0},

@@ -1,4 +1,4 @@
-// pjreddie's [rnn] against its equations worked here by hand, the state a non-training pass
+// pjreddie's [rnn] and [lstm] against their equations worked here by hand, the state a non-training pass
 // carries to the next, [net] time_steps, and the Darknet weights layout. Gradients against finite
 // differences: tests/test_backward.cpp; the GPU against the CPU: tests/test_gpu_agreement.cpp.
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include "darknet/network.hpp"
 #include "darknet/weights.hpp"
 #include "gradcheck.hpp"
+#include "layers/lstm_layer.hpp"
 #include "layers/rnn_layer.hpp"
 #include "test_util.hpp"
 
@@ -154,10 +155,85 @@ TEST(Rnn, WeightsAreThreeConnectedBlocksInDarknetsOrder) {
     EXPECT_TRUE(weights_bytes(*net) == bytes) << "saving writes what was read";
 }
 
-// `darknet rnn train` learns a small vocabulary's text (the loss per byte falls from ln 128), then
-// `rnn generate` writes only words of it and `rnn valid` measures far fewer bits per byte than
-// the untrained network's log2(128) = 7.
-TEST(RnnCli, TrainGenerateValid) {
+// [lstm] on scalars: each gate's pre-activation is the sum of its state block (W_q h + b) and its
+// input block (U_q x + b'); c = f c + i g, h = o tanh(c), from a zero state.
+TEST(Lstm, StepsByHand) {
+    auto net = net_from<double>(net_cfg(1, 1, 1, 1) + "time_steps=3\n[lstm]\noutput=1\n");
+    ASSERT_EQ(net->batch, 3);
+    auto ps = net->layers[0]->params();
+    ASSERT_EQ(ps.size(), 16u);
+    double b[8], w[8];  // blocks W_i, W_f, W_o, W_g, U_i, U_f, U_o, U_g
+    for (int q = 0; q < 8; ++q) {
+        b[q] = 0.1 * (q - 3);
+        w[q] = 0.3 + 0.2 * q * (q % 2 ? -1 : 1);
+        ps[2 * q].value[0] = b[q];
+        ps[2 * q + 1].value[0] = w[q];
+    }
+    const std::vector<double> x = {0.7, -1.2, 2.0};
+    const double* y = net->forward(x.data(), true);
+    auto sig = [](double z) { return 1 / (1 + std::exp(-z)); };
+    double h = 0, c = 0;
+    for (int t = 0; t < 3; ++t) {
+        auto z = [&](int q) { return w[q] * h + b[q] + w[q + 4] * x[t] + b[q + 4]; };
+        const double i = sig(z(0)), f = sig(z(1)), o = sig(z(2)), g = std::tanh(z(3));
+        c = f * c + i * g;
+        h = o * std::tanh(c);
+        EXPECT_NEAR(y[t], h, 1e-15) << "step " << t;
+    }
+}
+
+// As [rnn]: three one-step non-training passes give one three-step pass's outputs (h and c carry).
+TEST(Lstm, NonTrainingPassesCarryTheState) {
+    const std::string layers = "[lstm]\noutput=3\nbatch_normalize=1\n";
+    auto three = net_from<double>(net_cfg(2, 2, 1, 1) + "time_steps=3\n" + layers);
+    auto one = net_from<double>(net_cfg(2, 2, 1, 1) + "time_steps=1\n" + layers);
+    randomize_params(*three, 5);
+    copy_params(*three, *one);
+    const std::vector<double> x = dn::test::make_input(6, 2, 1, 1, 0.3, 1, -1, 8);
+    const double* y3 = three->forward(x.data(), false);
+    const std::vector<double> want(y3, y3 + 18);
+    for (int t = 0; t < 3; ++t) {
+        const double* y = one->forward(x.data() + t * 4, false);
+        for (int i = 0; i < 6; ++i) EXPECT_NEAR(y[i], want[t * 6 + i], 1e-13) << "step " << t << " value " << i;
+    }
+    dynamic_cast<LstmLayer<double>&>(*three->layers[0]).reset_state();
+    y3 = three->forward(x.data(), false);
+    for (int i = 0; i < 18; ++i) EXPECT_EQ(y3[i], want[i]) << i;
+}
+
+// pjreddie's file layout: W_i, W_f, W_o, W_g (output -> output), U_i, U_f, U_o, U_g (inputs ->
+// output), each a [connected].
+TEST(Lstm, WeightsAreEightConnectedBlocksInPjreddiesOrder) {
+    const int I = 3, O = 2;
+    auto net = net_from<float>("[net]\ninputs=3\ntime_steps=2\n[lstm]\noutput=2\nbatch_normalize=1\n");
+    std::vector<char> bytes = weights_bytes(*net);
+    const size_t header = 20, w_block = O + O * O + 3 * O, u_block = O + I * O + 3 * O;
+    ASSERT_EQ(bytes.size(), header + 4 * (4 * w_block + 4 * u_block));
+    size_t off = header;
+    for (int q = 0; q < 8; ++q)
+        for (size_t v = 0; v < (q < 4 ? w_block : u_block); ++v, off += 4) {
+            float f = 1000.f * (q + 1) + v;
+            std::memcpy(bytes.data() + off, &f, 4);
+        }
+    load_weights_bytes(*net, bytes, "t.weights");
+    auto& lstm = dynamic_cast<LstmLayer<float>&>(*net->layers[0]);
+    for (int q = 0; q < 8; ++q) {
+        const Dense<float>& d = lstm.gates[q];
+        EXPECT_EQ(d.inputs, q < 4 ? O : I) << q;
+        const float base = 1000.f * (q + 1);
+        EXPECT_EQ(d.biases[0], base) << q;
+        EXPECT_EQ(d.weights[0], base + O) << q;
+        EXPECT_EQ(d.bn.rolling_variance[O - 1], base + O + d.weights.size() + 3 * O - 1) << q;
+    }
+    EXPECT_TRUE(weights_bytes(*net) == bytes);
+}
+
+// `darknet rnn train` learns a small vocabulary's text with an [rnn] and with an [lstm] (the
+// loss per byte falls from ln 128), then `rnn generate` writes only words of it and `rnn valid`
+// measures far fewer bits per byte than the untrained network's log2(128) = 7.
+class RnnCli : public testing::TestWithParam<const char*> {};
+
+TEST_P(RnnCli, TrainGenerateValid) {
     const std::string dir = dn::test::make_temp_dir();
     std::mt19937_64 g(1);
     const std::vector<std::string> words = {"the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran"};
@@ -166,7 +242,7 @@ TEST(RnnCli, TrainGenerateValid) {
     dn::test::write_text(dir + "/t.txt", text);
     dn::test::write_text(dir + "/c.cfg",
                          "[net]\ninputs=128\nbatch=8\ntime_steps=8\nmomentum=0.9\ndecay=0.0005\nmax_batches=200\n"
-                         "learning_rate=0.1\n[rnn]\nbatch_normalize=1\noutput=48\nhidden=48\nactivation=leaky\n"
+                         "learning_rate=0.1\n" + std::string(GetParam()) +
                          "[connected]\noutput=128\nactivation=linear\n[softmax]\n");
     int rc = 0;
     const std::string log = dn::test::run("cd " + dir + " && " + dn::test::darknet_bin() +
@@ -204,3 +280,8 @@ TEST(RnnCli, TrainGenerateValid) {
     EXPECT_EQ(rc, 1);
     EXPECT_NE(e.find("u.txt: byte 3 is 0xe2, past the network's inputs=128"), std::string::npos) << e;
 }
+
+INSTANTIATE_TEST_SUITE_P(Layers, RnnCli,
+                         testing::Values("[rnn]\nbatch_normalize=1\noutput=48\nhidden=48\nactivation=leaky\n",
+                                         "[lstm]\nbatch_normalize=1\noutput=48\n"),
+                         [](const testing::TestParamInfo<const char*>& i) { return i.index == 0 ? "rnn" : "lstm"; });

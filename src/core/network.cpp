@@ -135,7 +135,7 @@ std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_overr
     // step, time-major). Other networks read the key and leave the pass alone (Darknet multiplies
     // their pass too, for AlexeyAB's track=1 sequential loading, which is not implemented here).
     const bool recurrent = std::any_of(cfg.sections.begin(), cfg.sections.end(),
-                                       [](const CfgSection& s) { return s.name == "rnn"; });
+                                       [](const CfgSection& s) { return s.name == "rnn" || s.name == "lstm"; });
     if (recurrent) {
         const long long rows = static_cast<long long>(net->batch) * net->cfg.time_steps;
         if (rows > INT_MAX)

@@ -152,6 +152,13 @@ void blur_backward_gpu(const float* d, const BlurGeom& g, int planes, float* din
 /// position; backward adds dL/dx into dx.
 void l2norm_forward_gpu(const float* x, int batch, int C, int S, float* y);
 void l2norm_backward_gpu(const float* x, const float* g, int batch, int C, int S, float* dx);
+/// [lstm]'s cell over n values (kernels/lstm.hpp, a thread per value): z[0..3] the state blocks'
+/// outputs of the gates i, f, o, g, z[4..7] the input blocks'.
+void lstm_forward_gpu(size_t n, const float* const z[8], const float* c_prev, float* i, float* f, float* o, float* g,
+                      float* c, float* h);
+void lstm_backward_gpu(size_t n, const float* dh, const float* dc_next, const float* i, const float* f, const float* o,
+                       const float* g, const float* c, const float* c_prev, float* dzi, float* dzf, float* dzo,
+                       float* dzg, float* dc_prev);
 /// Softmax over `groups` groups per image of n elements at `stride` (spatial: one group per
 /// position over the channels), temperature 1/inv_t.
 void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, int n, int stride, int group_stride,

@@ -1,5 +1,5 @@
 // Small GPU kernels of the data-movement layers (maxpool, avgpool, local_avgpool, upsample,
-// shortcut, reorg, scale_channels, dropout, crop, local, antialiasing's blur, l2norm, softmax); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
+// shortcut, reorg, scale_channels, dropout, crop, local, antialiasing's blur, l2norm, softmax, lstm's cell); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
 // atomics), so GPU results are bit-repeatable run to run. Kernels launch through DN_LAUNCH, so
 // tests/test_gpu_emu_layers.cpp runs this file on the CPU against the CPU layers.
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "kernels/cost.hpp"
 #include "kernels/blur.hpp"
 #include "kernels/l2norm.hpp"
+#include "kernels/lstm.hpp"
 #include "kernels/crop.hpp"
 #include "kernels/local.hpp"
 #include "kernels/index_maps.hpp"
@@ -681,6 +682,49 @@ void l2norm_backward_gpu(const float* x, const float* g, int batch, int C, int S
     const size_t n = static_cast<size_t>(batch) * S;
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, l2norm_k)(x, g, C, S, n, dx, true);
+    DN_KERNEL_CHECK();
+}
+
+namespace {
+
+struct LstmIn {
+    const float* z[8];
+};
+
+__global__ void lstm_forward_k(size_t n, LstmIn z, const float* c_prev, float* i, float* f, float* o, float* g, float* c,
+                               float* h) {
+    DN_GRID_FOR(k, n) {
+        lstm_forward_at(z.z[0][k], z.z[4][k], z.z[1][k], z.z[5][k], z.z[2][k], z.z[6][k], z.z[3][k], z.z[7][k], c_prev[k],
+                        i + k, f + k, o + k, g + k, c + k, h + k);
+    }
+}
+
+__global__ void lstm_backward_k(size_t n, const float* dh, const float* dc_next, const float* i, const float* f,
+                                const float* o, const float* g, const float* c, const float* c_prev, float* dzi,
+                                float* dzf, float* dzo, float* dzg, float* dc_prev) {
+    DN_GRID_FOR(k, n) {
+        lstm_backward_at(dh[k], dc_next[k], i[k], f[k], o[k], g[k], c[k], c_prev[k], dzi + k, dzf + k, dzo + k, dzg + k,
+                         dc_prev + k);
+    }
+}
+
+}  // namespace
+
+void lstm_forward_gpu(size_t n, const float* const z[8], const float* c_prev, float* i, float* f, float* o, float* g,
+                      float* c, float* h) {
+    if (!n) return;
+    LstmIn in;
+    for (int q = 0; q < 8; ++q) in.z[q] = z[q];
+    DN_LAUNCH(grid_blocks(n), kGridThreads, lstm_forward_k)(n, in, c_prev, i, f, o, g, c, h);
+    DN_KERNEL_CHECK();
+}
+
+void lstm_backward_gpu(size_t n, const float* dh, const float* dc_next, const float* i, const float* f, const float* o,
+                       const float* g, const float* c, const float* c_prev, float* dzi, float* dzf, float* dzo,
+                       float* dzg, float* dc_prev) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, lstm_backward_k)(n, dh, dc_next, i, f, o, g, c, c_prev, dzi, dzf, dzo, dzg,
+                                                             dc_prev);
     DN_KERNEL_CHECK();
 }
 

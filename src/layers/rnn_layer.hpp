@@ -5,7 +5,7 @@
 #include <array>
 #include <vector>
 
-#include "dense.hpp"
+#include "recurrent_layer.hpp"
 #include "darknet/layer.hpp"
 #include "layers/gpu_decls.hpp"
 
@@ -27,31 +27,21 @@ namespace dn {
 /// Weights file: the three blocks in Darknet's [connected] layout (Dense), input, self, output.
 /// Errors: output / hidden < 1, a pass whose rows are not a multiple of time_steps.
 template <class T>
-class RnnLayer : public Layer<T> {
+class RnnLayer : public RecurrentLayer<T, 3> {
 public:
     explicit RnnLayer(const BuildContext<T>& b);
     const char* type() const override { return "rnn"; }
     void forward(Network<T>& net) override;
     void backward(Network<T>& net) override;
     DN_GPU_LAYER_DECLS
-    std::vector<Param<T>> params() override;
-    void alloc_grads() override {
-        for (auto& g : gates) g.alloc_grads();
-    }
-    void load_weights(WeightsReader& r) override;
-    size_t unloaded_bytes() const override;
-    void save_weights(WeightsWriter& w) const override;
-    double flops() const override;
     std::string describe() const override;
-    /// While on (gradient checks), passes leave the carried state alone, so that repeated
-    /// non-training passes compute the same function.
-    void freeze_randomness(bool on) override { frozen_ = on; }
     /// Zeroes the state carried between non-training passes (a new text).
     void reset_state();
 
-    enum { kInput = 0, kSelf = 1, kOutput = 2 };
-    std::array<Dense<T>, 3> gates;  ///< input (I -> H), self (H -> H), output (H -> O)
-    int steps = 1, hidden = 0;
+    enum { kInput = 0, kSelf = 1, kOutput = 2 };  ///< gates: input (I -> H), self (H -> H), output (H -> O)
+    using RecurrentLayer<T, 3>::gates;
+    using RecurrentLayer<T, 3>::steps;
+    int hidden = 0;
     bool shortcut = false;
 
     /// What a pass keeps for backward, on the host (std::vector) or the device (DeviceBuffer).
@@ -65,10 +55,7 @@ public:
     };
 
 private:
-    size_t first_param(int g) const;  ///< index of gate g's biases in params()
-    int streams() const { return this->batch / steps; }
     Saved<std::vector<T>> host_;
-    bool frozen_ = false;
 #ifdef DN_GPU
     Saved<DeviceBuffer<T>> dev_;
 #endif

@@ -1,12 +1,7 @@
-// [rnn]'s step loops, shared by the CPU (rnn_layer.cpp) and the GPU (rnn_layer.cu): `Ops` supplies
-// the buffer type and the primitives (host loops, or device kernels and Dense's GPU twins).
-//
-// Ops: using T, Buf; static void resize(Buf&, size_t) (exactly n; zeroed when the size changes);
-// static void fill0(T*, size_t); static void copy(const T* from, T* to, size_t);
-// static void add(const T* x, T* y, size_t) (y += x); static void swap_stats(Dense<T>&, Buf& mean,
-// Buf& inv_std) (the block's batchnorm statistics <-> a step's); void gate_forward(int g, const T* x,
-// int N, T* y, T* pre, T* act, bool train); void gate_backward(int g, const T* x, int N, const T* y,
-// T* dy, const T* pre, const T* act, T* dx).
+// [rnn]'s step loops, shared by the CPU (rnn_layer.cpp) and the GPU (rnn_layer.cu): `Ops`
+// (recurrent_ops.hpp) supplies the buffer type and the primitives: resize (exactly n, zeroed when
+// the size changes), fill0, copy, add (y += x), swap_stats (a block's batchnorm statistics <-> a
+// step's), gate_forward / gate_backward (Dense's math on block g).
 #pragma once
 
 #include <cstddef>
