@@ -181,6 +181,26 @@ void BM_BatchnormBackwardTrainInCache(benchmark::State& st) { norm_in_cache(st, 
 void BM_GroupnormForwardInCache(benchmark::State& st) { norm_in_cache(st, NormKind::GnForward); }
 void BM_GroupnormBackwardInCache(benchmark::State& st) { norm_in_cache(st, NormKind::GnBackward); }
 
+// Batchnorm of fully connected rows (S = 1: [connected] batch_normalize=1 and the recurrent
+// layers' blocks, normalized over each step's rows): a training step (forward, then backward) of
+// N rows of C values, in ns per value. 16 x 256: one step of cfg/rnn.cfg's or cfg/gru.cfg's
+// blocks; 128 x 1024: a classifier's [connected] head.
+void BM_BatchnormRowsTrainStep(benchmark::State& st) {
+    const Shape s{static_cast<int>(st.range(0)), static_cast<int>(st.range(1)), 1, 1};
+    Data d(s);
+    std::vector<float> dx(s.size()), dg(s.c), db(s.c);
+    for (auto _ : st) {
+        dn::batchnorm_forward_train(d.x.data(), s.n, s.c, 1, d.gamma.data(), d.beta.data(), d.y.data(), d.mean.data(),
+                                    d.inv.data(), d.rm.data(), d.rv.data());
+        dn::batchnorm_backward_train(d.x.data(), d.dy.data(), s.n, s.c, 1, d.gamma.data(), d.mean.data(),
+                                     d.inv.data(), dx.data(), false, dg.data(), db.data());
+        benchmark::ClobberMemory();
+    }
+    st.counters["ns/value"] = benchmark::Counter(static_cast<double>(s.size()) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate |
+                                                     benchmark::Counter::kInvert);
+}
+
 // One training step of each layer (forward then backward), the unit PyTorch is compared in
 // (scripts/bench_norm_vs_torch.sh); 5 tensor passes.
 void BM_BatchnormTrainStep(benchmark::State& st) {
@@ -258,6 +278,7 @@ BENCHMARK(BM_BatchnormBackwardTrainInCache)->DN_IN_CACHE_SIZES;
 BENCHMARK(BM_GroupnormForwardInCache)->DN_IN_CACHE_SIZES;
 BENCHMARK(BM_GroupnormBackwardInCache)->DN_IN_CACHE_SIZES;
 BENCHMARK(BM_BatchnormTrainStep)->Apply(shapes);
+BENCHMARK(BM_BatchnormRowsTrainStep)->ArgNames({"N", "C"})->Args({16, 256})->Args({128, 1024})->UseRealTime();
 BENCHMARK(BM_GroupnormTrainStep)->Apply(shapes);
 BENCHMARK(BM_LrnTrainStep)->Apply(shapes);
 BENCHMARK_MAIN();

@@ -109,8 +109,11 @@ TEST(LrnForward, MatchesNaiveDefinition) {
     }
 }
 
-TEST(BatchnormForward, MatchesNaiveDefinitionAndUpdatesRollingStatistics) {
-    const int N = 3, C = 4, S = 5;
+// S = 5: planes; S = 1: rows of C values ([connected], the recurrent blocks), their own loops.
+class BatchnormForward : public testing::TestWithParam<int> {};
+
+TEST_P(BatchnormForward, MatchesNaiveDefinitionAndUpdatesRollingStatistics) {
+    const int N = 3, C = 4, S = GetParam();
     std::vector<double> x = make_input(N, C, 1, S, 2, 3, -1, 9), y(x.size()), gamma = {1.5, -0.5, 2, 0.7},
                         beta = {0.1, 0.2, -0.3, 0.4}, mean(C), inv(C), rm = {1, 2, 3, 4}, rv = {1, 1, 2, 2};
     std::vector<double> rm0 = rm, rv0 = rv;
@@ -134,8 +137,13 @@ TEST(BatchnormForward, MatchesNaiveDefinitionAndUpdatesRollingStatistics) {
     }
     // eval uses the rolling statistics
     batchnorm_forward_eval(x.data(), N, C, S, gamma.data(), beta.data(), rm.data(), rv.data(), y.data());
-    EXPECT_NEAR(y[7], gamma[1] * (x[7] - rm[1]) / std::sqrt(rv[1] + 1e-5) + beta[1], 1e-12);
+    for (int k = 0; k < N * C * S; ++k) {
+        const int c = k / S % C;
+        EXPECT_NEAR(y[k], gamma[c] * (x[k] - rm[c]) / std::sqrt(rv[c] + 1e-5) + beta[c], 1e-12) << k;
+    }
 }
+
+INSTANTIATE_TEST_SUITE_P(Spatial, BatchnormForward, testing::Values(5, 1));
 
 TEST(GroupnormForward, MatchesNaiveDefinition) {
     const int N = 2, C = 6, S = 4, G = 3, Cg = 2;
@@ -175,9 +183,10 @@ TEST(GroupnormForward, OutputOfASampleDoesNotDependOnTheBatch) {
     }
 }
 
-TEST(BatchnormForward, Float32StatisticsStayAccurateAtLargeOffsets) {
-    // mean 1000, std 1: E[x^2] - E[x]^2 in float would lose the variance entirely
-    const int N = 4, C = 2, S = 1000;
+TEST_P(BatchnormForward, Float32StatisticsStayAccurateAtLargeOffsets) {
+    // mean 1000, std 1: E[x^2] - E[x]^2 in float would lose the variance entirely (4000 values a
+    // channel: 4 planes of 1000, or 4000 rows)
+    const int S = GetParam() == 1 ? 1 : 1000, N = 4000 / S, C = 2;
     std::vector<double> xd = make_input(N, C, 1, S, 1000, 1, -1, 17);
     std::vector<float> x(xd.begin(), xd.end()), y(x.size()), g = {1, 1}, b = {0, 0}, mean(C), inv(C), rm(C), rv(C, 1);
     std::vector<double> xr(x.begin(), x.end()), yr(x.size()), gd = {1, 1}, bd = {0, 0}, md(C), id(C);

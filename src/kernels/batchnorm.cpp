@@ -20,11 +20,34 @@ namespace dn {
 // Per channel the N planes are merged with Chan, Golub & LeVeque's pairwise update
 //   M2 = M2_a + M2_b + d^2 n_a n_b / (n_a + n_b),  d = mean_b - mean_a,
 // var = M2 / M (biased). A second pass writes y = (x - mu) * gamma / sqrt(var + eps) + beta.
+namespace {
+// Per channel: the mean and M2 = sum (x - mean)^2 of its N planes of S values.
 template <class T>
-void batchnorm_forward_train(const T* x, int N, int C, int S, const T* gamma, const T* beta, T* y, T* mean,
-                             T* inv_std, T* rolling_mean, T* rolling_var, double eps) {
-    const double M = static_cast<double>(N) * S;
-    const double m = kBatchnormMomentum;
+void channel_moments(const T* x, int N, int C, int S, std::vector<double>& mu, std::vector<double>& m2) {
+    mu.assign(C, 0.0);
+    m2.assign(C, 0.0);
+    if (S == 1) {
+        // Rows of C values ([connected] and the recurrent layers' blocks): the same shifted sums,
+        // K_c = the first row's value, accumulated a row at a time across the channels (a plane
+        // of one value pays the lanes' setup and fold for each value: ~70x slower, make bench's
+        // BM_BatchnormRowsTrainStep).
+        double *s1 = mu.data(), *s2 = m2.data();
+        for (int n = 0; n < N; ++n) {
+            const T* r = x + static_cast<size_t>(n) * C;
+#pragma omp simd
+            for (int c = 0; c < C; ++c) {
+                const double d = static_cast<double>(r[c]) - static_cast<double>(x[c]);
+                s1[c] += d;
+                s2[c] += d * d;
+            }
+        }
+        for (int c = 0; c < C; ++c) {
+            const double a = s1[c], b = s2[c];
+            mu[c] = static_cast<double>(x[c]) + a / N;
+            m2[c] = std::max(0.0, b - a * a / N);
+        }
+        return;
+    }
     const int planes = N * C;
     std::vector<double> pm(planes), pm2(planes);
 #pragma omp parallel for schedule(static)
@@ -36,54 +59,83 @@ void batchnorm_forward_train(const T* x, int N, int C, int S, const T* gamma, co
         pm[k] = static_cast<double>(K) + s1 / S;
         pm2[k] = std::max(0.0, s2 - s1 * s1 / S);
     }
-    std::vector<T> scale(C), shift(C);
     for (int c = 0; c < C; ++c) {
-        double mu_d = 0, m2 = 0, count = 0;
+        double count = 0;
         for (int n = 0; n < N; ++n) {
             const int k = n * C + c;
-            const double d = pm[k] - mu_d, tot = count + S;
-            mu_d += d * S / tot;
-            m2 += pm2[k] + d * d * count * S / tot;
+            const double d = pm[k] - mu[c], tot = count + S;
+            mu[c] += d * S / tot;
+            m2[c] += pm2[k] + d * d * count * S / tot;
             count = tot;
         }
+    }
+}
+
+// y = (x - mu_c) * k_c + b_c over every plane (x and y may be the same array).
+template <class T>
+void channel_scale_shift(const T* x, int N, int C, int S, const T* mu, const T* k, const T* b, T* y) {
+    if (S == 1) {
+        for (int n = 0; n < N; ++n) {
+            const T* r = x + static_cast<size_t>(n) * C;
+            T* o = y + static_cast<size_t>(n) * C;
+#pragma omp simd
+            for (int c = 0; c < C; ++c) o[c] = (r[c] - mu[c]) * k[c] + b[c];
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < N * C; ++p) {
+        const int c = p % C;
+        const T m = mu[c], sc = k[c], sh = b[c];
+        const T* xs = x + static_cast<size_t>(p) * S;
+        T* ys = y + static_cast<size_t>(p) * S;
+#pragma omp simd
+        for (int s = 0; s < S; ++s) ys[s] = (xs[s] - m) * sc + sh;
+    }
+}
+}  // namespace
+
+// Training forward. Per plane, one pass of the shifted-data algorithm in double: with K the plane's
+// first value, s1 = sum (x - K), s2 = sum (x - K)^2, then mean = K + s1/S and
+// M2 = s2 - s1^2/S. K is a sample of the plane, so x - K is on the scale of its spread and the
+// subtraction loses nothing to cancellation (unlike E[x^2] - E[x]^2: at mean 1e4 and std 1 that
+// would cancel 8 digits; here the error stays at double rounding of values of order std^2).
+// Per channel the N planes are merged with Chan, Golub & LeVeque's pairwise update
+//   M2 = M2_a + M2_b + d^2 n_a n_b / (n_a + n_b),  d = mean_b - mean_a,
+// var = M2 / M (biased). (With S = 1, one shifted pass over the rows, K the first row.) A second
+// pass writes y = (x - mu) * gamma / sqrt(var + eps) + beta.
+template <class T>
+void batchnorm_forward_train(const T* x, int N, int C, int S, const T* gamma, const T* beta, T* y, T* mean,
+                             T* inv_std, T* rolling_mean, T* rolling_var, double eps) {
+    const double M = static_cast<double>(N) * S;
+    const double m = kBatchnormMomentum;
+    std::vector<double> mus, m2s;
+    channel_moments(x, N, C, S, mus, m2s);
+    std::vector<T> scale(C);
+    for (int c = 0; c < C; ++c) {
+        const double mu_d = mus[c];
         const T mu = static_cast<T>(mu_d);
         // variance about the rounded mean the normalization subtracts
-        const double var = std::max(0.0, m2 / M) + (mu_d - mu) * (mu_d - mu);
+        const double var = std::max(0.0, m2s[c] / M) + (mu_d - mu) * (mu_d - mu);
         const double inv = 1.0 / std::sqrt(var + eps);
         mean[c] = mu;
         inv_std[c] = static_cast<T>(inv);
         scale[c] = static_cast<T>(gamma[c] * inv);
-        shift[c] = beta[c];
         if (rolling_mean) rolling_mean[c] = static_cast<T>((1 - m) * rolling_mean[c] + m * mu_d);
         if (rolling_var) {
             const double unbiased = M > 1 ? var * M / (M - 1) : var;
             rolling_var[c] = static_cast<T>((1 - m) * rolling_var[c] + m * unbiased);
         }
     }
-#pragma omp parallel for schedule(static)
-    for (int k = 0; k < planes; ++k) {
-        const int c = k % C;
-        const T mu = mean[c], sc = scale[c], b = shift[c];
-        const T* xs = x + static_cast<size_t>(k) * S;
-        T* ys = y + static_cast<size_t>(k) * S;
-#pragma omp simd
-        for (int s = 0; s < S; ++s) ys[s] = (xs[s] - mu) * sc + b;
-    }
+    channel_scale_shift(x, N, C, S, mean, scale.data(), beta, y);
 }
 
 template <class T>
 void batchnorm_forward_eval(const T* x, int N, int C, int S, const T* gamma, const T* beta, const T* rolling_mean,
                             const T* rolling_var, T* y, double eps) {
-#pragma omp parallel for schedule(static)
-    for (int k = 0; k < N * C; ++k) {
-        const int c = k % C;
-        const T sc = static_cast<T>(gamma[c] / std::sqrt(static_cast<double>(rolling_var[c]) + eps));
-        const T mu = rolling_mean[c], b = beta[c];
-        const T* xs = x + static_cast<size_t>(k) * S;
-        T* ys = y + static_cast<size_t>(k) * S;
-#pragma omp simd
-        for (int s = 0; s < S; ++s) ys[s] = (xs[s] - mu) * sc + b;
-    }
+    std::vector<T> scale(C);
+    for (int c = 0; c < C; ++c) scale[c] = static_cast<T>(gamma[c] / std::sqrt(static_cast<double>(rolling_var[c]) + eps));
+    channel_scale_shift(x, N, C, S, rolling_mean, scale.data(), beta, y);
 }
 
 namespace {
@@ -92,6 +144,22 @@ namespace {
 template <class T>
 void channel_sums(const T* x, const T* dy, int N, int C, int S, const T* mu, std::vector<double>& sdy,
                   std::vector<double>& sdyx) {
+    sdy.assign(C, 0.0);
+    sdyx.assign(C, 0.0);
+    if (S == 1) {  // rows of C values, as in channel_moments
+        double *a = sdy.data(), *b = sdyx.data();
+        for (int n = 0; n < N; ++n) {
+            const T* xr = x + static_cast<size_t>(n) * C;
+            const T* dr = dy + static_cast<size_t>(n) * C;
+#pragma omp simd
+            for (int c = 0; c < C; ++c) {
+                const double d = static_cast<double>(dr[c]);
+                a[c] += d;
+                b[c] += d * static_cast<double>(xr[c] - mu[c]);
+            }
+        }
+        return;
+    }
     const int planes = N * C;
     std::vector<double> a(planes), b(planes);
 #pragma omp parallel for schedule(static)
@@ -101,8 +169,6 @@ void channel_sums(const T* x, const T* dy, int N, int C, int S, const T* mu, std
         a[k] = u;
         b[k] = v;
     }
-    sdy.assign(C, 0.0);
-    sdyx.assign(C, 0.0);
     for (int k = 0; k < planes; ++k) {
         sdy[k % C] += a[k];
         sdyx[k % C] += b[k];
@@ -113,6 +179,21 @@ void channel_sums(const T* x, const T* dy, int N, int C, int S, const T* mu, std
 template <class T>
 void channel_affine(const T* x, const T* dy, int N, int C, int S, const T* mu, const std::vector<T>& k,
                     const std::vector<T>& c1, const std::vector<T>& c0, T* dx, bool accumulate) {
+    if (S == 1) {
+        for (int n = 0; n < N; ++n) {
+            const size_t off = static_cast<size_t>(n) * C;
+            const T *xs = x + off, *ds = dy + off;
+            T* o = dx + off;
+            if (accumulate) {
+#pragma omp simd
+                for (int c = 0; c < C; ++c) o[c] += k[c] * ds[c] + c1[c] * (xs[c] - mu[c]) + c0[c];
+            } else {
+#pragma omp simd
+                for (int c = 0; c < C; ++c) o[c] = k[c] * ds[c] + c1[c] * (xs[c] - mu[c]) + c0[c];
+            }
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < N * C; ++p) {
         const int c = p % C;
