@@ -76,14 +76,14 @@ int rnn_train(const std::string& cfgfile, const std::string& weightfile, const A
     check_char_net(*net, cfgfile);
     for (size_t i = 0; i < text.size(); ++i) check_byte(static_cast<unsigned char>(text[i]), net->inputs(), file, i);
     start_training(*net, weightfile, a);
-    // runs of consecutive bytes a pass, and their length: time_steps in networks with [rnn] or [lstm]
+    // runs of consecutive bytes a pass, and their length: time_steps in networks with [rnn], [lstm] or [gru]
     // (their pass holds batch/subdivisions * time_steps rows), else 1
     const int streams = std::max(1, net->cfg.batch / net->cfg.subdivisions), steps = net->batch / streams;
     const int V = net->inputs();
     const uint64_t seed = static_cast<uint64_t>(a.integer("-srand", 0));
     // Each pass reads `streams` runs of steps + 1 consecutive bytes at places drawn from (seed,
     // iteration, pass), so that a resumed run sees the same data: row t * streams + n is byte t of
-    // run n, labelled with byte t + 1. (A training pass starts [rnn] and [lstm] from a zero state,
+    // run n, labelled with byte t + 1. (A training pass starts [rnn], [lstm] and [gru] from a zero state,
     // as Darknet's [rnn] does, so runs need not continue one another.)
     BatchLoader load = [&](int64_t it, int pass, float* X, float* Y) {
         std::mt19937_64 g(seed * 1000003ull + static_cast<uint64_t>(it) * 97ull + static_cast<uint64_t>(pass));

@@ -11,7 +11,7 @@ the parameter gradients of:
     conv2d holding AlexeyAB's blur (the 3x3 binomial / 16 with padding 1, or the 2x2 box / 4) at
     the stride; [maxpool] antialiasing=1 likewise after max_pool2d;
   - [l2norm] with torch.nn.functional.normalize over the channels; [logistic] with torch.sigmoid;
-  - [rnn] and [lstm] with their recurrences unrolled in torch over the time steps (autograd
+  - [rnn], [lstm] and [gru] with their recurrences unrolled in torch over the time steps (autograd
     through time; with batch_normalize=1, F.batch_norm on each step's batch statistics).
 Exit status 0 when everything agrees to 1e-4, 1 otherwise, 77 when torch is not installed.
 """
@@ -157,25 +157,36 @@ ok &= check_rnn("rnn leaky shortcut logistic", "activation=leaky\nshortcut=1\nlo
                 torch.sigmoid, True, False)
 
 
-def check_lstm(name, keys, T, bn, N=N):
-    """[lstm] over T steps against the cell unrolled in torch (gates i, f, o, g from the state
-    blocks W_q h and the input blocks U_q x, pjreddie's block order)."""
-    O, I = 4, C * H * W
-    net = torch_check.make_net("time_steps=%d\n[lstm]\noutput=%d\n%s" % (T, O, keys), N, C, H, W)
+def gated_values(K, O, I, bn):
+    """Random parameters of K blocks of O units (pjreddie's order: the K/2 state blocks, O -> O,
+    then the K/2 input blocks, I -> O)."""
     values = {}
-    for k in range(8):
+    for k in range(K):
         values["biases#%d" % k] = rng.uniform(-1, 1, O).astype(np.float32)
-        values["weights#%d" % k] = rng.uniform(-1, 1, O * (O if k < 4 else I)).astype(np.float32)
+        values["weights#%d" % k] = rng.uniform(-1, 1, O * (O if k < K // 2 else I)).astype(np.float32)
         if bn:
             values["scales#%d" % k] = rng.uniform(0.5, 1.5, O).astype(np.float32)
-    y, dy, dx, xt, pt = run_steps(net, values, T, N, I)
+    return values
 
+
+def gated_block(pt, O, bn):
+    """Block k of v in torch: W_k v + b_k, or F.batch_norm of W_k v on the step's statistics."""
     def block(k, v):
         z = v @ pt["weights#%d" % k].view(O, -1).T
         if bn:
             return F.batch_norm(z, None, None, pt["scales#%d" % k], pt["biases#%d" % k], training=True, eps=1e-5)
         return z + pt["biases#%d" % k]
+    return block
 
+
+def check_lstm(name, keys, T, bn, N=N):
+    """[lstm] over T steps against the cell unrolled in torch (gates i, f, o, g from the state
+    blocks W_q h and the input blocks U_q x, pjreddie's block order)."""
+    O, I = 4, C * H * W
+    net = torch_check.make_net("time_steps=%d\n[lstm]\noutput=%d\n%s" % (T, O, keys), N, C, H, W)
+    values = gated_values(8, O, I, bn)
+    y, dy, dx, xt, pt = run_steps(net, values, T, N, I)
+    block = gated_block(pt, O, bn)
     h, c, ys = torch.zeros(N, O), torch.zeros(N, O), []
     for t in range(T):
         z = [block(q, h) + block(q + 4, xt[t]) for q in range(4)]
@@ -186,11 +197,31 @@ def check_lstm(name, keys, T, bn, N=N):
     return report_steps(name, net, y, dy, dx, torch.stack(ys).reshape(T * N, O), xt, values, pt)
 
 
+def check_gru(name, keys, T, bn, squash, N=N):
+    """[gru] over T steps against Cho et al.'s cell unrolled in torch, in pjreddie's form (blocks
+    W_z, W_r, W_h, U_z, U_r, U_h; h = z h + (1 - z) hc; W_h reads r h)."""
+    O, I = 4, C * H * W
+    net = torch_check.make_net("time_steps=%d\n[gru]\noutput=%d\n%s" % (T, O, keys), N, C, H, W)
+    values = gated_values(6, O, I, bn)
+    y, dy, dx, xt, pt = run_steps(net, values, T, N, I)
+    block = gated_block(pt, O, bn)
+    h, ys = torch.zeros(N, O), []
+    for t in range(T):
+        z = torch.sigmoid(block(0, h) + block(3, xt[t]))
+        r = torch.sigmoid(block(1, h) + block(4, xt[t]))
+        hc = squash(block(2, r * h) + block(5, xt[t]))
+        h = z * h + (1 - z) * hc
+        ys.append(h)
+    return report_steps(name, net, y, dy, dx, torch.stack(ys).reshape(T * N, O), xt, values, pt)
+
+
 ok &= check_lstm("lstm", "", 3, False)
 # the state blocks see h_0 = 0 at the first step: a batchnorm of identical rows (6 streams)
 ok &= check_lstm("lstm batchnorm", "batch_normalize=1\n", 3, True, N=6)
 # batchnorm over 2 rows has no gradient (the normalized pair is always -1, +1): 6 streams here
 ok &= check_rnn("rnn batchnorm shortcut", "activation=logistic\nbatch_normalize=1\nshortcut=1\n", 3, torch.sigmoid,
                 torch.sigmoid, True, True, N=6)
+ok &= check_gru("gru (logistic candidate)", "", 4, False, torch.sigmoid)
+ok &= check_gru("gru tanh batchnorm", "tanh=1\nbatch_normalize=1\n", 3, True, torch.tanh, N=6)
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)

@@ -49,6 +49,13 @@ std::vector<LayerCase> layer_cases() {
         {"lstm_bn_eval", net_cfg(2, 2, 1, 2) + "time_steps=2\n[lstm]\noutput=3\nbatch_normalize=1\n", 0, false},
         {"lstm_after_conv", net_cfg(2, 2, 2, 2) + "time_steps=2\n[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
                                                   "[lstm]\noutput=3\n", 1},
+        // [gru]: the reset gate's path through W_h's input, the logistic (default) and tanh
+        // candidates, per-step batchnorm of all six blocks
+        {"gru", net_cfg(2, 3, 1, 2) + "time_steps=3\n[gru]\noutput=4\n", 0},
+        {"gru_bn_tanh", net_cfg(3, 2, 2, 1) + "time_steps=3\n[gru]\noutput=3\nbatch_normalize=1\ntanh=1\n", 0},
+        {"gru_bn_eval", net_cfg(2, 2, 1, 2) + "time_steps=2\n[gru]\noutput=3\nbatch_normalize=1\n", 0, false},
+        {"gru_after_conv", net_cfg(2, 2, 2, 2) + "time_steps=2\n[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+                                                 "[gru]\noutput=3\ntanh=1\n", 1},
         {"rnn_after_conv", net_cfg(2, 2, 3, 3) + "time_steps=2\n[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=linear\n"
                                                  "[rnn]\noutput=3\nshortcut=1\nactivation=logistic\n", 1},
         {"maxpool_2x2", in + "[maxpool]\nsize=2\nstride=2\n", 0},

@@ -125,6 +125,9 @@ std::vector<GpuCase> gpu_cases() {
         {"lstm", "[lstm]\noutput=5\n", 3, 2, 2, true, false, 2, 0.2f, "time_steps=3\n"},
         {"lstm_bn", "[lstm]\noutput=4\nbatch_normalize=1\n", 3, 2, 2, true, false, 4, 0.2f, "time_steps=3\n"},
         {"lstm_bn_eval", "[lstm]\noutput=4\nbatch_normalize=1\n", 2, 1, 3, false, false, 2, 0.2f, "time_steps=2\n"},
+        {"gru", "[gru]\noutput=5\n", 3, 2, 2, true, false, 2, 0.2f, "time_steps=3\n"},
+        {"gru_bn_tanh", "[gru]\noutput=4\nbatch_normalize=1\ntanh=1\n", 3, 2, 2, true, false, 4, 0.2f, "time_steps=3\n"},
+        {"gru_bn_eval", "[gru]\noutput=4\nbatch_normalize=1\n", 2, 1, 3, false, false, 2, 0.2f, "time_steps=2\n"},
         {"rnn_bn_eval", "[rnn]\noutput=4\nhidden=3\nbatch_normalize=1\nactivation=leaky\n", 2, 1, 3, false, false, 2, 0.2f,
          "time_steps=2\n"},
         // a warp per group (70 elements: two full passes of the lanes and a tail) and a thread per
@@ -458,9 +461,9 @@ TEST(GpuAgreementNet, ClassifierTrainFollowsTheCpu) {
     expect_loss_curves_close(gpu, cpu, 12, 1e-3);
 }
 
-// `rnn train -i 0` and `-nogpu` on the same text and seed follow the same loss curve: [rnn]'s and
-// [lstm]'s back-propagation through time with per-step batchnorm, the shortcut, and SGD on the
-// device. (An [lstm] with batchnorm here, eight blocks normalized over 4 rows each step, makes
+// `rnn train -i 0` and `-nogpu` on the same text and seed follow the same loss curve: [rnn]'s,
+// [lstm]'s and [gru]'s back-propagation through time with per-step batchnorm, the shortcut, and
+// SGD on the device. (An [lstm] with batchnorm here, eight blocks normalized over 4 rows each step, makes
 // the run chaotic: a 1e-6 change of the learning rate moves the CPU's own curve by ~1e-4 by
 // iteration 10, and the devices' last-bit differences likewise; its batchnorm is the per-layer
 // case lstm_bn's.)
@@ -473,7 +476,8 @@ TEST(GpuAgreementNet, RnnTrainFollowsTheCpu) {
     write_text(dir + "/t.cfg",
                "[net]\ninputs=128\nbatch=4\ntime_steps=6\nmomentum=0.9\ndecay=0.0005\nlearning_rate=0.05\n"
                "max_batches=12\n[rnn]\nbatch_normalize=1\noutput=24\nhidden=20\nshortcut=1\nactivation=leaky\n"
-               "[lstm]\noutput=16\n[connected]\noutput=128\nactivation=linear\n[softmax]\n");
+               "[lstm]\noutput=16\n[gru]\noutput=16\ntanh=1\n[connected]\noutput=128\nactivation=linear\n"
+               "[softmax]\n");
     auto train = [&](const std::string& dev, const std::string& chart) {
         int rc = -1;
         const std::string out = run("cd " + dir + " && " + darknet_path() + " " + dev + " rnn train t.cfg -file t.txt " +

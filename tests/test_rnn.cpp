@@ -1,4 +1,4 @@
-// pjreddie's [rnn] and [lstm] against their equations worked here by hand, the state a non-training pass
+// pjreddie's [rnn], [lstm] and [gru] against their equations worked here by hand, the state a non-training pass
 // carries to the next, [net] time_steps, and the Darknet weights layout. Gradients against finite
 // differences: tests/test_backward.cpp; the GPU against the CPU: tests/test_gpu_agreement.cpp.
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include "darknet/network.hpp"
 #include "darknet/weights.hpp"
 #include "gradcheck.hpp"
+#include "layers/gru_layer.hpp"
 #include "layers/lstm_layer.hpp"
 #include "layers/rnn_layer.hpp"
 #include "test_util.hpp"
@@ -36,6 +37,56 @@ void set_scalars(Network<double>& net, double a, double p, double c, double q, d
 }
 
 const char* kScalarRnn = "[rnn]\noutput=1\nhidden=1\nactivation=linear\n";
+
+// A gated layer ([lstm], [gru]: `layers`, 3 outputs, 2 inputs, 2 streams): three one-step
+// non-training passes give one three-step pass's outputs, and after reset_state() the three-step
+// pass gives its first outputs again.
+template <class L>
+void expect_passes_carry(const std::string& layers, int param_seed, int input_seed) {
+    auto three = net_from<double>(net_cfg(2, 2, 1, 1) + "time_steps=3\n" + layers);
+    auto one = net_from<double>(net_cfg(2, 2, 1, 1) + "time_steps=1\n" + layers);
+    randomize_params(*three, param_seed);
+    copy_params(*three, *one);
+    const std::vector<double> x = dn::test::make_input(6, 2, 1, 1, 0.3, 1, -1, input_seed);
+    const double* y3 = three->forward(x.data(), false);
+    const std::vector<double> want(y3, y3 + 18);
+    for (int t = 0; t < 3; ++t) {
+        const double* y = one->forward(x.data() + t * 4, false);
+        for (int i = 0; i < 6; ++i) EXPECT_NEAR(y[i], want[t * 6 + i], 1e-13) << "step " << t << " value " << i;
+    }
+    dynamic_cast<L&>(*three->layers[0]).reset_state();
+    y3 = three->forward(x.data(), false);
+    for (int i = 0; i < 18; ++i) EXPECT_EQ(y3[i], want[i]) << i;
+}
+
+// A gated layer's weights file (section `name`, batch-normalized, 3 inputs, 2 outputs): K blocks
+// laid out as [connected] layers, the K/2 state blocks (output -> output) first; each value v of
+// block q written as 1000 (q + 1) + v lands in that block's arrays, and saving writes it back.
+template <class L, int K>
+void expect_block_layout(const std::string& name) {
+    const int I = 3, O = 2;
+    auto net = net_from<float>("[net]\ninputs=3\ntime_steps=2\n[" + name + "]\noutput=2\nbatch_normalize=1\n");
+    std::vector<char> bytes = weights_bytes(*net);
+    const size_t header = 20, w_block = O + O * O + 3 * O, u_block = O + I * O + 3 * O;
+    ASSERT_EQ(bytes.size(), header + 4 * (K / 2 * w_block + K / 2 * u_block));
+    size_t off = header;
+    for (int q = 0; q < K; ++q)
+        for (size_t v = 0; v < (q < K / 2 ? w_block : u_block); ++v, off += 4) {
+            float f = 1000.f * (q + 1) + v;
+            std::memcpy(bytes.data() + off, &f, 4);
+        }
+    load_weights_bytes(*net, bytes, "t.weights");
+    auto& l = dynamic_cast<L&>(*net->layers[0]);
+    for (int q = 0; q < K; ++q) {
+        const Dense<float>& d = l.gates[q];
+        EXPECT_EQ(d.inputs, q < K / 2 ? O : I) << q;
+        const float base = 1000.f * (q + 1);
+        EXPECT_EQ(d.biases[0], base) << q;
+        EXPECT_EQ(d.weights[0], base + O) << q;
+        EXPECT_EQ(d.bn.rolling_variance[O - 1], base + O + d.weights.size() + 3 * O - 1) << q;
+    }
+    EXPECT_TRUE(weights_bytes(*net) == bytes);
+}
 
 }  // namespace
 
@@ -184,51 +235,58 @@ TEST(Lstm, StepsByHand) {
 
 // As [rnn]: three one-step non-training passes give one three-step pass's outputs (h and c carry).
 TEST(Lstm, NonTrainingPassesCarryTheState) {
-    const std::string layers = "[lstm]\noutput=3\nbatch_normalize=1\n";
-    auto three = net_from<double>(net_cfg(2, 2, 1, 1) + "time_steps=3\n" + layers);
-    auto one = net_from<double>(net_cfg(2, 2, 1, 1) + "time_steps=1\n" + layers);
-    randomize_params(*three, 5);
-    copy_params(*three, *one);
-    const std::vector<double> x = dn::test::make_input(6, 2, 1, 1, 0.3, 1, -1, 8);
-    const double* y3 = three->forward(x.data(), false);
-    const std::vector<double> want(y3, y3 + 18);
-    for (int t = 0; t < 3; ++t) {
-        const double* y = one->forward(x.data() + t * 4, false);
-        for (int i = 0; i < 6; ++i) EXPECT_NEAR(y[i], want[t * 6 + i], 1e-13) << "step " << t << " value " << i;
-    }
-    dynamic_cast<LstmLayer<double>&>(*three->layers[0]).reset_state();
-    y3 = three->forward(x.data(), false);
-    for (int i = 0; i < 18; ++i) EXPECT_EQ(y3[i], want[i]) << i;
+    expect_passes_carry<LstmLayer<double>>("[lstm]\noutput=3\nbatch_normalize=1\n", 5, 8);
 }
 
 // pjreddie's file layout: W_i, W_f, W_o, W_g (output -> output), U_i, U_f, U_o, U_g (inputs ->
 // output), each a [connected].
-TEST(Lstm, WeightsAreEightConnectedBlocksInPjreddiesOrder) {
-    const int I = 3, O = 2;
-    auto net = net_from<float>("[net]\ninputs=3\ntime_steps=2\n[lstm]\noutput=2\nbatch_normalize=1\n");
-    std::vector<char> bytes = weights_bytes(*net);
-    const size_t header = 20, w_block = O + O * O + 3 * O, u_block = O + I * O + 3 * O;
-    ASSERT_EQ(bytes.size(), header + 4 * (4 * w_block + 4 * u_block));
-    size_t off = header;
-    for (int q = 0; q < 8; ++q)
-        for (size_t v = 0; v < (q < 4 ? w_block : u_block); ++v, off += 4) {
-            float f = 1000.f * (q + 1) + v;
-            std::memcpy(bytes.data() + off, &f, 4);
+TEST(Lstm, WeightsAreEightConnectedBlocksInPjreddiesOrder) { expect_block_layout<LstmLayer<float>, 8>("lstm"); }
+
+// [gru] on scalars, with the logistic candidate (pjreddie's default) and tanh=1: z and r from
+// their state (W h + b) and input (U x + b') blocks, hc = squash(W_h (r h) + b_h + U_h x + b'_h),
+// h = z h + (1 - z) hc, from a zero state.
+TEST(Gru, StepsByHand) {
+    for (int use_tanh : {0, 1}) {
+        SCOPED_TRACE(use_tanh);
+        auto net = net_from<double>(net_cfg(1, 1, 1, 1) + "time_steps=4\n[gru]\noutput=1\ntanh=" +
+                                    std::to_string(use_tanh) + "\n");
+        auto ps = net->layers[0]->params();
+        ASSERT_EQ(ps.size(), 12u);
+        double b[6], w[6];  // blocks W_z, W_r, W_h, U_z, U_r, U_h
+        for (int q = 0; q < 6; ++q) {
+            b[q] = 0.15 * (q - 2);
+            w[q] = 0.4 + 0.3 * q * (q % 2 ? -1 : 1);
+            ps[2 * q].value[0] = b[q];
+            ps[2 * q + 1].value[0] = w[q];
         }
-    load_weights_bytes(*net, bytes, "t.weights");
-    auto& lstm = dynamic_cast<LstmLayer<float>&>(*net->layers[0]);
-    for (int q = 0; q < 8; ++q) {
-        const Dense<float>& d = lstm.gates[q];
-        EXPECT_EQ(d.inputs, q < 4 ? O : I) << q;
-        const float base = 1000.f * (q + 1);
-        EXPECT_EQ(d.biases[0], base) << q;
-        EXPECT_EQ(d.weights[0], base + O) << q;
-        EXPECT_EQ(d.bn.rolling_variance[O - 1], base + O + d.weights.size() + 3 * O - 1) << q;
+        const std::vector<double> x = {0.7, -1.2, 2.0, 0.3};
+        const double* y = net->forward(x.data(), true);
+        auto sig = [](double v) { return 1 / (1 + std::exp(-v)); };
+        double h = 0;
+        for (int t = 0; t < 4; ++t) {
+            const double z = sig(w[0] * h + b[0] + w[3] * x[t] + b[3]);
+            const double r = sig(w[1] * h + b[1] + w[4] * x[t] + b[4]);
+            const double pre = w[2] * (r * h) + b[2] + w[5] * x[t] + b[5];
+            const double hc = use_tanh ? std::tanh(pre) : sig(pre);
+            h = z * h + (1 - z) * hc;
+            EXPECT_NEAR(y[t], h, 1e-15) << "step " << t;
+        }
     }
-    EXPECT_TRUE(weights_bytes(*net) == bytes);
+    EXPECT_NE(error_of([] { net_from<float>("[net]\ninputs=3\n[gru]\noutput=2\ntanh=2\n"); }).find("key 'tanh'"),
+              std::string::npos);
 }
 
-// `darknet rnn train` learns a small vocabulary's text with an [rnn] and with an [lstm] (the
+// As [rnn]: three one-step non-training passes give one three-step pass's outputs; reset_state()
+// forgets the carried state.
+TEST(Gru, NonTrainingPassesCarryTheState) {
+    expect_passes_carry<GruLayer<double>>("[gru]\noutput=3\nbatch_normalize=1\ntanh=1\n", 6, 4);
+}
+
+// pjreddie's file layout: W_z, W_r, W_h (output -> output), then U_z, U_r, U_h (inputs -> output),
+// each a [connected].
+TEST(Gru, WeightsAreSixConnectedBlocksInPjreddiesOrder) { expect_block_layout<GruLayer<float>, 6>("gru"); }
+
+// `darknet rnn train` learns a small vocabulary's text with an [rnn], an [lstm] and a [gru] (the
 // loss per byte falls from ln 128), then `rnn generate` writes only words of it and `rnn valid`
 // measures far fewer bits per byte than the untrained network's log2(128) = 7.
 class RnnCli : public testing::TestWithParam<const char*> {};
@@ -283,5 +341,8 @@ TEST_P(RnnCli, TrainGenerateValid) {
 
 INSTANTIATE_TEST_SUITE_P(Layers, RnnCli,
                          testing::Values("[rnn]\nbatch_normalize=1\noutput=48\nhidden=48\nactivation=leaky\n",
-                                         "[lstm]\nbatch_normalize=1\noutput=48\n"),
-                         [](const testing::TestParamInfo<const char*>& i) { return i.index == 0 ? "rnn" : "lstm"; });
+                                         "[lstm]\nbatch_normalize=1\noutput=48\n",
+                                         "[gru]\nbatch_normalize=1\noutput=48\ntanh=1\n"),
+                         [](const testing::TestParamInfo<const char*>& i) {
+                             return std::string(i.index == 0 ? "rnn" : i.index == 1 ? "lstm" : "gru");
+                         });

@@ -134,8 +134,9 @@ std::unique_ptr<Network<T>> Network<T>::from_cfg(const Cfg& cfg, int batch_overr
     // Darknet's time_steps: a pass of a recurrent network holds that many rows per image (one per
     // step, time-major). Other networks read the key and leave the pass alone (Darknet multiplies
     // their pass too, for AlexeyAB's track=1 sequential loading, which is not implemented here).
-    const bool recurrent = std::any_of(cfg.sections.begin(), cfg.sections.end(),
-                                       [](const CfgSection& s) { return s.name == "rnn" || s.name == "lstm"; });
+    const bool recurrent = std::any_of(cfg.sections.begin(), cfg.sections.end(), [](const CfgSection& s) {
+        return s.name == "rnn" || s.name == "lstm" || s.name == "gru";
+    });
     if (recurrent) {
         const long long rows = static_cast<long long>(net->batch) * net->cfg.time_steps;
         if (rows > INT_MAX)

@@ -159,6 +159,17 @@ void lstm_forward_gpu(size_t n, const float* const z[8], const float* c_prev, fl
 void lstm_backward_gpu(size_t n, const float* dh, const float* dc_next, const float* i, const float* f, const float* o,
                        const float* g, const float* c, const float* c_prev, float* dzi, float* dzf, float* dzo,
                        float* dzg, float* dc_prev);
+/// [gru]'s cell over n values (kernels/gru.hpp, a thread per value): the gates z, r and the reset
+/// state r h_prev; the candidate and new state; their backward passes (dh_prev: written by
+/// gru_state_backward_gpu, added to by gru_reset_backward_gpu).
+void gru_gates_gpu(size_t n, const float* wz, const float* uz, const float* wr, const float* ur, const float* h_prev,
+                   float* z, float* r, float* s);
+void gru_state_gpu(size_t n, const float* wh, const float* uh, const float* z, const float* h_prev, bool use_tanh,
+                   float* hc, float* h);
+void gru_state_backward_gpu(size_t n, const float* dh, const float* z, const float* hc, const float* h_prev,
+                            bool use_tanh, float* dzz, float* dzh, float* dh_prev);
+void gru_reset_backward_gpu(size_t n, const float* ds, const float* r, const float* h_prev, float* dzr,
+                            float* dh_prev);
 /// Softmax over `groups` groups per image of n elements at `stride` (spatial: one group per
 /// position over the channels), temperature 1/inv_t.
 void softmax_forward_gpu(const float* x, int batch, int per_image, int groups, int n, int stride, int group_stride,

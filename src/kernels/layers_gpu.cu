@@ -1,5 +1,5 @@
 // Small GPU kernels of the data-movement layers (maxpool, avgpool, local_avgpool, upsample,
-// shortcut, reorg, scale_channels, dropout, crop, local, antialiasing's blur, l2norm, softmax, lstm's cell); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
+// shortcut, reorg, scale_channels, dropout, crop, local, antialiasing's blur, l2norm, softmax, lstm's and gru's cells); each mirrors the CPU loop of its layer in src/layers. Every backward is a gather (no
 // atomics), so GPU results are bit-repeatable run to run. Kernels launch through DN_LAUNCH, so
 // tests/test_gpu_emu_layers.cpp runs this file on the CPU against the CPU layers.
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "kernels/cost.hpp"
 #include "kernels/blur.hpp"
 #include "kernels/l2norm.hpp"
+#include "kernels/gru.hpp"
 #include "kernels/lstm.hpp"
 #include "kernels/crop.hpp"
 #include "kernels/local.hpp"
@@ -725,6 +726,58 @@ void lstm_backward_gpu(size_t n, const float* dh, const float* dc_next, const fl
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, lstm_backward_k)(n, dh, dc_next, i, f, o, g, c, c_prev, dzi, dzf, dzo, dzg,
                                                              dc_prev);
+    DN_KERNEL_CHECK();
+}
+
+namespace {
+
+__global__ void gru_gates_k(size_t n, const float* wz, const float* uz, const float* wr, const float* ur,
+                            const float* h_prev, float* z, float* r, float* s) {
+    DN_GRID_FOR(k, n) { gru_gates_at(wz[k], uz[k], wr[k], ur[k], h_prev[k], z + k, r + k, s + k); }
+}
+
+__global__ void gru_state_k(size_t n, const float* wh, const float* uh, const float* z, const float* h_prev,
+                            bool use_tanh, float* hc, float* h) {
+    DN_GRID_FOR(k, n) { gru_state_at(wh[k], uh[k], z[k], h_prev[k], use_tanh, hc + k, h + k); }
+}
+
+__global__ void gru_state_backward_k(size_t n, const float* dh, const float* z, const float* hc, const float* h_prev,
+                                     bool use_tanh, float* dzz, float* dzh, float* dh_prev) {
+    DN_GRID_FOR(k, n) { gru_state_backward_at(dh[k], z[k], hc[k], h_prev[k], use_tanh, dzz + k, dzh + k, dh_prev + k); }
+}
+
+__global__ void gru_reset_backward_k(size_t n, const float* ds, const float* r, const float* h_prev, float* dzr,
+                                     float* dh_prev) {
+    DN_GRID_FOR(k, n) { gru_reset_backward_at(ds[k], r[k], h_prev[k], dzr + k, dh_prev + k); }
+}
+
+}  // namespace
+
+void gru_gates_gpu(size_t n, const float* wz, const float* uz, const float* wr, const float* ur, const float* h_prev,
+                   float* z, float* r, float* s) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, gru_gates_k)(n, wz, uz, wr, ur, h_prev, z, r, s);
+    DN_KERNEL_CHECK();
+}
+
+void gru_state_gpu(size_t n, const float* wh, const float* uh, const float* z, const float* h_prev, bool use_tanh,
+                   float* hc, float* h) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, gru_state_k)(n, wh, uh, z, h_prev, use_tanh, hc, h);
+    DN_KERNEL_CHECK();
+}
+
+void gru_state_backward_gpu(size_t n, const float* dh, const float* z, const float* hc, const float* h_prev,
+                            bool use_tanh, float* dzz, float* dzh, float* dh_prev) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, gru_state_backward_k)(n, dh, z, hc, h_prev, use_tanh, dzz, dzh, dh_prev);
+    DN_KERNEL_CHECK();
+}
+
+void gru_reset_backward_gpu(size_t n, const float* ds, const float* r, const float* h_prev, float* dzr,
+                            float* dh_prev) {
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, gru_reset_backward_k)(n, ds, r, h_prev, dzr, dh_prev);
     DN_KERNEL_CHECK();
 }
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <vector>
 
+#include "gate_steps.hpp"
 #include "recurrent_layer.hpp"
 #include "darknet/layer.hpp"
 #include "layers/gpu_decls.hpp"
@@ -42,8 +43,7 @@ public:
     struct Saved {
         Buf h, c, carry_h, carry_c;              ///< h_0..h_T, c_0..c_T [(T+1) N O]; the carried h_0, c_0
         std::array<Buf, 4> act;                  ///< i, f, o, g of each step [T N O]
-        std::array<Buf, 8> out, pre;             ///< each block's output (one step), its W x (all steps)
-        std::array<std::vector<Buf>, 8> mean, inv_std;  ///< batchnorm statistics of each step
+        GateBuffers<Buf, 8> gates;               ///< the blocks' outputs, inputs and statistics
         Buf dh, dh_next, dc_next, dc_prev, dzc;  ///< backward scratch [N O]
         std::array<Buf, 4> dz;
     };

@@ -5,21 +5,25 @@
 #include <cstddef>
 #include <utility>
 
+#include "gate_steps.hpp"
 #include "lstm_layer.hpp"
 
 namespace dn {
 
 template <class Ops>
-struct LstmSteps {
+struct LstmSteps : GateSteps<Ops, LstmLayer<typename Ops::T>, 8> {
+    using Base = GateSteps<Ops, LstmLayer<typename Ops::T>, 8>;
     using T = typename Ops::T;
     using Buf = typename Ops::Buf;
-    LstmLayer<T>& l;
-    Ops& ops;
+    using Base::gate_backward;
+    using Base::gate_forward;
+    using Base::l;
+    using Base::NI;
+    using Base::NO;
     typename LstmLayer<T>::template Saved<Buf>& s;
 
-    int N() const { return l.streams(); }
-    size_t NO() const { return static_cast<size_t>(N()) * l.outputs(); }
-    size_t NI() const { return static_cast<size_t>(N()) * l.inputs(); }
+    LstmSteps(LstmLayer<T>& layer, Ops& o, typename LstmLayer<T>::template Saved<Buf>& saved)
+        : Base{layer, o, saved.gates}, s(saved) {}
 
     void size() {
         const size_t no = NO(), T_ = static_cast<size_t>(l.steps);
@@ -27,34 +31,7 @@ struct LstmSteps {
         Ops::resize(s.c, (T_ + 1) * no);
         if (s.carry_h.size() != no) Ops::resize(s.carry_h, no), Ops::resize(s.carry_c, no);
         for (auto& a : s.act) Ops::resize(a, T_ * no);
-        for (int q = 0; q < 8; ++q) {
-            const Dense<T>& d = l.gates[q];
-            Ops::resize(s.out[q], no);
-            Ops::resize(s.pre[q], d.batch_normalize ? T_ * no : 0);
-            s.mean[q].resize(d.batch_normalize ? T_ : 0);
-            s.inv_std[q].resize(d.batch_normalize ? T_ : 0);
-            for (size_t t = 0; d.batch_normalize && t < T_; ++t) {
-                Ops::resize(s.mean[q][t], d.outputs);
-                Ops::resize(s.inv_std[q][t], d.outputs);
-            }
-        }
-    }
-
-    T* pre(int q, int t) { return s.pre[q].empty() ? nullptr : s.pre[q].data() + t * NO(); }
-
-    void gate_forward(int q, int t, const T* x, bool train) {
-        Dense<T>& d = l.gates[q];
-        if (d.batch_normalize) Ops::swap_stats(d, s.mean[q][t], s.inv_std[q][t]);
-        ops.gate_forward(q, x, N(), s.out[q].data(), pre(q, t), nullptr, train);
-        if (d.batch_normalize) Ops::swap_stats(d, s.mean[q][t], s.inv_std[q][t]);
-    }
-
-    // dz: dL/dz of the block's (linear) output, consumed; the output itself is not read.
-    void gate_backward(int q, int t, const T* x, T* dz, T* dx) {
-        Dense<T>& d = l.gates[q];
-        if (d.batch_normalize) Ops::swap_stats(d, s.mean[q][t], s.inv_std[q][t]);
-        ops.gate_backward(q, x, N(), dz, dz, pre(q, t), nullptr, dx);
-        if (d.batch_normalize) Ops::swap_stats(d, s.mean[q][t], s.inv_std[q][t]);
+        this->size_gates();
     }
 
     T* act(int k, int t) { return s.act[k].data() + t * NO(); }
@@ -74,7 +51,7 @@ struct LstmSteps {
             for (int q = 0; q < 4; ++q) gate_forward(q, t, H + t * no, train);
             for (int q = 4; q < 8; ++q) gate_forward(q, t, x + t * ni, train);
             const T* z[8];
-            for (int q = 0; q < 8; ++q) z[q] = s.out[q].data();
+            for (int q = 0; q < 8; ++q) z[q] = this->out(q);
             Ops::lstm_forward(no, z, C + t * no, act(0, t), act(1, t), act(2, t), act(3, t), C + (t + 1) * no,
                               H + (t + 1) * no);
             Ops::copy(H + (t + 1) * no, out + t * no, no);

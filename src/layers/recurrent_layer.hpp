@@ -50,6 +50,9 @@ public:
         return f;
     }
 
+    /// Streams of a pass: its rows / time_steps.
+    int streams() const { return this->batch / steps; }
+
 protected:
     /// steps = [net] time_steps; throws dn::Error naming the section when the pass's rows are not
     /// a multiple of it.
@@ -58,8 +61,6 @@ protected:
         if (b.batch % steps != 0)
             b.section.error_section(strfmt("the pass holds %d rows, not a multiple of [net] time_steps=%d", b.batch, steps));
     }
-    /// Streams of a pass: its rows / time_steps.
-    int streams() const { return this->batch / steps; }
     /// Index of block g's biases in params() (its device arrays: Layer::gpu_value(name, first)).
     size_t first_param(int g) const {
         size_t k = 0;

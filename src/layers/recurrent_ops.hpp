@@ -1,4 +1,4 @@
-// The primitives the recurrent layers' step loops (rnn_steps.hpp, lstm_layer.cpp/.cu) run on:
+// The primitives the recurrent layers' step loops (rnn_steps.hpp, lstm_steps.hpp, gru_steps.hpp) run on:
 // HostOps (std::vector buffers, loops, Dense's CPU math) and, in GPU builds, DeviceOps
 // (DeviceBuffer, BLAS-1 kernels, Dense's GPU twins). L is the layer: its `gates` are its Dense
 // blocks, in params() order.
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dense.hpp"
+#include "kernels/gru.hpp"
 #include "kernels/lstm.hpp"
 #ifdef DN_GPU
 #include "darknet/cuda.hpp"
@@ -54,6 +55,23 @@ struct HostOps {
             lstm_backward_at(dh[k], dc_next[k], i[k], f[k], o[k], g[k], c[k], c_prev[k], dzi + k, dzf + k, dzo + k,
                              dzg + k, dc_prev + k);
     }
+    /// [gru]'s cell over n values (kernels/gru.hpp): the gates and reset state, then the
+    /// candidate and new state; their backward passes.
+    static void gru_gates(size_t n, const T* wz, const T* uz, const T* wr, const T* ur, const T* h_prev, T* z, T* r,
+                          T* s) {
+        for (size_t k = 0; k < n; ++k) gru_gates_at(wz[k], uz[k], wr[k], ur[k], h_prev[k], z + k, r + k, s + k);
+    }
+    static void gru_state(size_t n, const T* wh, const T* uh, const T* z, const T* h_prev, bool use_tanh, T* hc, T* h) {
+        for (size_t k = 0; k < n; ++k) gru_state_at(wh[k], uh[k], z[k], h_prev[k], use_tanh, hc + k, h + k);
+    }
+    static void gru_state_backward(size_t n, const T* dh, const T* z, const T* hc, const T* h_prev, bool use_tanh,
+                                   T* dzz, T* dzh, T* dh_prev) {
+        for (size_t k = 0; k < n; ++k)
+            gru_state_backward_at(dh[k], z[k], hc[k], h_prev[k], use_tanh, dzz + k, dzh + k, dh_prev + k);
+    }
+    static void gru_reset_backward(size_t n, const T* ds, const T* r, const T* h_prev, T* dzr, T* dh_prev) {
+        for (size_t k = 0; k < n; ++k) gru_reset_backward_at(ds[k], r[k], h_prev[k], dzr + k, dh_prev + k);
+    }
 };
 
 #ifdef DN_GPU
@@ -84,6 +102,20 @@ struct DeviceOps {
     static void lstm_backward(size_t n, const T* dh, const T* dc_next, const T* i, const T* f, const T* o, const T* g,
                               const T* c, const T* c_prev, T* dzi, T* dzf, T* dzo, T* dzg, T* dc_prev) {
         lstm_backward_gpu(n, dh, dc_next, i, f, o, g, c, c_prev, dzi, dzf, dzo, dzg, dc_prev);
+    }
+    static void gru_gates(size_t n, const T* wz, const T* uz, const T* wr, const T* ur, const T* h_prev, T* z, T* r,
+                          T* s) {
+        gru_gates_gpu(n, wz, uz, wr, ur, h_prev, z, r, s);
+    }
+    static void gru_state(size_t n, const T* wh, const T* uh, const T* z, const T* h_prev, bool use_tanh, T* hc, T* h) {
+        gru_state_gpu(n, wh, uh, z, h_prev, use_tanh, hc, h);
+    }
+    static void gru_state_backward(size_t n, const T* dh, const T* z, const T* hc, const T* h_prev, bool use_tanh,
+                                   T* dzz, T* dzh, T* dh_prev) {
+        gru_state_backward_gpu(n, dh, z, hc, h_prev, use_tanh, dzz, dzh, dh_prev);
+    }
+    static void gru_reset_backward(size_t n, const T* ds, const T* r, const T* h_prev, T* dzr, T* dh_prev) {
+        gru_reset_backward_gpu(n, ds, r, h_prev, dzr, dh_prev);
     }
 };
 #endif
