@@ -28,7 +28,7 @@ ASan + UBSan binary, as `make test-sanitize` does). ASan's operator new aborts i
 std::bad_alloc on an allocation it cannot make; such runs count as `out of memory (ASan)`, not as
 failures (the release binary turns them into an error naming the cfg section; tests/test_cfg.cpp).
 A case that runs past --timeout is counted and shown, not failed (a slow forward pass is not a
-bug; a hang shows up there). Every case is generated from --seed, so a run is repeatable.
+bug; a hang shows up there), and kept like a failure. --only N reruns case N of a run alone. Every case is generated from --seed, so a run is repeatable.
 
 Prints one line per failure (kept in --keep with darknet's output), then
 `fuzz: N cases: N passed, N failed (...)`; exits 1 if any failed.
@@ -325,6 +325,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", default=os.path.join(tempfile.gettempdir(), "darknet-fuzz"))
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--only", type=int, default=-1, help="run only case N of the run (to reproduce it)")
     a = ap.parse_args()
     darknet = os.path.abspath(a.darknet)
     rng = random.Random(a.seed)
@@ -365,6 +366,8 @@ def main():
     counts, failed, slow = {}, 0, []
     case = os.path.join(work, "case")
     for n, (kind, base, files, argv) in enumerate(cases):
+        if a.only >= 0 and n != a.only:
+            continue
         shutil.rmtree(case, ignore_errors=True)
         if base:
             shutil.copytree(sets[base][0], case)
@@ -383,24 +386,28 @@ def main():
             r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=a.timeout, env=env,
                                cwd=case, stdin=subprocess.DEVNULL)
             verdict = classify(r.returncode, r.stderr)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as e:
             verdict = "slower than %gs" % a.timeout
             slow.append("%d (%s)" % (n, kind))
+            r = subprocess.CompletedProcess(cmd, -1, e.stdout or "", e.stderr or "")
+            if isinstance(r.stdout, bytes):
+                r.stdout, r.stderr = r.stdout.decode(errors="replace"), (r.stderr or b"").decode(errors="replace")
         counts[verdict] = counts.get(verdict, 0) + 1
-        if verdict.startswith("FAIL"):
-            failed += 1
+        if verdict.startswith("FAIL") or verdict.startswith("slower"):
+            failed += verdict.startswith("FAIL")
             keep = os.path.join(a.keep, "case%d" % n)
             shutil.rmtree(keep, ignore_errors=True)
             shutil.copytree(case, keep)
             with open(keep + ".log", "w") as f:
                 f.write("%s\n%s\n--- stdout\n%s\n--- stderr\n%s" % (verdict, " ".join(cmd), r.stdout[-4000:],
                                                                    r.stderr[-8000:]))
-            print("fuzz: case %d (%s): %s; its folder and output in %s(.log)" % (n, kind, verdict, keep))
+            if verdict.startswith("FAIL"):
+                print("fuzz: case %d (%s): %s; its folder and output in %s(.log)" % (n, kind, verdict, keep))
     if slow:
         print("fuzz: slower than %gs (not failed): %s" % (a.timeout, ", ".join(slow)))
     detail = ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items()) if not k.startswith("FAIL"))
-    print("fuzz: %d cases (seed %d): %d passed, %d failed (%s)" % (len(cases), a.seed, len(cases) - failed, failed,
-                                                                  detail))
+    ran = sum(counts.values())
+    print("fuzz: %d cases (seed %d): %d passed, %d failed (%s)" % (ran, a.seed, ran - failed, failed, detail))
     shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if failed else 0)
 

@@ -190,6 +190,15 @@ INSTANTIATE_TEST_SUITE_P(
                "extent 4000000001"},
         BadCfg{"huge_upsample", std::string(kNet) + "[upsample]\nstride=1000000000\n",
                "t.cfg:5: [upsample]: this layer's output would be 16000000000x16000000000x3"},
+        // a slot's classes + 5 (Gaussian: + 9) entries and [region]'s coords + 1 + classes overflowed int
+        BadCfg{"huge_yolo_classes", std::string(kNet) + "[convolutional]\nfilters=6\n[yolo]\nclasses=2147483647\n",
+               "t.cfg:7: [yolo]: expects the previous layer to have 2147483652 channels (1 masks x (2147483647 classes + 5)), "
+               "it has 6"},
+        BadCfg{"huge_gaussian_yolo_classes", std::string(kNet) + "[convolutional]\nfilters=6\n[Gaussian_yolo]\n"
+                                                                 "classes=2147483647\n",
+               "(1 masks x (2147483647 classes + 9)), it has 6"},
+        BadCfg{"huge_region_classes", std::string(kNet) + "[convolutional]\nfilters=6\n[region]\nclasses=2147483647\n",
+               "expects the previous layer to have 2147483652 channels"},
         BadCfg{"huge_maxpool_padding", std::string(kNet) + "[maxpool]\nsize=2\nstride=1\npadding=2147483647\n",
                "t.cfg:5: [maxpool]: this layer's output would be 2147483662x2147483662x3"}),
     [](const testing::TestParamInfo<BadCfg>& i) { return std::string(i.param.name); });

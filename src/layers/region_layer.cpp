@@ -40,7 +40,7 @@ RegionLayer<T>::RegionLayer(const BuildContext<T>& b) {
     (void)s.get_str("absolute", "");  // read by pjreddie's parser, used by no region code
     for (size_t i = 0; i < anchors.size(); ++i)
         if (!(anchors[i] > 0)) s.error("anchors", strfmt("value %zu is %g; anchors must be > 0", i + 1, anchors[i]));
-    const long long want = static_cast<long long>(num) * (coords + 1 + classes);
+    const long long want = static_cast<long long>(num) * (coords + 1LL + classes);
     if (b.c != want)
         s.error_section(strfmt("expects the previous layer to have %lld channels (num=%d x (coords %d + 1 + %d classes)), "
                                "it has %d",

@@ -24,7 +24,7 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b, bool gaussian_layout) : gaussi
     if (mask.empty()) {  // every anchor: num x (classes + 5) channels, checked below
         if (total > b.c)
             s.error("num", strfmt("num=%d anchors and no mask= need %lld channels; the previous layer has %d", total,
-                                  total * static_cast<long long>(entries()), b.c));
+                                  total * entries_ll(), b.c));
         for (int i = 0; i < total; ++i) mask.push_back(i);
     }
     for (int m : mask)
@@ -37,10 +37,10 @@ YoloLayer<T>::YoloLayer(const BuildContext<T>& b, bool gaussian_layout) : gaussi
                                   n_anchor_values));
     if (anchors.size() > n_anchor_values)
         s.error("anchors", strfmt("has %zu values but num=%d (expected %zu)", anchors.size(), total, n_anchor_values));
-    const long long want = static_cast<long long>(mask.size()) * entries();
+    const long long want = static_cast<long long>(mask.size()) * entries_ll();
     if (b.c != want)
-        s.error_section(strfmt("expects the previous layer to have %lld channels (%zu masks x (%d classes + %d)), it has %d",
-                               want, mask.size(), classes, entries() - classes, b.c));
+        s.error_section(strfmt("expects the previous layer to have %lld channels (%zu masks x (%d classes + %lld)), it has %d",
+                               want, mask.size(), classes, entries_ll() - classes, b.c));
     scale_x_y = s.get_float("scale_x_y", 1);
     new_coords = s.get_int("new_coords", 0);
     beta_nms = s.get_float("beta_nms", 0.6f);

@@ -69,8 +69,10 @@ public:
         return true;
     }
 
-    /// Entries of an anchor slot: 5 + classes (gaussian: 9 + classes).
-    int entries() const { return (gaussian ? 9 : 5) + classes; }
+    /// Entries of an anchor slot: 5 + classes (gaussian: 9 + classes). Fits an int once the
+    /// constructor has checked the channels; entries_ll() before that.
+    int entries() const { return static_cast<int>(entries_ll()); }
+    long long entries_ll() const { return (gaussian ? 9LL : 5LL) + classes; }
     /// The entry of box coordinate k (0..3: x, y, w, h) and of the objectness (the class scores follow).
     int coord_entry(int k) const { return gaussian ? 2 * k : k; }
     int obj_entry() const { return gaussian ? 8 : 4; }
