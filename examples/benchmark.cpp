@@ -29,11 +29,14 @@ int run_benchmark(int argc, char** argv) {
     if (!a.pos(3).empty()) load_weights(*net, a.pos(3), false, LoadFor::Inference);
     set_quiet(q);
     net->optimize_for_inference();
-    std::vector<float> x(static_cast<size_t>(net->inputs()));
+    // the pass: net->batch rows (one image, or its time_steps rows in a recurrent network; the
+    // input used to be one row, read past its end by a recurrent layer: a fuzz case under ASan)
+    const size_t per = static_cast<size_t>(net->inputs());
+    std::vector<float> x(per * net->batch);
     if (a.flag("-image")) {
         Image im = load_image(a.str("-image", ""), net->c);
         Image sized = preprocess(im, net->w, net->h, false);
-        x.assign(sized.data.begin(), sized.data.end());
+        for (int r = 0; r < net->batch; ++r) std::copy(sized.data.begin(), sized.data.end(), x.begin() + r * per);
     } else {
         for (auto& v : x) v = rand_uniform(0, 1);
     }
