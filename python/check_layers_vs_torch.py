@@ -11,6 +11,8 @@ the parameter gradients of:
     conv2d holding AlexeyAB's blur (the 3x3 binomial / 16 with padding 1, or the 2x2 box / 4) at
     the stride; [maxpool] antialiasing=1 likewise after max_pool2d;
   - [l2norm] with torch.nn.functional.normalize over the channels; [logistic] with torch.sigmoid;
+  - [convolutional] activation=normalize_channels|normalize_channels_softmax|
+    normalize_channels_softmax_maxval (AlexeyAB's, eps 1e-4) with their formulas in torch;
   - [rnn], [lstm] and [gru] with their recurrences unrolled in torch over the time steps (autograd
     through time; with batch_normalize=1, F.batch_norm on each step's batch statistics).
 Exit status 0 when everything agrees to 1e-4, 1 otherwise, 77 when torch is not installed.
@@ -92,6 +94,22 @@ for kind in (1, 2):
 ok &= check("maxpool antialiasing=1", "[maxpool]\nsize=2\nstride=2\nantialiasing=1\n",
             lambda x: blur(F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=-float("inf")), 2, stride=1), 1, 2), {})
 ok &= check("l2norm", "[l2norm]\n", lambda x: F.normalize(x, dim=1), {})
+
+
+def normalize_channels(kind, z, eps=1e-4):
+    """AlexeyAB's channel activations over dim 1 (autograd through the max of the maxval kind)."""
+    if kind == "normalize_channels":
+        r = F.relu(z)
+        return r / (eps + r.sum(1, keepdim=True))
+    e = torch.exp(z - z.max(1, keepdim=True).values) if kind.endswith("maxval") else torch.exp(z)
+    return e / (eps + e.sum(1, keepdim=True))
+
+
+for kind in ("normalize_channels", "normalize_channels_softmax", "normalize_channels_softmax_maxval"):
+    ok &= check("conv 1x1 " + kind, "[convolutional]\nfilters=%d\nsize=1\nactivation=%s\n" % (Fo, kind),
+                lambda x, weights, biases, kind=kind: normalize_channels(
+                    kind, F.conv2d(x, weights.view(Fo, C, 1, 1), biases)),
+                {"weights": (Fo * C,), "biases": (Fo,)})
 ok &= check("logistic (not the loss)", "[logistic]\n", lambda x: torch.sigmoid(x), {})
 
 

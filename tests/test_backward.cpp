@@ -58,6 +58,14 @@ std::vector<LayerCase> layer_cases() {
                                                  "[gru]\noutput=3\ntanh=1\n", 1},
         {"rnn_after_conv", net_cfg(2, 2, 3, 3) + "time_steps=2\n[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=linear\n"
                                                  "[rnn]\noutput=3\nshortcut=1\nactivation=logistic\n", 1},
+        // AlexeyAB's channel activations (ASFF): across the channels at each position
+        {"conv_normalize_channels", in + "[convolutional]\nfilters=3\nsize=1\nactivation=normalize_channels\n", 0},
+        {"conv_bn_normalize_channels_softmax", in + "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\n"
+                                                    "activation=normalize_channels_softmax\n", 0},
+        {"conv_normalize_channels_softmax_maxval", in + "[convolutional]\nfilters=3\nsize=1\n"
+                                                        "activation=normalize_channels_softmax_maxval\n", 0},
+        {"activation_normalize_channels_softmax_maxval", in + "[activation]\nactivation=normalize_channels_softmax_maxval\n", 0},
+        {"activation_normalize_channels_eval", in + "[activation]\nactivation=normalize_channels\n", 0, false},
         {"maxpool_2x2", in + "[maxpool]\nsize=2\nstride=2\n", 0},
         {"maxpool_3x3_s1", in + "[maxpool]\nsize=3\nstride=1\n", 0},
         {"avgpool", in + "[avgpool]\n", 0},

@@ -38,6 +38,11 @@ std::vector<GpuCase> gpu_cases() {
         {"conv_s2_bn_mish", "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nbatch_normalize=1\nactivation=mish\n"},
         {"conv_1x1_bn_eval", "[convolutional]\nfilters=5\nsize=1\nbatch_normalize=1\nactivation=swish\n", 3, 6, 6, false},
         {"conv_groups", "[convolutional]\nfilters=6\nsize=3\npad=1\ngroups=2\nactivation=linear\n", 4, 5, 5},
+        // AlexeyAB's channel activations: a thread per position over the channels
+        {"conv_normalize_channels", "[convolutional]\nfilters=3\nsize=1\nactivation=normalize_channels\n"},
+        {"conv_bn_normalize_channels_softmax", "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\n"
+                                               "activation=normalize_channels_softmax\n"},
+        {"activation_normalize_channels_softmax_maxval", "[activation]\nactivation=normalize_channels_softmax_maxval\n"},
         {"conv_depthwise_bn", "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\ngroups=4\nbatch_normalize=1\nactivation=relu6\n", 4, 7, 7},
         {"conv_dilation", "[convolutional]\nfilters=2\nsize=3\npadding=2\ndilation=2\nactivation=logistic\n"},
         {"deconv_k4_s2_p1", "[deconvolutional]\nfilters=3\nsize=4\nstride=2\npadding=1\nactivation=leaky\n"},

@@ -197,6 +197,62 @@ TEST(ActivationForward, ActivationEmptyAndSilence) {
     EXPECT_NE(e.find("t.cfg:7: [activation] key 'activation': unknown activation 'sigmoid'"), std::string::npos) << e;
 }
 
+// AlexeyAB's channel activations in [activation] and [convolutional], against his formulas in
+// double: at each position, over the channels, normalize_channels y = max(x, 0) / (1e-4 + sum
+// max(x, 0)), normalize_channels_softmax y = e^x / (1e-4 + sum e^x) (finite here where e^x
+// overflows a float: x = 100), normalize_channels_softmax_maxval y = e^(x-m) / (1e-4 + sum e^(x-m)).
+TEST(ActivationForward, ChannelNormalizationsAsAlexeyAB) {
+    const int N = 2, C = 3, S = 4;
+    std::vector<double> xd = randn(N * C * S, 31, 2.0);
+    xd[5] = 100;
+    const std::vector<float> x(xd.begin(), xd.end());
+    for (const char* name : {"normalize_channels", "normalize_channels_softmax", "normalize_channels_softmax_maxval"}) {
+        SCOPED_TRACE(name);
+        for (bool planned : {false, true}) {
+            auto net = net_from<float>(net_header(2, 2, C, N) + "[activation]\nactivation=" + name + "\n");
+            if (planned) net->optimize_for_inference();
+            const float* y = net->forward(x.data());
+            for (int b = 0; b < N; ++b)
+                for (int p = 0; p < S; ++p) {
+                    auto at = [&](int k) { return static_cast<double>(x[(b * C + k) * S + p]); };
+                    double m = at(0), sum = 1e-4;
+                    for (int k = 1; k < C; ++k) m = std::max(m, at(k));
+                    const std::string n = name;
+                    for (int k = 0; k < C; ++k)
+                        sum += n == "normalize_channels" ? std::max(at(k), 0.0)
+                                                         : std::exp(at(k) - (n == "normalize_channels_softmax" ? 0 : m));
+                    for (int k = 0; k < C; ++k) {
+                        const double want = n == "normalize_channels"           ? std::max(at(k), 0.0) / sum
+                                            : n == "normalize_channels_softmax" ? std::exp(at(k)) / sum
+                                                                                : std::exp(at(k) - m) / sum;
+                        ASSERT_NEAR(y[(b * C + k) * S + p], want, 2e-7) << b << " " << k << " " << p;
+                    }
+                }
+        }
+    }
+    // in a convolution (1x1, identity weights, no bias): the same as on its input
+    auto conv = net_from<float>(net_header(2, 2, C, N) + "[convolutional]\nfilters=3\nsize=1\n"
+                                                         "activation=normalize_channels_softmax_maxval\n");
+    auto act = net_from<float>(net_header(2, 2, C, N) + "[activation]\nactivation=normalize_channels_softmax_maxval\n");
+    auto ps = conv->layers[0]->params();
+    for (auto& p : ps)
+        if (p.name == "weights")
+            for (int f = 0; f < C; ++f)
+                for (int c = 0; c < C; ++c) p.value[f * C + c] = f == c ? 1.f : 0.f;
+    const float* yc = conv->forward(x.data());
+    const std::vector<float> vc(yc, yc + N * C * S);
+    const float* ya = act->forward(x.data());
+    for (int i = 0; i < N * C * S; ++i) EXPECT_FLOAT_EQ(vc[i], ya[i]) << i;
+    const std::string e = error_of([&] {
+        net_from<float>(net_header(2, 2, C, N) + "[convolutional]\nfilters=3\n[shortcut]\nfrom=-1\n"
+                                                 "activation=normalize_channels\n");
+    });
+    EXPECT_NE(e.find("[shortcut] key 'activation': 'normalize_channels' normalizes across the channels: "
+                     "[convolutional] and [activation] take it"),
+              std::string::npos)
+        << e;
+}
+
 // [implicit]: every image's output is the layer's weights, whatever the input; the weights file
 // holds them.
 TEST(ImplicitForward, WeightsForEveryImage) {

@@ -15,6 +15,7 @@
 
 #include "kernels/activations.hpp"
 #include "kernels/blas.hpp"
+#include "kernels/channel_norm.hpp"
 #include "kernels/blur.hpp"
 #include "kernels/gpu_index.hpp"
 #include "kernels/cost.hpp"
@@ -159,6 +160,12 @@ void lstm_forward_gpu(size_t n, const float* const z[8], const float* c_prev, fl
 void lstm_backward_gpu(size_t n, const float* dh, const float* dc_next, const float* i, const float* f, const float* o,
                        const float* g, const float* c, const float* c_prev, float* dzi, float* dzf, float* dzo,
                        float* dzg, float* dc_prev);
+/// AlexeyAB's channel-normalizing activations (kernels/channel_norm.hpp), a thread per position of
+/// x [N][C][S]: forward into y (may be x); backward from the kept input x, the output y and
+/// g = dL/dy into dx = dL/dx (may be g).
+void channel_norm_forward_gpu(ChannelNormKind kind, const float* x, int N, int C, int S, float* y);
+void channel_norm_backward_gpu(ChannelNormKind kind, const float* x, const float* y, const float* g, int N, int C, int S,
+                               float* dx);
 /// [gru]'s cell over n values (kernels/gru.hpp, a thread per value): the gates z, r and the reset
 /// state r h_prev; the candidate and new state; their backward passes (dh_prev: written by
 /// gru_state_backward_gpu, added to by gru_reset_backward_gpu).

@@ -11,6 +11,7 @@
 #include "kernels/cost.hpp"
 #include "kernels/blur.hpp"
 #include "kernels/l2norm.hpp"
+#include "kernels/channel_norm.hpp"
 #include "kernels/gru.hpp"
 #include "kernels/lstm.hpp"
 #include "kernels/crop.hpp"
@@ -726,6 +727,40 @@ void lstm_backward_gpu(size_t n, const float* dh, const float* dc_next, const fl
     if (!n) return;
     DN_LAUNCH(grid_blocks(n), kGridThreads, lstm_backward_k)(n, dh, dc_next, i, f, o, g, c, c_prev, dzi, dzf, dzo, dzg,
                                                              dc_prev);
+    DN_KERNEL_CHECK();
+}
+
+namespace {
+
+__global__ void channel_norm_forward_k(ChannelNormKind kind, const float* x, int C, int S, size_t n, float* y) {
+    DN_GRID_FOR(p, n) {
+        const size_t off = p / S * static_cast<size_t>(C) * S + p % S;
+        channel_norm_forward_at(kind, x + off, C, S, y + off);
+    }
+}
+
+__global__ void channel_norm_backward_k(ChannelNormKind kind, const float* x, const float* y, const float* g, int C,
+                                        int S, size_t n, float* dx) {
+    DN_GRID_FOR(p, n) {
+        const size_t off = p / S * static_cast<size_t>(C) * S + p % S;
+        channel_norm_backward_at(kind, x + off, y + off, g + off, C, S, dx + off, false);
+    }
+}
+
+}  // namespace
+
+void channel_norm_forward_gpu(ChannelNormKind kind, const float* x, int N, int C, int S, float* y) {
+    const size_t n = static_cast<size_t>(N) * S;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, channel_norm_forward_k)(kind, x, C, S, n, y);
+    DN_KERNEL_CHECK();
+}
+
+void channel_norm_backward_gpu(ChannelNormKind kind, const float* x, const float* y, const float* g, int N, int C, int S,
+                               float* dx) {
+    const size_t n = static_cast<size_t>(N) * S;
+    if (!n) return;
+    DN_LAUNCH(grid_blocks(n), kGridThreads, channel_norm_backward_k)(kind, x, y, g, C, S, n, dx);
     DN_KERNEL_CHECK();
 }
 

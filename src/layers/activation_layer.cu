@@ -15,6 +15,7 @@ void ActivationLayer<T>::forward_gpu(Network<T>& net) {
         float* y = this->output_gpu.data();
         copy_gpu(net.input_gpu, y, n);
         gpu_keep_act_ = activate_keep_gpu(keep_activation_input(net, activation), y, n, activation, x_act_gpu_);
+        cn.forward_gpu(net, y, this->batch, this->c, this->w * this->h);
     }
 }
 
@@ -26,6 +27,7 @@ void ActivationLayer<T>::backward_gpu(Network<T>& net) {
     } else {
         const size_t n = this->delta_gpu.size();
         float* d = this->delta_gpu.data();
+        cn.backward_gpu(this->output_gpu.data(), d, this->batch, this->c, this->w * this->h, this->where);
         gradient_gpu(this->output_gpu.data(), gpu_keep_act_ ? x_act_gpu_.data() : nullptr, n, activation, d);
         if (net.delta_gpu) axpy_gpu(n, 1.f, d, net.delta_gpu);
     }

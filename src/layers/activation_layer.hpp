@@ -7,12 +7,13 @@
 
 #include "darknet/layer.hpp"
 #include "kernels/activations.hpp"
+#include "layers/channel_norm.hpp"
 #include "layers/gpu_decls.hpp"
 
 namespace dn {
 
 /// Input and output NCHW of the same shape. [activation]: y = f(x) with key activation (default
-/// linear, as Darknet's parse_activation); [empty] and [silence] (AlexeyAB's): y = x, no keys.
+/// linear, as Darknet's parse_activation; AlexeyAB's normalize_channels* across the channels); [empty] and [silence] (AlexeyAB's): y = x, no keys.
 template <class T>
 class ActivationLayer : public Layer<T> {
 public:
@@ -23,9 +24,10 @@ public:
     DN_GPU_LAYER_DECLS
     std::string describe() const override;
     void resize(Network<T>& net, int new_w, int new_h) override;
-    bool identity_at_inference() const override { return activation == Activation::Linear; }
+    bool identity_at_inference() const override { return activation == Activation::Linear && !cn.on(); }
 
     Activation activation = Activation::Linear;
+    ChannelNorm<T> cn;  ///< activation=normalize_channels*: across the channels instead
 
 private:
     std::string name_;      ///< the section name

@@ -61,7 +61,7 @@ ConvolutionalLayer<T>::ConvolutionalLayer(const BuildContext<T>& b) {
     if (filters % groups != 0)
         s.error("groups", strfmt("groups=%d does not divide filters=%d", groups, filters));
     batch_normalize = s.get_int("batch_normalize", 0) != 0;
-    activation = activation_key(s, "logistic");
+    activation = cn.parse(s, "logistic");
     // The geometry in 64 bits first (ConvGeom's int arithmetic would wrap on a cfg's huge size,
     // dilation or padding): the kernel's extent and the padded input must fit in int.
     const long long extent = static_cast<long long>(dilation) * (size - 1) + 1;
@@ -218,10 +218,8 @@ void ConvolutionalLayer<T>::forward(Network<T>& net) {
     } else {
         for (int b = 0; b < N; ++b) convolve(net.input + b * per_in, W, raw + b * per_out, ws, epi_bias, activation);
     }
-    if (fuse_epilogue) {
-        last_fused_ = fused;
-        return;
-    }
+    last_fused_ = fused;
+    if (fuse_epilogue) return cn.forward(net, out, N, F, S);
 
     if (batch_normalize && !fused) {
         bn.forward(raw, out, N, S, biases.data(), net.train);
@@ -235,11 +233,12 @@ void ConvolutionalLayer<T>::forward(Network<T>& net) {
         x_act_.assign(out, out + this->output.size());
         for (int i = 0; i < N * F; ++i) activate_array(out + static_cast<size_t>(i) * S, S, activation);
     }
-    last_fused_ = fused;
+    cn.forward(net, out, N, F, S);
 }
 
 // Backward. With z = W (*) x the convolution, u = BN(z) (or z + b), y = f(u), and dy = dL/dy:
-//   dL/du = dy * f'(u)                                         (activation, in place on delta)
+//   dL/du = dy * f'(u)                                         (activation, in place on delta;
+//           a channel activation's Jacobian transpose, layers/channel_norm.hpp)
 //   dL/dz, dL/dgamma, dL/dbeta from the batchnorm backward (kernels/batchnorm.cpp), or
 //   dL/db_f = sum_{n,s} dL/du_{n,f,s} and dL/dz = dL/du without batchnorm
 // and, per image and group, with B = im2col(x) [K x S] and G = dL/dz [M x S]:
@@ -253,6 +252,7 @@ void ConvolutionalLayer<T>::backward(Network<T>& net) {
     const int N = this->batch, F = filters, S = this->out_h * this->out_w;
     const size_t per_out = static_cast<size_t>(this->outputs()), per_in = static_cast<size_t>(this->inputs());
     T* d = this->delta.data();
+    cn.backward(this->output.data(), d, N, F, S, this->where);
     gradient_array(this->output.data(), x_act_.empty() ? nullptr : x_act_.data(), this->output.size(), activation, d);
     if (batch_normalize) {
         bn.backward(x_pre_.data(), d, d, false, N, S, bias_grads.data());

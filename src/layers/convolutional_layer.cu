@@ -155,6 +155,7 @@ void ConvolutionalLayer<T>::forward_gpu(Network<T>& net) {
             bias_activate_gpu(out, this->gpu_value("biases"), N, F, S, activation, keep ? x_act_gpu_.data() : nullptr);
             gpu_keep_act_ = keep;
         }
+        cn.forward_gpu(net, out, N, F, S);
     }
 }
 
@@ -169,6 +170,7 @@ void ConvolutionalLayer<T>::backward_gpu(Network<T>& net) {
         const int N = this->batch, F = filters, S = this->out_h * this->out_w;
         const size_t n_out = static_cast<size_t>(N) * F * S;
         float* d = this->delta_gpu.data();
+        cn.backward_gpu(this->output_gpu.data(), d, N, F, S, this->where);
         gradient_gpu(this->output_gpu.data(), gpu_keep_act_ ? x_act_gpu_.data() : nullptr, n_out, activation, d);
         if (batch_normalize) {
             bn.backward_gpu(x_pre_gpu_.data(), d, d, false, N, S, this->gpu_value("scales"), this->gpu_value("rolling_mean"),

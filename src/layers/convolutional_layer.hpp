@@ -8,6 +8,7 @@
 
 #include "batchnorm_layer.hpp"
 #include "layers/antialias.hpp"
+#include "layers/channel_norm.hpp"
 #include "darknet/layer.hpp"
 #include "layers/gpu_decls.hpp"
 #include "kernels/activations.hpp"
@@ -16,7 +17,8 @@
 namespace dn {
 
 /// Keys: filters, size, stride (stride_x, stride_y), pad (padding = size/2) or padding, groups,
-/// dilation, batch_normalize, activation. Input [N, C, H, W] -> output [N, filters, out_h, out_w],
+/// dilation, batch_normalize, activation (elementwise, or AlexeyAB's normalize_channels,
+/// normalize_channels_softmax, normalize_channels_softmax_maxval across the channels). Input [N, C, H, W] -> output [N, filters, out_h, out_w],
 /// out = (H + 2*padding - dilation*(size-1) - 1)/stride + 1.
 /// antialiasing=1|2 (AlexeyAB): the convolution, batchnorm and activation run at stride 1, then the
 /// fixed blur of layers/antialias.hpp takes the stride (the output size is the blur's).
@@ -53,6 +55,7 @@ public:
     std::vector<T> biases, bias_grads;     ///< [filters]; beta when batch_normalize
     BatchNorm<T> bn;
     AntiAlias<T> aa;  ///< antialiasing=1|2: the stride-2 blur after the activation
+    ChannelNorm<T> cn;  ///< activation=normalize_channels*: across the channels, after the rest
 
 private:
     /// Geometry for the CPU kernels: one group's (im2col + GEMM), or all channels for the depthwise

@@ -8,6 +8,7 @@
 #include "darknet/layer.hpp"
 #include "darknet/network.hpp"
 #include "kernels/activations.hpp"
+#include "kernels/channel_norm.hpp"
 
 namespace dn {
 
@@ -88,8 +89,11 @@ struct PoolWindow {
 /// The section's `activation` key (default `def`); an unknown name is an error naming the key and
 /// listing the known names.
 inline Activation activation_key(const CfgSection& s, const char* def) {
+    const std::string name = s.get_str("activation", def);
+    if (channel_norm_kind(name) != ChannelNormKind::None)
+        s.error("activation", "'" + name + "' normalizes across the channels: [convolutional] and [activation] take it");
     try {
-        return parse_activation(s.get_str("activation", def));
+        return parse_activation(name);
     } catch (const Error& e) {
         s.error("activation", e.what());
     }
