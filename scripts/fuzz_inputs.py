@@ -6,7 +6,7 @@ Usage: fuzz_inputs.py <darknet binary> [--cfg N] [--weights N] [--images N] [--t
 
 - cfg: each case takes one of the cfgs in cfg/ (and ../shared's yolo-fastest-1.1.cfg at 96x96, and
   data/yolov2-style.cfg, data/crop-gaussian-style.cfg, data/yolov1-style.cfg,
-  data/deconv-style.cfg and data/rnn-style.cfg) and applies 1-3 mutations: a value replaced by an edge value (0, -1, 2^31 - 1, 1e9, 'abc', '',
+  data/deconv-style.cfg, data/rnn-style.cfg and data/asff-style.cfg) and applies 1-3 mutations: a value replaced by an edge value (0, -1, 2^31 - 1, 1e9, 'abc', '',
   'nan', ...), a line or a section deleted or duplicated, the file cut short, a junk line added.
   Run: `darknet benchmark <cfg> -runs 1 -warmup 0 -threads 1 -nogpu` (parse, build, one forward pass).
 - weights: ../shared's yolo-fastest-1.1.weights cut short, header bytes changed, bytes appended,
@@ -67,7 +67,8 @@ def base_cfgs():
             out.append((name, open(os.path.join(REPO, "cfg", name)).read().splitlines()))
     if os.path.isdir(YOLO):
         out.append(("yolo-fastest-1.1.cfg@96", small_yolo_cfg().splitlines()))
-    for name in ("yolov2-style.cfg", "crop-gaussian-style.cfg", "yolov1-style.cfg", "deconv-style.cfg", "rnn-style.cfg"):
+    for name in ("yolov2-style.cfg", "crop-gaussian-style.cfg", "yolov1-style.cfg", "deconv-style.cfg", "rnn-style.cfg",
+                 "asff-style.cfg"):
         out.append(("data/" + name, open(os.path.join(REPO, "data", name)).read().splitlines()))
     return out
 

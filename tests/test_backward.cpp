@@ -185,8 +185,8 @@ TEST(ActivationBackward, EveryActivationIsExact) {
 
 // Every cfg we ship (an AlexNet-style net with [lrn], ResNet-18 with batchnorm, the GroupNorm
 // variant, the demos) and the fuzzing's networks in data/ (YOLOv2's, YOLOv1's and Gaussian YOLO's
-// heads, [crop], antialiasing, [deconvolutional]) parse, run forward and backward, and every layer
-// passes the checker in training and eval mode.
+// heads, [crop], antialiasing, [deconvolutional], the recurrent layers, ASFF's fusion) parse, run
+// forward and backward, and every layer passes the checker in training and eval mode.
 TEST(NetworkGradcheck, ShippedCfgsPassEveryLayer) {
     struct C {
         const char* name;
@@ -196,7 +196,7 @@ TEST(NetworkGradcheck, ShippedCfgsPassEveryLayer) {
                 C{"cfg/fashion_gn.cfg", 20}, C{"cfg/fashion_lrn.cfg", 20}, C{"cfg/fashion_se.cfg", 20},
                 C{"cfg/resnet18_fashion.cfg", 3}, C{"data/yolov2-style.cfg", 20}, C{"data/yolov1-style.cfg", 20},
                 C{"data/crop-gaussian-style.cfg", 20}, C{"data/deconv-style.cfg", 20},
-                C{"data/rnn-style.cfg", 20}}) {
+                C{"data/rnn-style.cfg", 20}, C{"data/asff-style.cfg", 20}}) {
         const char* name = c.name;
         SCOPED_TRACE(name);
         set_quiet(true);
