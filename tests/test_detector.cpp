@@ -499,3 +499,19 @@ TEST(Draw, DetectionsWithoutClassNamesAreDrawn) {
         for (int x = 0; x < im.w; ++x) sum += im.at(x, y, 0) + im.at(x, y, 1) + im.at(x, y, 2);
     EXPECT_GT(sum, 0.f) << "the box is drawn";
 }
+
+// Labels with bytes outside printable ASCII (a names file in UTF-8, control bytes) are drawn as
+// '?': stb_easy_font indexed its glyph table with (char - 32), out of bounds (found by the fuzzer
+// under UBSan).
+TEST(Draw, NonAsciiLabelsDrawAsQuestionMarks) {
+    const float fg[3] = {1, 1, 1}, bg[3] = {0, 0, 0};
+    dn::Image a(60, 20, 3, 0.5f), b(60, 20, 3, 0.5f), c(60, 20, 3, 0.5f);
+    draw_text(a, 1, 1, "ca\xc3\xa9\x01", 1, fg, bg);
+    draw_text(b, 1, 1, "ca???", 1, fg, bg);
+    draw_text(c, 1, 1, "ca", 1, fg, bg);
+    auto same = [](const dn::Image& p, const dn::Image& q) {
+        return std::equal(p.data.begin(), p.data.end(), q.data.begin());
+    };
+    EXPECT_TRUE(same(a, b));
+    EXPECT_FALSE(same(a, c)) << "the replaced bytes are drawn";
+}

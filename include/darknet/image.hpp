@@ -72,7 +72,8 @@ void draw_detections(Image& im, const std::vector<Detection>& dets, float thresh
                      const std::vector<std::string>& names);
 /// Darknet's class color: component k (0=b, 1=g, 2=r order as in get_color) for class offset.
 float class_color(int k, int x, int max);
-/// Draws text with its top-left at (x, y), pixel size `scale`, color rgb, on a filled background.
+/// Draws text with its top-left at (x, y), pixel size `scale`, color rgb, on a filled background;
+/// bytes outside printable ASCII (the font's) are drawn as '?'.
 void draw_text(Image& im, int x, int y, const std::string& text, int scale, const float rgb[3], const float bg[3]);
 /// Box outline of `width` pixels, clipped to the image.
 void draw_box(Image& im, int x1, int y1, int x2, int y2, int width, const float rgb[3]);

@@ -291,7 +291,13 @@ void draw_box(Image& im, int x1, int y1, int x2, int y2, int width, const float 
 }
 
 void draw_text(Image& im, int x, int y, const std::string& text, int scale, const float rgb[3], const float bg[3]) {
-    std::vector<char> txt(text.begin(), text.end());
+    // stb_easy_font draws printable ASCII only and indexes its table with (char - 32): any other
+    // byte (a names file's UTF-8 or control bytes) read outside it (a fuzz case, UBSan) and is '?' here
+    std::vector<char> txt;
+    for (char ch : text) {
+        const unsigned char u = static_cast<unsigned char>(ch);
+        txt.push_back(u >= 32 && u < 127 ? ch : '?');
+    }
     txt.push_back('\0');
     static thread_local std::vector<char> vbuf(1 << 16);
     unsigned char col[4] = {255, 255, 255, 255};
