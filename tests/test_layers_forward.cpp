@@ -191,6 +191,9 @@ TEST(ActivationForward, ActivationEmptyAndSilence) {
         EXPECT_STREQ(net->layers[1]->type(), "empty");
         EXPECT_STREQ(net->layers[2]->type(), "silence");
     }
+    auto rev = net_from<float>(net_header(3, 1, 2) + "[activation]\nactivation=revleaky\n");
+    const float* yr = rev->forward(x.data());
+    for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(yr[i], x[i] > 0 ? x[i] : 0.1f * x[i]) << "revleaky " << i;
     auto c = net_from<float>(net_header(3, 1, 2) + "[conn]\noutput=2\n");
     EXPECT_STREQ(c->layers[0]->type(), "connected");
     const std::string e = error_of([&] { net_from<float>(net_header(3, 1, 2) + "[activation]\nactivation=sigmoid\n"); });

@@ -17,6 +17,7 @@ const NameEntry kNames[] = {
     {"lhtan", Activation::Lhtan},   {"relu6", Activation::Relu6},       {"mish", Activation::Mish},
     {"hard_mish", Activation::HardMish}, {"swish", Activation::Swish},  {"gelu", Activation::Gelu},
     {"stair", Activation::Stair},
+    {"revleaky", Activation::Leaky},  // AlexeyAB's: leaky's forward under another name
 };
 }  // namespace
 
